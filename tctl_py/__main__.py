@@ -1,0 +1,3 @@
+from tctl_py.cli.app import main
+
+main()

@@ -1,0 +1,86 @@
+"""The `tctl` entry point: global options, command registration, and the one place errors become exit codes.
+
+Only typer and the standard library are imported here; every command imports what it needs when
+it runs, so `tctl --help`, `--version` and completion stay fast and never load `kubernetes`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from tctl_py import __version__
+from tctl_py.cli import apply, delete, get, validate
+from tctl_py.cli.state import OPTIONS, hoist_global_options
+from tctl_py.errors import ExitCode, InvalidInput, TctlError
+
+app = typer.Typer(
+    name="tctl",
+    help="Expose services of Istio workspaces across clusters: validate, apply, get and delete "
+    "Tetrate-style configuration.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # errors are mapped in main(); never print locals (credentials)
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def global_options(
+    kubeconfig: Optional[str] = typer.Option(
+        None, "--kubeconfig", envvar="KUBECONFIG", show_envvar=True, metavar="PATH",
+        help="Kubeconfig file(s) of the fleet (':'-separated in KUBECONFIG)."),
+    fleet: Optional[str] = typer.Option(
+        None, "--fleet", envvar="TCTL_FLEET", show_envvar=True, metavar="DIR",
+        help="Read the fleet from a snapshot folder instead of live clusters."),
+    store: Optional[str] = typer.Option(
+        None, "--store", envvar="TCTL_STORE", show_envvar=True, metavar="PATH",
+        help="SQLite file holding applied configuration [default: ~/.local/state/tctl/store.db]."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
+
+
+app.command("validate", help=validate.HELP)(validate.command)
+app.command("apply", help=apply.HELP)(apply.command)
+app.command("get", help=get.HELP)(get.command)
+app.command("delete", help=delete.HELP)(delete.command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run tctl; every TctlError becomes its message on stderr and its exit code."""
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    OPTIONS.debug = "--debug" in args
+    try:
+        app(args=args, prog_name="tctl", standalone_mode=True)
+    except TctlError as error:
+        if OPTIONS.debug:
+            raise
+        _report(error)
+        sys.exit(int(error.exit_code))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as error:  # a bug: say so plainly, keep the traceback behind --debug
+        if OPTIONS.debug:
+            raise
+        sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n"
+                         "Run again with --debug for the traceback, and please report it.\n")
+        sys.exit(int(ExitCode.INTERNAL))
+
+
+def _report(error: TctlError) -> None:
+    if isinstance(error, InvalidInput):
+        sys.stderr.write("".join(f"{problem}\n" for problem in error.problems))
+    sys.stderr.write(f"error: {error.message}\n")
+    if error.hint:
+        sys.stderr.write(f"hint: {error.hint}\n")

@@ -1,0 +1,43 @@
+"""Helpers shared by commands: reading -f inputs, opening the store, writing to the terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from tctl_py.cli.state import OPTIONS
+
+if TYPE_CHECKING:
+    from tctl_py.config.documents import Loaded
+    from tctl_py.store import Store
+
+FILENAME_HELP = "File, folder (.yaml, .yml, .json) or '-' for stdin; repeatable."
+
+Filenames = typer.Option(..., "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
+OptionalFilenames = typer.Option(None, "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
+Recursive = typer.Option(False, "-R", "--recursive", help="Walk folders given to -f recursively.")
+
+
+def read_inputs(paths: list[str], recursive: bool) -> tuple[Loaded, list]:
+    """Documents of every input plus all their problems (reading, schema, semantics)."""
+    from tctl_py.config.documents import load
+    from tctl_py.config.validate import validate
+
+    loaded = load(paths, recursive)
+    return loaded, validate(loaded)
+
+
+def open_store() -> Store:
+    from tctl_py.store import Store, default_path
+
+    return Store(OPTIONS.store or default_path())
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text)

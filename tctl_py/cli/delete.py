@@ -1,0 +1,58 @@
+"""`tctl delete`: remove configuration from the store, with everything under it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from tctl_py.cli.common import OptionalFilenames, Recursive, open_store, out, read_inputs
+from tctl_py.cli.get import Org, Tenant, Workspace
+
+HELP = """Delete objects named in files (-f) or as KIND NAME, recursively like Tetrate's tctl:
+deleting a workspace deletes its setting, deleting an organization everything in it.
+Nothing is deleted if any named object does not exist.
+"""
+
+
+def command(
+    kind: Optional[str] = typer.Argument(None, help="Kind of object (plural, singular or short name)."),
+    name: Optional[str] = typer.Argument(None, help="Name of the object."),
+    filenames: Optional[list[str]] = typer.Option(None, "-f", "--filename", metavar="PATH",
+                                                  help="Delete the objects defined in these files."),
+    recursive: bool = Recursive,
+    org: Optional[str] = Org,
+    tenant: Optional[str] = Tenant,
+    workspace: Optional[str] = Workspace,
+) -> None:
+    from tctl_py.config import kinds, objects
+    from tctl_py.config.selection import select
+    from tctl_py.errors import InvalidInput, NotFound, UsageError
+
+    if bool(filenames) == bool(kind):
+        raise UsageError("name what to delete: either -f PATH or KIND NAME")
+    with open_store() as store:
+        if filenames:
+            loaded, problems = read_inputs(filenames, recursive)
+            if problems:
+                raise InvalidInput(problems, "nothing deleted: the input has problems")
+            targets = [item.fqn for item in objects.items(loaded.documents)]
+        else:
+            resolved = kinds.resolve(kind)
+            if not name:
+                raise UsageError(f"name the {resolved.singular} to delete: tctl delete {kind} NAME")
+            if not resolved.stored:
+                raise UsageError(f"{resolved.plural} are not kept in the store")
+            found = select(store, resolved, name=name, org=org, tenant=tenant, workspace=workspace)
+            if not found:
+                raise NotFound(f'{resolved.singular} "{name}" not found; nothing deleted',
+                               hint=f"`tctl get {resolved.plural}` lists what the store holds")
+            if len(found) > 1:
+                choices = ", ".join(stored.fqn for stored in found)
+                raise UsageError(f'"{name}" names {len(found)} objects: {choices}',
+                                 hint="narrow it with --org, --tenant or --workspace")
+            targets = [found[0].fqn]
+        changes = store.delete(targets)
+    for change in changes:
+        kind_info = kinds.by_kind(change.kind)
+        out(f"{objects.label(kind_info, change.before['metadata']['name'])} deleted\n")

@@ -1,0 +1,51 @@
+"""Global options shared by every command, and the argv rewriting that lets them come anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Global options that take a value, and those that do not.
+_VALUED = ("--kubeconfig", "--fleet", "--store")
+_FLAGS = ("--debug",)
+
+
+@dataclass
+class GlobalOptions:
+    kubeconfig: str | None = None
+    fleet: str | None = None
+    store: str | None = None
+    debug: bool = False
+
+
+OPTIONS = GlobalOptions()
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options written after the command in front of it (`tctl get se --fleet D`).
+
+    Also spells a bare `--dry-run` as `--dry-run=client`, as kubectl does, since the option
+    takes an optional value. Nothing after `--` is touched.
+    """
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in _VALUED:
+            if "=" in arg or index + 1 >= len(args):
+                hoisted.append(arg)
+            else:
+                hoisted += [arg, args[index + 1]]
+                index += 1
+        elif arg in _FLAGS:
+            hoisted.append(arg)
+        elif arg == "--dry-run":
+            rest.append("--dry-run=client")
+        else:
+            rest.append(arg)
+        index += 1
+    return hoisted + rest

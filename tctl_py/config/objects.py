@@ -1,0 +1,69 @@
+"""Validated documents as store items, and store refusals mapped back to input positions."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tctl_py.config import kinds
+from tctl_py.config.documents import Document
+from tctl_py.config.kinds import Kind
+from tctl_py.errors import Problem
+
+# Fields Tetrate's tctl adds when it prints objects; dropped so `get -o yaml | apply -f -` is a no-op.
+_SERVER_FIELDS = (("metadata", "resourceVersion"), ("spec", "fqn"), ("spec", "etag"))
+
+
+@dataclass(frozen=True)
+class Item:
+    document: Document
+    kind: Kind
+    fqn: str
+    parent: str | None
+    body: dict
+
+    def as_store_item(self) -> tuple[str, str, str | None, dict]:
+        return (self.fqn, self.kind.kind, self.parent, self.body)
+
+
+def items(documents: Sequence[Document]) -> list[Item]:
+    """Store items of the configuration documents (valid ones: validate first)."""
+    found = []
+    for document in documents:
+        kind = kinds.lookup(document.api_version, document.kind)
+        if kind is None or not kind.stored:
+            continue
+        metadata = document.metadata
+        found.append(Item(document, kind, kind.fqn(metadata), kind.parent_fqn(metadata),
+                          without_server_fields(document.body)))
+    return found
+
+
+def without_server_fields(body: dict) -> dict:
+    clean = copy.deepcopy(body)
+    for section, name in _SERVER_FIELDS:
+        part = clean.get(section)
+        if isinstance(part, dict):
+            part.pop(name, None)
+    return clean
+
+
+def locate(refusals: Sequence[tuple[str, str]], batch: Sequence[Item]) -> list[Problem]:
+    """Problems for (fqn, message) pairs the store refused, on the field naming the parent."""
+    by_fqn = {item.fqn: item for item in batch}
+    problems = []
+    for fqn, message in refusals:
+        item = by_fqn.get(fqn)
+        if item is None:  # pragma: no cover - the store only names items it was given
+            continue
+        field = item.kind.scope[-1] if item.kind.scope and "parent" in message else "name"
+        problems.append(Problem(item.document.position(["metadata", field]), message,
+                                kind=item.kind.kind, name=item.document.name,
+                                path=f"$.metadata.{field}"))
+    return problems
+
+
+def label(kind: Kind, name: str) -> str:
+    """`workspace/bookinfo-ws`: how kubectl names an object in its output."""
+    return f"{kind.singular}/{name}"

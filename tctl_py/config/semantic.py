@@ -1,0 +1,147 @@
+"""Checks a JSON schema cannot express: selector grammar, label syntax, one setting per workspace."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator, Sequence
+
+from tctl_py.config.documents import Document
+from tctl_py.config.kinds import Kind
+from tctl_py.config.schemas import json_path
+from tctl_py.errors import Problem
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+NAMESPACE_PREFIX = re.compile(r"^[a-z0-9][-a-z0-9]*$")
+EXTERNAL_ADDRESSES = "xcp.tetrate.io/cluster-external-addresses"
+
+
+def label_key_error(key: str) -> str:
+    """Why `key` is not a valid Kubernetes label key, or "" when it is."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)):
+        return f'label key "{key}": the prefix must be a DNS subdomain (e.g. "example.com/")'
+    if not name or len(name) > 63 or not LABEL_NAME.match(name):
+        return (f'label key "{key}": the name must be 1-63 characters of letters, digits, "-", "_" '
+                f'or ".", starting and ending with a letter or digit')
+    return ""
+
+
+def label_value_error(value: object) -> str:
+    if not isinstance(value, str):
+        return ""  # the schema reports the type
+    if value and (len(value) > 63 or not LABEL_NAME.match(value)):
+        return (f'label value "{value}": must be empty or 1-63 characters of letters, digits, '
+                f'"-", "_" or ".", starting and ending with a letter or digit')
+    return ""
+
+
+def selector_error(entry: str) -> str:
+    """Why a namespaceSelector entry is not `<cluster>/<namespace>`, or "" when it is valid."""
+    cluster, slash, namespace = entry.partition("/")
+    if not slash or "/" in namespace:
+        return f'"{entry}" must be <cluster>/<namespace>, e.g. "*/bookinfo" or "cluster-1/ns*"'
+    if not cluster or "*" in cluster and cluster != "*" or any(c.isspace() for c in cluster):
+        return f'"{entry}": the cluster part must be "*" or a cluster name'
+    if namespace == "*":
+        return ""
+    if namespace.endswith("*"):
+        prefix = namespace[:-1]
+        if NAMESPACE_PREFIX.match(prefix) and len(prefix) < 63:
+            return ""
+        return f'"{entry}": a namespace prefix must be the start of a namespace name, then "*"'
+    if DNS_LABEL.match(namespace) and len(namespace) <= 63:
+        return ""
+    return f'"{entry}": "{namespace}" is not a valid namespace name, "*" or a prefix "ns*"'
+
+
+def check(document: Document, kind: Kind) -> list[Problem]:
+    """Semantic problems of one schema-checked document."""
+    body = document.body
+    problems = [_at(document, path, message) for path, message in _label_problems(body)]
+    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+    if kind.kind == "Workspace":
+        names = _get(spec, "namespaceSelector", "names")
+        for index, entry in enumerate(names if isinstance(names, list) else []):
+            message = selector_error(entry) if isinstance(entry, str) else ""
+            if message:
+                problems.append(_at(document, ["spec", "namespaceSelector", "names", index], message,
+                                    hint="see `tctl validate --help` for the selector grammar"))
+    if kind.kind == "WorkspaceSetting":
+        gateways = spec.get("defaultEastWestGatewaySettings")
+        for index, gateway in enumerate(gateways if isinstance(gateways, list) else []):
+            namespace = _get(gateway, "workloadSelector", "namespace")
+            if isinstance(namespace, str) and not (DNS_LABEL.match(namespace) and len(namespace) <= 63):
+                problems.append(_at(document, ["spec", "defaultEastWestGatewaySettings", index,
+                                               "workloadSelector", "namespace"],
+                                    f'"{namespace}" is not a valid namespace name'))
+    if kind.kind == "IngressGateway":
+        annotations = _get(spec, "kubeSpec", "service", "annotations")
+        addresses = annotations.get(EXTERNAL_ADDRESSES) if isinstance(annotations, dict) else None
+        if isinstance(addresses, str) and (message := external_addresses_error(addresses)):
+            problems.append(_at(document, ["spec", "kubeSpec", "service", "annotations",
+                                           EXTERNAL_ADDRESSES], message))
+    return problems
+
+
+def external_addresses_error(value: str) -> str:
+    """The annotation takes comma-separated IPs or one DNS name (not several, not a mix)."""
+    parts = [part.strip() for part in value.split(",")]
+    ips = 0
+    for part in parts:
+        try:
+            ipaddress.ip_address(part)
+            ips += 1
+        except ValueError:
+            if not DNS_SUBDOMAIN.match(part.lower()) or len(part) > 253:
+                return f'"{part}" is neither an IP address nor a DNS name'
+    if ips != len(parts) and len(parts) > 1:
+        return "give comma-separated IP addresses or a single DNS name, not several names or a mix"
+    return ""
+
+
+# Where label maps live in the kinds tctl reads; "*" walks every item of a list.
+_LABEL_MAPS: tuple[tuple[str | int, ...], ...] = (
+    ("metadata", "labels"),
+    ("spec", "defaultEastWestGatewaySettings", "*", "workloadSelector", "labels"),
+    ("spec", "defaultEastWestGatewaySettings", "*", "exposedServices", "*", "serviceLabels"),
+    ("spec", "kubeSpec", "service", "labels"),
+    ("spec", "kubeSpec", "deployment", "labels"),
+)
+
+
+def _label_problems(body: dict) -> Iterator[tuple[list, str]]:
+    for pattern in _LABEL_MAPS:
+        for path, labels in _walk(body, pattern, []):
+            if not isinstance(labels, dict):
+                continue
+            for key, value in labels.items():
+                if message := label_key_error(key):
+                    yield [*path, key], message
+                elif message := label_value_error(value):
+                    yield [*path, key], message
+
+
+def _walk(value: object, pattern: Sequence, path: list) -> Iterator[tuple[list, object]]:
+    if not pattern:
+        yield path, value
+        return
+    step, rest = pattern[0], pattern[1:]
+    if step == "*" and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, rest, [*path, index])
+    elif isinstance(value, dict) and step in value:
+        yield from _walk(value[step], rest, [*path, step])
+
+
+def _get(value: object, *keys: str) -> object:
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _at(document: Document, path: list, message: str, hint: str = "") -> Problem:
+    return Problem(document.position(path), message, kind=document.kind, name=document.name,
+                   path=json_path(path), hint=hint)

@@ -1,0 +1,89 @@
+"""Validation of whole inputs: envelope, schema, semantics, and checks across documents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tctl_py.config import kinds, schemas, semantic
+from tctl_py.config.documents import Document, Loaded
+from tctl_py.config.kinds import Kind
+from tctl_py.errors import Position, Problem
+
+
+def kind_of(document: Document) -> tuple[Kind | None, Problem | None]:
+    """The registered kind of a document, or the problem that prevents knowing it."""
+    body = document.body
+    if not isinstance(body, dict):
+        return None, Problem(document.position(), "a document must be a mapping with apiVersion, kind, "
+                                                  "metadata and spec")
+    missing = [name for name in ("apiVersion", "kind") if not isinstance(body.get(name), str)]
+    if missing:
+        return None, Problem(document.position(), f'missing required field "{missing[0]}"',
+                             path=f"$.{missing[0]}", name=document.name)
+    kind = kinds.lookup(document.api_version, document.kind)
+    if kind is not None and kind.schema:
+        return kind, None
+    if kind is not None:  # a kind tctl generates, not one it reads
+        return None, Problem(document.position(["kind"]), f"tctl generates {kind.kind} objects; "
+                             "it does not take them as input", kind=document.kind, name=document.name,
+                             path="$.kind", hint="apply generated objects with kubectl")
+    same_kind = kinds.by_kind(document.kind)
+    if same_kind is not None and same_kind.schema:
+        return None, Problem(document.position(["apiVersion"]),
+                             f'{document.kind} belongs to apiVersion "{same_kind.api_version}", '
+                             f'not "{document.api_version}"', kind=document.kind, name=document.name,
+                             path="$.apiVersion")
+    readable = ", ".join(f"{k.api_version} {k.kind}" for k in kinds.KINDS.values() if k.schema)
+    return None, Problem(document.position(["kind"]), f'unknown kind "{document.kind}" '
+                         f'(apiVersion "{document.api_version}")', kind=document.kind,
+                         name=document.name, path="$.kind", hint=f"tctl reads {readable}")
+
+
+def validate(loaded: Loaded) -> list[Problem]:
+    """Every problem of every document (plus those met while reading), in input order."""
+    found = list(loaded.problems)
+    documents = loaded.documents
+    typed: list[tuple[Document, Kind]] = []
+    for document in documents:
+        kind, problem = kind_of(document)
+        if problem is not None:
+            found.append(problem)
+            continue
+        found += schemas.check(document, kind)
+        found += semantic.check(document, kind)
+        typed.append((document, kind))
+    found += _across_documents(typed)
+    order = {name: index for index, name in enumerate(loaded.files)}
+    return sorted(found, key=lambda p: (order.get(p.position.file, len(order)), p.position.line,
+                                        p.position.column))
+
+
+def _across_documents(typed: Sequence[tuple[Document, Kind]]) -> list[Problem]:
+    """The same object twice, and a second WorkspaceSetting for one workspace, within the input."""
+    problems: list[Problem] = []
+    seen: dict[str, Document] = {}
+    settings: dict[str, Document] = {}
+    for document, kind in typed:
+        if not kind.stored:
+            continue
+        fqn = kind.fqn(document.metadata)
+        if fqn in seen:
+            problems.append(_repeat(document, f"{fqn} is defined twice in the input", seen[fqn]))
+            continue
+        seen[fqn] = document
+        if kind.kind == "WorkspaceSetting":
+            workspace = kind.parent_fqn(document.metadata)
+            if workspace in settings:
+                problems.append(_repeat(document, f"workspace {workspace} already has a "
+                                        f'WorkspaceSetting "{settings[workspace].name}"', settings[workspace],
+                                        hint="a workspace has exactly one WorkspaceSetting; merge them"))
+            else:
+                settings[workspace] = document
+    return problems
+
+
+def _repeat(document: Document, message: str, first: Document, hint: str = "") -> Problem:
+    where = Position(first.source, first.line, first.column)
+    return Problem(document.position(["metadata", "name"]), message, kind=document.kind,
+                   name=document.name, path="$.metadata.name",
+                   hint=hint or f"first defined at {where}")

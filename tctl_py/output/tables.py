@@ -1,0 +1,92 @@
+"""Rich tables of objects; columns per kind, `wide` adds the less common ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[dict], str]
+    wide: bool = False
+
+
+def _meta(field: str) -> Callable[[dict], str]:
+    return lambda body: str(body.get("metadata", {}).get(field, ""))
+
+
+def _spec(*path: str) -> Callable[[dict], str]:
+    def get(body: dict) -> str:
+        value: object = body.get("spec", {})
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, list):
+            return ",".join(str(v) for v in value)
+        return "" if value is None else str(value)
+    return get
+
+
+def _gateways(body: dict) -> str:
+    gateways = body.get("spec", {}).get("defaultEastWestGatewaySettings") or []
+    return ",".join(f"{g.get('workloadSelector', {}).get('namespace', '')}/"
+                    + ",".join(f"{k}={v}" for k, v in g.get("workloadSelector", {}).get("labels", {}).items())
+                    for g in gateways)
+
+
+def _exposed(body: dict) -> str:
+    gateways = body.get("spec", {}).get("defaultEastWestGatewaySettings") or []
+    selectors = [",".join(f"{k}={v}" for k, v in s.get("serviceLabels", {}).items())
+                 for g in gateways for s in g.get("exposedServices") or []]
+    if gateways and not selectors:
+        return "<all>"
+    return " | ".join(selectors)
+
+
+_NAME = Column("NAME", _meta("name"))
+_DISPLAY = Column("DISPLAY NAME", _spec("displayName"))
+_DESCRIPTION = Column("DESCRIPTION", _spec("description"), wide=True)
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "Organization": (_NAME, _DISPLAY, _DESCRIPTION),
+    "Tenant": (_NAME, Column("ORGANIZATION", _meta("organization")), _DISPLAY, _DESCRIPTION),
+    "Workspace": (_NAME, Column("TENANT", _meta("tenant")),
+                  Column("NAMESPACES", _spec("namespaceSelector", "names")),
+                  Column("ORGANIZATION", _meta("organization"), wide=True), _DISPLAY, _DESCRIPTION),
+    "WorkspaceSetting": (_NAME, Column("WORKSPACE", _meta("workspace")),
+                         Column("EAST-WEST GATEWAYS", _gateways), Column("EXPOSED", _exposed),
+                         Column("TENANT", _meta("tenant"), wide=True),
+                         Column("ORGANIZATION", _meta("organization"), wide=True)),
+    "Cluster": (_NAME, Column("NETWORK", _spec("network")), Column("REGION", _spec("locality", "region")),
+                Column("ORGANIZATION", _meta("organization"), wide=True), _DISPLAY, _DESCRIPTION),
+}
+
+
+def rows(kind: str, bodies: Sequence[dict], wide: bool) -> tuple[list[str], list[list[str]]]:
+    columns = [c for c in COLUMNS[kind] if wide or not c.wide]
+    return [c.header for c in columns], [[c.value(b) for c in columns] for b in bodies]
+
+
+def render(headers: Sequence[str], table_rows: Sequence[Sequence[str]], stream) -> None:
+    """A Rich table on a terminal; plain columns (as kubectl prints them) in pipes and files."""
+    if not stream.isatty():
+        stream.write(plain(headers, table_rows))
+        return
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in table_rows:
+        table.add_row(*row)
+    Console(file=stream, highlight=False).print(table)
+
+
+def plain(headers: Sequence[str], table_rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *table_rows)]
+    lines = ["   ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+             for row in (headers, *table_rows)]
+    return "\n".join(lines) + "\n"

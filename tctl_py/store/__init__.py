@@ -1,0 +1,12 @@
+"""Where applied configuration lives: an embedded SQLite store keyed by FQN."""
+
+from tctl_py.store.sqlite import (
+    SCHEMA_VERSION,
+    ApplyRefused,
+    Change,
+    Store,
+    StoredObject,
+    default_path,
+)
+
+__all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "default_path"]

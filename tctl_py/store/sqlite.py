@@ -1,0 +1,438 @@
+"""The embedded SQLite store of applied configuration (Organization, Tenant, Workspace, ...).
+
+One row per object, keyed by its FQN (`organizations/o/tenants/t/...`). Every write is one
+`BEGIN IMMEDIATE` transaction: a multi-object apply or a recursive delete is all-or-nothing, and
+concurrent tctl processes queue on the write lock (busy_timeout) instead of failing. The database
+runs in WAL mode with `synchronous=FULL`: a killed process or a power cut leaves the last committed
+state, and a command that reported "created" has its write on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tctl_py.config.kinds import KINDS
+from tctl_py.errors import ExitCode, NotFound, StoreError, TctlError
+
+__all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "default_path"]
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+_HINT = "choose another file with --store PATH or the TCTL_STORE environment variable"
+
+# Kinds of which a parent holds at most one (one WorkspaceSetting per workspace).
+_ONE_PER_PARENT = frozenset({KINDS["WorkspaceSetting"].kind})
+
+# Migrations: _MIGRATIONS[n] brings a store from user_version n to n + 1.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE objects (
+        fqn      TEXT PRIMARY KEY,
+        kind     TEXT NOT NULL,
+        parent   TEXT REFERENCES objects(fqn),
+        body     TEXT NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 1,
+        created  TEXT NOT NULL,
+        updated  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX objects_parent ON objects(parent);
+    CREATE INDEX objects_kind ON objects(kind, fqn);
+    """,
+)
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+def default_path() -> Path:
+    """$TCTL_STORE, else $XDG_STATE_HOME/tctl/store.db, else ~/.local/state/tctl/store.db."""
+    explicit = os.environ.get("TCTL_STORE")
+    if explicit:
+        return Path(explicit).expanduser()
+    state = os.environ.get("XDG_STATE_HOME")
+    base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "tctl" / "store.db"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    fqn: str
+    kind: str
+    parent: str | None
+    body: dict
+    revision: int  # 1 when created, +1 on every change of the body
+    created: str  # RFC 3339 UTC, e.g. 2024-05-01T12:00:00Z
+    updated: str
+
+
+Action = Literal["created", "configured", "unchanged", "deleted"]
+
+
+@dataclass(frozen=True)
+class Change:
+    fqn: str
+    kind: str
+    action: Action
+    before: dict | None
+    after: dict | None
+
+
+class ApplyRefused(TctlError):
+    """An apply broke a store rule (missing parent, second WorkspaceSetting...); nothing written.
+
+    `problems` lists every offending object as (fqn, message).
+    """
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        lines = "\n".join(f"  {fqn}: {message}" for fqn, message in problems)
+        super().__init__(
+            f"nothing applied, {len(problems)} object(s) refused:\n{lines}",
+            hint="apply the parents first or in the same command",
+        )
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class _Item:
+    fqn: str
+    kind: str
+    parent: str | None
+    text: str  # canonical JSON of the body
+
+
+def _canonical(body: dict) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _depth(fqn: str) -> int:
+    return fqn.count("/")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _subtree_bounds(fqn: str) -> tuple[str, str]:
+    # Every descendant is > "fqn/" and < "fqn0" ("0" follows "/" in code point order), so the
+    # primary key index answers "under" exactly, without LIKE wildcards.
+    return fqn + "/", fqn + "0"
+
+
+class Store:
+    """The configuration store in one SQLite file; open on first use, `close()` when done."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection | None:
+        """The connection; None when the file does not exist and `create` is false (reads and
+        dry runs never create a store)."""
+        if self._db is not None:
+            return self._db
+        if not create and not self.path.exists():
+            return None
+        with self._errors("open"):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(
+                    f"cannot create the folder {self.path.parent} for the store: "
+                    f"{e.strerror or e}",
+                    hint=_HINT,
+                ) from None
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            try:
+                self._prepare(db)
+            except BaseException:
+                db.close()
+                raise
+        self._db = db
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA foreign_keys = ON")
+        # Switching to WAL needs a moment of exclusive access; a concurrent opener may get
+        # SQLITE_BUSY without the busy handler, so retry until the timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode.lower() != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        db.execute("PRAGMA synchronous = FULL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {self.path} has schema version {version}, newer than this tctl "
+                    f"understands ({SCHEMA_VERSION})",
+                    hint="upgrade tctl, or " + _HINT,
+                )
+            if version == 0:
+                tables = [r[0] for r in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
+                if tables:
+                    raise StoreError(
+                        f"{self.path} is a SQLite database but not a tctl store "
+                        f"(it has tables {', '.join(sorted(tables))})",
+                        hint=_HINT,
+                    )
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn sqlite3 and OS errors into StoreError naming the file and what to do."""
+        try:
+            yield
+        except sqlite3.DatabaseError as e:
+            text = str(e)
+            if "not a database" in text or "malformed" in text:
+                raise StoreError(
+                    f"{self.path} is not a usable tctl store ({text})",
+                    hint=f"move the file away, or {_HINT}",
+                ) from None
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"the store {self.path} stayed locked by another process for "
+                    f"{BUSY_TIMEOUT_S:.0f}s ({text})",
+                    hint="retry when the other tctl command has finished",
+                ) from None
+            raise StoreError(
+                f"cannot {doing} the store {self.path}: {text}", hint=_HINT
+            ) from None
+        except OSError as e:
+            raise StoreError(
+                f"cannot {doing} the store {self.path}: {e.strerror or e}", hint=_HINT
+            ) from None
+
+    @contextmanager
+    def _transaction(self, db: sqlite3.Connection, *, write: bool) -> Iterator[None]:
+        # BEGIN IMMEDIATE takes the write lock up front (waiting through busy_timeout), so a
+        # write transaction never fails half-way on a lock upgrade; reads see one snapshot.
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield
+        except BaseException:
+            if db.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                db.execute("ROLLBACK")
+            raise
+        if write:
+            db.execute("COMMIT")
+        else:
+            db.execute("ROLLBACK")
+
+    # --- reads -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _object(row: tuple) -> StoredObject:
+        fqn, kind, parent, body, revision, created, updated = row
+        return StoredObject(fqn, kind, parent, json.loads(body), revision, created, updated)
+
+    _COLUMNS = "fqn, kind, parent, body, revision, created, updated"
+
+    def get(self, fqn: str) -> StoredObject | None:
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return None
+            row = db.execute(
+                f"SELECT {self._COLUMNS} FROM objects WHERE fqn = ?", (fqn,)).fetchone()
+        return self._object(row) if row else None
+
+    def list(self, kind: str | None = None, under: str | None = None) -> list[StoredObject]:
+        """Objects sorted by FQN; `kind` filters on the kind, `under` keeps that FQN and its
+        descendants."""
+        where, params = [], []
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        if under is not None:
+            under = under.rstrip("/")
+            low, high = _subtree_bounds(under)
+            where.append("(fqn = ? OR (fqn > ? AND fqn < ?))")
+            params += [under, low, high]
+        sql = f"SELECT {self._COLUMNS} FROM objects"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY fqn"
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return []
+            rows = db.execute(sql, params).fetchall()
+        return [self._object(r) for r in rows]
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def apply(
+        self,
+        items: Sequence[tuple[str, str, str | None, dict]],
+        *,
+        dry_run: bool = False,
+    ) -> list[Change]:
+        """Create or replace every (fqn, kind, parent_fqn, body), parents first, in one
+        transaction. Raises ApplyRefused naming every offending object, having written nothing.
+        Returns one Change per distinct FQN, parent-first."""
+        batch, problems = self._normalize(items)
+        with self._errors("write"):
+            db = self._connect(create=not dry_run)
+            if db is None:  # dry run against a store that does not exist yet: it is empty
+                problems += self._check(batch, lambda sql, params: [])
+                if problems:
+                    raise ApplyRefused(problems)
+                return [Change(i.fqn, i.kind, "created", None, json.loads(i.text)) for i in batch]
+
+            def query(sql: str, params: Sequence) -> list[tuple]:
+                return db.execute(sql, params).fetchall()
+
+            with self._transaction(db, write=not dry_run):
+                problems += self._check(batch, query)
+                if problems:
+                    raise ApplyRefused(problems)
+                changes, now = [], _now()
+                for item in batch:
+                    row = db.execute(
+                        "SELECT body FROM objects WHERE fqn = ?", (item.fqn,)).fetchone()
+                    after = json.loads(item.text)
+                    if row is None:
+                        changes.append(Change(item.fqn, item.kind, "created", None, after))
+                        if not dry_run:
+                            db.execute(
+                                "INSERT INTO objects (fqn, kind, parent, body, revision, created,"
+                                " updated) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                                (item.fqn, item.kind, item.parent, item.text, now, now))
+                    elif row[0] == item.text:
+                        changes.append(Change(item.fqn, item.kind, "unchanged", after, after))
+                    else:
+                        changes.append(
+                            Change(item.fqn, item.kind, "configured", json.loads(row[0]), after))
+                        if not dry_run:
+                            db.execute(
+                                "UPDATE objects SET kind = ?, parent = ?, body = ?,"
+                                " revision = revision + 1, updated = ? WHERE fqn = ?",
+                                (item.kind, item.parent, item.text, now, item.fqn))
+        return changes
+
+    @staticmethod
+    def _normalize(
+        items: Sequence[tuple[str, str, str | None, dict]],
+    ) -> tuple[list[_Item], list[tuple[str, str]]]:
+        """Canonical JSON bodies, duplicates merged, sorted parent-first (by FQN depth)."""
+        by_fqn: dict[str, _Item] = {}
+        problems: list[tuple[str, str]] = []
+        for fqn, kind, parent, body in items:
+            if parent is not None and not fqn.startswith(parent + "/"):
+                raise ValueError(f"{fqn} is not under its parent {parent}")
+            try:
+                item = _Item(fqn, kind, parent, _canonical(body))
+            except (TypeError, ValueError) as e:
+                problems.append((fqn, f"the body cannot be stored as JSON: {e}"))
+                continue
+            seen = by_fqn.setdefault(fqn, item)
+            if seen != item:
+                problems.append(
+                    (fqn, "appears more than once in this apply, with different content"))
+        batch = sorted(by_fqn.values(), key=lambda i: (_depth(i.fqn), i.fqn))
+        return batch, problems
+
+    @staticmethod
+    def _check(batch: list[_Item], query) -> list[tuple[str, str]]:
+        """Every broken rule of the batch against the store, as (fqn, message)."""
+        problems: list[tuple[str, str]] = []
+        in_batch = {i.fqn for i in batch}
+        for item in batch:
+            if item.parent is None or item.parent in in_batch:
+                continue
+            if not query("SELECT 1 FROM objects WHERE fqn = ?", (item.parent,)):
+                problems.append((item.fqn, f"its parent {item.parent} does not exist"))
+        singles: dict[tuple[str, str], list[str]] = {}
+        for item in batch:
+            if item.kind in _ONE_PER_PARENT and item.parent is not None:
+                singles.setdefault((item.parent, item.kind), []).append(item.fqn)
+        for (parent, kind), fqns in singles.items():
+            stored = [r[0] for r in query(
+                "SELECT fqn FROM objects WHERE parent = ? AND kind = ? ORDER BY fqn",
+                (parent, kind))]
+            every = sorted(set(stored) | set(fqns))
+            if len(every) <= 1:
+                continue
+            for fqn in fqns:
+                if fqn in stored:
+                    continue
+                others = ", ".join(f for f in every if f != fqn)
+                problems.append((fqn, f"{parent} can have only one {kind}; it already has "
+                                      f"or is given {others}"))
+        problems.sort()
+        return problems
+
+    def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> list[Change]:
+        """Delete each object and everything under it, in one transaction. Raises NotFound
+        naming every unknown FQN, having deleted nothing. Returns the deletions, children first."""
+        targets = list(dict.fromkeys(f.rstrip("/") for f in fqns))
+        with self._errors("write"):
+            db = self._connect(create=False)
+            if db is None:
+                raise self._not_found(targets)
+            with self._transaction(db, write=not dry_run):
+                missing = [f for f in targets if not db.execute(
+                    "SELECT 1 FROM objects WHERE fqn = ?", (f,)).fetchone()]
+                if missing:
+                    raise self._not_found(missing)
+                doomed: dict[str, tuple] = {}
+                for fqn in targets:
+                    low, high = _subtree_bounds(fqn)
+                    for row in db.execute(
+                            "SELECT fqn, kind, body FROM objects"
+                            " WHERE fqn = ? OR (fqn > ? AND fqn < ?)", (fqn, low, high)):
+                        doomed[row[0]] = row
+                order = sorted(doomed, key=lambda f: (-_depth(f), f))
+                if not dry_run:
+                    db.executemany("DELETE FROM objects WHERE fqn = ?", [(f,) for f in order])
+        return [Change(f, doomed[f][1], "deleted", json.loads(doomed[f][2]), None) for f in order]
+
+    def _not_found(self, fqns: list[str]) -> NotFound:
+        return NotFound(
+            f"not found in the store {self.path}: {', '.join(fqns)}",
+            hint="nothing was deleted; `tctl get` lists what the store holds",
+        )
