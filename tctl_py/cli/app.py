@@ -6,6 +6,7 @@ it runs, so `tctl --help`, `--version` and completion stay fast and never load `
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Optional
 
@@ -58,6 +59,9 @@ app.command("delete", help=delete.HELP)(delete.command)
 
 def main(argv: list[str] | None = None) -> None:
     """Run tctl; every TctlError becomes its message on stderr and its exit code."""
+    # tctl builds large, acyclic trees (documents, nodes, objects) and exits: the cyclic
+    # collector would only re-scan them over and over (loading 2,000 files took 3x longer).
+    gc.disable()
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     OPTIONS.debug = "--debug" in args
     try:
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n"
                          "Run again with --debug for the traceback, and please report it.\n")
         sys.exit(int(ExitCode.INTERNAL))
+    finally:
+        gc.enable()
 
 
 def _report(error: TctlError) -> None:

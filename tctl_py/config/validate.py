@@ -49,8 +49,11 @@ def validate(loaded: Loaded) -> list[Problem]:
         if problem is not None:
             found.append(problem)
             continue
-        found += schemas.check(document, kind)
-        found += semantic.check(document, kind)
+        explained = semantic.check(document, kind)
+        # Where both flag the same value, the semantic message is the more precise one.
+        covered = {(p.position, p.path) for p in explained}
+        found += [p for p in schemas.check(document, kind) if (p.position, p.path) not in covered]
+        found += explained
         typed.append((document, kind))
     found += _across_documents(typed)
     order = {name: index for index, name in enumerate(loaded.files)}
