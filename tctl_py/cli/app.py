@@ -43,7 +43,7 @@ def global_options(
         help="Read the fleet from a snapshot folder instead of live clusters."),
     store: Optional[str] = typer.Option(
         None, "--store", envvar="TCTL_STORE", show_envvar=True, metavar="PATH",
-        help="SQLite file holding applied configuration [default: ~/.local/state/tctl/store.db]."),
+        help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),

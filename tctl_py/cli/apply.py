@@ -12,9 +12,9 @@ from tctl_py.errors import ExitCode, InvalidInput, UsageError
 
 HELP = """Validate and apply configuration: create or replace each object in the store.
 
-Documents are ordered parent-first automatically; one apply is one transaction: if any document
-is invalid or its parent is missing, nothing is written. With --dry-run, prints the changes as a
-unified diff of the stored YAML and exits 1 when anything would change, 0 otherwise.
+Documents are ordered parent-first automatically. One apply is one transaction: if any document is invalid or its parent is missing, nothing is written.
+
+With --dry-run, prints the changes as a unified diff of the stored YAML and exits 1 when anything would change, 0 otherwise.
 """
 
 

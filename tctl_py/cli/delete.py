@@ -9,9 +9,9 @@ import typer
 from tctl_py.cli.common import OptionalFilenames, Recursive, open_store, out, read_inputs
 from tctl_py.cli.get import Org, Tenant, Workspace
 
-HELP = """Delete objects named in files (-f) or as KIND NAME, recursively like Tetrate's tctl:
-deleting a workspace deletes its setting, deleting an organization everything in it.
-Nothing is deleted if any named object does not exist.
+HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them.
+
+Deleting a workspace deletes its setting; deleting an organization deletes everything in it. Nothing is deleted if any named object does not exist.
 """
 
 

@@ -13,8 +13,8 @@ from tctl_py.cli.common import err, open_store, out
 HELP = """List objects of a kind, or one by NAME.
 
 KIND: organizations|org, tenants, workspaces|ws, workspacesettings|wss, clusters.
-Several objects in yaml/json are printed as one `kind: List`. When nothing matches,
-"No resources found" goes to stderr and the exit code is 0.
+
+Several objects in yaml/json are printed as one `kind: List`. When nothing matches, "No resources found" goes to stderr and the exit code is 0.
 """
 
 

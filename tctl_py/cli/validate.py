@@ -11,11 +11,9 @@ from tctl_py.errors import ExitCode
 
 HELP = """Validate configuration files offline: YAML, JSON schemas and tctl's own rules.
 
-Every problem of every file is printed as FILE:LINE:COLUMN: KIND NAME: PATH: message.
-Exit codes: 0 all valid, 3 problems found, 2 usage error.
+Every problem of every file is printed as FILE:LINE:COLUMN: KIND NAME: PATH: message. Exit codes: 0 all valid, 3 problems found, 2 usage error.
 
-Namespace selectors (Workspace spec.namespaceSelector.names) are <cluster>/<namespace>,
-where the cluster is "*" or a name and the namespace is "*", a name, or a prefix "ns*".
+Namespace selectors (Workspace spec.namespaceSelector.names) are <cluster>/<namespace>: the cluster is "*" or a name, the namespace "*", a name, or a prefix "ns*".
 """
 
 

@@ -57,10 +57,12 @@ def locate(refusals: Sequence[tuple[str, str]], batch: Sequence[Item]) -> list[P
         item = by_fqn.get(fqn)
         if item is None:  # pragma: no cover - the store only names items it was given
             continue
-        field = item.kind.scope[-1] if item.kind.scope and "parent" in message else "name"
+        missing_parent = "parent" in message and bool(item.kind.scope)
+        field = item.kind.scope[-1] if missing_parent else "name"
+        hint = "apply the parent first, or include it in the same apply" if missing_parent else ""
         problems.append(Problem(item.document.position(["metadata", field]), message,
                                 kind=item.kind.kind, name=item.document.name,
-                                path=f"$.metadata.{field}"))
+                                path=f"$.metadata.{field}", hint=hint))
     return problems
 
 

@@ -105,11 +105,11 @@ class _Item:
     fqn: str
     kind: str
     parent: str | None
-    text: str  # canonical JSON of the body
+    text: str  # compact JSON of the body, keys in the user's order (so `get -o yaml` keeps it)
 
 
-def _canonical(body: dict) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _compact(body: dict) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def _depth(fqn: str) -> int:
@@ -342,7 +342,7 @@ class Store:
                                 "INSERT INTO objects (fqn, kind, parent, body, revision, created,"
                                 " updated) VALUES (?, ?, ?, ?, 1, ?, ?)",
                                 (item.fqn, item.kind, item.parent, item.text, now, now))
-                    elif row[0] == item.text:
+                    elif json.loads(row[0]) == after:  # key order alone is no change
                         changes.append(Change(item.fqn, item.kind, "unchanged", after, after))
                     else:
                         changes.append(
@@ -365,12 +365,12 @@ class Store:
             if parent is not None and not fqn.startswith(parent + "/"):
                 raise ValueError(f"{fqn} is not under its parent {parent}")
             try:
-                item = _Item(fqn, kind, parent, _canonical(body))
+                item = _Item(fqn, kind, parent, _compact(body))
             except (TypeError, ValueError) as e:
                 problems.append((fqn, f"the body cannot be stored as JSON: {e}"))
                 continue
             seen = by_fqn.setdefault(fqn, item)
-            if seen != item:
+            if seen is not item and json.loads(seen.text) != body:
                 problems.append(
                     (fqn, "appears more than once in this apply, with different content"))
         batch = sorted(by_fqn.values(), key=lambda i: (_depth(i.fqn), i.fqn))
