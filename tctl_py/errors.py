@@ -101,9 +101,9 @@ class NotFound(TctlError):
 
 
 class StoreError(TctlError):
-    """The store cannot be opened, read or written."""
+    """The store cannot be opened, read or written: a path to fix (--store), not a bug."""
 
-    exit_code = ExitCode.INTERNAL
+    exit_code = ExitCode.USAGE
 
 
 class ClusterError(TctlError):

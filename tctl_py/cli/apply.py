@@ -49,7 +49,7 @@ def command(
         with open_store() as store:
             changes = store.apply([item.as_store_item() for item in batch], dry_run=bool(dry_run))
     except ApplyRefused as refused:
-        raise InvalidInput(objects.locate(refused.problems, batch), "nothing applied") from None
+        raise InvalidInput(objects.locate(refused, batch), "nothing applied") from None
     names = {item.fqn: objects.label(item.kind, item.document.name) for item in batch}
     suffix = " (dry run)" if dry_run else ""
     for change in changes:

@@ -36,6 +36,10 @@ def command(
             loaded, problems = read_inputs(filenames, recursive)
             if problems:
                 raise InvalidInput(problems, "nothing deleted: the input has problems")
+            installs = [d for d in loaded.documents if not kinds.lookup(d.api_version, d.kind).stored]
+            if installs:
+                raise UsageError(f"{installs[0].source}: {installs[0].kind} {installs[0].name} is not "
+                                 "kept in the store; delete it from its cluster with kubectl")
             targets = [item.fqn for item in objects.items(loaded.documents)]
         else:
             resolved = kinds.resolve(kind)

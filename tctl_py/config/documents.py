@@ -44,6 +44,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _AS_TEXT = {_STR, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 
 _scalars = yaml.constructor.SafeConstructor()
+_PLAIN = "remove the tag: only plain mappings, lists, strings, numbers, booleans and null are read"
 
 
 @dataclass(eq=False)
@@ -140,11 +141,11 @@ class _Builder:
                            "a YAML alias may refer to itself")
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
             return [self.build(item, depth + 1) for item in node.value]
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
             return self._mapping(node, depth)
-        raise _Refused(node, f"unsupported YAML node {node.tag}")  # pragma: no cover
+        raise _Refused(node, f"unsupported YAML tag {node.tag}", _PLAIN)
 
     def _scalar(self, node: yaml.ScalarNode) -> object:
         tag = node.tag
@@ -158,7 +159,7 @@ class _Builder:
             return _scalars.construct_yaml_bool(node)
         if tag == _NULL:
             return None
-        raise _Refused(node, f"unsupported YAML tag {tag}", "remove the tag; plain values are expected")
+        raise _Refused(node, f"unsupported YAML tag {tag}", _PLAIN)
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict:
         result: dict = {}
@@ -198,7 +199,11 @@ def iter_sources(paths: Iterable[str], recursive: bool = False, stdin=None) -> I
             continue
         target = Path(path)
         if target.is_dir():
-            yield from (_read(file) for file in _folder_files(target, recursive))
+            files = _folder_files(target, recursive)
+            if not files:
+                hint = "" if recursive else "use -R to read its sub-folders"
+                yield Problem(Position(path), "the folder holds no .yaml, .yml or .json file", hint=hint)
+            yield from (_read(file) for file in files)
         elif target.exists():
             yield _read(target)
         else:
@@ -228,6 +233,7 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
     """All documents of one source, with `kind: List` flattened; problems instead of exceptions."""
     documents: list[Document] = []
     problems: list[Problem] = []
+    syntax_error = False
     loader = _Loader(source.text)
     try:
         while True:
@@ -237,6 +243,7 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
                 node = loader.get_node()
             except yaml.MarkedYAMLError as exc:
                 problems.append(_syntax_problem(source, exc))
+                syntax_error = True
                 break
             if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL):
                 continue  # an empty document between two `---`
@@ -252,21 +259,44 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
         problems.append(Problem(Position(source.name), f"cannot parse: {exc}"))
     finally:
         loader.dispose()
-    if problems and source.name.endswith(".json") and not documents:
-        return _parse_json(source, problems)
+    if syntax_error and not documents and source.name.endswith(".json"):
+        return _parse_json(source)
     if not documents and not problems:
         problems.append(Problem(Position(source.name), "no documents found",
                                 hint="the input is empty or holds only comments"))
     return documents, problems
 
 
-def _parse_json(source: Source, yaml_problems: list[Problem]) -> tuple[list[Document], list[Problem]]:
-    """JSON that YAML 1.1 cannot read (tabs, for one): take it as JSON, positions from the parser."""
+def _parse_json(source: Source) -> tuple[list[Document], list[Problem]]:
+    """JSON that YAML 1.1 cannot read (tabs, for one): read as JSON, with the same refusals."""
     try:
-        body = json.loads(source.text)
+        body = json.loads(source.text, object_pairs_hook=_unique_keys)
+        _check_depth(body)
     except json.JSONDecodeError as exc:
         return [], [Problem(Position(source.name, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")]
+    except (ValueError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else f"nested more than {MAX_DEPTH} levels deep"
+        return [], [Problem(Position(source.name, 1, 1), message)]
     return [Document(source.name, item) for item in _items(body)], []
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f'duplicate key "{key}"')
+        result[key] = value
+    return result
+
+
+def _check_depth(body: object) -> None:
+    pending = [(body, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"document is nested more than {MAX_DEPTH} levels deep")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending += [(child, depth + 1) for child in children]
 
 
 def _items(body: object) -> list[object]:

@@ -49,17 +49,16 @@ def without_server_fields(body: dict) -> dict:
     return clean
 
 
-def locate(refusals: Sequence[tuple[str, str]], batch: Sequence[Item]) -> list[Problem]:
-    """Problems for (fqn, message) pairs the store refused, on the field naming the parent."""
+def locate(refused, batch: Sequence[Item]) -> list[Problem]:
+    """Problems for what the store refused (an ApplyRefused), on the field that explains it:
+    the parent's name for a missing parent, the object's own name otherwise."""
     by_fqn = {item.fqn: item for item in batch}
     problems = []
-    for fqn, message in refusals:
-        item = by_fqn.get(fqn)
-        if item is None:  # pragma: no cover - the store only names items it was given
-            continue
-        missing_parent = "parent" in message and bool(item.kind.scope)
-        field = item.kind.scope[-1] if missing_parent else "name"
-        hint = "apply the parent first, or include it in the same apply" if missing_parent else ""
+    for fqn, message in refused.problems:
+        item = by_fqn[fqn]
+        orphan = fqn in refused.orphans and bool(item.kind.scope)
+        field = item.kind.scope[-1] if orphan else "name"
+        hint = "apply the parent first, or include it in the same apply" if orphan else ""
         problems.append(Problem(item.document.position(["metadata", field]), message,
                                 kind=item.kind.kind, name=item.document.name,
                                 path=f"$.metadata.{field}", hint=hint))

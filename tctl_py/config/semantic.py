@@ -60,7 +60,7 @@ def selector_error(entry: str) -> str:
 def check(document: Document, kind: Kind) -> list[Problem]:
     """Semantic problems of one schema-checked document."""
     body = document.body
-    problems = [_at(document, path, message) for path, message in _label_problems(body)]
+    problems = [_at(document, path, message, key=key) for path, message, key in _label_problems(body)]
     spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
     if kind.kind == "Workspace":
         names = _get(spec, "namespaceSelector", "names")
@@ -112,16 +112,17 @@ _LABEL_MAPS: tuple[tuple[str | int, ...], ...] = (
 )
 
 
-def _label_problems(body: dict) -> Iterator[tuple[list, str]]:
+def _label_problems(body: dict) -> Iterator[tuple[list, str, bool]]:
+    """(path, message, whether the key rather than the value is wrong) of each bad label."""
     for pattern in _LABEL_MAPS:
         for path, labels in _walk(body, pattern, []):
             if not isinstance(labels, dict):
                 continue
             for key, value in labels.items():
                 if message := label_key_error(key):
-                    yield [*path, key], message
+                    yield [*path, key], message, True
                 elif message := label_value_error(value):
-                    yield [*path, key], message
+                    yield [*path, key], message, False
 
 
 def _walk(value: object, pattern: Sequence, path: list) -> Iterator[tuple[list, object]]:
@@ -142,6 +143,6 @@ def _get(value: object, *keys: str) -> object:
     return value
 
 
-def _at(document: Document, path: list, message: str, hint: str = "") -> Problem:
-    return Problem(document.position(path), message, kind=document.kind, name=document.name,
+def _at(document: Document, path: list, message: str, hint: str = "", key: bool = False) -> Problem:
+    return Problem(document.position(path, key=key), message, kind=document.kind, name=document.name,
                    path=json_path(path), hint=hint)

@@ -83,15 +83,20 @@ class Change:
     after: dict | None
 
 
+_NO_PARENT = "its parent"
+
+
 class ApplyRefused(TctlError):
     """An apply broke a store rule (missing parent, second WorkspaceSetting...); nothing written.
 
-    `problems` lists every offending object as (fqn, message).
+    `problems` lists every offending object as (fqn, message); `orphans` are the FQNs among
+    them refused because their parent does not exist.
     """
 
     exit_code = ExitCode.INVALID
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.orphans = {fqn for fqn, message in problems if message.startswith(_NO_PARENT)}
         lines = "\n".join(f"  {fqn}: {message}" for fqn, message in problems)
         super().__init__(
             f"nothing applied, {len(problems)} object(s) refused:\n{lines}",
@@ -385,7 +390,7 @@ class Store:
             if item.parent is None or item.parent in in_batch:
                 continue
             if not query("SELECT 1 FROM objects WHERE fqn = ?", (item.parent,)):
-                problems.append((item.fqn, f"its parent {item.parent} does not exist"))
+                problems.append((item.fqn, f"{_NO_PARENT} {item.parent} does not exist"))
         singles: dict[tuple[str, str], list[str]] = {}
         for item in batch:
             if item.kind in _ONE_PER_PARENT and item.parent is not None:

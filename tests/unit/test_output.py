@@ -1,0 +1,270 @@
+"""tctl_py.output: problem reports (text, json, junit, github), diffs, YAML/JSON rendering, tables."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+from tctl_py.errors import Position, Problem, Severity
+from tctl_py.output import diff, problems, render, tables
+
+FULL = Problem(Position("cfg/ws.yaml", 12, 16), "expected string, got integer 5", kind="Workspace",
+               name="bookinfo-ws", path="$.spec.displayName")
+HINTED = Problem(Position("cfg/ws.yaml", 3, 1), 'unknown field "extra"', kind="Workspace", name="bookinfo-ws",
+                 path="$.extra", hint='did you mean "spec"?')
+BARE = Problem(Position("empty.yaml"), "no documents found")
+NASTY = Problem(Position("dir:with,odd/f<1>.yaml", 2, 3), 'bad <value> & "quotes", 100%\nsecond line: yes',
+                kind="Tenant", name="t:1", path="$.metadata.labels.a,b")
+WARNING = Problem(Position("w.yaml", 1, 1), "just so you know", severity=Severity.WARNING)
+
+
+# --- text -------------------------------------------------------------------------------------------
+
+def test_text_line_format():
+    assert problems.as_text([FULL]) == (
+        "cfg/ws.yaml:12:16: Workspace bookinfo-ws: $.spec.displayName: expected string, got integer 5\n")
+
+
+def test_text_line_with_hint_and_without_position():
+    text = problems.as_text([HINTED, BARE])
+    assert text.splitlines() == [
+        'cfg/ws.yaml:3:1: Workspace bookinfo-ws: $.extra: unknown field "extra" (hint: did you mean "spec"?)',
+        "empty.yaml: no documents found",
+    ]
+
+
+def test_text_lines_match_the_documented_pattern():
+    pattern = re.compile(r"^[^:]+:\d+:\d+: \w+ [\w-]+: \$[.\w\[\]]*: .+$")
+    for line in problems.as_text([FULL, HINTED]).splitlines():
+        assert pattern.match(line), line
+
+
+def test_text_of_no_problems_is_empty():
+    assert problems.as_text([]) == ""
+
+
+@pytest.mark.parametrize(("found", "documents", "files", "expected"), [
+    ([], 4, 3, "4 documents in 3 files valid"),
+    ([], 1, 1, "1 document in 1 file valid"),
+    ([FULL], 1, 1, "1 problem found in 1 document in 1 file"),
+    ([FULL, HINTED], 2, 1, "2 problems found in 2 documents in 1 file"),
+])
+def test_summary(found, documents, files, expected):
+    assert problems.summary(found, documents, files) == expected
+
+
+# --- json ---------------------------------------------------------------------------------------------
+
+def test_json_report_fields():
+    report = json.loads(problems.as_json([FULL, BARE], 3, 2))
+    assert report["valid"] is False
+    assert report["summary"] == {"files": 2, "documents": 3, "problems": 2}
+    first = report["problems"][0]
+    assert first == {"file": "cfg/ws.yaml", "line": 12, "column": 16, "kind": "Workspace",
+                     "name": "bookinfo-ws", "path": "$.spec.displayName",
+                     "message": "expected string, got integer 5", "hint": "", "severity": "error"}
+    assert report["problems"][1]["line"] == 0 and report["problems"][1]["file"] == "empty.yaml"
+
+
+def test_json_report_valid():
+    report = json.loads(problems.as_json([], 4, 3))
+    assert report["valid"] is True and report["problems"] == []
+
+
+def test_json_report_keeps_odd_characters():
+    report = json.loads(problems.as_json([NASTY], 1, 1))
+    assert report["problems"][0]["message"] == NASTY.message
+    assert report["problems"][0]["file"] == NASTY.position.file
+
+
+# --- junit --------------------------------------------------------------------------------------------
+
+def test_junit_is_well_formed_with_one_case_per_file():
+    text = problems.as_junit([FULL, HINTED, NASTY], ["cfg/ws.yaml", "ok.yaml", NASTY.position.file])
+    root = ET.fromstring(text)
+    assert root.tag == "testsuites"
+    cases = root.findall(".//testcase")
+    assert [c.get("name") for c in cases] == ["cfg/ws.yaml", "ok.yaml", NASTY.position.file]
+    failures = {c.get("name"): c.findall("failure") for c in cases}
+    assert len(failures["cfg/ws.yaml"]) == 2
+    assert failures["ok.yaml"] == []
+    assert len(failures[NASTY.position.file]) == 1
+    assert failures[NASTY.position.file][0].get("message") == NASTY.message
+    assert failures["cfg/ws.yaml"][0].text == str(FULL)
+    suite = root.find("testsuite")
+    assert suite.get("tests") == "3" and suite.get("failures") == "2"
+    assert root.get("tests") == "3" and root.get("failures") == "2"
+
+
+def test_junit_counts_problem_files_not_given_as_inputs():
+    root = ET.fromstring(problems.as_junit([BARE], []))
+    assert [c.get("name") for c in root.iter("testcase")] == ["empty.yaml"]
+    assert root.get("failures") == "1"
+
+
+def test_junit_with_no_problems():
+    root = ET.fromstring(problems.as_junit([], ["a.yaml", "b.yaml"]))
+    assert root.get("failures") == "0"
+    assert root.findall(".//failure") == []
+    assert len(root.findall(".//testcase")) == 2
+
+
+# --- github -------------------------------------------------------------------------------------------
+
+def test_github_annotation_line():
+    assert problems.as_github([FULL]) == (
+        "::error file=cfg/ws.yaml,line=12,col=16,"
+        "title=Workspace bookinfo-ws%3A $.spec.displayName::expected string, got integer 5\n")
+
+
+def test_github_without_position_has_no_line():
+    assert problems.as_github([BARE]) == "::error file=empty.yaml,title=tctl::no documents found\n"
+
+
+def test_github_hint_in_message():
+    line = problems.as_github([HINTED])
+    assert line.endswith('::unknown field "extra" (hint: did you mean "spec"?)\n')
+
+
+def test_github_escapes_properties_and_data():
+    lines = problems.as_github([NASTY]).splitlines()
+    assert len(lines) == 1  # the newline of the message is escaped
+    line = lines[0]
+    match = re.fullmatch(r"::error (?P<props>[^:]*)::(?P<data>.*)", line)
+    assert match, line
+    props = dict(item.split("=", 1) for item in match["props"].split(","))
+    assert props == {"file": "dir%3Awith%2Codd/f<1>.yaml", "line": "2", "col": "3",
+                     "title": "Tenant t%3A1%3A $.metadata.labels.a%2Cb"}
+    assert match["data"] == 'bad <value> & "quotes", 100%25%0Asecond line: yes'
+
+
+def test_github_warning_level():
+    assert problems.as_github([WARNING]).startswith("::warning file=w.yaml,")
+
+
+def test_warnings_alone_are_valid():
+    assert json.loads(problems.as_json([WARNING], 1, 1))["valid"] is True
+
+
+# --- diff ---------------------------------------------------------------------------------------------
+
+OBJECT = {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Workspace",
+          "metadata": {"name": "ws", "organization": "o", "tenant": "t"},
+          "spec": {"namespaceSelector": {"names": ["*/bookinfo"]}}}
+
+
+def test_diff_of_equal_objects_is_empty():
+    assert diff.unified(OBJECT, dict(OBJECT), "organizations/o/tenants/t/workspaces/ws") == ""
+
+
+def test_diff_of_a_change():
+    after = {**OBJECT, "spec": {"namespaceSelector": {"names": ["*/reviews"]}}}
+    text = diff.unified(OBJECT, after, "w")
+    lines = text.splitlines()
+    assert lines[0] == "--- a/w" and lines[1] == "+++ b/w"
+    assert "-    - '*/bookinfo'" in lines and "+    - '*/reviews'" in lines
+    assert sum(1 for line in lines if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))) == 2
+
+
+def test_diff_of_a_creation_and_a_deletion():
+    created = diff.unified(None, OBJECT, "w").splitlines()
+    assert created[:2] == ["--- /dev/null", "+++ b/w"]
+    assert all(line.startswith("+") for line in created[3:])
+    deleted = diff.unified(OBJECT, None, "w").splitlines()
+    assert deleted[:2] == ["--- a/w", "+++ /dev/null"]
+    assert all(line.startswith("-") for line in deleted[3:])
+
+
+def test_diff_is_stable():
+    after = {**OBJECT, "metadata": {**OBJECT["metadata"], "name": "other"}}
+    assert diff.unified(OBJECT, after, "w") == diff.unified(OBJECT, after, "w")
+
+
+def test_colorize_keeps_the_text():
+    text = diff.unified(OBJECT, {**OBJECT, "kind": "X"}, "w")
+    coloured = diff.colorize(text)
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == text
+    assert "\x1b[32m+kind: X\x1b[0m" in coloured
+
+
+# --- render -------------------------------------------------------------------------------------------
+
+def test_yaml_of_several_objects_is_a_list():
+    other = {**OBJECT, "metadata": {**OBJECT["metadata"], "name": "ws2"}}
+    data = yaml.safe_load(render.yaml_text([OBJECT, other]))
+    assert data == {"apiVersion": "v1", "kind": "List", "items": [OBJECT, other]}
+
+
+def test_yaml_of_one_named_object_is_the_object():
+    assert yaml.safe_load(render.yaml_text([OBJECT], single=True)) == OBJECT
+
+
+def test_yaml_of_one_object_unnamed_is_still_a_list():
+    assert yaml.safe_load(render.yaml_text([OBJECT]))["kind"] == "List"
+
+
+def test_yaml_keeps_key_order_and_block_style():
+    text = render.yaml_text([OBJECT], single=True)
+    assert text.splitlines()[:3] == ["apiVersion: api.tsb.tetrate.io/v2", "kind: Workspace", "metadata:"]
+    assert "{" not in text
+
+
+def test_json_of_several_objects_is_a_list():
+    data = json.loads(render.json_text([OBJECT, OBJECT]))
+    assert data["kind"] == "List" and data["items"] == [OBJECT, OBJECT]
+    assert json.loads(render.json_text([OBJECT], single=True)) == OBJECT
+
+
+def test_yaml_unicode_is_kept_readable():
+    text = render.to_yaml({"spec": {"displayName": "Café ☕"}})
+    assert "Café ☕" in text
+
+
+# --- tables -------------------------------------------------------------------------------------------
+
+def test_plain_table_has_no_trailing_spaces():
+    text = tables.plain(["NAME", "DISPLAY NAME", "DESCRIPTION"],
+                        [["a-long-name", "", ""], ["b", "B", ""], ["c", "", "last column"]])
+    lines = text.splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        assert line == line.rstrip(), repr(line)
+    assert text.endswith("\n")
+
+
+def test_plain_table_aligns_columns():
+    lines = tables.plain(["NAME", "TENANT"], [["a-long-name", "t"], ["b", "tenant-2"]]).splitlines()
+    starts = {line.index(word) for line, word in zip(lines, ["TENANT", "t", "tenant-2"])}
+    assert len(starts) == 1
+    assert lines[0].startswith("NAME ")
+
+
+def test_rows_for_each_kind_and_wide():
+    headers, rows = tables.rows("Workspace", [OBJECT], wide=False)
+    assert headers[:3] == ["NAME", "TENANT", "NAMESPACES"]
+    assert rows == [[*["ws", "t", "*/bookinfo"], *[""] * (len(headers) - 3)]]
+    wide_headers, _ = tables.rows("Workspace", [OBJECT], wide=True)
+    assert "ORGANIZATION" in wide_headers and "ORGANIZATION" not in headers
+    for kind in ("Organization", "Tenant", "Workspace", "WorkspaceSetting", "Cluster"):
+        headers, rows = tables.rows(kind, [{"metadata": {"name": "x"}, "spec": {}}], wide=True)
+        assert headers[0] == "NAME" and rows[0][0] == "x"
+
+
+def test_render_to_a_pipe_is_plain():
+    class Pipe:
+        def __init__(self):
+            self.text = ""
+
+        def isatty(self):
+            return False
+
+        def write(self, text):
+            self.text += text
+
+    pipe = Pipe()
+    tables.render(["NAME"], [["a"]], pipe)
+    assert pipe.text == "NAME\na\n"
