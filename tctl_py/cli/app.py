@@ -13,14 +13,15 @@ from typing import Optional
 import typer
 
 from tctl_py import __version__
-from tctl_py.cli import apply, delete, get, validate
+from tctl_py.cli import apply, clusters, delete, get, render, snapshot, validate
 from tctl_py.cli.state import OPTIONS, hoist_global_options
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
 app = typer.Typer(
     name="tctl",
-    help="Expose services of Istio workspaces across clusters: validate, apply, get and delete "
-    "Tetrate-style configuration.",
+    help="Expose services of Istio workspaces across clusters and fail over between them: "
+    "validate and apply Tetrate-style configuration, then get, render or snapshot what it means "
+    "for every cluster of the fleet.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # errors are mapped in main(); never print locals (credentials)
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -36,8 +37,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def global_options(
     kubeconfig: Optional[str] = typer.Option(
-        None, "--kubeconfig", envvar="KUBECONFIG", show_envvar=True, metavar="PATH",
-        help="Kubeconfig file(s) of the fleet (':'-separated in KUBECONFIG)."),
+        None, "--kubeconfig", metavar="PATH",
+        help="Kubeconfig of the fleet; without it, the files of KUBECONFIG (':'-separated, merged "
+        "as kubectl does), else ~/.kube/config."),
     fleet: Optional[str] = typer.Option(
         None, "--fleet", envvar="TCTL_FLEET", show_envvar=True, metavar="DIR",
         help="Read the fleet from a snapshot folder instead of live clusters."),
@@ -55,6 +57,9 @@ app.command("validate", help=validate.HELP)(validate.command)
 app.command("apply", help=apply.HELP)(apply.command)
 app.command("get", help=get.HELP)(get.command)
 app.command("delete", help=delete.HELP)(delete.command)
+app.command("render", help=render.HELP)(render.command)
+app.command("snapshot", help=snapshot.HELP)(snapshot.command)
+app.command("clusters", help=clusters.HELP)(clusters.command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,9 @@ from tctl_py.cli.common import err, open_store, out
 
 HELP = """List objects of a kind, or one by NAME.
 
-KIND: organizations|org, tenants, workspaces|ws, workspacesettings|wss, clusters.
+Configuration from the store: organizations|org, tenants, workspaces|ws, workspacesettings|wss, clusters.
+
+Istio objects tctl generates for the fleet: serviceentries|se, workloadentries|we, destinationrules|dr, gateways|gw, for the current context's cluster, --cluster C, or every cluster with -A; -n narrows to one namespace. Their yaml output can be piped to `kubectl apply -f -`.
 
 Several objects in yaml/json are printed as one `kind: List`. When nothing matches, "No resources found" goes to stderr and the exit code is 0.
 """
@@ -38,16 +40,23 @@ def command(
     tenant: Optional[str] = Tenant,
     workspace: Optional[str] = Workspace,
     output: Output = typer.Option(Output.table, "-o", "--output", help="Output format."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", "--context", help="Cluster of generated objects."),
+    all_clusters: bool = typer.Option(False, "-A", "--all-clusters", help="Generated objects of every cluster."),
+    namespace: Optional[str] = typer.Option(None, "-n", "--namespace", help="Only this namespace."),
 ) -> None:
-    from tctl_py.config import kinds, objects
+    from tctl_py.config import kinds
     from tctl_py.config.selection import select
     from tctl_py.errors import NotFound, UsageError
-    from tctl_py.output import render, tables
 
     resolved = kinds.resolve(kind)
+    if resolved.generated:
+        from tctl_py.cli.generated import get_generated
+
+        get_generated(resolved, name, cluster, all_clusters, namespace, output.value)
+        return
     if not resolved.stored:
-        raise UsageError(f"{resolved.plural} are not kept in the store",
-                         hint="generated Istio objects are listed with --cluster once a fleet is set")
+        raise UsageError(f"{resolved.plural} are installed in clusters, not kept in the store",
+                         hint="list them with kubectl get")
     with open_store() as store:
         found = select(store, resolved, name=name, org=org, tenant=tenant, workspace=workspace)
     if name and not found:
@@ -56,13 +65,21 @@ def command(
     if not found:
         err("No resources found\n")
         return
-    bodies = [stored.body for stored in found]
-    if output is Output.yaml:
-        out(render.yaml_text(bodies, single=bool(name)))
-    elif output is Output.json:
-        out(render.json_text(bodies, single=bool(name)))
-    elif output is Output.name:
+    print_objects(resolved, [stored.body for stored in found], output.value, single=bool(name))
+
+
+def print_objects(resolved, bodies: list[dict], output: str, *, single: bool,
+                  prefix: tuple = ()) -> None:
+    """Objects in the chosen format; `prefix` columns (cluster, namespace) lead the table."""
+    from tctl_py.config import objects
+    from tctl_py.output import render, tables
+
+    if output == "yaml":
+        out(render.yaml_text(bodies, single=single))
+    elif output == "json":
+        out(render.json_text(bodies, single=single))
+    elif output == "name":
         out("".join(f"{objects.label(resolved, b['metadata']['name'])}\n" for b in bodies))
     else:
-        headers, rows = tables.rows(resolved.kind, bodies, wide=output is Output.wide)
+        headers, rows = tables.rows(resolved.kind, bodies, wide=output == "wide", prefix=prefix)
         tables.render(headers, rows, sys.stdout)

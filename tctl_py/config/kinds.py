@@ -37,6 +37,11 @@ class Kind:
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
+    @property
+    def generated(self) -> bool:
+        """An Istio kind tctl computes for clusters (never read as input, never stored)."""
+        return self.api_version == ISTIO_API
+
     def fqn(self, metadata: dict) -> str:
         """The identity of a stored object, e.g. organizations/tse/tenants/tse/workspaces/ws."""
         segments = []

@@ -66,5 +66,8 @@ def locate(refused, batch: Sequence[Item]) -> list[Problem]:
 
 
 def label(kind: Kind, name: str) -> str:
-    """`workspace/bookinfo-ws`: how kubectl names an object in its output."""
+    """How kubectl names an object in its output: `workspace/bookinfo-ws` for configuration,
+    `serviceentry.networking.istio.io/details.bookinfo` for the Istio objects tctl generates."""
+    if kind.generated:
+        return f"{kind.singular}.{kind.group}/{name}"
     return f"{kind.singular}/{name}"

@@ -44,6 +44,30 @@ def _exposed(body: dict) -> str:
     return " | ".join(selectors)
 
 
+def _endpoints(body: dict) -> str:
+    return ",".join(e.get("address", "") for e in body.get("spec", {}).get("endpoints") or [])
+
+
+def _ports(body: dict) -> str:
+    spec = body.get("spec", {})
+    if isinstance(spec.get("ports"), dict):  # WorkloadEntry: name -> number
+        return ",".join(f"{k}:{v}" for k, v in spec["ports"].items())
+    return ",".join(f"{p.get('number')}/{p.get('protocol', '')}" for p in spec.get("ports") or [])
+
+
+def _failover(body: dict) -> str:
+    locality = body.get("spec", {}).get("trafficPolicy", {}).get("loadBalancer", {}).get("localityLbSetting", {})
+    return ",".join(locality.get("failoverPriority") or [])
+
+
+def _servers_hosts(body: dict) -> str:
+    return ",".join(h for s in body.get("spec", {}).get("servers") or [] for h in s.get("hosts") or [])
+
+
+def _selector(body: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in (body.get("spec", {}).get("selector") or {}).items())
+
+
 _NAME = Column("NAME", _meta("name"))
 _DISPLAY = Column("DISPLAY NAME", _spec("displayName"))
 _DESCRIPTION = Column("DESCRIPTION", _spec("description"), wide=True)
@@ -60,12 +84,25 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
                          Column("ORGANIZATION", _meta("organization"), wide=True)),
     "Cluster": (_NAME, Column("NETWORK", _spec("network")), Column("REGION", _spec("locality", "region")),
                 Column("ORGANIZATION", _meta("organization"), wide=True), _DISPLAY, _DESCRIPTION),
+    # The generated kinds show what `kubectl get` shows for them (Istio's printer columns).
+    "ServiceEntry": (_NAME, Column("HOSTS", _spec("hosts")), Column("LOCATION", _spec("location")),
+                     Column("RESOLUTION", _spec("resolution")), Column("ENDPOINTS", _endpoints, wide=True),
+                     Column("PORTS", _ports, wide=True)),
+    "WorkloadEntry": (_NAME, Column("ADDRESS", _spec("address")), Column("NETWORK", _spec("network"), wide=True),
+                      Column("LOCALITY", _spec("locality"), wide=True), Column("PORTS", _ports, wide=True)),
+    "DestinationRule": (_NAME, Column("HOST", _spec("host")), Column("FAILOVER", _failover, wide=True)),
+    "Gateway": (_NAME, Column("SELECTOR", _selector), Column("HOSTS", _servers_hosts, wide=True)),
 }
 
 
-def rows(kind: str, bodies: Sequence[dict], wide: bool) -> tuple[list[str], list[list[str]]]:
+def rows(kind: str, bodies: Sequence[dict], wide: bool,
+         prefix: Sequence[tuple[str, Sequence[str]]] = ()) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells; `prefix` is leading (header, one value per body) columns."""
     columns = [c for c in COLUMNS[kind] if wide or not c.wide]
-    return [c.header for c in columns], [[c.value(b) for c in columns] for b in bodies]
+    headers = [header for header, _ in prefix] + [c.header for c in columns]
+    cells = [[values[index] for _, values in prefix] + [c.value(body) for c in columns]
+             for index, body in enumerate(bodies)]
+    return headers, cells
 
 
 def render(headers: Sequence[str], table_rows: Sequence[Sequence[str]], stream) -> None:

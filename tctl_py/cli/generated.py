@@ -1,0 +1,69 @@
+"""`tctl get` of the Istio objects tctl generates: the engine's desired objects per cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import typer
+
+from tctl_py.cli.common import err, open_store
+
+
+def get_generated(kind, name: str | None, cluster: str | None, all_clusters: bool,
+                  namespace: str | None, output: str) -> None:
+    from tctl_py.cli import meshview
+    from tctl_py.cli.get import print_objects
+    from tctl_py.errors import NotFound
+
+    with open_store() as store:
+        config = meshview.mesh_config(store)
+    fleet = meshview.load_fleet(config)
+    clusters = meshview.selected_clusters(fleet, cluster, all_clusters)
+    result = meshview.compute(config, fleet)
+    report_findings(result.findings, clusters)
+    chosen = [o for o in result.objects
+              if o.kind == kind.kind and o.cluster in clusters
+              and (namespace is None or o.namespace == namespace)
+              and (name is None or o.name == name)]
+    if name and not chosen:
+        raise NotFound(f'{kind.singular} "{name}" not found in {_where(clusters, namespace)}',
+                       hint=f"`tctl get {kind.plural} -A` lists every generated one")
+    if not chosen:
+        err(f"No resources found in {_where(clusters, namespace)}.\n")
+    else:
+        prefix = []
+        if len(clusters) > 1:
+            prefix.append(("CLUSTER", [o.cluster for o in chosen]))
+        if namespace is None:
+            prefix.append(("NAMESPACE", [o.namespace for o in chosen]))
+        print_objects(kind, [o.body for o in chosen], output, single=bool(name) and len(chosen) == 1,
+                      prefix=tuple(prefix))
+    exit_for_unreachable(fleet.states)
+
+
+def _where(clusters: Sequence[str], namespace: str | None) -> str:
+    place = f"cluster {clusters[0]}" if len(clusters) == 1 else f"{len(clusters)} clusters"
+    return f"{place}, namespace {namespace}" if namespace else place
+
+
+def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -> None:
+    """Findings as warnings on stderr; only those of the clusters shown, plus fleet-wide ones."""
+    for finding in findings:
+        if clusters is not None and finding.cluster and finding.cluster not in clusters:
+            continue
+        where = ": ".join(part for part in (finding.cluster, finding.subject) if part)
+        line = f"warning: {where}: {finding.message}"
+        if finding.hint:
+            line += f" (hint: {finding.hint})"
+        err(line + "\n")
+
+
+def exit_for_unreachable(states: Iterable) -> None:
+    """Exit 4 at the end when a cluster could not be read: the others have been shown."""
+    from tctl_py.errors import ExitCode
+
+    down = [state for state in states if not state.reachable]
+    for state in down:
+        err(f"error: cluster {state.name} could not be read: {state.error}\n")
+    if down:
+        raise typer.Exit(int(ExitCode.CLUSTER))

@@ -1,0 +1,95 @@
+"""Putting the parts together for commands that look at the mesh: store -> config, fleet -> states,
+both -> the engine's desired objects. Everything is imported when a command calls in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tctl_py.cli.state import OPTIONS
+
+if TYPE_CHECKING:
+    from tctl_py.mesh import ClusterState, MeshConfig, MeshResult
+    from tctl_py.store import Store
+
+# The kinds of configuration the engine reads, by MeshConfig field.
+_CONFIG_KINDS = {"workspaces": "Workspace", "settings": "WorkspaceSetting", "clusters": "Cluster"}
+
+
+@dataclass
+class Fleet:
+    """The clusters tctl works on: their states, and the current one (live fleets only)."""
+
+    states: list[ClusterState]
+    current: str = ""
+    live: bool = False
+    servers: dict[str, str] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return [state.name for state in self.states]
+
+
+def mesh_config(store: Store, extra: Sequence[dict] = ()) -> MeshConfig:
+    """The configuration as stored, optionally with bodies about to be applied on top."""
+    from tctl_py.config import kinds
+    from tctl_py.mesh import MeshConfig
+
+    bodies: dict[str, dict] = {}
+    for kind in _CONFIG_KINDS.values():
+        for stored in store.list(kind=kind):
+            bodies[stored.fqn] = stored.body
+    for body in extra:
+        kind = kinds.lookup(body.get("apiVersion", ""), body.get("kind", ""))
+        bodies[kind.fqn(body.get("metadata", {}))] = body
+    grouped = {name: tuple(b for fqn, b in sorted(bodies.items()) if b["kind"] == kind)
+               for name, kind in _CONFIG_KINDS.items()}
+    return MeshConfig(**grouped)
+
+
+def load_fleet(config: MeshConfig) -> Fleet:
+    """The snapshot named by --fleet, else the live clusters of the kubeconfig.
+
+    When the store holds Cluster objects, only the clusters they name are part of the fleet.
+    Every cluster is read even when a command shows one: its objects derive from the others.
+    """
+    declared = sorted({c["metadata"]["name"] for c in config.clusters})
+    if OPTIONS.fleet:
+        from tctl_py.fleet import read_snapshot
+
+        fleet = Fleet(read_snapshot(OPTIONS.fleet))
+    else:
+        from tctl_py.fleet import LiveFleet
+
+        live = LiveFleet.load(OPTIONS.kubeconfig)
+        names = declared or live.kubeconfig.names()
+        live.contexts = [live.kubeconfig.get(name).name for name in names]
+        fleet = Fleet(live.read(), live.kubeconfig.current_context, True,
+                      {ref.name: ref.server for ref in live.refs})
+    if declared:
+        fleet.states = [s for s in fleet.states if s.name in declared]
+    return fleet
+
+
+def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> list[str]:
+    """`--cluster C`, `-A`, or by default the current context's cluster (every cluster of a
+    snapshot, which has no current context)."""
+    from tctl_py.errors import UsageError
+
+    if cluster and all_clusters:
+        raise UsageError("give either --cluster or --all-clusters, not both")
+    known = fleet.names()
+    if cluster:
+        if cluster not in known:
+            raise UsageError(f'cluster "{cluster}" is not in the fleet',
+                             hint="clusters: " + (", ".join(known) or "none"))
+        return [cluster]
+    if all_clusters or not fleet.current or fleet.current not in known:
+        return known
+    return [fleet.current]
+
+
+def compute(config: MeshConfig, fleet: Fleet) -> MeshResult:
+    from tctl_py.mesh import compute as engine
+
+    return engine(config, fleet.states)

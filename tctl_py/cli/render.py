@@ -1,0 +1,39 @@
+"""`tctl render --out DIR`: the generated objects as files, for GitOps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tctl_py.cli.common import open_store, out
+
+HELP = """Write every generated object to DIR/<cluster>/<kind>/<namespace>/<name>.yaml.
+
+Re-rendering unchanged input rewrites nothing; files of objects no longer generated are removed. DIR must be empty or a folder tctl rendered before.
+"""
+
+
+def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write to.")) -> None:
+    from tctl_py.cli import meshview
+    from tctl_py.cli.generated import exit_for_unreachable, report_findings
+    from tctl_py.config import kinds
+    from tctl_py.output import manifests
+
+    with open_store() as store:
+        config = meshview.mesh_config(store)
+    fleet = meshview.load_fleet(config)
+    result = meshview.compute(config, fleet)
+    report_findings(result.findings)
+    files = [(manifests.relative_path(o.cluster, _plural(kinds, o.body), o.namespace, o.name), o.body)
+             for o in result.objects]
+    # An unreadable cluster is no evidence that what derives from it is gone: keep those files.
+    report = manifests.render(files, out_dir, prune=all(s.reachable for s in fleet.states))
+    out(f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed in {out_dir}\n")
+    exit_for_unreachable(fleet.states)
+
+
+def _plural(kinds, body: dict) -> str:
+    kind = kinds.lookup(body["apiVersion"], body["kind"])
+    return kind.plural if kind else body["kind"].lower() + "s"

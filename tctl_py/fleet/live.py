@@ -1,0 +1,412 @@
+"""Live clusters through the official `kubernetes` client: the one module that imports it.
+
+`kubernetes` costs ~0.5 s to import, so it is imported inside functions only; importing this
+module is cheap. Each cluster (kubeconfig context) gets its own `Configuration` and `ApiClient`,
+never the client's global default, so clusters with different servers and credentials can be
+read side by side. Clusters are read concurrently (a bounded thread pool), each within its own
+time budget; a cluster that cannot be read becomes `ClusterState(reachable=False, error=...)` and
+the others are unaffected.
+
+Objects are decoded from the raw JSON (`_preload_content=False`), not through the client's
+models: that is exactly what the API server sent and what `kubectl get -o yaml` shows (camelCase
+keys, no `None`-filled fields), and it is faster. `managedFields` are dropped, as kubectl does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Any
+
+from tctl_py.errors import ClusterError, UsageError
+from tctl_py.fleet.kubeconfig import (ClusterRef, Kubeconfig, display_server, load_kubeconfig, redact,
+                                      secrets_of)
+from tctl_py.fleet.objects import DESTINATION_RULES, NAMESPACES, SERVICES, Resource, normalize, sort_objects
+from tctl_py.mesh.model import ClusterState
+
+if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
+    from kubernetes.client import ApiClient
+
+DEFAULT_TIMEOUT = 10.0  # seconds per cluster, for all its reads together
+DEFAULT_WORKERS = 16  # clusters read at the same time
+PAGE_SIZE = 500  # items per list request, as kubectl's --chunk-size
+_MIN_REQUEST_TIMEOUT = 0.05
+
+# DestinationRule versions to try, newest first: Istio < 1.22 serves no v1.
+_DESTINATION_RULE_VERSIONS = ("v1", "v1beta1")
+
+
+class ClusterRequestError(ClusterError):
+    """A request to one cluster failed; `status` is the HTTP status (0 if there was no answer)."""
+
+    def __init__(self, message: str, *, status: int = 0, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients
+
+def _context_config(merged: Mapping, context: str) -> dict:
+    """A kubeconfig holding only `context`, its cluster and its user (deep copies)."""
+    contexts = {e.get("name"): e for e in merged.get("contexts") or ()}
+    if context not in contexts:
+        known = ", ".join(sorted(str(name) for name in contexts)) or "none"
+        raise ClusterError(f'context "{context}" is not in the kubeconfig',
+                           hint=f"known contexts: {known}")
+    entry = contexts[context]
+    body = entry.get("context") or {}
+    cluster_name = body.get("cluster")
+    clusters = [e for e in merged.get("clusters") or () if e.get("name") == cluster_name]
+    if not clusters:
+        raise ClusterError(f'context "{context}" names cluster "{cluster_name or ""}", '
+                           "which the kubeconfig does not define")
+    if not (clusters[0].get("cluster") or {}).get("server"):
+        raise ClusterError(f'cluster "{cluster_name}" of context "{context}" has no server')
+    users = [e for e in merged.get("users") or () if e.get("name") == body.get("user")]
+    return copy.deepcopy({
+        "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": context,
+        "contexts": [entry], "clusters": clusters[:1], "users": users[:1],
+    })
+
+
+def api_client_for(merged: Kubeconfig | Mapping, context: str, *, retries: int = 1) -> ApiClient:
+    """A new `ApiClient` with its own `Configuration` for one context (close it when done).
+
+    `merged` is a `Kubeconfig` or a merged kubeconfig dict. Connection failures are retried
+    `retries` times (at once); reads that started are not, so a slow cluster costs one timeout.
+    Raises ClusterError if the context cannot be turned into a client configuration.
+    """
+    from kubernetes import client, config
+    from urllib3.util.retry import Retry
+
+    from tctl_py import __version__
+
+    config_dict = merged.config if isinstance(merged, Kubeconfig) else merged
+    minimal = _context_config(config_dict, context)
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config_from_dict(minimal, context=context,
+                                          client_configuration=configuration,
+                                          persist_config=False)
+    except Exception as exc:  # ConfigException, exec plugin failures, unreadable cert files...
+        user = (minimal["contexts"][0].get("context") or {}).get("user", "")
+        message = redact(_first_line(str(exc)), secrets_of(minimal, user))
+        raise ClusterError(f'cannot configure a client for context "{context}": {message}') from None
+    configuration.retries = Retry(total=retries, connect=retries, read=0, status=0,
+                                  redirect=0, other=0, raise_on_status=False)
+    api = client.ApiClient(configuration)
+    api.user_agent = f"tctl/{__version__}"
+    return api
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+def _snake(kind: str) -> str:
+    out = []
+    for index, char in enumerate(kind):
+        if char.isupper() and index and not kind[index - 1].isupper():
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def _list_call(api: ApiClient, resource: Resource, namespace: str | None) -> Callable[..., Any]:
+    """The client's typed list call for a resource, with its positional arguments bound."""
+    from kubernetes import client
+
+    if resource.group == "":
+        core = client.CoreV1Api(api)
+        name = _snake(resource.kind)
+        if not resource.namespaced:
+            method = getattr(core, f"list_{name}")
+            return lambda **kw: method(**kw)
+        if namespace is None:
+            method = getattr(core, f"list_{name}_for_all_namespaces")
+            return lambda **kw: method(**kw)
+        method = getattr(core, f"list_namespaced_{name}")
+        return lambda **kw: method(namespace, **kw)
+    custom = client.CustomObjectsApi(api)
+    if not resource.namespaced or namespace is None:
+        return lambda **kw: custom.list_cluster_custom_object(
+            resource.group, resource.version, resource.plural, **kw)
+    return lambda **kw: custom.list_namespaced_custom_object(
+        resource.group, resource.version, namespace, resource.plural, **kw)
+
+
+def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = None,
+                 label_selector: str | None = None, field_selector: str | None = None,
+                 timeout: float | None = None, deadline: float | None = None,
+                 page_size: int = PAGE_SIZE) -> list[dict]:
+    """Every object of `resource` (in one namespace, or all), as `kubectl get -o yaml` shows them.
+
+    Follows `continue` tokens page by page. Each request gets the time left until `deadline`
+    (a `time.monotonic()` value), or `timeout` seconds. Raises ClusterRequestError.
+    """
+    call = _list_call(api, resource, namespace)
+    server = display_server(api.configuration.host)
+    doing = f"listing {resource.display}"
+    items: list[dict] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"limit": page_size, "_preload_content": False,
+                                  "_request_timeout": _request_timeout(timeout, deadline, server, doing)}
+        if token:
+            kwargs["_continue"] = token
+        if label_selector:
+            kwargs["label_selector"] = label_selector
+        if field_selector:
+            kwargs["field_selector"] = field_selector
+        try:
+            response = call(**kwargs)
+            data = response.data
+        except Exception as exc:
+            raise _request_error(exc, server, doing, timeout, api) from None
+        try:
+            body = json.loads(data)
+        except ValueError:  # a proxy's HTML page, say
+            raise ClusterRequestError(f"{server} answered {doing} with something that is not JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
+            raise ClusterRequestError(f"{server} answered {doing} with something that is not a list")
+        api_version = body.get("apiVersion") or resource.api_version
+        items += [normalize(item, api_version, resource.kind) for item in body.get("items") or ()
+                  if isinstance(item, dict)]
+        token = (body.get("metadata") or {}).get("continue")
+        if not token:
+            return items
+
+
+def _list_destination_rules(api: ApiClient, timeout: float, deadline: float) -> list[dict]:
+    """DestinationRules of every namespace; none when Istio's CRD is not installed (404)."""
+    for version in _DESTINATION_RULE_VERSIONS:
+        resource = Resource(DESTINATION_RULES.group, version, DESTINATION_RULES.plural,
+                            DESTINATION_RULES.kind)
+        try:
+            return list_objects(api, resource, timeout=timeout, deadline=deadline)
+        except ClusterRequestError as error:
+            if error.status != 404:
+                raise
+    return []
+
+
+def read_cluster(kubeconfig: Kubeconfig | Mapping, ref: ClusterRef | str, *,
+                 timeout: float = DEFAULT_TIMEOUT) -> ClusterState:
+    """Namespaces, Services and DestinationRules of one cluster, within `timeout` seconds.
+
+    Never raises for a cluster problem: the state says `reachable=False` and why.
+    """
+    if isinstance(ref, str):
+        found = [r for r in _refs_of(kubeconfig) if r.name == ref]
+        ref = found[0] if found else ClusterRef(ref, "", "", "")
+    deadline = time.monotonic() + timeout
+    try:
+        api = api_client_for(kubeconfig, ref.name)
+    except ClusterError as error:
+        return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
+    with api:
+        try:
+            namespaces = list_objects(api, NAMESPACES, timeout=timeout, deadline=deadline)
+            services = list_objects(api, SERVICES, timeout=timeout, deadline=deadline)
+            destination_rules = _list_destination_rules(api, timeout, deadline)
+        except ClusterRequestError as error:
+            return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
+    return ClusterState(
+        name=ref.name, server=ref.server,
+        namespaces=sort_objects(namespaces),
+        services=sort_objects(services),
+        destination_rules=sort_objects(destination_rules),
+    )
+
+
+def _refs_of(kubeconfig: Kubeconfig | Mapping) -> list[ClusterRef]:
+    if isinstance(kubeconfig, Kubeconfig):
+        return list(kubeconfig.clusters)
+    from tctl_py.fleet.kubeconfig import cluster_refs
+
+    return cluster_refs(kubeconfig)
+
+
+def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
+              timeout: float = DEFAULT_TIMEOUT, max_workers: int = DEFAULT_WORKERS,
+              on_done: Callable[[ClusterState], None] | None = None) -> list[ClusterState]:
+    """Read the clusters (every context, or those named) concurrently; states sorted by name.
+
+    A named context the kubeconfig lacks gives an unreachable state saying so (validate a
+    user-typed `--context` first with `Kubeconfig.get`, which raises a UsageError).
+    `on_done` is called in the calling thread as each cluster finishes (for progress displays).
+    """
+    import kubernetes.client  # noqa: F401 - import once here rather than racing in the workers
+
+    by_name = {ref.name: ref for ref in kubeconfig.clusters}
+    if contexts is None:
+        refs = list(kubeconfig.clusters)
+        if not refs:
+            raise UsageError(f"the kubeconfig defines no context ({kubeconfig.describe_files()})",
+                             hint="set --kubeconfig or KUBECONFIG, or read a snapshot with --fleet DIR")
+    else:
+        refs = [by_name.get(name) or ClusterRef(name, "", "", "") for name in dict.fromkeys(contexts)]
+    states: list[ClusterState] = []
+    unexpected: BaseException | None = None
+    todo = []
+    for ref in refs:
+        if ref.name not in by_name:
+            state = ClusterState(name=ref.name, reachable=False,
+                                 error=f'context "{ref.name}" is not in the kubeconfig '
+                                       f"({kubeconfig.describe_files()})")
+            states.append(state)
+            if on_done:
+                on_done(state)
+        else:
+            todo.append(ref)
+    if todo:
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(todo))),
+                                thread_name_prefix="tctl-fleet") as pool:
+            futures = [pool.submit(read_cluster, kubeconfig, ref, timeout=timeout) for ref in todo]
+            for future in as_completed(futures):
+                try:
+                    state = future.result()
+                except Exception as exc:  # a bug, not a cluster problem: raise it after the rest
+                    unexpected = unexpected or exc
+                    continue
+                states.append(state)
+                if on_done:
+                    on_done(state)
+    if unexpected is not None:
+        raise unexpected
+    return sorted(states, key=lambda s: s.name)
+
+
+class LiveFleet:
+    """The clusters of a kubeconfig: read them all, or get a client for one (for writers)."""
+
+    def __init__(self, kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
+                 timeout: float = DEFAULT_TIMEOUT, max_workers: int = DEFAULT_WORKERS) -> None:
+        self.kubeconfig = kubeconfig
+        self.contexts = list(contexts) if contexts is not None else None
+        self.timeout = timeout
+        self.max_workers = max_workers
+
+    @classmethod
+    def load(cls, kubeconfig_path: str | None = None, contexts: Sequence[str] | None = None, *,
+             timeout: float = DEFAULT_TIMEOUT, max_workers: int = DEFAULT_WORKERS,
+             env: Mapping[str, str] | None = None) -> LiveFleet:
+        return cls(load_kubeconfig(kubeconfig_path, env=env), contexts,
+                   timeout=timeout, max_workers=max_workers)
+
+    @property
+    def refs(self) -> list[ClusterRef]:
+        if self.contexts is None:
+            return list(self.kubeconfig.clusters)
+        by_name = {ref.name: ref for ref in self.kubeconfig.clusters}
+        return [by_name.get(name) or ClusterRef(name, "", "", "") for name in self.contexts]
+
+    def read(self, on_done: Callable[[ClusterState], None] | None = None) -> list[ClusterState]:
+        return read_live(self.kubeconfig, self.contexts, timeout=self.timeout,
+                         max_workers=self.max_workers, on_done=on_done)
+
+    def api_client(self, context: str) -> ApiClient:
+        return api_client_for(self.kubeconfig, context)
+
+    def __repr__(self) -> str:  # never the kubeconfig itself: it holds credentials
+        return f"LiveFleet(contexts={[ref.name for ref in self.refs]!r}, timeout={self.timeout!r})"
+
+
+def load_live(kubeconfig_path: str | None = None, contexts: Sequence[str] | None = None,
+              timeout: float = DEFAULT_TIMEOUT, *, max_workers: int = DEFAULT_WORKERS,
+              env: Mapping[str, str] | None = None) -> list[ClusterState]:
+    """Merge the kubeconfig kubectl would use and read its clusters (see `read_live`)."""
+    return LiveFleet.load(kubeconfig_path, contexts, timeout=timeout, max_workers=max_workers,
+                          env=env).read()
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors as short human messages: what failed, on which server. Never credentials.
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _request_timeout(timeout: float | None, deadline: float | None, server: str,
+                     doing: str) -> tuple[float, float] | None:
+    """(connect, read) timeout for the next request: what is left of the budget."""
+    left = None
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            within = f" within {_seconds(timeout)}" if timeout else " in time"
+            raise ClusterRequestError(f"no answer from {server}{within} ({doing})")
+    if timeout is not None:
+        left = timeout if left is None else min(left, timeout)
+    if left is None:
+        return None
+    left = max(left, _MIN_REQUEST_TIMEOUT)
+    return (left, left)
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _request_error(exc: BaseException, server: str, doing: str, timeout: float | None,
+                   api: ApiClient) -> ClusterRequestError:
+    from kubernetes.client.exceptions import ApiException
+    from urllib3 import exceptions as u3
+
+    if isinstance(exc, ApiException):
+        status = int(exc.status or 0)
+        detail = ""
+        try:
+            body = json.loads(exc.body or b"{}")
+            if isinstance(body, dict):
+                detail = str(body.get("message") or "")
+        except (ValueError, TypeError):
+            detail = ""
+        reason = exc.reason or ""
+        message = f"HTTP {status} {reason}".rstrip() + f" from {server} ({doing})"
+        if detail:
+            message += f": {_first_line(detail)}"
+        hint = ""
+        if status == 401:
+            hint = "the cluster refused the kubeconfig's credentials; are they expired?"
+        elif status == 403:
+            hint = "the kubeconfig's user may not do this; check its RBAC"
+        return ClusterRequestError(_scrub(message, api), status=status, hint=hint)
+    reason: BaseException = exc
+    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
+        reason = exc.reason
+    if isinstance(reason, u3.ReadTimeoutError) or isinstance(reason, TimeoutError):
+        within = f" within {_seconds(timeout)}" if timeout else " in time"
+        return ClusterRequestError(f"no answer from {server}{within} ({doing})")
+    if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(reason, u3.NewConnectionError):
+        return ClusterRequestError(f"cannot connect to {server}: timed out ({doing})")
+    if isinstance(reason, u3.NameResolutionError):
+        return ClusterRequestError(f"cannot connect to {server}: unknown host ({doing})")
+    if isinstance(reason, u3.NewConnectionError):
+        text = str(reason).lower()
+        why = "connection refused" if "refused" in text else "no connection"
+        if "timed out" in text:
+            why = "timed out"
+        return ClusterRequestError(f"cannot connect to {server}: {why} ({doing})")
+    if isinstance(reason, u3.SSLError):
+        return ClusterRequestError(_scrub(f"TLS with {server} failed ({doing}): "
+                                          f"{_first_line(str(reason.args[0] if reason.args else reason))}", api),
+                                   hint="check the cluster's certificate-authority in the kubeconfig")
+    if isinstance(reason, (u3.ProtocolError, ConnectionError)):
+        return ClusterRequestError(f"connection to {server} broke ({doing})")
+    return ClusterRequestError(_scrub(f"{type(reason).__name__} from {server} ({doing}): "
+                                      f"{_first_line(str(reason))}", api))
+
+
+def _scrub(message: str, api: ApiClient) -> str:
+    """Remove whatever credentials the client holds from a message (belt and braces)."""
+    configuration = api.configuration
+    secrets = [str(v) for v in (configuration.api_key or {}).values() if v]
+    secrets += [s.split(" ", 1)[1] for s in secrets if " " in s]  # "Bearer <token>"
+    if configuration.password:
+        secrets.append(str(configuration.password))
+    return redact(message, sorted(set(secrets), key=len, reverse=True))

@@ -1,0 +1,182 @@
+"""East-west gateways (SPEC §4 rule 2): the Service that fronts gateway G in a cluster, and its
+addresses.
+
+The addresses are what other clusters dial on port 15443, so their order is part of the output
+(shadow WorkloadEntry suffixes `-2`, `-3` follow it): IPs first in numeric order (IPv4 before
+IPv6), then DNS names in lexical order, de-duplicated.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import findings as F
+from .config import GatewayEntry, Setting, Workspace, as_list, as_map, as_str, contains
+from .coverage import Coverage
+from .findings import Findings
+from .index import ClusterIndex, service_labels_of, service_selector
+from .names import EXTERNAL_ADDRESSES_ANNOTATION, is_dns1123_subdomain
+
+
+@lru_cache(maxsize=4096)
+def is_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def gateway_addresses(service: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(addresses in rule-2 order, values that are neither an IP nor a DNS name).
+
+    The `xcp.tetrate.io/cluster-external-addresses` annotation, when set and not blank, replaces
+    what the load balancer reports (TSB: one IP, several comma-separated IPs, or one DNS name).
+    """
+    annotation = service_labels_of(service, "annotations").get(EXTERNAL_ADDRESSES_ANNOTATION)
+    raw: list[str] = []
+    if isinstance(annotation, str) and annotation.strip():
+        raw = annotation.split(",")
+    else:
+        status = as_map(as_map(service.get("status")).get("loadBalancer"))
+        for ingress in as_list(status.get("ingress")):
+            ingress = as_map(ingress)
+            raw += [as_str(ingress.get("ip")), as_str(ingress.get("hostname"))]
+        raw += [as_str(ip) for ip in as_list(as_map(service.get("spec")).get("externalIPs"))]
+    ips: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    hosts: set[str] = set()
+    invalid: set[str] = set()
+    for value in raw:
+        value = value.strip()
+        if not value:
+            continue
+        try:
+            ips.add(ipaddress.ip_address(value))
+            continue
+        except ValueError:
+            pass
+        host = value.lower().rstrip(".")
+        if is_dns1123_subdomain(host) and "." in host:
+            hosts.add(host)
+        else:
+            invalid.add(value)
+    ordered = [str(ip) for ip in sorted(ips, key=lambda ip: (ip.version, int(ip)))]
+    return tuple(ordered + sorted(hosts)), tuple(sorted(invalid))
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """Gateway G of workspace W, resolved in one cluster."""
+
+    cluster: str
+    namespace: str
+    service: str  # name of the gateway Service
+    addresses: tuple[str, ...]
+    workspace: Workspace
+    setting: Setting
+    entry: GatewayEntry
+
+    @property
+    def has_hostname(self) -> bool:
+        return any(not is_ip(a) for a in self.addresses)
+
+    @property
+    def subject(self) -> str:
+        return f"gateway {self.namespace}/{self.service}"
+
+
+@dataclass
+class GatewayState:
+    """What G is in one cluster: usable (`gateway` with addresses), pending, missing or not W's."""
+
+    entry: GatewayEntry
+    covered: bool = False  # W owns (cluster, G's namespace)
+    gateway: Gateway | None = None  # None: no matching Service (or not covered)
+    service_keys: set[tuple[str, str]] = field(default_factory=set)  # every matching Service
+
+    @property
+    def usable(self) -> bool:
+        return self.gateway is not None and bool(self.gateway.addresses)
+
+
+def resolve_gateways(
+    index: ClusterIndex,
+    workspace: Workspace,
+    setting: Setting,
+    coverage: Coverage,
+    findings: Findings,
+) -> list[GatewayState]:
+    """One GatewayState per entry of `setting`, in entry order, for cluster `index`."""
+    states = []
+    cluster = index.name
+    for entry in setting.gateways:
+        state = GatewayState(entry=entry)
+        states.append(state)
+        if not entry.namespace or not entry.labels:
+            continue
+        matches = [
+            (name, svc)
+            for name, svc in index.by_namespace.get(entry.namespace, ())
+            if contains(service_selector(svc), entry.labels)
+        ]
+        if not coverage.covers(workspace, cluster, entry.namespace):
+            if matches:
+                findings.add(
+                    F.GATEWAY_OUTSIDE_WORKSPACE, cluster,
+                    f"gateway {entry.namespace}/{matches[0][0]}",
+                    f"matches defaultEastWestGatewaySettings[{entry.index}] but namespace "
+                    f"{entry.namespace} of {cluster} is not in workspace {workspace.fqn}: not used",
+                    hint=f"add {cluster}/{entry.namespace} (or */{entry.namespace}) to the "
+                    "workspace's namespaceSelector",
+                    source=setting.fqn,
+                )
+            continue
+        state.covered = True
+        if not matches:
+            continue
+        state.service_keys = {(entry.namespace, name) for name, _ in matches}
+        name, svc = matches[0]
+        if len(matches) > 1:
+            findings.add(
+                F.GATEWAY_AMBIGUOUS, cluster, f"gateway {entry.namespace}/{name}",
+                f"{len(matches)} Services select labels {dict(entry.labels)}: "
+                f"{', '.join(n for n, _ in matches)}; using {name} (first by name)",
+                source=setting.fqn,
+            )
+        addresses, invalid = gateway_addresses(svc)
+        state.gateway = Gateway(
+            cluster=cluster,
+            namespace=entry.namespace,
+            service=name,
+            addresses=addresses,
+            workspace=workspace,
+            setting=setting,
+            entry=entry,
+        )
+        subject = state.gateway.subject
+        if invalid:
+            findings.add(
+                F.GATEWAY_INVALID_ADDRESS, cluster, subject,
+                f"ignored address(es) that are neither an IP nor a DNS name: {', '.join(invalid)}",
+                source=setting.fqn,
+            )
+        if not addresses:
+            findings.add(
+                F.GATEWAY_PENDING, cluster, subject,
+                "pending: the gateway has no external address yet, so it exposes nothing",
+                hint="wait for the load balancer, or set the annotation "
+                f"{EXTERNAL_ADDRESSES_ANNOTATION} on the gateway Service",
+                source=setting.fqn,
+            )
+        elif state.gateway.has_hostname:
+            names = ", ".join(a for a in addresses if not is_ip(a))
+            findings.add(
+                F.GATEWAY_HOSTNAME, cluster, subject,
+                f"address {names} is a DNS name: ServiceEntries for it use resolution DNS, and "
+                "shadow WorkloadEntries with a DNS-name address do not fail over (Istio needs IPs)",
+                hint=f"set {EXTERNAL_ADDRESSES_ANNOTATION} on the gateway Service to its IPs",
+                source=setting.fqn,
+            )
+    return states

@@ -1,0 +1,124 @@
+"""Names, labels and annotations of generated objects, and the DNS-1123 / label syntax checks.
+
+Everything that ends up in `metadata` is decided here, in one place, because names are part of
+the product's contract: the reconcile layer finds its objects by them, and renaming anything
+makes every `tctl sync` delete and recreate objects in every cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+CLUSTER_DOMAIN = "cluster.local"
+MULTICLUSTER_NAMESPACE = "xcp-multicluster"
+GATEWAY_PORT = 15443  # the AUTO_PASSTHROUGH port of east-west gateways (SPEC §4 rule 2)
+
+ISTIO_API_VERSION = "networking.istio.io/v1"
+
+# Ownership and provenance (SPEC §3.3). Only objects labelled MANAGED_BY=tctl are ever touched.
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "tctl"
+LABEL_ORGANIZATION = "tctl.tetrate.io/organization"
+LABEL_TENANT = "tctl.tetrate.io/tenant"
+LABEL_WORKSPACE = "tctl.tetrate.io/workspace"
+ANNOTATION_SOURCE = "tctl.tetrate.io/source"
+RESERVED_LABELS = (MANAGED_BY, LABEL_ORGANIZATION, LABEL_TENANT, LABEL_WORKSPACE)
+RESERVED_ANNOTATIONS = (ANNOTATION_SOURCE,)
+
+# Istio / Tetrate keys the engine reads or writes.
+TLS_MODE_LABEL = "security.istio.io/tlsMode"
+CLUSTER_LABEL = "topology.istio.io/cluster"
+NETWORK_LABEL = "topology.istio.io/network"
+EXTERNAL_ADDRESSES_ANNOTATION = "xcp.tetrate.io/cluster-external-addresses"
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_LABEL = re.compile(rf"^{_LABEL}$")
+_DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def md5_hex(text: str) -> str:
+    """Lowercase hex MD5 (a name digest, not security: allowed on FIPS builds)."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def is_dns1123_label(value: str) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+
+
+def is_dns1123_subdomain(value: str) -> bool:
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value))
+
+
+def is_label_value(value: str) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.match(value))
+
+
+def is_qualified_name(key: str) -> bool:
+    """A label or annotation key: `[prefix/]name`, prefix a DNS-1123 subdomain, name <= 63."""
+    if not isinstance(key, str) or not key:
+        return False
+    prefix, _, name = key.rpartition("/")
+    if "/" in prefix:
+        return False
+    if prefix and not is_dns1123_subdomain(prefix):
+        return False
+    return len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
+
+
+@lru_cache(maxsize=4096)
+def label_value(value: str) -> str:
+    """`value` if it is a valid label value, else a valid, stable stand-in for it.
+
+    Cluster names come from kubeconfig contexts (`arn:aws:eks:...:cluster/x`, `user@host`), which
+    are not always valid label values; Istio's webhook rejects endpoint labels that are not.
+    The stand-in keeps the legal characters and appends 8 hex of the MD5 of the original, so two
+    different names never share a stand-in in practice.
+    """
+    if is_label_value(value):
+        return value
+    cleaned = re.sub(r"[^-A-Za-z0-9_.]", "-", value)[:54]
+    cleaned = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned)
+    digest = md5_hex(value)[:8]
+    return f"{cleaned}-{digest}" if cleaned else digest
+
+
+def service_fqdn(namespace: str, name: str) -> str:
+    """The host clients use, in every cluster (SPEC §1: no change to clients)."""
+    return f"{name}.{namespace}.svc.{CLUSTER_DOMAIN}"
+
+
+def service_entry_name(namespace: str, name: str) -> str:
+    """`<name>.<namespace>`: readable, one per host (Service and namespace names hold no dot).
+
+    A DNS-1123 subdomain of at most 127 characters; Istio validates no ServiceEntry name beyond
+    the API server's subdomain rule (only Gateway names must be labels).
+    """
+    return f"{name}.{namespace}"
+
+
+def destination_rule_name(namespace: str, name: str) -> str:
+    """Same scheme as the ServiceEntry: one failover DestinationRule per host and namespace."""
+    return f"{name}.{namespace}"
+
+
+def workload_entry_name(origin_cluster: str, namespace: str, name: str, index: int) -> str:
+    """SPEC §4 rule 6: `k-<name>-<md5 of "<c>/<ns>/<name>">`, then `-2`, `-3`... per address."""
+    base = f"k-{name}-{md5_hex(f'{origin_cluster}/{namespace}/{name}')}"
+    return base if index == 1 else f"{base}-{index}"
+
+
+def gateway_name(gateway_service: str) -> str:
+    """`tctl-<gateway Service name>`; Istio requires Gateway names to be DNS-1123 labels.
+
+    Longer than 63 characters: the first 49 characters of the Service name, `-`, and 8 hex of
+    its MD5, so the name stays unique per gateway Service and valid.
+    """
+    name = f"tctl-{gateway_service}"
+    if len(name) <= 63:
+        return name
+    head = gateway_service[:49].rstrip("-")
+    return f"tctl-{head}-{md5_hex(gateway_service)[:8]}"

@@ -1,0 +1,120 @@
+"""Service ports as Istio sees them (SPEC §4 rule 4).
+
+ServiceEntry ports need a name (a DNS-1123 label) and a protocol Istio knows; endpoint `ports`
+maps must use exactly those names. Only TCP Service ports are carried: Istio does not proxy UDP
+or SCTP, and a Service may reuse one port number for TCP and UDP, which a ServiceEntry forbids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import as_list, as_map, as_str
+from .names import is_dns1123_label
+
+# Kubernetes port name prefix / appProtocol (lowercased) -> Istio protocol.
+_PROTOCOLS = {
+    "http": "HTTP",
+    "http2": "HTTP2",
+    "https": "HTTPS",
+    "grpc": "GRPC",
+    "tcp": "TCP",
+    "tls": "TLS",
+    "mongo": "MONGO",
+}
+_APP_PROTOCOLS = {
+    **_PROTOCOLS,
+    "kubernetes.io/h2c": "HTTP2",
+    "kubernetes.io/ws": "HTTP",
+    "kubernetes.io/wss": "HTTPS",
+}
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    number: int
+    protocol: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "number": self.number, "protocol": self.protocol}
+
+
+def port_protocol(port: dict) -> str:
+    """From `appProtocol`, else the name prefix before the first `-` (Istio's convention:
+    `http`, `http-web`, `grpc-api`...); TCP otherwise."""
+    app = as_str(port.get("appProtocol")).strip().lower()
+    if app in _APP_PROTOCOLS:
+        return _APP_PROTOCOLS[app]
+    prefix = as_str(port.get("name")).split("-", 1)[0].lower()
+    return _PROTOCOLS.get(prefix, "TCP")
+
+
+def _tcp_ports(service: dict) -> tuple[list[dict], list[dict]]:
+    """(TCP ports with a valid number, the other ports)."""
+    tcp, other = [], []
+    for port in as_list(as_map(service.get("spec")).get("ports")):
+        port = as_map(port)
+        number = port.get("port")
+        proto = (as_str(port.get("protocol")) or "TCP").upper()
+        valid = isinstance(number, int) and not isinstance(number, bool) and 0 < number < 65536
+        if proto == "TCP" and valid:
+            tcp.append(port)
+        else:
+            other.append(port)
+    return tcp, other
+
+
+def service_entry_ports(service: dict) -> tuple[tuple[Port, ...], tuple[str, ...]]:
+    """(ports for a ServiceEntry, descriptions of skipped ports).
+
+    A port keeps its own name when it has a valid one, else gets `<protocol>-<number>`
+    (lowercase protocol), made unique with a numeric suffix in the rare case of a clash.
+    """
+    tcp, other = _tcp_ports(service)
+    skipped = [_describe(p) for p in other]
+    ports: list[Port] = []
+    used: set[str] = set()
+    numbers: set[int] = set()
+    for port in tcp:
+        number = port["port"]
+        if number in numbers:
+            skipped.append(_describe(port))
+            continue
+        protocol = port_protocol(port)
+        name = as_str(port.get("name"))
+        if not is_dns1123_label(name) or name in used:
+            name = base = f"{protocol.lower()}-{number}"
+            suffix = 2
+            while name in used:
+                name, suffix = f"{base}-{suffix}", suffix + 1
+        used.add(name)
+        numbers.add(number)
+        ports.append(Port(name, number, protocol))
+    return tuple(ports), tuple(skipped)
+
+
+def workload_entry_port_names(service: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names of the local Service's TCP ports, descriptions of unnamed TCP ports).
+
+    Istio maps a WorkloadEntry's `ports` onto a Kubernetes Service by port *name*; an unnamed
+    port (allowed for single-port Services) cannot be redirected to 15443. Non-TCP ports are
+    left out silently here: they are reported where the Service is exposed.
+    """
+    tcp, _ = _tcp_ports(service)
+    names: list[str] = []
+    unmapped: list[str] = []
+    for port in tcp:
+        name = as_str(port.get("name"))
+        if is_dns1123_label(name) and name not in names:
+            names.append(name)
+        else:
+            unmapped.append(_describe(port))
+    return tuple(names), tuple(unmapped)
+
+
+def _describe(port: dict) -> str:
+    name = as_str(port.get("name"))
+    proto = as_str(port.get("protocol")) or "TCP"
+    number = port.get("port")
+    return f"{number}/{proto}" + (f" ({name})" if name else " (unnamed)")

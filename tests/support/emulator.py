@@ -1,0 +1,902 @@
+"""A Kubernetes API server emulator for one cluster: kmock's `KubernetesEmulator`, made stricter.
+
+kmock 0.8 gives the HTTP plumbing, the request log, the reaction DSL (`emu['get /x'] << 500`)
+and API discovery. Where it falls short of a real API server, this subclass takes over the
+object-handling requests (list, get, create, replace, patch, delete) and keeps the objects in
+kmock's own `emu.objects` array, so kmock-style assertions keep working:
+
+- paths of the `namespaces` resource itself (`/api/v1/namespaces[/NAME]`) — kmock 0.8 takes
+  `namespaces` there for the namespace prefix and fails (`ValueError`) on `/api/v1/namespaces`;
+- `labelSelector` and `fieldSelector` (metadata.name/namespace) on lists, `limit`/`continue`;
+- typed lists (`ServiceList`, items of built-in kinds without apiVersion/kind, as the real
+  server sends them), `resourceVersion` on lists and objects;
+- `uid`, `resourceVersion`, `generation` (bumped on spec changes), `creationTimestamp`, and the
+  server-side defaults a real server adds to Namespaces and Services (clusterIP, ...);
+- 201 for creates (kmock answers 200), 409 AlreadyExists/Conflict, 404 NotFound with a
+  `Status` body, 404 when the namespace does not exist, `resourceVersion` preconditions on PUT;
+- PUT (replace), JSON merge patch, strategic merge patch (as a merge patch), JSON patch;
+- server-side apply (PATCH `application/apply-patch+yaml`): create-or-merge, `fieldManager`
+  required, `managedFields` kept per manager, conflicts (409) with other managers unless
+  `force=true`, fields a manager stops applying are removed, a no-op apply writes nothing;
+- `dryRun=All` on every write; the `status` subresource; deleting a namespace deletes its objects;
+- bearer-token checking (401), injected latency and failures, request counts by method.
+
+Still simplified: lists are atomic for server-side apply (no merge keys), a strategic merge patch
+is a plain merge patch, namespace deletion is immediate (no Terminating phase), finalizers are
+ignored, watches come from kmock (no selectors), and objects are not validated against schemas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import copy
+import datetime
+import json
+import random
+import re
+import string
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+import yaml
+from kmock._internal import enums, parsing, rendering
+from kmock._internal.k8s import KubernetesError
+
+from tests.support import patches
+from tests.support.selectors import SelectorError, field_matcher, label_matcher
+
+# ---------------------------------------------------------------------------------------------
+# Resources
+
+
+@dataclass(frozen=True)
+class ResourceDef:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+    short_names: tuple[str, ...] = ()
+    builtin: bool = False  # list items of built-in kinds carry no apiVersion/kind
+    status_subresource: bool = True
+    returns_deleted_object: bool = True  # DELETE answers with the object (else with a Status)
+    field_selectors: frozenset[str] = frozenset({"metadata.name", "metadata.namespace"})
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def key(self) -> kmock.resource:
+        return kmock.resource(group=self.group, version=self.version, plural=self.plural)
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+
+NAMESPACE = ResourceDef("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
+                        builtin=True, returns_deleted_object=False, field_selectors=frozenset({"metadata.name", "status.phase"}))
+CORE = (
+    NAMESPACE,
+    ResourceDef("", "v1", "services", "Service", short_names=("svc",), builtin=True,
+                field_selectors=frozenset({"metadata.name", "metadata.namespace", "spec.type",
+                                           "spec.clusterIP"})),
+    ResourceDef("", "v1", "secrets", "Secret", builtin=True, status_subresource=False,
+                returns_deleted_object=False,
+                field_selectors=frozenset({"metadata.name", "metadata.namespace", "type"})),
+    ResourceDef("", "v1", "configmaps", "ConfigMap", short_names=("cm",), builtin=True,
+                status_subresource=False, returns_deleted_object=False),
+)
+
+
+def istio_resources(version: str = "v1") -> tuple[ResourceDef, ...]:
+    group = "networking.istio.io"
+    return (
+        ResourceDef(group, version, "destinationrules", "DestinationRule", short_names=("dr",)),
+        ResourceDef(group, version, "serviceentries", "ServiceEntry", short_names=("se",)),
+        ResourceDef(group, version, "workloadentries", "WorkloadEntry", short_names=("we",)),
+        ResourceDef(group, version, "gateways", "Gateway", short_names=("gw",)),
+        ResourceDef(group, version, "virtualservices", "VirtualService", short_names=("vs",)),
+    )
+
+
+TETRATE = (ResourceDef("install.tetrate.io", "v1alpha1", "ingressgateways", "IngressGateway"),)
+
+
+def default_resources(istio: bool = True, istio_version: str = "v1") -> tuple[ResourceDef, ...]:
+    return CORE + (istio_resources(istio_version) if istio else ()) + TETRATE
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors as the API server words them
+
+_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+            405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType",
+            422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
+            503: "ServiceUnavailable", 504: "Timeout"}
+
+
+def api_error(status: int, message: str, *, reason: str | None = None,
+              details: dict | None = None) -> KubernetesError:
+    return KubernetesError(status=status, reason=reason or _REASONS.get(status, "Unknown"),
+                           message=message, details=details if details is not None else {})
+
+
+def _not_found(rdef: ResourceDef, name: str) -> KubernetesError:
+    return api_error(404, f'{rdef.plural}{"." + rdef.group if rdef.group else ""} "{name}" not found',
+                     details={"name": name, "group": rdef.group, "kind": rdef.plural})
+
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Request parsing (kmock 0.8's parse_path breaks on the `namespaces` resource itself)
+
+
+def parse_path(path: str) -> parsing.ParsedPath:
+    parts = [part for part in path.strip("/").split("/")]
+    if len(parts) >= 2 and parts[0] == "apis":
+        group, version, rest = parts[1], (parts[2] if len(parts) > 2 else None), parts[3:]
+    elif len(parts) >= 2 and parts[0] == "api":
+        group, version, rest = "", parts[1], parts[2:]
+    else:
+        return parsing.ParsedPath()
+    rest = [part for part in rest if part]
+    namespace = plural = name = subresource = None
+    if rest and rest[0] == "namespaces" and (len(rest) <= 2 or (group == "" and rest[2] in ("status", "finalize"))):
+        plural = "namespaces"
+        name = rest[1] if len(rest) > 1 else None
+        subresource = "/".join(rest[2:]) or None
+    elif rest and rest[0] == "namespaces":
+        namespace, plural = rest[1], rest[2]
+        name = rest[3] if len(rest) > 3 else None
+        subresource = "/".join(rest[4:]) or None
+    elif rest:
+        plural = rest[0]
+        name = rest[1] if len(rest) > 1 else None
+        subresource = "/".join(rest[2:]) or None
+    return parsing.ParsedPath(group=group, version=version, plural=plural, namespace=namespace,
+                              name=name, subresource=subresource)
+
+
+async def parse_request(raw: aiohttp.web.BaseRequest, *, id: int) -> rendering.Request:
+    body = await raw.read()
+    text = body.decode("utf-8", errors="replace")
+    data: Any = None
+    if body:
+        content_type = raw.content_type or ""
+        try:
+            if "yaml" in content_type:
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+        except (ValueError, yaml.YAMLError):
+            data = None
+    k8s = parse_path(raw.path)
+    resource = None if k8s.group is None else kmock.resource(
+        group=k8s.group, version=k8s.version, plural=k8s.plural)
+    method = enums.method(raw.method)
+    action = parsing.guess_k8s(k8s, method, dict(raw.query))
+    return rendering.Request(
+        id=id, raw_request=raw, url=raw.url, method=raw.method, params=dict(raw.query),
+        headers=dict(raw.headers), cookies=dict(raw.cookies), data=data, body=body, text=text,
+        action=action, resource=resource, namespace=k8s.namespace, name=k8s.name,
+        subresource=k8s.subresource,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults and concurrency tracking
+
+
+@dataclass
+class Fault:
+    status: int = 500
+    times: int | None = None  # None: every matching request
+    method: str | None = None  # e.g. "GET"
+    path: str | None = None  # a regular expression searched in the request path
+    message: str = "injected failure"
+
+    def matches(self, request: rendering.Request) -> bool:
+        if self.method and request.method.value.upper() != self.method.upper():
+            return False
+        if self.path and not re.search(self.path, request.url.path):
+            return False
+        return True
+
+
+@dataclass
+class InFlight:
+    """Requests being served right now, and the most ever at once (across servers sharing it)."""
+
+    current: int = 0
+    peak: int = 0
+    log: list[tuple[str, float, float]] = field(default_factory=list)  # (cluster, start, end)
+
+    def reset(self) -> None:
+        self.current = self.peak = 0
+        self.log.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# The emulator
+
+
+@attrs.define(kw_only=True)
+class ClusterEmulator(kmock.KubernetesEmulator):
+    cluster_name: str = "cluster"
+    token: str | None = None  # required bearer token; None accepts any request
+    served: tuple[ResourceDef, ...] = attrs.field(factory=default_resources)
+    latency: float = 0.0  # seconds added to every request
+    tracker: InFlight | None = None
+    counts: collections.Counter = attrs.field(factory=collections.Counter, init=False)
+    writes: int = attrs.field(default=0, init=False)  # persisted changes (not dry runs, not no-ops)
+    faults: list[Fault] = attrs.field(factory=list, init=False)
+    _defs: dict[tuple[str, str, str], ResourceDef] = attrs.field(factory=dict, init=False)
+    _results: dict[int, tuple[int, Any]] = attrs.field(factory=dict, init=False)
+    _revision: int = attrs.field(default=0, init=False)
+    _ips: int = attrs.field(default=0, init=False)
+    _stopping: asyncio.Event | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        for rdef in self.served:
+            self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
+            self.resources[rdef.key] = kmock.ResourceInfo(
+                kind=rdef.kind, singular=rdef.singular, namespaced=rdef.namespaced,
+                shortnames=set(rdef.short_names),
+                verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+                subresources={"status"} if rdef.status_subresource else set(),
+            )
+        # Requests kmock guesses no action for (PUT; DELETE of a collection) get their answer too.
+        # The official client asks for `/apis/` and `/api/` (kmock serves them without the slash).
+        self.fallback["get /apis/"] << self._serve_apis
+        self.fallback["get /api/"] << self._serve_api
+        self.fallback[enums.method.PUT] << self._serve_result
+        self.fallback[enums.method.DELETE] << self._serve_result
+        self.fallback[enums.method.PATCH] << self._serve_result
+        self.fallback[enums.method.POST] << self._serve_result
+
+    @property
+    def _namespaces(self) -> ResourceDef:
+        return self._defs[("", "v1", "namespaces")]
+
+    # -- public helpers (call them on the server's event loop; the harness does) ---------------
+
+    def fail(self, status: int = 500, *, times: int | None = None, method: str | None = None,
+             path: str | None = None, message: str = "injected failure") -> Fault:
+        fault = Fault(status, times, method, path, message)
+        self.faults.append(fault)
+        return fault
+
+    def resource_def(self, kind_or_plural: str, api_version: str | None = None) -> ResourceDef:
+        for rdef in self.served:
+            if kind_or_plural in (rdef.kind, rdef.plural, rdef.singular, *rdef.short_names):
+                if api_version is None or api_version == rdef.api_version:
+                    return rdef
+        raise KeyError(f"{kind_or_plural} ({api_version or 'any version'}) is not served")
+
+    def seed(self, obj: dict, *, manager: str = "kubectl-client-side-apply") -> dict:
+        """Store an object as if created long ago, status included (test setup, no request).
+
+        It gets server fields (uid, resourceVersion, ...) and defaults like a created object,
+        and `manager` owns its fields (so a later server-side apply can conflict with them).
+        """
+        rdef = self.resource_def(obj["kind"], obj.get("apiVersion"))
+        namespace = (obj.get("metadata") or {}).get("namespace") if rdef.namespaced else None
+        if rdef.namespaced and not namespace:
+            raise ValueError(f"{obj['kind']} {obj['metadata'].get('name')} needs a namespace")
+        stored = self._new_object(rdef, namespace, obj, keep_status=True)
+        stored["metadata"]["managedFields"] = [self._entry(
+            manager, "Update", rdef, patches.leaf_paths(self._without_status(rdef, obj)))]
+        self._store(rdef, stored)
+        return copy.deepcopy(stored)
+
+    def get_object(self, kind_or_plural: str, name: str, namespace: str | None = None) -> dict | None:
+        rdef = self.resource_def(kind_or_plural)
+        return self._load(rdef, namespace, name)
+
+    def list_objects(self, kind_or_plural: str, namespace: str | None = None) -> list[dict]:
+        rdef = self.resource_def(kind_or_plural)
+        return [copy.deepcopy(o) for o in self._all(rdef, namespace)]
+
+    def reset_counts(self) -> None:
+        self.counts.clear()
+        self.writes = 0
+
+    # -- kmock hooks ------------------------------------------------------------------------
+
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        """kmock's RawHandler.__call__, with a request parser that understands `namespaces`."""
+        await raw_request.read()
+        raw_response = None
+        try:
+            request = await parse_request(raw_request, id=len(self._requests))
+            self._requests.append(request)
+            try:
+                return await self._handle(request)
+            except rendering.StreamingError as e:
+                raw_response = e.args[0]
+                raise e.__cause__ if e.__cause__ is not None else e
+        except Exception as e:
+            if self._errors:
+                self._errors[-1].append(e)
+            if raw_response is None or not raw_response.prepared:
+                return await self._render_error(e)
+            await self._stream_error(e, raw_response)
+            await raw_response.write_eof()
+            return raw_response
+
+    async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        method = request.method.value.upper()
+        self.counts[method] += 1
+        tracker = self.tracker
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        if tracker is not None:
+            tracker.current += 1
+            tracker.peak = max(tracker.peak, tracker.current)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            self._authenticate(request)
+            for fault in list(self.faults):
+                if fault.matches(request):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self.faults.remove(fault)
+                    raise api_error(fault.status, fault.message)
+            if self._is_object_request(request):
+                events: list[tuple[kmock.resource, dict]] = []
+                self._results[id(request)] = self._dispatch(request, events)
+                for resource, event in events:
+                    await self._buses[resource].put(event)
+            # kmock's own dispatch: user reactions first, then the fallbacks (ours, discovery).
+            return await kmock.KubernetesScaffold._handle(self, request)
+        finally:
+            self._results.pop(id(request), None)
+            if tracker is not None:
+                tracker.current -= 1
+                tracker.log.append((self.cluster_name, start, loop.time()))
+
+    async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
+        if isinstance(exc, KubernetesError):
+            return aiohttp.web.json_response({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": exc.message, "reason": exc.reason, "details": exc.details or {},
+                "code": exc.status,
+            }, status=exc.status)
+        return await super()._render_error(exc)
+
+    # kmock registered these as the fallbacks of LIST/FETCH/CREATE/UPDATE/DELETE: answer with
+    # what _dispatch computed. WATCH stays kmock's own.
+    async def _serve_result(self, request: rendering.Request) -> Any:
+        result = self._results.get(id(request))
+        if result is None:
+            raise api_error(405, f"{request.method.value} is not supported on {request.url.path}")
+        status, payload = result
+        return kmock.Response(status=status, payload=payload)
+
+    _serve_list = _serve_fetch = _serve_create = _serve_update = _serve_delete = _serve_result
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def _authenticate(self, request: rendering.Request) -> None:
+        if self.token is None:
+            return
+        raw = request._raw_request
+        header = raw.headers.get("Authorization", "") if raw is not None else ""
+        if header != f"Bearer {self.token}":
+            raise api_error(401, "Unauthorized")
+
+    def _is_object_request(self, request: rendering.Request) -> bool:
+        resource = request.resource
+        if resource is None or resource.version is None or resource.plural is None:
+            return False
+        watching = request.params.get("watch") in ("true", "1")
+        return not (request.method.value.upper() == "GET" and watching)
+
+    def _dispatch(self, request: rendering.Request, events: list) -> tuple[int, Any]:
+        resource = request.resource
+        rdef = self._defs.get((resource.group, resource.version, resource.plural))
+        if rdef is None:
+            raise api_error(404, "the server could not find the requested resource")
+        namespace, name, sub = request.namespace, request.name, request.subresource
+        if (not rdef.namespaced and namespace is not None) or (sub and not (
+                sub == "status" and rdef.status_subresource and name)):
+            raise api_error(404, "the server could not find the requested resource")
+        params = request.params
+        dry_run = params.get("dryRun")
+        if dry_run not in (None, "", "All"):
+            raise api_error(400, f'unsupported dry run value "{dry_run}" (only "All")')
+        dry = dry_run == "All"
+        method = request.method.value.upper()
+        body = request.data
+        if method == "GET":
+            if name is None:
+                return self._list(rdef, namespace, params)
+            current = self._load(rdef, namespace, name)
+            if current is None:
+                raise _not_found(rdef, name)
+            return 200, current
+        if method == "POST" and name is None:
+            if rdef.namespaced and namespace is None:
+                raise api_error(405, f"create {rdef.plural} needs a namespace in the path")
+            return self._create(rdef, namespace, body, request, dry, events)
+        if method == "PUT" and name is not None:
+            return self._replace(rdef, namespace, name, body, request, dry, events, sub)
+        if method == "PATCH" and name is not None:
+            return self._patch(rdef, namespace, name, body, request, dry, events, sub)
+        if method == "DELETE" and name is not None:
+            return self._delete(rdef, namespace, name, body, dry, events)
+        if method == "DELETE":
+            return self._delete_collection(rdef, namespace, params, dry, events)
+        raise api_error(405, f"{method} is not supported on {request.url.path}")
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _all(self, rdef: ResourceDef, namespace: str | None) -> list[dict]:
+        found = []
+        for (resource, ns, _name), obj in self._objects.items():
+            if resource == rdef.key and not obj.deleted and (namespace is None or ns == namespace):
+                found.append(obj.raw)
+        return sorted(found, key=self._sort_key)
+
+    @staticmethod
+    def _sort_key(obj: dict) -> tuple[str, str]:
+        meta = obj.get("metadata") or {}
+        return (meta.get("namespace") or "", meta.get("name") or "")
+
+    def _list(self, rdef: ResourceDef, namespace: str | None, params: dict) -> tuple[int, dict]:
+        try:
+            by_labels = label_matcher(params.get("labelSelector"))
+            by_fields = field_matcher(params.get("fieldSelector"), rdef.field_selectors)
+        except SelectorError as error:
+            raise api_error(400, str(error)) from None
+        items = [o for o in self._all(rdef, namespace) if by_labels(o) and by_fields(o)]
+        token = params.get("continue")
+        if token:
+            try:
+                after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
+            except (ValueError, TypeError):
+                raise api_error(400, "continue key is not valid") from None
+            items = [o for o in items if self._sort_key(o) > after]
+        metadata: dict[str, Any] = {"resourceVersion": str(self._revision)}
+        try:
+            limit = int(params.get("limit") or 0)
+        except ValueError:
+            raise api_error(400, "limit must be an integer") from None
+        if limit > 0 and len(items) > limit:
+            metadata["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+            metadata["continue"] = base64.urlsafe_b64encode(
+                json.dumps(list(self._sort_key(items[-1]))).encode()).decode()
+        if rdef.builtin:  # the real server leaves these out of built-in lists' items
+            items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
+        return 200, {"apiVersion": rdef.api_version, "kind": f"{rdef.kind}List",
+                     "metadata": metadata, "items": copy.deepcopy(items)}
+
+    def _load(self, rdef: ResourceDef, namespace: str | None, name: str) -> dict | None:
+        key = (rdef.key, namespace if rdef.namespaced else None, name)
+        if key in self._objects and not self._objects[key].deleted:
+            return copy.deepcopy(self._objects[key].raw)
+        return None
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _store(self, rdef: ResourceDef, obj: dict, events: list | None = None,
+               event: str = "ADDED") -> None:
+        self._revision += 1
+        obj["metadata"]["resourceVersion"] = str(self._revision)
+        meta = obj["metadata"]
+        key = (rdef.key, meta.get("namespace") if rdef.namespaced else None, meta["name"])
+        if key in self._objects:
+            self._objects[key].create(copy.deepcopy(obj))
+        else:
+            self._objects[key] = copy.deepcopy(obj)
+        self.writes += 1
+        if events is not None:
+            events.append((rdef.key, {"type": event, "object": copy.deepcopy(obj)}))
+
+    def _remove(self, rdef: ResourceDef, obj: dict, events: list | None) -> None:
+        meta = obj["metadata"]
+        key = (rdef.key, meta.get("namespace") if rdef.namespaced else None, meta["name"])
+        self._revision += 1
+        self._objects[key].delete()
+        self.writes += 1
+        if events is not None:
+            events.append((rdef.key, {"type": "DELETED", "object": obj}))
+
+    def _check_body(self, rdef: ResourceDef, body: Any, namespace: str | None,
+                    name: str | None = None) -> dict:
+        if not isinstance(body, dict):
+            raise api_error(400, "the body of the request was in an unknown format")
+        if body.get("apiVersion") not in (None, "", rdef.api_version) or \
+                body.get("kind") not in (None, "", rdef.kind):
+            raise api_error(400, f"the API version in the data ({body.get('apiVersion')}) "
+                                 f"and kind ({body.get('kind')}) do not match {rdef.api_version} "
+                                 f"{rdef.kind}")
+        meta = body.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise api_error(400, "metadata must be an object")
+        if rdef.namespaced and meta.get("namespace") not in (None, "", namespace):
+            raise api_error(400, "the namespace of the provided object does not match the "
+                                 "namespace sent on the request")
+        if name is not None and meta.get("name") not in (None, "", name):
+            raise api_error(400, "the name of the object "
+                                 f"({meta.get('name')}) does not match the name on the URL ({name})")
+        return body
+
+    def _check_namespace(self, rdef: ResourceDef, namespace: str | None) -> None:
+        if rdef.namespaced and self._load(self._namespaces, None, namespace or "") is None:
+            raise api_error(404, f'namespaces "{namespace}" not found',
+                            details={"name": namespace, "kind": "namespaces"})
+
+    def _new_object(self, rdef: ResourceDef, namespace: str | None, body: dict, *,
+                    keep_status: bool = False, name: str | None = None) -> dict:
+        obj = copy.deepcopy(body)
+        meta = dict(obj.get("metadata") or {})
+        for server_field in ("uid", "resourceVersion", "generation", "creationTimestamp",
+                             "managedFields", "deletionTimestamp", "selfLink"):
+            meta.pop(server_field, None)
+        if name is None:
+            name = meta.get("name")
+            if not name and meta.get("generateName"):
+                name = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+        if not name:
+            raise api_error(422, f"{rdef.kind} is invalid: metadata.name: Required value: "
+                                 "name or generateName is required")
+        pattern = _LABEL_NAME if rdef.kind in ("Namespace", "Service") else _NAME
+        if len(name) > (63 if pattern is _LABEL_NAME else 253) or not pattern.match(name):
+            raise api_error(422, f'{rdef.kind} "{name}" is invalid: metadata.name: Invalid value: '
+                                 f'"{name}": must be a lowercase RFC 1123 '
+                                 f'{"label" if pattern is _LABEL_NAME else "subdomain"}')
+        meta["name"] = name
+        if rdef.namespaced:
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["generation"] = 1
+        meta["creationTimestamp"] = _now()
+        obj = {"apiVersion": rdef.api_version, "kind": rdef.kind, **obj, "metadata": meta}
+        obj["apiVersion"], obj["kind"] = rdef.api_version, rdef.kind
+        if rdef.status_subresource and not keep_status:
+            obj.pop("status", None)
+        self._defaults(rdef, obj)
+        return obj
+
+    def _defaults(self, rdef: ResourceDef, obj: dict) -> None:
+        """What a real API server fills in for the kinds tctl reads."""
+        meta = obj["metadata"]
+        if rdef.kind == "Namespace":
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            obj.setdefault("status", {}).setdefault("phase", "Active")
+        elif rdef.kind == "Service":
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("type", "ClusterIP")
+            for port in spec.get("ports") or ():
+                if isinstance(port, dict):
+                    port.setdefault("protocol", "TCP")
+                    if spec["type"] != "ExternalName":
+                        port.setdefault("targetPort", port.get("port"))
+            if spec["type"] != "ExternalName":
+                if not spec.get("clusterIP"):
+                    self._ips += 1
+                    spec["clusterIP"] = f"10.96.{self._ips // 250}.{self._ips % 250 + 1}"
+                spec.setdefault("clusterIPs", [spec["clusterIP"]])
+                spec.setdefault("ipFamilies", ["IPv4"])
+                spec.setdefault("ipFamilyPolicy", "SingleStack")
+                spec.setdefault("internalTrafficPolicy", "Cluster")
+            spec.setdefault("sessionAffinity", "None")
+            obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+    @staticmethod
+    def _without_status(rdef: ResourceDef, obj: dict) -> dict:
+        return {k: v for k, v in obj.items() if not (k == "status" and rdef.status_subresource)}
+
+    @staticmethod
+    def _manager(request: rendering.Request) -> str:
+        manager = request.params.get("fieldManager")
+        if manager:
+            return manager
+        agent = request.headers.get("User-Agent") or request.headers.get("user-agent") or "unknown"
+        return agent.split("/", 1)[0] or "unknown"
+
+    @staticmethod
+    def _entry(manager: str, operation: str, rdef: ResourceDef, paths: Any,
+               subresource: str | None = None) -> dict:
+        entry = {"manager": manager, "operation": operation, "apiVersion": rdef.api_version,
+                 "time": _now(), "fieldsType": "FieldsV1", "fieldsV1": patches.fields_v1(paths)}
+        if subresource:
+            entry["subresource"] = subresource
+        return entry
+
+    @staticmethod
+    def _owners(obj: dict) -> list[dict]:
+        """managedFields entries with their field sets decoded into `paths`."""
+        owners = []
+        for entry in (obj.get("metadata") or {}).get("managedFields") or ():
+            owners.append({**entry, "paths": patches.paths_of_fields_v1(entry.get("fieldsV1") or {})})
+        return owners
+
+    @staticmethod
+    def _encode_owners(owners: list[dict]) -> list[dict]:
+        result = []
+        for owner in owners:
+            if not owner["paths"]:
+                continue
+            entry = {k: v for k, v in owner.items() if k != "paths"}
+            entry["fieldsV1"] = patches.fields_v1(owner["paths"])
+            result.append(entry)
+        return result
+
+    @staticmethod
+    def _overlaps(a: tuple, b: tuple) -> bool:
+        shorter = min(len(a), len(b))
+        return a[:shorter] == b[:shorter]
+
+    def _create(self, rdef: ResourceDef, namespace: str | None, body: Any,
+                request: rendering.Request, dry: bool, events: list) -> tuple[int, dict]:
+        body = self._check_body(rdef, body, namespace)
+        obj = self._new_object(rdef, namespace, body)
+        self._check_namespace(rdef, namespace)
+        if self._load(rdef, namespace, obj["metadata"]["name"]) is not None:
+            raise api_error(409, f'{rdef.plural}{"." + rdef.group if rdef.group else ""} '
+                                 f'"{obj["metadata"]["name"]}" already exists',
+                            reason="AlreadyExists",
+                            details={"name": obj["metadata"]["name"], "kind": rdef.plural})
+        owned = patches.leaf_paths(self._without_status(rdef, body))
+        obj["metadata"]["managedFields"] = [self._entry(self._manager(request), "Update", rdef, owned)]
+        if not dry:
+            self._store(rdef, obj, events)
+        return 201, obj
+
+    def _commit_update(self, rdef: ResourceDef, current: dict, new: dict, manager: str,
+                       operation: str, dry: bool, events: list, sub: str | None) -> tuple[int, dict]:
+        """Finish a replace or patch: server fields, generation, ownership, write unless a no-op."""
+        meta = new.setdefault("metadata", {})
+        for kept in ("uid", "creationTimestamp", "generation", "resourceVersion"):
+            if kept in current["metadata"]:
+                meta[kept] = current["metadata"][kept]
+        meta["name"] = current["metadata"]["name"]
+        if rdef.namespaced:
+            meta["namespace"] = current["metadata"]["namespace"]
+        new["apiVersion"], new["kind"] = rdef.api_version, rdef.kind
+        if rdef.status_subresource:
+            if sub == "status":  # only status may change through the status subresource
+                new = {**copy.deepcopy(current), "status": new.get("status")}
+                if new["status"] is None:
+                    new.pop("status")
+            elif "status" in current:
+                new["status"] = copy.deepcopy(current["status"])
+            else:
+                new.pop("status", None)
+        self._defaults(rdef, new)
+        # ownership: the manager takes the fields it changed; others lose them
+        before = patches.leaf_paths(current)
+        after = patches.leaf_paths(new)
+        changed = {p for p, v in after.items() if before.get(p, patches.MISSING) != v}
+        changed |= {p for p in before if p not in after}
+        owners = self._owners(current)
+        for owner in owners:
+            owner["paths"] = {p for p in owner["paths"]
+                              if not any(self._overlaps(p, c) for c in changed)}
+        mine = next((o for o in owners if o["manager"] == manager and o["operation"] == operation
+                     and o.get("subresource") == sub), None)
+        gained = {p for p in changed if p in after}
+        if mine is None and gained:
+            mine = {**self._entry(manager, operation, rdef, (), sub), "paths": set()}
+            owners.append(mine)
+        if mine is not None:
+            mine["paths"] |= gained
+            if gained:
+                mine["time"] = _now()
+        new["metadata"]["managedFields"] = self._encode_owners(owners)
+        return self._finish(rdef, current, new, dry, events)
+
+    def _finish(self, rdef: ResourceDef, current: dict, new: dict, dry: bool,
+                events: list) -> tuple[int, dict]:
+        def content(obj: dict) -> dict:
+            meta = {k: v for k, v in obj["metadata"].items() if k not in ("resourceVersion", "managedFields")}
+            owners = [(o.get("manager"), o.get("operation"), o.get("subresource"),
+                       json.dumps(o.get("fieldsV1"), sort_keys=True))
+                      for o in obj["metadata"].get("managedFields") or ()]
+            return {**obj, "metadata": meta, "_owners": sorted(owners, key=str)}
+
+        if content(new) == content(current):
+            return 200, current  # nothing changed: no write, same resourceVersion
+        spec_before = {k: v for k, v in current.items() if k not in ("metadata", "status")}
+        spec_after = {k: v for k, v in new.items() if k not in ("metadata", "status")}
+        if spec_before != spec_after:
+            new["metadata"]["generation"] = int(current["metadata"].get("generation") or 1) + 1
+        if dry:
+            return 200, new
+        self._store(rdef, new, events, "MODIFIED")
+        return 200, new
+
+    def _replace(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
+                 request: rendering.Request, dry: bool, events: list,
+                 sub: str | None) -> tuple[int, dict]:
+        body = self._check_body(rdef, body, namespace, name)
+        current = self._load(rdef, namespace, name)
+        if current is None:
+            raise _not_found(rdef, name)
+        version = (body.get("metadata") or {}).get("resourceVersion")
+        if version and version != current["metadata"]["resourceVersion"]:
+            raise api_error(409, f'Operation cannot be fulfilled on {rdef.plural} "{name}": the '
+                                 "object has been modified; please apply your changes to the "
+                                 "latest version and try again")
+        return self._commit_update(rdef, current, copy.deepcopy(body), self._manager(request),
+                                   "Update", dry, events, sub)
+
+    def _patch(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
+               request: rendering.Request, dry: bool, events: list,
+               sub: str | None) -> tuple[int, dict]:
+        raw = request._raw_request
+        content_type = (raw.content_type if raw is not None else "") or ""
+        if content_type == "application/apply-patch+yaml":
+            return self._apply(rdef, namespace, name, body, request, dry, events, sub)
+        current = self._load(rdef, namespace, name)
+        if current is None:
+            raise _not_found(rdef, name)
+        try:
+            if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+                if not isinstance(body, dict):
+                    raise patches.PatchError("a merge patch is an object")
+                new = patches.merge_patch(current, body)
+            elif content_type == "application/json-patch+json":
+                new = patches.json_patch(current, body)
+            else:
+                raise api_error(415, f'the body of the request was in an unknown format - '
+                                     f'accepted media types include: application/json-patch+json, '
+                                     f'application/merge-patch+json, application/apply-patch+yaml')
+        except patches.PatchError as error:
+            raise api_error(422, f"the patch could not be applied: {error}") from None
+        if not isinstance(new, dict) or (new.get("metadata") or {}).get("name") != name:
+            raise api_error(422, "the patch may not change the object's name")
+        return self._commit_update(rdef, current, new, self._manager(request), "Update", dry,
+                                   events, sub)
+
+    def _apply(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
+               request: rendering.Request, dry: bool, events: list,
+               sub: str | None) -> tuple[int, dict]:
+        manager = request.params.get("fieldManager")
+        if not manager:
+            raise api_error(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required '
+                                 "value: is required for apply patch")
+        force = request.params.get("force") in ("true", "1")
+        if not isinstance(body, dict):
+            raise api_error(400, "the body of the request was in an unknown format")
+        if body.get("apiVersion") != rdef.api_version or body.get("kind") != rdef.kind:
+            raise api_error(400, f"apply needs apiVersion {rdef.api_version} and kind {rdef.kind}")
+        self._check_body(rdef, body, namespace, name)
+        if (body.get("metadata") or {}).get("name") != name:
+            raise api_error(400, "the name of the object must be set and match the URL")
+        applying = body if sub == "status" else self._without_status(rdef, body)
+        applied = patches.leaf_paths(applying)
+        if sub == "status":
+            applied = {p: v for p, v in applied.items() if p[0] == "status"}
+        current = self._load(rdef, namespace, name)
+        if current is None:
+            if sub:
+                raise _not_found(rdef, name)
+            self._check_namespace(rdef, namespace)
+            obj = self._new_object(rdef, namespace, applying, name=name)
+            obj["metadata"]["managedFields"] = [self._entry(manager, "Apply", rdef, applied)]
+            if not dry:
+                self._store(rdef, obj, events)
+            return 201, obj
+        version = (body.get("metadata") or {}).get("resourceVersion")
+        if version and version != current["metadata"]["resourceVersion"]:
+            raise api_error(409, f'Operation cannot be fulfilled on {rdef.plural} "{name}": the '
+                                 "object has been modified")
+        owners = self._owners(current)
+        mine = next((o for o in owners if o["manager"] == manager and o["operation"] == "Apply"
+                     and o.get("subresource") == sub), None)
+        conflicts: dict[tuple, set[str]] = {}
+        for path, value in applied.items():
+            if patches.get_path(current, path) == value:
+                continue  # same value: shared ownership, no conflict
+            for owner in owners:
+                if owner is mine:
+                    continue
+                if any(self._overlaps(path, owned) for owned in owner["paths"]):
+                    conflicts.setdefault(path, set()).add(owner["manager"])
+        if conflicts and not force:
+            causes = [{"type": "FieldManagerConflict",
+                       "message": f'conflict with "{m}"', "field": patches.format_path(p)}
+                      for p, managers in sorted(conflicts.items()) for m in sorted(managers)]
+            text = "; ".join(f'conflict with "{c["message"][15:-1]}": {c["field"]}' for c in causes)
+            raise api_error(409, f"Apply failed with {len(causes)} conflict(s): {text}",
+                            details={"name": name, "kind": rdef.plural, "causes": causes})
+        new = copy.deepcopy(current)
+        previous = mine["paths"] if mine is not None else set()
+        others = [o for o in owners if o is not mine]
+        for path in previous - set(applied):
+            if not any(path in o["paths"] for o in others):
+                patches.remove_path(new, path)
+        for path, value in applied.items():
+            if value == {} and isinstance(patches.get_path(new, path), dict):
+                continue  # an empty map merges nothing
+            patches.set_path(new, path, value)
+        if force:
+            for owner in others:
+                owner["paths"] = {p for p in owner["paths"]
+                                  if not any(self._overlaps(p, c) for c in conflicts)}
+        if mine is None:
+            mine = {**self._entry(manager, "Apply", rdef, (), sub), "paths": set()}
+            owners.append(mine)
+        if mine["paths"] != set(applied):
+            mine["time"] = _now()
+        mine["paths"] = set(applied)
+        new["metadata"]["managedFields"] = self._encode_owners(owners)
+        if rdef.status_subresource and sub != "status" and "status" in current:
+            new["status"] = copy.deepcopy(current["status"])
+        self._defaults(rdef, new)
+        return self._finish(rdef, current, new, dry, events)
+
+    def _delete(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
+                dry: bool, events: list) -> tuple[int, dict]:
+        current = self._load(rdef, namespace, name)
+        if current is None:
+            raise _not_found(rdef, name)
+        preconditions = (body or {}).get("preconditions") if isinstance(body, dict) else None
+        if isinstance(preconditions, dict):
+            for key in ("uid", "resourceVersion"):
+                if preconditions.get(key) and preconditions[key] != current["metadata"].get(key):
+                    raise api_error(409, f"Precondition failed: {key} does not match")
+        if not dry:
+            if rdef is self._namespaces:
+                for other in self.served:
+                    if other.namespaced:
+                        for obj in self._all(other, name):
+                            self._remove(other, obj, events)
+            self._remove(rdef, current, events)
+        if rdef.returns_deleted_object:
+            return 200, current
+        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                     "details": {"name": name, "group": rdef.group, "kind": rdef.plural,
+                                 "uid": current["metadata"]["uid"]}}
+
+    def _delete_collection(self, rdef: ResourceDef, namespace: str | None, params: dict,
+                           dry: bool, events: list) -> tuple[int, dict]:
+        if not rdef.namespaced:
+            raise api_error(405, f"deletecollection is not supported on {rdef.plural}")
+        status, listing = self._list(rdef, namespace, {k: v for k, v in params.items()
+                                                       if k in ("labelSelector", "fieldSelector")})
+        deleted = []
+        for item in listing["items"]:
+            meta = item["metadata"]
+            current = self._load(rdef, meta.get("namespace"), meta["name"])
+            if current is not None:
+                deleted.append(current)
+                if not dry:
+                    self._remove(rdef, current, events)
+        return 200, {**listing, "items": deleted}
+
+
+def make_emulator(name: str, *, token: str | None = None, istio: bool = True,
+                  istio_version: str = "v1", tracker: InFlight | None = None,
+                  extra: Callable[[ClusterEmulator], None] | None = None) -> ClusterEmulator:
+    emulator = ClusterEmulator(cluster_name=name, token=token, tracker=tracker,
+                               served=default_resources(istio, istio_version))
+    if extra is not None:
+        extra(emulator)
+    return emulator

@@ -1,0 +1,284 @@
+"""Several emulated Kubernetes clusters on loopback ports, and a kubeconfig that reaches them.
+
+Each cluster is a `ClusterEmulator` (kmock) behind its own aiohttp server on 127.0.0.1; all
+servers share one event loop in a background thread, so synchronous code under test (the
+official `kubernetes` client) talks real HTTP to them from the test's thread. Each cluster
+demands its own bearer token, so a client configured for the wrong cluster is refused (401).
+
+    with EmulatedFleet(tmp_path) as fleet:
+        east = fleet.add_cluster("east", objects=[namespace("shop"), service("shop", "cart")])
+        fleet.add_down_cluster("gone")          # a reserved port with nothing listening
+        east.latency = 0.2                      # seconds per request
+        east.fail(500, times=1, path="/services")
+        path = fleet.write_kubeconfig()         # contexts east, gone; current-context east
+        ...
+        assert east.counts["GET"] == 3
+
+A cluster's port is held for the life of the fleet: `stop()` leaves it bound but not listening
+(connection refused), and `start()` serves on it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp.web
+import yaml
+
+from tests.support.emulator import ClusterEmulator, Fault, InFlight, make_emulator
+
+T = TypeVar("T")
+
+
+def _reserve_port(port: int = 0) -> socket.socket:
+    """A TCP socket bound to 127.0.0.1 but not listening: connecting to it is refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+class EmulatedCluster:
+    """One emulated cluster: its server, token and emulator, driven from the test's thread."""
+
+    def __init__(self, fleet: EmulatedFleet, name: str, emulator: ClusterEmulator, token: str) -> None:
+        self.fleet = fleet
+        self.name = name
+        self.emulator = emulator
+        self.token = token
+        self._sock: socket.socket | None = _reserve_port()
+        self.port: int = self._sock.getsockname()[1]
+        self._runner: aiohttp.web.BaseRunner | None = None
+
+    def __repr__(self) -> str:
+        return f"EmulatedCluster({self.name!r}, {self.server!r}, running={self.running})"
+
+    @property
+    def server(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> EmulatedCluster:
+        if not self.running:
+            self.fleet.run(self._start())
+        return self
+
+    def stop(self) -> EmulatedCluster:
+        """Stop serving; the port stays reserved, so connecting is refused."""
+        if self.running:
+            self.fleet.run(self._stop())
+        return self
+
+    async def _start(self) -> None:
+        if self._sock is None:
+            self._sock = _reserve_port(self.port)
+        server = aiohttp.web.Server(self.emulator, handler_cancellation=True)
+        runner = aiohttp.web.ServerRunner(server, shutdown_timeout=0.1)
+        await runner.setup()
+        site = aiohttp.web.SockSite(runner, self._sock)
+        await site.start()
+        self._runner = runner
+
+    async def _stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()  # closes the listening socket
+        self._sock = _reserve_port(self.port)
+
+    async def _close(self) -> None:
+        await self._stop()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    # -- objects ------------------------------------------------------------------------------
+
+    def seed(self, *objects: dict, manager: str = "kubectl-client-side-apply") -> list[dict]:
+        """Store objects directly (status included), as if they had been created long ago."""
+        return self.fleet.call(lambda: [self.emulator.seed(obj, manager=manager) for obj in objects])
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        return self.fleet.call(self.emulator.get_object, kind, name, namespace)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        return self.fleet.call(self.emulator.list_objects, kind, namespace)
+
+    # -- faults and counters ------------------------------------------------------------------
+
+    @property
+    def latency(self) -> float:
+        return self.emulator.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.fleet.call(setattr, self.emulator, "latency", seconds)
+
+    def fail(self, status: int = 500, *, times: int | None = None, method: str | None = None,
+             path: str | None = None, message: str = "injected failure") -> Fault:
+        """Answer matching requests with `status` (all of them, or the next `times`)."""
+        return self.fleet.call(self.emulator.fail, status, times=times, method=method, path=path,
+                               message=message)
+
+    def clear_faults(self) -> None:
+        self.fleet.call(self.emulator.faults.clear)
+
+    @property
+    def counts(self) -> collections.Counter:
+        """Requests received, by HTTP method (a copy)."""
+        return self.fleet.call(lambda: collections.Counter(self.emulator.counts))
+
+    @property
+    def writes(self) -> int:
+        """Changes persisted (dry runs and no-op applies excluded)."""
+        return self.fleet.call(lambda: self.emulator.writes)
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path?query) of every request received, in order."""
+        return self.fleet.call(lambda: [(r.method.value, str(r.url.relative()))
+                                        for r in self.emulator._requests])
+
+    def reset_counts(self) -> None:
+        self.fleet.call(self.emulator.reset_counts)
+
+
+class EmulatedFleet:
+    """Emulated clusters sharing one event loop thread; a context manager that cleans up."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.tracker = InFlight()
+        self.clusters: dict[str, EmulatedCluster] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kube-emulators",
+                                        daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> EmulatedFleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getitem__(self, name: str) -> EmulatedCluster:
+        return self.clusters[name]
+
+    # -- running code on the emulators' loop --------------------------------------------------
+
+    def run(self, coroutine: Any, timeout: float = 10.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        async def call() -> T:
+            return fn(*args, **kwargs)
+        return self.run(call())
+
+    # -- clusters -----------------------------------------------------------------------------
+
+    def add_cluster(self, name: str, *, objects: Iterable[dict] = (), token: str | None = None,
+                    istio: bool = True, istio_version: str = "v1",
+                    start: bool = True) -> EmulatedCluster:
+        """A cluster serving core/v1, Istio (unless `istio=False`: no CRD, lists 404) and Tetrate kinds."""
+        if name in self.clusters:
+            raise ValueError(f"cluster {name} exists")
+        token = token or secrets.token_hex(16)
+
+        async def create() -> ClusterEmulator:
+            emulator = make_emulator(name, token=token, istio=istio, istio_version=istio_version,
+                                     tracker=self.tracker)
+            await emulator.__aenter__()
+            return emulator
+
+        cluster = EmulatedCluster(self, name, self.run(create()), token)
+        self.clusters[name] = cluster
+        if objects:
+            cluster.seed(*objects)
+        if start:
+            cluster.start()
+        return cluster
+
+    def add_down_cluster(self, name: str, **kwargs: Any) -> EmulatedCluster:
+        """A cluster whose port is reserved but not listening (connection refused)."""
+        return self.add_cluster(name, start=False, **kwargs)
+
+    def write_kubeconfig(self, path: str | Path | None = None, *, names: Iterable[str] | None = None,
+                         current_context: str | None = None) -> Path:
+        """A kubeconfig with one context (cluster + token user) per emulated cluster."""
+        chosen = [self.clusters[n] for n in (names if names is not None else self.clusters)]
+        document = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": c.name, "cluster": {"server": c.server}} for c in chosen],
+            "users": [{"name": f"{c.name}-admin", "user": {"token": c.token}} for c in chosen],
+            "contexts": [{"name": c.name, "context": {"cluster": c.name, "user": f"{c.name}-admin",
+                                                      "namespace": "default"}} for c in chosen],
+            "current-context": current_context or (chosen[0].name if chosen else ""),
+            "preferences": {},
+        }
+        target = Path(path) if path is not None else self.directory / "kubeconfig.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        return target
+
+    def close(self) -> None:
+        if not self._loop.is_running():
+            return
+
+        async def shutdown() -> None:
+            for cluster in self.clusters.values():
+                await cluster._close()
+                await cluster.emulator.__aexit__(None, None, None)
+
+        try:
+            self.run(shutdown())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            self._loop.close()
+
+
+# -- object builders for tests ---------------------------------------------------------------
+
+def namespace(name: str, labels: dict | None = None) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, **({"labels": labels} if labels else {})}}
+
+
+def service(ns: str, name: str, *, labels: dict | None = None, selector: dict | None = None,
+            ports: list[dict] | None = None, type: str = "ClusterIP",
+            load_balancer: list[dict] | None = None, annotations: dict | None = None) -> dict:
+    obj: dict = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"type": type, "selector": selector or {"app": name},
+                 "ports": ports or [{"name": "http", "port": 9080}]},
+    }
+    if labels:
+        obj["metadata"]["labels"] = labels
+    if annotations:
+        obj["metadata"]["annotations"] = annotations
+    if load_balancer is not None:
+        obj["status"] = {"loadBalancer": {"ingress": load_balancer}}
+    return obj
+
+
+def destination_rule(ns: str, name: str, host: str, *, labels: dict | None = None,
+                     api_version: str = "networking.istio.io/v1") -> dict:
+    obj: dict = {"apiVersion": api_version, "kind": "DestinationRule",
+                 "metadata": {"name": name, "namespace": ns},
+                 "spec": {"host": host, "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}}
+    if labels:
+        obj["metadata"]["labels"] = labels
+    return obj
