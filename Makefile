@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STATE := .demo
-TCTL := $(BIN)/tctl --store $(DEMO_STATE)/store.db
+TCTL := $(BIN)/tctl --store $(DEMO_STATE)/store.db --fleet examples/bookinfo/fleet
 
-.PHONY: demo test test-fast bench clean
+.PHONY: demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
+# The use case on the bundled example: a three-cluster snapshot fleet (examples/bookinfo/fleet).
 demo: $(STAMP)
 	@mkdir -p $(DEMO_STATE)
+	@echo "== validate the configuration and the East-West gateway"
 	$(TCTL) validate -f examples/bookinfo/config -f examples/bookinfo/eastwest-gateway.yaml
+	@echo "== apply the configuration (organization, tenant, workspace, setting, clusters)"
 	$(TCTL) apply -f examples/bookinfo/config
-	$(TCTL) get organizations
-	$(TCTL) get workspaces --org tse --tenant tse -o wide
-	$(TCTL) get workspacesettings bookinfo-ws-settings --org tse --tenant tse --workspace bookinfo-ws -o yaml
+	@echo "== cluster-3 has no bookinfo: the exposed services reach it as ServiceEntries"
+	$(TCTL) get serviceentries -n xcp-multicluster --cluster cluster-3
+	@echo "== cluster-2 runs bookinfo too: shadow WorkloadEntries fail over to cluster-1"
+	$(TCTL) get workloadentries -n bookinfo --cluster cluster-2
+	@echo "== the fleet"
+	$(TCTL) clusters
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

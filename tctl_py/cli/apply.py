@@ -27,7 +27,7 @@ def command(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Cluster to apply install objects to."),
     all_clusters: bool = typer.Option(False, "--all-clusters", help="Apply install objects to every cluster."),
 ) -> None:
-    from tctl_py.config import objects
+    from tctl_py.config import kinds, objects
     from tctl_py.output.diff import colorize, unified
     from tctl_py.store import ApplyRefused
 
@@ -58,6 +58,29 @@ def command(
         return
     changed = [c for c in changes if c.action != "unchanged"]
     text = "".join(unified(c.before, c.after, c.fqn) for c in changed)
+    generated = _generated_changes([c.after for c in changed]) if changed else []
+    for change in generated:
+        kind = kinds.by_kind(change.kind)
+        label = objects.label(kind, change.name) if kind else f"{change.kind.lower()}/{change.name}"
+        out(f"{change.cluster} {label} {change.action}{suffix}\n")
+    text += "".join(unified(c.before, c.after, c.path) for c in generated)
     if text:
         out(colorize(text) if sys.stdout.isatty() else text)
-    raise typer.Exit(int(ExitCode.DIFFERENCES if changed else ExitCode.OK))
+    raise typer.Exit(int(ExitCode.DIFFERENCES if changed or generated else ExitCode.OK))
+
+
+def _generated_changes(applied: list[dict]) -> list:
+    """How the objects generated for the fleet would change with `applied` on top of the store."""
+    from tctl_py.cli import meshview
+    from tctl_py.cli.generated import report_findings
+    from tctl_py.reconcile.plan import diff_objects
+
+    with open_store() as store:
+        now = meshview.mesh_config(store)
+        then = meshview.mesh_config(store, extra=applied)
+    fleet = meshview.load_fleet(then)
+    if not fleet.states:
+        return []
+    after = meshview.compute(then, fleet)
+    report_findings(after.findings)
+    return diff_objects(meshview.compute(now, fleet).objects, after.objects)

@@ -1,1 +1,1 @@
-"""reconcile"""
+"""Planning changes to clusters: desired objects against what is there now. Pure."""
