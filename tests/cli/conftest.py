@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from tests.support.seed import SEED_INGRESS_GATEWAY, SEED_WORKSPACE_SETTING
 
 ROOT = Path(__file__).parents[2]
 
@@ -48,44 +49,6 @@ spec:
       - "*/bookinfo"
 """
 
-# The seed's WorkspaceSetting and IngressGateway, verbatim.
-SETTINGS_YAML = """\
-apiVersion: api.tsb.tetrate.io/v2
-kind: WorkspaceSetting
-metadata:
-  name: bookinfo-ws-settings
-  workspace: bookinfo-ws
-  tenant: tse
-  organization: tse
-spec:
-  defaultSecuritySetting:
-    authenticationSettings:
-      trafficMode: REQUIRED
-    authorization:
-      mode: WORKSPACE
-  defaultEastWestGatewaySettings:
-    - workloadSelector:
-        namespace: bookinfo
-        labels:
-          app: eastwest-gateway
-      exposedServices:
-        - serviceLabels:
-            app: details
-        - serviceLabels:
-            app: reviews
-"""
-
-GATEWAY_YAML = """\
-apiVersion: install.tetrate.io/v1alpha1
-kind: IngressGateway
-metadata:
-  name: eastwest-gateway
-  namespace: bookinfo
-spec:
-  eastWestOnly: true
-"""
-
-
 @dataclass
 class Config:
     dir: Path  # organization.yaml, workspace.yaml, bookinfo-settings.yaml
@@ -100,11 +63,11 @@ def cfg(tmp_path) -> Config:
     folder = tmp_path / "config"
     folder.mkdir()
     files = {"organization.yaml": ORGANIZATION_YAML, "workspace.yaml": WORKSPACE_YAML,
-             "bookinfo-settings.yaml": SETTINGS_YAML}
+             "bookinfo-settings.yaml": SEED_WORKSPACE_SETTING}
     for name, text in files.items():
         (folder / name).write_text(text)
     gateway = tmp_path / "eastwest-gateway.yaml"
-    gateway.write_text(GATEWAY_YAML)
+    gateway.write_text(SEED_INGRESS_GATEWAY)
     return Config(folder, folder / "organization.yaml", folder / "workspace.yaml",
                   folder / "bookinfo-settings.yaml", gateway)
 

@@ -11,20 +11,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.support.seed import SEED_WORKSPACE
 
-WORKSPACE = """\
-apiVersion: api.tsb.tetrate.io/v2
-kind: Workspace
-metadata:
-  name: bookinfo-ws
-  tenant: tse
-  organization: tse
-spec:
-  namespaceSelector:
-    names:
-      - "*/bookinfo"
-"""
+ROOT = Path(__file__).parents[2]
 
 # Runs tctl's entry point, then reports which heavy modules ended up imported.
 PROBE = """
@@ -69,7 +58,7 @@ def imported_modules(tmp_path, *args: str) -> tuple[int, set[str]]:
 @pytest.fixture()
 def workspace_file(tmp_path) -> Path:
     path = tmp_path / "workspace.yaml"
-    path.write_text(WORKSPACE)
+    path.write_text(SEED_WORKSPACE)
     return path
 
 
@@ -87,7 +76,7 @@ def test_validate_does_not_import_kubernetes(tmp_path, workspace_file):
 
 
 def test_validate_of_invalid_input_does_not_import_kubernetes(tmp_path, workspace_file):
-    workspace_file.write_text(WORKSPACE + "extra: 1\n")
+    workspace_file.write_text(SEED_WORKSPACE + "extra: 1\n")
     report = probe(tmp_path, "validate", "-f", str(workspace_file))
     assert report["code"] == 3
     assert not [m for m in report["modules"] if m.startswith("kubernetes")]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from tests.support.seed import SEED_INGRESS_GATEWAY, SEED_WORKSPACE_SETTING
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
 
@@ -21,43 +22,6 @@ FILES = {
     "Cluster": "cluster.schema.json",
     "IngressGateway": "ingressgateway.schema.json",
 }
-
-# The two documents of the use case (seed/000_a863c7719182e3de.txt), verbatim.
-SEED_INGRESS_GATEWAY = """\
-apiVersion: install.tetrate.io/v1alpha1
-kind: IngressGateway
-metadata:
-  name: eastwest-gateway
-  namespace: bookinfo
-spec:
-  eastWestOnly: true
-"""
-
-SEED_WORKSPACE_SETTING = """\
-apiVersion: api.tsb.tetrate.io/v2
-kind: WorkspaceSetting
-metadata:
-  name: bookinfo-ws-settings
-  workspace: bookinfo-ws
-  tenant: tse
-  organization: tse
-spec:
-  defaultSecuritySetting:
-    authenticationSettings:
-      trafficMode: REQUIRED
-    authorization:
-      mode: WORKSPACE
-  defaultEastWestGatewaySettings:
-    - workloadSelector:
-        namespace: bookinfo
-        labels:
-          app: eastwest-gateway
-      exposedServices:
-        - serviceLabels:
-            app: details
-        - serviceLabels:
-            app: reviews
-"""
 
 TSB = "api.tsb.tetrate.io/v2"
 

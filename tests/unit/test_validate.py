@@ -9,45 +9,9 @@ import pytest
 from tctl_py.config import semantic
 from tctl_py.config.documents import Loaded, Source, load, parse
 from tctl_py.config.validate import validate
+from tests.support.seed import SEED_INGRESS_GATEWAY, SEED_WORKSPACE_SETTING
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bookinfo"
-
-# The two documents of the use case (seed/000_a863c7719182e3de.txt), verbatim.
-SEED_INGRESS_GATEWAY = """\
-apiVersion: install.tetrate.io/v1alpha1
-kind: IngressGateway
-metadata:
-  name: eastwest-gateway
-  namespace: bookinfo
-spec:
-  eastWestOnly: true
-"""
-
-SEED_WORKSPACE_SETTING = """\
-apiVersion: api.tsb.tetrate.io/v2
-kind: WorkspaceSetting
-metadata:
-  name: bookinfo-ws-settings
-  workspace: bookinfo-ws
-  tenant: tse
-  organization: tse
-spec:
-  defaultSecuritySetting:
-    authenticationSettings:
-      trafficMode: REQUIRED
-    authorization:
-      mode: WORKSPACE
-  defaultEastWestGatewaySettings:
-    - workloadSelector:
-        namespace: bookinfo
-        labels:
-          app: eastwest-gateway
-      exposedServices:
-        - serviceLabels:
-            app: details
-        - serviceLabels:
-            app: reviews
-"""
 
 ORGANIZATION = """\
 apiVersion: api.tsb.tetrate.io/v2
