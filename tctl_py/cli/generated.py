@@ -28,16 +28,17 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
     if name and not chosen:
         raise NotFound(f'{kind.singular} "{name}" not found in {_where(clusters, namespace)}',
                        hint=f"`tctl get {kind.plural} -A` lists every generated one")
-    if not chosen:
-        err(f"No resources found in {_where(clusters, namespace)}.\n")
-    else:
+    readable = [c for c in clusters if c not in unreachable_names(fleet.states)]
+    if not chosen and readable:
+        err(f"No resources found in {_where(readable, namespace)}.\n")
+    elif chosen:
         prefix = []
         if len(clusters) > 1:
             prefix.append(("CLUSTER", [o.cluster for o in chosen]))
         if namespace is None:
             prefix.append(("NAMESPACE", [o.namespace for o in chosen]))
         print_objects(kind, [o.body for o in chosen], output, single=bool(name) and len(chosen) == 1,
-                      prefix=tuple(prefix))
+                      prefix=tuple(prefix), clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None)
     exit_for_unreachable(fleet.states)
 
 
@@ -46,9 +47,18 @@ def _where(clusters: Sequence[str], namespace: str | None) -> str:
     return f"{place}, namespace {namespace}" if namespace else place
 
 
+def unreachable_names(states: Iterable) -> set[str]:
+    return {state.name for state in states if not state.reachable}
+
+
 def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -> None:
-    """Findings as warnings on stderr; only those of the clusters shown, plus fleet-wide ones."""
+    """Findings as warnings on stderr; only those of the clusters shown, plus fleet-wide ones.
+    Unreachable clusters are left to `exit_for_unreachable`, which reports them as errors."""
+    from tctl_py.mesh.findings import CLUSTER_CODES
+
     for finding in findings:
+        if finding.code in CLUSTER_CODES:
+            continue
         if clusters is not None and finding.cluster and finding.cluster not in clusters:
             continue
         where = ": ".join(part for part in (finding.cluster, finding.subject) if part)

@@ -69,8 +69,9 @@ def command(
 
 
 def print_objects(resolved, bodies: list[dict], output: str, *, single: bool,
-                  prefix: tuple = ()) -> None:
-    """Objects in the chosen format; `prefix` columns (cluster, namespace) lead the table."""
+                  prefix: tuple = (), clusters: list[str] | None = None) -> None:
+    """Objects in the chosen format; `prefix` columns (cluster, namespace) lead the table, and
+    `clusters` (one per body, when several clusters are shown) lead each `-o name` line."""
     from tctl_py.config import objects
     from tctl_py.output import render, tables
 
@@ -79,7 +80,9 @@ def print_objects(resolved, bodies: list[dict], output: str, *, single: bool,
     elif output == "json":
         out(render.json_text(bodies, single=single))
     elif output == "name":
-        out("".join(f"{objects.label(resolved, b['metadata']['name'])}\n" for b in bodies))
+        leads = [f"{cluster} " for cluster in clusters] if clusters else [""] * len(bodies)
+        out("".join(f"{lead}{objects.label(resolved, b['metadata']['name'])}\n"
+                    for lead, b in zip(leads, bodies)))
     else:
         headers, rows = tables.rows(resolved.kind, bodies, wide=output == "wide", prefix=prefix)
         tables.render(headers, rows, sys.stdout)

@@ -62,8 +62,9 @@ def load_fleet(config: MeshConfig) -> Fleet:
         from tctl_py.fleet import LiveFleet
 
         live = LiveFleet.load(OPTIONS.kubeconfig)
-        names = declared or live.kubeconfig.names()
-        live.contexts = [live.kubeconfig.get(name).name for name in names]
+        # A declared cluster missing from the kubeconfig is read as unreachable, not an error:
+        # the other clusters still work.
+        live.contexts = declared or live.kubeconfig.names()
         fleet = Fleet(live.read(), live.kubeconfig.current_context, True,
                       {ref.name: ref.server for ref in live.refs})
     if declared:

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.conftest import ROOT
-
+ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "bookinfo"
 CONFIG = EXAMPLE / "config"
 FLEET = EXAMPLE / "fleet"
@@ -202,9 +201,16 @@ def test_get_se_namespace_filter(tctl):
 
 
 def test_get_se_name_filter_over_all_clusters(tctl):
+    """With several clusters, `-o name` says which cluster each name is in."""
     ran = tctl("get", "se", "reviews.bookinfo", "-A", "-o", "name")
     assert ran.exit_code == 0, ran.stderr
-    assert ran.stdout.splitlines() == ["serviceentry.networking.istio.io/reviews.bookinfo"]
+    assert ran.stdout.splitlines() == ["cluster-3 serviceentry.networking.istio.io/reviews.bookinfo"]
+
+
+def test_get_gw_names_over_all_clusters_are_told_apart(tctl):
+    ran = tctl("get", "gw", "-A", "-o", "name")
+    assert ran.stdout.splitlines() == ["cluster-1 gateway.networking.istio.io/tctl-eastwest-gateway",
+                                       "cluster-2 gateway.networking.istio.io/tctl-eastwest-gateway"]
 
 
 def test_get_nothing_in_a_namespace_is_exit_0(tctl):
