@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from tctl_py import __version__
-from tctl_py.cli import apply, clusters, delete, get, render, snapshot, validate
+from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
 from tctl_py.cli.state import OPTIONS, hoist_global_options
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
@@ -57,6 +57,8 @@ app.command("validate", help=validate.HELP)(validate.command)
 app.command("apply", help=apply.HELP)(apply.command)
 app.command("get", help=get.HELP)(get.command)
 app.command("delete", help=delete.HELP)(delete.command)
+app.command("diff", help=diff.HELP)(diff.command)
+app.command("sync", help=sync.HELP)(sync.command)
 app.command("render", help=render.HELP)(render.command)
 app.command("snapshot", help=snapshot.HELP)(snapshot.command)
 app.command("clusters", help=clusters.HELP)(clusters.command)

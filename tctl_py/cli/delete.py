@@ -11,7 +11,7 @@ from tctl_py.cli.get import Org, Tenant, Workspace
 
 HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them.
 
-Deleting a workspace deletes its setting; deleting an organization deletes everything in it. Nothing is deleted if any named object does not exist.
+Deleting a workspace deletes its setting; deleting an organization deletes everything in it. Nothing is deleted if any named object does not exist. Then the clusters are reconciled: what the deleted configuration generated is pruned (--no-sync leaves them).
 """
 
 
@@ -24,7 +24,10 @@ def command(
     org: Optional[str] = Org,
     tenant: Optional[str] = Tenant,
     workspace: Optional[str] = Workspace,
+    no_sync: bool = typer.Option(False, "--no-sync", help="Delete from the store; leave the clusters."),
 ) -> None:
+    from tctl_py.cli import meshview
+    from tctl_py.cli.sync import reconcile_and_report
     from tctl_py.config import kinds, objects
     from tctl_py.config.selection import select
     from tctl_py.errors import InvalidInput, NotFound, UsageError
@@ -56,7 +59,15 @@ def command(
                 raise UsageError(f'"{name}" names {len(found)} objects: {choices}',
                                  hint="narrow it with --org, --tenant or --workspace")
             targets = [found[0].fqn]
+        baseline = meshview.mesh_config(store)
         changes = store.delete(targets)
+        config = meshview.mesh_config(store)
     for change in changes:
         kind_info = kinds.by_kind(change.kind)
         out(f"{objects.label(kind_info, change.before['metadata']['name'])} deleted\n")
+    if no_sync:
+        return
+    # What the deleted configuration generated is pruned from the clusters.
+    fleet = meshview.load_fleet(config)
+    raise typer.Exit(reconcile_and_report(config, fleet, dry_run=None, force_conflicts=False,
+                                          baseline=baseline))

@@ -13,11 +13,14 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
                   namespace: str | None, output: str) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.get import print_objects
-    from tctl_py.errors import NotFound
+    from tctl_py.errors import NotFound, UsageError
 
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)
+    if not fleet.states:
+        raise UsageError("there is no fleet: no kubeconfig was found and --fleet is not set",
+                         hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG")
     clusters = meshview.selected_clusters(fleet, cluster, all_clusters)
     result = meshview.compute(config, fleet)
     report_findings(result.findings, clusters)
@@ -37,9 +40,24 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
             prefix.append(("CLUSTER", [o.cluster for o in chosen]))
         if namespace is None:
             prefix.append(("NAMESPACE", [o.namespace for o in chosen]))
+        suffix = []
+        if fleet.live and output in ("table", "wide"):
+            suffix.append(("SYNC", sync_column(config, fleet, result, clusters, chosen)))
         print_objects(kind, [o.body for o in chosen], output, single=bool(name) and len(chosen) == 1,
-                      prefix=tuple(prefix), clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None)
+                      prefix=tuple(prefix), suffix=tuple(suffix),
+                      clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None)
     exit_for_unreachable(fleet.states)
+
+
+def sync_column(config, fleet, result, clusters: Sequence[str], chosen: Sequence) -> list[str]:
+    """in-sync, missing, drifted or conflict for each object, from a plan against the live
+    clusters ("unknown" where a cluster could not be read)."""
+    from tctl_py.cli import fleetsync
+    from tctl_py.reconcile.plan import sync_status
+
+    rec = fleetsync.reconcile(config, fleet, write=False, clusters=clusters, result=result)
+    status = {(s.cluster, s.kind, s.namespace, s.name): sync_status(s) for s in rec.steps}
+    return [status.get(o.sort_key, "unknown") for o in chosen]
 
 
 def _where(clusters: Sequence[str], namespace: str | None) -> str:

@@ -69,9 +69,10 @@ def command(
 
 
 def print_objects(resolved, bodies: list[dict], output: str, *, single: bool,
-                  prefix: tuple = (), clusters: list[str] | None = None) -> None:
-    """Objects in the chosen format; `prefix` columns (cluster, namespace) lead the table, and
-    `clusters` (one per body, when several clusters are shown) lead each `-o name` line."""
+                  prefix: tuple = (), suffix: tuple = (), clusters: list[str] | None = None) -> None:
+    """Objects in the chosen format; `prefix` columns (cluster, namespace) lead the table and
+    `suffix` ones (sync) close it; `clusters` (one per body, when several clusters are shown)
+    lead each `-o name` line."""
     from tctl_py.config import objects
     from tctl_py.output import render, tables
 
@@ -84,5 +85,6 @@ def print_objects(resolved, bodies: list[dict], output: str, *, single: bool,
         out("".join(f"{lead}{objects.label(resolved, b['metadata']['name'])}\n"
                     for lead, b in zip(leads, bodies)))
     else:
-        headers, rows = tables.rows(resolved.kind, bodies, wide=output == "wide", prefix=prefix)
+        headers, rows = tables.rows(resolved.kind, bodies, wide=output == "wide", prefix=prefix,
+                                    suffix=suffix)
         tables.render(headers, rows, sys.stdout)

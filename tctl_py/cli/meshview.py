@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from tctl_py.cli.state import OPTIONS
 
 if TYPE_CHECKING:
+    from tctl_py.fleet.kubeconfig import Kubeconfig
+    from tctl_py.fleet.writer import ClusterClient
     from tctl_py.mesh import ClusterState, MeshConfig, MeshResult
     from tctl_py.store import Store
 
@@ -23,11 +25,21 @@ class Fleet:
 
     states: list[ClusterState]
     current: str = ""
-    live: bool = False
+    kubeconfig: Kubeconfig | None = None  # live fleets only: how to reach each cluster
     servers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        return self.kubeconfig is not None
 
     def names(self) -> list[str]:
         return [state.name for state in self.states]
+
+    def client(self, name: str) -> ClusterClient:
+        """A client that reads and writes cluster `name` (a live fleet's context)."""
+        from tctl_py.fleet.writer import ClusterClient
+
+        return ClusterClient(self.kubeconfig, name)
 
 
 def mesh_config(store: Store, extra: Sequence[dict] = ()) -> MeshConfig:
@@ -62,10 +74,12 @@ def load_fleet(config: MeshConfig) -> Fleet:
         from tctl_py.fleet import LiveFleet
 
         live = LiveFleet.load(OPTIONS.kubeconfig)
+        if not live.kubeconfig.files:
+            return Fleet([])  # no kubeconfig at all: no fleet to work on (configuration only)
         # A declared cluster missing from the kubeconfig is read as unreachable, not an error:
         # the other clusters still work.
         live.contexts = declared or live.kubeconfig.names()
-        fleet = Fleet(live.read(), live.kubeconfig.current_context, True,
+        fleet = Fleet(live.read(), live.kubeconfig.current_context, live.kubeconfig,
                       {ref.name: ref.server for ref in live.refs})
     if declared:
         fleet.states = [s for s in fleet.states if s.name in declared]

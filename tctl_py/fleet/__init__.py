@@ -2,8 +2,10 @@
 
 - `kubeconfig`: kubeconfig files merged by kubectl's rules (pure).
 - `snapshot`: `--fleet DIR` folders, read and written (pure file I/O).
-- `live`: live clusters through the official `kubernetes` client — the only module of tctl that
-  imports `kubernetes`, and only inside functions.
+- `live`: live clusters read through the official `kubernetes` client, and `writer`: applies
+  and deletes through it — the only modules of tctl that import `kubernetes`, and only inside
+  functions.
+- `parallel`: work on every cluster at once, one failure never stopping the others.
 
 Importing this package imports none of them: names are resolved on first use (PEP 562), so
 `import tctl_py.fleet` costs nothing and never loads `kubernetes` (or even `yaml`).
@@ -29,6 +31,12 @@ _EXPORTS = {
     "load_live": "live",
     "read_cluster": "live",
     "read_live": "live",
+    "run_per_cluster": "parallel",
+    "ApplyConflict": "writer",
+    "ClusterClient": "writer",
+    "RetryPolicy": "writer",
+    "UnsupportedResource": "writer",
+    "resource_for": "writer",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -38,7 +46,10 @@ if TYPE_CHECKING:
                                           merge_kubeconfigs)
     from tctl_py.fleet.live import (ClusterRequestError, LiveFleet, api_client_for, list_objects,
                                     load_live, read_cluster, read_live)
+    from tctl_py.fleet.parallel import run_per_cluster
     from tctl_py.fleet.snapshot import read_snapshot, write_snapshot
+    from tctl_py.fleet.writer import (ApplyConflict, ClusterClient, RetryPolicy, UnsupportedResource,
+                                      resource_for)
 
 
 def __getattr__(name: str) -> Any:

@@ -18,13 +18,13 @@ import copy
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 from tctl_py.errors import ClusterError, UsageError
 from tctl_py.fleet.kubeconfig import (ClusterRef, Kubeconfig, display_server, load_kubeconfig, redact,
                                       secrets_of)
 from tctl_py.fleet.objects import DESTINATION_RULES, NAMESPACES, SERVICES, Resource, normalize, sort_objects
+from tctl_py.fleet.parallel import run_per_cluster
 from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
@@ -40,11 +40,20 @@ _DESTINATION_RULE_VERSIONS = ("v1", "v1beta1")
 
 
 class ClusterRequestError(ClusterError):
-    """A request to one cluster failed; `status` is the HTTP status (0 if there was no answer)."""
+    """A request to one cluster failed; `status` is the HTTP status (0 if there was no answer).
 
-    def __init__(self, message: str, *, status: int = 0, hint: str = "") -> None:
+    `retryable`: sending the same (idempotent) request again may succeed: 429, 500/502/503/504,
+    no connection, a broken connection or no answer in time. `retry_after`: the seconds the
+    server asked to wait (`Retry-After`), if it said.
+    """
+
+    def __init__(self, message: str, *, status: int = 0, hint: str = "", retryable: bool = False,
+                 retry_after: float | None = None, body: dict | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.body = body or {}  # the server's Status object, when it sent one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,9 +150,10 @@ def _list_call(api: ApiClient, resource: Resource, namespace: str | None) -> Cal
 def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = None,
                  label_selector: str | None = None, field_selector: str | None = None,
                  timeout: float | None = None, deadline: float | None = None,
-                 page_size: int = PAGE_SIZE) -> list[dict]:
+                 page_size: int = PAGE_SIZE, managed_fields: bool = False) -> list[dict]:
     """Every object of `resource` (in one namespace, or all), as `kubectl get -o yaml` shows them.
 
+    (`managed_fields=True` keeps `metadata.managedFields`, which kubectl hides.)
     Follows `continue` tokens page by page. Each request gets the time left until `deadline`
     (a `time.monotonic()` value), or `timeout` seconds. Raises ClusterRequestError.
     """
@@ -173,8 +183,8 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise ClusterRequestError(f"{server} answered {doing} with something that is not a list")
         api_version = body.get("apiVersion") or resource.api_version
-        items += [normalize(item, api_version, resource.kind) for item in body.get("items") or ()
-                  if isinstance(item, dict)]
+        items += [normalize(item, api_version, resource.kind, managed_fields=managed_fields)
+                  for item in body.get("items") or () if isinstance(item, dict)]
         token = (body.get("metadata") or {}).get("continue")
         if not token:
             return items
@@ -250,7 +260,6 @@ def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
     else:
         refs = [by_name.get(name) or ClusterRef(name, "", "", "") for name in dict.fromkeys(contexts)]
     states: list[ClusterState] = []
-    unexpected: BaseException | None = None
     todo = []
     for ref in refs:
         if ref.name not in by_name:
@@ -261,22 +270,18 @@ def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
             if on_done:
                 on_done(state)
         else:
-            todo.append(ref)
-    if todo:
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(todo))),
-                                thread_name_prefix="tctl-fleet") as pool:
-            futures = [pool.submit(read_cluster, kubeconfig, ref, timeout=timeout) for ref in todo]
-            for future in as_completed(futures):
-                try:
-                    state = future.result()
-                except Exception as exc:  # a bug, not a cluster problem: raise it after the rest
-                    unexpected = unexpected or exc
-                    continue
-                states.append(state)
-                if on_done:
-                    on_done(state)
-    if unexpected is not None:
-        raise unexpected
+            todo.append(ref.name)
+
+    def done(_name: str, result: ClusterState | BaseException) -> None:
+        if on_done and isinstance(result, ClusterState):
+            on_done(result)
+
+    results = run_per_cluster(todo, lambda name: read_cluster(kubeconfig, by_name[name], timeout=timeout),
+                              max_workers=max_workers, on_done=done)
+    for result in results.values():
+        if isinstance(result, BaseException):  # a bug, not a cluster problem: raised after the rest
+            raise result
+        states.append(result)
     return sorted(states, key=lambda s: s.name)
 
 
@@ -352,18 +357,53 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+_MAX_RETRY_AFTER = 3600.0
+
+
+def _retry_after(headers: Any) -> float | None:
+    """`Retry-After` in seconds (the delta-seconds form; an HTTP date is ignored)."""
+    try:
+        value = headers.get("Retry-After") if headers is not None else None
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER) if seconds == seconds else None  # NaN
+
+
 def _request_error(exc: BaseException, server: str, doing: str, timeout: float | None,
                    api: ApiClient) -> ClusterRequestError:
+    """The short message for a failed request; `retryable` says whether trying again may help."""
+    error = _map_request_error(exc, server, doing, timeout, api)
+    from kubernetes.client.exceptions import ApiException
+
+    if isinstance(exc, ApiException) and exc.status:
+        error.retryable = error.status in RETRYABLE_STATUSES
+        error.retry_after = _retry_after(exc.headers)
+    elif error.status == 0 and not error.hint:  # no answer: no connection, broke, timed out
+        error.retryable = True
+    return error
+
+
+def _map_request_error(exc: BaseException, server: str, doing: str, timeout: float | None,
+                       api: ApiClient) -> ClusterRequestError:
     from kubernetes.client.exceptions import ApiException
     from urllib3 import exceptions as u3
 
-    if isinstance(exc, ApiException):
+    if isinstance(exc, ApiException) and exc.status:
         status = int(exc.status or 0)
         detail = ""
+        status_body: dict = {}
         try:
             body = json.loads(exc.body or b"{}")
             if isinstance(body, dict):
                 detail = str(body.get("message") or "")
+                status_body = body
         except (ValueError, TypeError):
             detail = ""
         reason = exc.reason or ""
@@ -375,7 +415,15 @@ def _request_error(exc: BaseException, server: str, doing: str, timeout: float |
             hint = "the cluster refused the kubeconfig's credentials; are they expired?"
         elif status == 403:
             hint = "the kubeconfig's user may not do this; check its RBAC"
-        return ClusterRequestError(_scrub(message, api), status=status, hint=hint)
+        return ClusterRequestError(_scrub(message, api), status=status, hint=hint, body=status_body)
+    if isinstance(exc, ApiException):  # status 0: no HTTP answer; the client wraps TLS failures so
+        text = str(exc.reason or "")
+        if text.startswith("SSLError"):
+            text = text.split("\n", 1)[-1]
+            return ClusterRequestError(_scrub(f"TLS with {server} failed ({doing}): {_first_line(text)}", api),
+                                       hint="check the cluster's certificate-authority in the kubeconfig")
+        return ClusterRequestError(_scrub(f"request to {server} failed ({doing}): {_first_line(text)}", api),
+                                   hint="this looks like a bug in tctl or the kubernetes client")
     reason: BaseException = exc
     if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
         reason = exc.reason

@@ -57,8 +57,10 @@ STATE_FIELD_BY_KIND: dict[str, str] = {res.kind: name for name, res in STATE_RES
 SECRET_KINDS = frozenset({"Secret", "ServiceAccountToken", "TokenRequest"})
 
 
-def normalize(obj: Mapping, api_version: str = "", kind: str = "") -> dict:
-    """The object as `kubectl get -o yaml` shows it: apiVersion and kind set, no managedFields.
+def normalize(obj: Mapping, api_version: str = "", kind: str = "", *,
+              managed_fields: bool = False) -> dict:
+    """The object as `kubectl get -o yaml` shows it: apiVersion and kind set, no managedFields
+    (unless `managed_fields`, for callers that need to know which field manager owns what).
 
     The API server leaves `apiVersion`/`kind` out of the items of built-in lists; kubectl puts
     them back, and so does this. The input is not changed.
@@ -69,7 +71,7 @@ def normalize(obj: Mapping, api_version: str = "", kind: str = "") -> dict:
     if kind and not result.get("kind"):
         result["kind"] = kind
     metadata = result.get("metadata")
-    if isinstance(metadata, Mapping) and "managedFields" in metadata:
+    if not managed_fields and isinstance(metadata, Mapping) and "managedFields" in metadata:
         result["metadata"] = {key: value for key, value in metadata.items() if key != "managedFields"}
     return result
 

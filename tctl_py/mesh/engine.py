@@ -101,6 +101,8 @@ class _Generator:
         self._objects: dict[tuple[str, str, str, str], GeneratedObject] = {}
         # consumer cluster -> [(ServiceEntry, its workspace, its setting)]
         self._service_entries: dict[str, list[tuple[GeneratedObject, Workspace, Setting]]] = {}
+        # consumer cluster -> origin clusters of its ServiceEntries (the Namespace's origins)
+        self._consumer_origins: dict[str, set[str]] = {}
 
     def _add(self, cluster: str, body: dict) -> GeneratedObject:
         obj = GeneratedObject(cluster=cluster, body=body)
@@ -153,9 +155,10 @@ class _Generator:
         """Rule 4 (d has no Service s; d is never an origin then)."""
         namespace, name = key
         gw = lead.gateway
+        sources = {o.cluster for o in origins if o.gateway.addresses}
         meta = objects.metadata(
             service_entry_name(namespace, name), MULTICLUSTER_NAMESPACE,
-            gw.workspace, gw.setting, gw.entry,
+            gw.workspace, gw.setting, gw.entry, origins=sources,
         )
         endpoints = [
             (self.parsed.cluster(o.cluster), address)
@@ -165,6 +168,7 @@ class _Generator:
         body = objects.service_entry(meta, service_fqdn(namespace, name), lead.ports, endpoints)
         obj = self._add(d.name, body)
         self._service_entries.setdefault(d.name, []).append((obj, gw.workspace, gw.setting))
+        self._consumer_origins.setdefault(d.name, set()).update(sources)
 
     def _shadow(
         self, d: ClusterIndex, key: tuple[str, str], local: dict, remote: list[Exposure]
@@ -239,14 +243,16 @@ class _Generator:
             for i, address in enumerate(gw.addresses, start=1):
                 meta = objects.metadata(
                     workload_entry_name(origin.cluster, namespace, name, i),
-                    namespace, gw.workspace, gw.setting, gw.entry,
+                    namespace, gw.workspace, gw.setting, gw.entry, origins=(origin.cluster,),
                 )
                 body = objects.workload_entry(meta, address, port_names, selector, info_c)
                 self._add(d.name, body)
-        self._failover_rule(d, key, failover[0])
+        self._failover_rule(d, key, failover)
 
-    def _failover_rule(self, d: ClusterIndex, key: tuple[str, str], origin: Exposure) -> None:
-        """Rule 7, unless a DestinationRule tctl does not own already targets the host."""
+    def _failover_rule(self, d: ClusterIndex, key: tuple[str, str], failover: list[Exposure]) -> None:
+        """Rule 7, unless a DestinationRule tctl does not own already targets the host.
+        Attributed to the first failover origin; derives from all of them."""
+        origin = failover[0]
         namespace, name = key
         host = service_fqdn(namespace, name)
         dr_name = destination_rule_name(namespace, name)
@@ -269,7 +275,10 @@ class _Generator:
                 source=gw.setting.fqn,
             )
             return
-        meta = objects.metadata(dr_name, namespace, gw.workspace, gw.setting, gw.entry)
+        meta = objects.metadata(
+            dr_name, namespace, gw.workspace, gw.setting, gw.entry,
+            origins={o.cluster for o in failover},
+        )
         self._add(d.name, objects.destination_rule(meta, host))
 
     # -- rule 8 -------------------------------------------------------------------------------
@@ -279,7 +288,8 @@ class _Generator:
             gw = min((e.gateway for e in exposed), key=lambda g: g.entry.index)
             hosts = sorted({service_fqdn(e.namespace, e.name) for e in exposed})
             meta = objects.metadata(
-                gateway_name(service), namespace, gw.workspace, gw.setting, gw.entry
+                gateway_name(service), namespace, gw.workspace, gw.setting, gw.entry,
+                origins=(cluster,),
             )
             self._add(cluster, objects.gateway(meta, dict(gw.entry.labels), hosts))
 
@@ -288,7 +298,9 @@ class _Generator:
     def namespaces(self, clusters: list[ClusterIndex]) -> None:
         """Generated where ServiceEntries go and the namespace is missing, or exists because
         tctl created it (else the reconcile layer would prune it). Attributed to the
-        consumer's first ServiceEntry; user labels are not copied onto a shared namespace."""
+        consumer's first ServiceEntry; user labels are not copied onto a shared namespace.
+        Its origins are those of all its ServiceEntries, so that it is never pruned while one
+        of them is kept for an unreadable cluster."""
         for d in clusters:
             entries = self._service_entries.get(d.name)
             if not entries:
@@ -301,6 +313,7 @@ class _Generator:
                 continue
             _, workspace, setting = min(entries, key=lambda e: e[0].name)
             meta = objects.metadata(
-                MULTICLUSTER_NAMESPACE, "", workspace, setting, None, propagate=False
+                MULTICLUSTER_NAMESPACE, "", workspace, setting, None,
+                origins=self._consumer_origins.get(d.name, ()), propagate=False,
             )
             self._add(d.name, objects.namespace(meta))

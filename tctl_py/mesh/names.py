@@ -24,8 +24,12 @@ LABEL_ORGANIZATION = "tctl.tetrate.io/organization"
 LABEL_TENANT = "tctl.tetrate.io/tenant"
 LABEL_WORKSPACE = "tctl.tetrate.io/workspace"
 ANNOTATION_SOURCE = "tctl.tetrate.io/source"
+# The clusters an object derives from, comma-separated and sorted (see `join_origins`). The
+# reconcile plan leaves alone what derives from a cluster it could not read (SPEC §7: an
+# unreadable cluster is no evidence that its services are gone).
+ANNOTATION_ORIGINS = "tctl.tetrate.io/origins"
 RESERVED_LABELS = (MANAGED_BY, LABEL_ORGANIZATION, LABEL_TENANT, LABEL_WORKSPACE)
-RESERVED_ANNOTATIONS = (ANNOTATION_SOURCE,)
+RESERVED_ANNOTATIONS = (ANNOTATION_SOURCE, ANNOTATION_ORIGINS)
 
 # Istio / Tetrate keys the engine reads or writes.
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
@@ -84,6 +88,22 @@ def label_value(value: str) -> str:
     cleaned = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned)
     digest = md5_hex(value)[:8]
     return f"{cleaned}-{digest}" if cleaned else digest
+
+
+def join_origins(clusters) -> str:
+    """The `tctl.tetrate.io/origins` value: distinct cluster names, sorted, comma-separated.
+
+    Any string is a valid annotation value; a cluster name holding a comma would be read back
+    as two names (`split_origins`), which only makes the reconcile layer more cautious.
+    """
+    return ",".join(sorted(set(clusters)))
+
+
+def split_origins(value: object) -> frozenset[str]:
+    """The cluster names of a `tctl.tetrate.io/origins` value (empty for anything else)."""
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(part for part in value.split(",") if part)
 
 
 def service_fqdn(namespace: str, name: str) -> str:

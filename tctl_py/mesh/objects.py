@@ -7,11 +7,13 @@ generated object aliases the caller's data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from .config import ClusterInfo, GatewayEntry, Setting, Workspace
 from .gateways import is_ip
 from .names import (
+    ANNOTATION_ORIGINS,
     ANNOTATION_SOURCE,
     CLUSTER_LABEL,
     GATEWAY_PORT,
@@ -24,6 +26,7 @@ from .names import (
     MULTICLUSTER_NAMESPACE,
     NETWORK_LABEL,
     TLS_MODE_LABEL,
+    join_origins,
     label_value,
 )
 from .ports import Port
@@ -47,17 +50,21 @@ def metadata(
     setting: Setting,
     entry: GatewayEntry | None,
     *,
+    origins: Iterable[str],
     propagate: bool = True,
 ) -> dict:
-    """Ownership labels and the source annotation, over the labels/annotations the user put on
-    the Workspace, the WorkspaceSetting and the gateway entry's configGenerationMetadata (in that
-    order of precedence, lowest first; tctl's own keys always win)."""
+    """Ownership labels, the source and origins annotations, over the labels/annotations the
+    user put on the Workspace, the WorkspaceSetting and the gateway entry's
+    configGenerationMetadata (in that order of precedence, lowest first; tctl's own keys always
+    win). `origins`: the clusters the object derives from (annotation ANNOTATION_ORIGINS)."""
     labels, annotations = _labels_and_annotations(workspace, setting, entry, propagate)
     meta: dict = {"name": name}
     if namespace:
         meta["namespace"] = namespace
     meta["labels"] = dict(labels)
-    meta["annotations"] = dict(annotations)
+    merged = dict(annotations)
+    merged[ANNOTATION_ORIGINS] = join_origins(origins)
+    meta["annotations"] = dict(sorted(merged.items()))
     return meta
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 
 from tctl_py.output.render import to_yaml
 
@@ -31,3 +32,47 @@ def colorize(diff: str) -> str:
         else:
             out.append(line)
     return "".join(out)
+
+
+def show(changes: list[tuple[str, dict | None, dict | None]], stream) -> None:
+    """Print (label, before, after) diffs: with the program named by TCTL_EXTERNAL_DIFF or
+    KUBECTL_EXTERNAL_DIFF if set (as `kubectl diff` runs it, on two folders), else unified
+    diffs, coloured on a terminal."""
+    if not changes:
+        return
+    program = os.environ.get("TCTL_EXTERNAL_DIFF") or os.environ.get("KUBECTL_EXTERNAL_DIFF")
+    if program:
+        external(program, changes, stream)
+        return
+    text = "".join(unified(before, after, label) for label, before, after in changes)
+    stream.write(colorize(text) if stream.isatty() else text)
+
+
+def external(program: str, changes: list[tuple[str, dict | None, dict | None]], stream) -> None:
+    """Write LIVE and MERGED folders, one file per object, and run `program LIVE MERGED`.
+    Its exit codes 0 and 1 mean same and different, as diff's do; anything else is an error."""
+    import shlex
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from tctl_py.errors import UsageError
+
+    with tempfile.TemporaryDirectory(prefix="tctl-diff-") as root:
+        live, merged = Path(root, "LIVE"), Path(root, "MERGED")
+        for label, before, after in changes:
+            name = label.replace("/", ".")
+            for folder, body in ((live, before), (merged, after)):
+                folder.mkdir(exist_ok=True)
+                if body is not None:
+                    (folder / name).write_text(to_yaml(body), encoding="utf-8")
+        stream.flush()
+        try:
+            done = subprocess.run([*shlex.split(program), str(live), str(merged)],
+                                  stdout=subprocess.PIPE)
+        except OSError as error:
+            raise UsageError(f'cannot run the diff program "{program}": {error.strerror}',
+                             hint="check TCTL_EXTERNAL_DIFF / KUBECTL_EXTERNAL_DIFF") from None
+        stream.write(done.stdout.decode("utf-8", "replace"))
+        if done.returncode > 1:
+            raise UsageError(f'the diff program "{program}" failed with exit code {done.returncode}')

@@ -95,12 +95,16 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 }
 
 
-def rows(kind: str, bodies: Sequence[dict], wide: bool,
-         prefix: Sequence[tuple[str, Sequence[str]]] = ()) -> tuple[list[str], list[list[str]]]:
-    """Headers and cells; `prefix` is leading (header, one value per body) columns."""
+Extra = Sequence[tuple[str, Sequence[str]]]  # (header, one value per body) columns
+
+
+def rows(kind: str, bodies: Sequence[dict], wide: bool, prefix: Extra = (),
+         suffix: Extra = ()) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells; `prefix` columns lead (cluster, namespace), `suffix` ones close (sync)."""
     columns = [c for c in COLUMNS[kind] if wide or not c.wide]
-    headers = [header for header, _ in prefix] + [c.header for c in columns]
+    headers = [h for h, _ in prefix] + [c.header for c in columns] + [h for h, _ in suffix]
     cells = [[values[index] for _, values in prefix] + [c.value(body) for c in columns]
+             + [values[index] for _, values in suffix]
              for index, body in enumerate(bodies)]
     return headers, cells
 

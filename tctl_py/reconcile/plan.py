@@ -1,40 +1,440 @@
-"""Compare two sets of objects per cluster: what would be created, configured or removed."""
+"""Planning changes to clusters: desired objects against what is there now. Pure.
+
+`plan` compares the objects the engine generates for each cluster (`GeneratedObject`s) with the
+objects read from that cluster and says, per object, what `apply`/`sync` will do:
+
+- desired, absent from the cluster                         -> CREATE ("created")
+- desired, present, managed by tctl, managed fields differ -> UPDATE ("configured")
+- desired, present, managed by tctl, same managed fields   -> UNCHANGED
+- desired, present, NOT managed by tctl                    -> CONFLICT, or with `force_conflicts`
+                                                              an UPDATE that takes it over
+- managed by tctl, present, no longer desired              -> DELETE ("pruned")
+- managed by tctl and derived from a cluster that could not be read, and it would be changed
+  or pruned                                                -> KEEP: a cluster that cannot be
+  read is no evidence that its services are gone (nothing derived from it changes until it can
+  be read again)
+- not managed by tctl and not desired                      -> not in the plan at all
+
+"Managed fields" (see `differences`): every top-level field of the desired object other than
+apiVersion/kind/metadata/status (for generated kinds: `spec`, entirely tctl's), and tctl's
+labels and annotations. Labels/annotations others added are not a difference; a tctl key
+(`tctl.tetrate.io/...` or app.kubernetes.io/managed-by) that is live but no longer desired is.
+Server bookkeeping (status, uid, resourceVersion, generation, managedFields, creationTimestamp,
+selfLink) is dropped by `clean` before anything is compared or shown.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import copy
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from tctl_py.mesh.model import GeneratedObject
+from tctl_py.mesh.names import ANNOTATION_ORIGINS, MANAGED_BY, MANAGED_BY_VALUE, split_origins
 
-Key = tuple[str, str, str, str]  # cluster, kind, namespace, name
+# -- live objects -------------------------------------------------------------------------------
+
+# Written by the API server, never by tctl: not compared, not shown in diffs.
+SERVER_METADATA = frozenset(
+    {"uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink"}
+)
+SERVER_FIELDS = frozenset({"status"})
+# Keys of label/annotation maps that belong to tctl: set by it, removed by it.
+TCTL_PREFIX = "tctl.tetrate.io/"
+# Top-level fields that are identity or server state, not content tctl manages.
+_NOT_CONTENT = frozenset({"apiVersion", "kind", "metadata", "status"})
+
+
+def clean(live: Mapping) -> dict:
+    """`live` as `kubectl get -o yaml` shows it, minus server bookkeeping (a deep copy).
+
+    Drops `status` and metadata uid, resourceVersion, generation, managedFields,
+    creationTimestamp and selfLink. Keeps `deletionTimestamp`/`deletionGracePeriodSeconds`:
+    they are not bookkeeping but the fact that the object is going away, which a diff should
+    show (they are never compared: see `differences`).
+    """
+    result = {key: copy.deepcopy(value) for key, value in live.items() if key not in SERVER_FIELDS}
+    metadata = live.get("metadata")
+    if isinstance(metadata, Mapping):
+        result["metadata"] = {
+            key: copy.deepcopy(value) for key, value in metadata.items() if key not in SERVER_METADATA
+        }
+    return result
+
+
+def _meta(obj: Mapping | None) -> Mapping:
+    metadata = (obj or {}).get("metadata")
+    return metadata if isinstance(metadata, Mapping) else {}
+
+
+def _map(obj: Mapping | None, which: str) -> Mapping:
+    value = _meta(obj).get(which)
+    return value if isinstance(value, Mapping) else {}
+
+
+def is_managed(live: Mapping | None) -> bool:
+    """Labelled `app.kubernetes.io/managed-by: tctl` (SPEC §3.3: the only objects tctl touches)."""
+    return _map(live, "labels").get(MANAGED_BY) == MANAGED_BY_VALUE
+
+
+def is_tctl_key(key: str) -> bool:
+    """A label/annotation key tctl owns: `tctl.tetrate.io/...` or app.kubernetes.io/managed-by."""
+    return key == MANAGED_BY or key.startswith(TCTL_PREFIX)
+
+
+def origins(obj: Mapping | None) -> frozenset[str] | None:
+    """The clusters `obj` derives from (annotation tctl.tetrate.io/origins); None when the
+    annotation is missing (an object written before tctl recorded origins: unknown)."""
+    annotations = _map(obj, "annotations")
+    if ANNOTATION_ORIGINS not in annotations:
+        return None
+    return split_origins(annotations[ANNOTATION_ORIGINS])
+
+
+def _terminating(live: Mapping | None) -> bool:
+    return bool(_meta(live).get("deletionTimestamp"))
+
+
+# -- comparison -----------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def differences(desired: Mapping, live: Mapping) -> list[str]:
+    """What of tctl's fields differs between `desired` and `live`, e.g.
+    `["spec", "labels[tctl.tetrate.io/workspace]", "annotations[tctl.tetrate.io/origins]"]`.
+
+    Content: every top-level field of `desired` but apiVersion/kind/metadata/status (`spec`
+    for the Istio kinds, which is entirely tctl's; nothing for a Namespace). Metadata: each
+    desired label/annotation missing or different on live, and each tctl key (`is_tctl_key`)
+    live has but desired does not. Anything else others put on the object is not compared.
+    """
+    found = [key for key in desired if key not in _NOT_CONTENT and desired[key] != live.get(key)]
+    for which in ("labels", "annotations"):
+        want, have = _map(desired, which), _map(live, which)
+        keys = {key for key, value in want.items() if have.get(key, _MISSING) != value}
+        keys |= {key for key in have if key not in want and is_tctl_key(key)}
+        found += [f"{which}[{key}]" for key in sorted(keys)]
+    return found
+
+
+def differs(desired: Mapping, live: Mapping) -> bool:
+    """True when tctl's fields of `live` are not those of `desired` (see `differences`)."""
+    return bool(differences(desired, live))
+
+
+def merged(desired: Mapping | None, live: Mapping | None) -> dict | None:
+    """The object as it will be after tctl writes `desired` over `live`, for diffs.
+
+    CREATE (no live): `desired`. DELETE (no desired): None. Otherwise the cleaned live object
+    with tctl's fields replaced: the content fields of `desired` (spec) replace live's, labels
+    and annotations are live's plus desired's (desired wins), minus the tctl keys desired no
+    longer has; label/annotation maps are sorted by key, as kubectl prints them.
+    """
+    if desired is None:
+        return None
+    if live is None:
+        return copy.deepcopy(dict(desired))
+    result = clean(live)
+    for key, value in desired.items():
+        if key != "metadata":
+            result[key] = copy.deepcopy(value)
+    metadata = result.setdefault("metadata", {})
+    for key in ("name", "namespace"):
+        if key in _meta(desired):
+            metadata[key] = _meta(desired)[key]
+    for which in ("labels", "annotations"):
+        want = _map(desired, which)
+        keep = {k: v for k, v in _map(live, which).items() if k in want or not is_tctl_key(k)}
+        keep.update(copy.deepcopy(dict(want)))
+        if keep or which in metadata:
+            metadata[which] = dict(sorted(keep.items()))
+    return result
+
+
+# -- plan -----------------------------------------------------------------------------------------
+
+
+class Action(StrEnum):
+    """What happens to one object; the values are kubectl's words where kubectl has one."""
+
+    CREATE = "created"
+    UPDATE = "configured"
+    DELETE = "pruned"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    KEEP = "kept"
+
+
+WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE})
 
 
 @dataclass(frozen=True)
-class ObjectChange:
+class Step:
+    """One object of one cluster and what the plan does with it.
+
+    `desired`: the generated object (None for DELETE and for a KEEP of an object no longer
+    generated). `live`: the object in the cluster, `clean`ed (None for CREATE). A conflict
+    taken over with `force_conflicts` is an UPDATE whose `live` is not managed by tctl and
+    whose `reason` starts with "taking over"; `taking_over` tells it apart.
+    """
+
     cluster: str
     kind: str
+    api_version: str
     namespace: str
     name: str
-    action: str  # "created" | "configured" | "pruned"
-    before: dict | None
-    after: dict | None
+    action: Action
+    desired: dict | None = field(default=None, hash=False)
+    live: dict | None = field(default=None, hash=False)
+    reason: str = ""
 
     @property
     def path(self) -> str:
-        """`cluster-2/ServiceEntry/xcp-multicluster/details.bookinfo`, for diff headers."""
+        """`cluster-2/ServiceEntry/xcp-multicluster/details.bookinfo` (no namespace part for
+        cluster-scoped objects), for diff headers and messages."""
         return "/".join(part for part in (self.cluster, self.kind, self.namespace, self.name) if part)
 
+    @property
+    def writes(self) -> bool:
+        """True when executing the step writes to the cluster (create, update, delete)."""
+        return self.action in WRITES
 
-def diff_objects(before: Iterable[GeneratedObject], after: Iterable[GeneratedObject]) -> list[ObjectChange]:
-    """Every object that differs between the two sets, sorted by cluster, kind, namespace, name."""
-    old = {o.sort_key: o.body for o in before}
-    new = {o.sort_key: o.body for o in after}
-    changes = []
-    for key in sorted(old.keys() | new.keys()):
-        was, will = old.get(key), new.get(key)
-        if was == will:
+    @property
+    def taking_over(self) -> bool:
+        """A forced conflict: an UPDATE of an object tctl does not manage (yet)."""
+        return self.action is Action.UPDATE and self.live is not None and not is_managed(self.live)
+
+    @property
+    def before(self) -> dict | None:
+        """The object as it is now (cleaned), None if absent."""
+        return self.live
+
+    @property
+    def after(self) -> dict | None:
+        """The object as it will be once the plan ran: `merged` for writes (None when pruned),
+        the live object unchanged otherwise (including an unforced conflict and KEEP)."""
+        if self.action is Action.DELETE:
+            return None
+        if self.writes:
+            return merged(self.desired, self.live)
+        return self.live
+
+
+SYNC_IN_SYNC = "in-sync"
+SYNC_MISSING = "missing"
+SYNC_DRIFTED = "drifted"
+SYNC_CONFLICT = "conflict"
+SYNC_EXTRA = "extra"
+
+
+def sync_status(step: Step) -> str:
+    """The SYNC column of `get` for a generated object: in-sync (UNCHANGED, KEEP), missing
+    (CREATE), drifted (UPDATE), conflict (CONFLICT, or a forced take-over: the object is not
+    tctl's yet). A DELETE step is no generated object; it reads `extra`."""
+    if step.action in (Action.UNCHANGED, Action.KEEP):
+        return SYNC_IN_SYNC
+    if step.action is Action.CREATE:
+        return SYNC_MISSING
+    if step.action is Action.CONFLICT or step.taking_over:
+        return SYNC_CONFLICT
+    if step.action is Action.UPDATE:
+        return SYNC_DRIFTED
+    return SYNC_EXTRA
+
+
+# Order of kinds within a cluster. Writes go parent first: the Namespace must exist before
+# the ServiceEntries in it; the failover DestinationRule is in place before the shadow
+# WorkloadEntries, so that remote endpoints never receive traffic without the failover
+# priority that keeps it local. Prunes go in the reverse order: WorkloadEntries before their
+# DestinationRule (same reason), the Namespace last (deleting it deletes everything in it).
+KIND_ORDER = ("Namespace", "Gateway", "ServiceEntry", "DestinationRule", "WorkloadEntry")
+_RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
+
+Key = tuple[str, str, str, str]  # API group, kind, namespace, name
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def object_identity(obj: Mapping) -> Key:
+    """(API group, kind, namespace, name): the version is not part of an object's identity
+    (networking.istio.io/v1 and v1beta1 serve the same objects)."""
+    kind = obj.get("kind")
+    name = _meta(obj).get("name")
+    if not isinstance(kind, str) or not kind or not isinstance(name, str) or not name:
+        raise ValueError(f"object without kind or metadata.name: {_short(obj)}")
+    return (_group(str(obj.get("apiVersion") or "")), kind, str(_meta(obj).get("namespace") or ""), name)
+
+
+def _short(obj: Mapping) -> str:
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def step_order(step: Step) -> tuple:
+    """Sort key within a cluster: creates/updates (and steps that write nothing) in KIND_ORDER,
+    then prunes in the reverse order; then namespace, name, API group."""
+    rank = _RANK.get(step.kind, len(KIND_ORDER))
+    group = _group(step.api_version)
+    if step.action is Action.DELETE:
+        return (1, -rank, "" if step.kind in _RANK else step.kind, step.namespace, step.name, group)
+    return (0, rank, "" if step.kind in _RANK else step.kind, step.namespace, step.name, group)
+
+
+def _step(cluster: str, action: Action, desired: Mapping | None, live: dict | None, reason: str) -> Step:
+    body = desired if desired is not None else live
+    assert body is not None
+    meta = _meta(body)
+    return Step(
+        cluster=cluster,
+        kind=str(body["kind"]),
+        api_version=str(body.get("apiVersion") or ""),
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta["name"]),
+        action=action,
+        desired=copy.deepcopy(dict(desired)) if desired is not None else None,
+        live=live,
+        reason=reason,
+    )
+
+
+def _held_by_unreachable(live: Mapping, unreachable: frozenset[str]) -> str:
+    """Why `live` must be left alone while `unreachable` clusters cannot be read ("" if not)."""
+    if not unreachable:
+        return ""
+    names = origins(live)
+    if names is None:
+        return (
+            f"records no origin clusters ({ANNOTATION_ORIGINS}) and "
+            f"{', '.join(sorted(unreachable))} could not be read: left as is until "
+            f"{'it' if len(unreachable) == 1 else 'they'} can be read again"
+        )
+    held = sorted(names & unreachable)
+    if not held:
+        return ""
+    return (
+        f"derives from {', '.join(held)}, which could not be read: left as is until "
+        f"{'it' if len(held) == 1 else 'they'} can be read again"
+    )
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
+
+
+def _manager(live: Mapping) -> str:
+    value = _map(live, "labels").get(MANAGED_BY)
+    return f"{MANAGED_BY}={value}" if value else f"no {MANAGED_BY} label"
+
+
+def plan_cluster(
+    cluster: str,
+    desired: Sequence[Mapping],
+    live: Sequence[Mapping],
+    *,
+    unreachable: frozenset[str] = frozenset(),
+    force_conflicts: bool = False,
+) -> list[Step]:
+    """The steps that bring `cluster` from `live` to `desired` (bodies), in execution order.
+
+    `live`: what was read from the cluster (objects labelled managed-by tctl, plus any object
+    whose name a desired one would take); anything else in it that is neither desired nor
+    managed is ignored. `unreachable`: clusters that could not be read; managed objects that
+    derive from them (annotation tctl.tetrate.io/origins, or no such annotation at all) are
+    KEPT rather than changed or pruned. A Namespace is never pruned while it holds a kept
+    object. Objects are identified by (API group, kind, namespace, name).
+    """
+    unreachable = frozenset(unreachable)
+    wanted: dict[Key, Mapping] = {}
+    for body in desired:
+        key = object_identity(body)
+        if key in wanted:
+            raise ValueError(f"two desired objects in {cluster} share the identity {key}")
+        wanted[key] = body
+    present: dict[Key, dict] = {}
+    # The same object listed twice (read through two API versions): keep one, whatever the order.
+    for body in sorted(live, key=lambda b: (object_identity(b), not is_managed(b), _short(b))):
+        present.setdefault(object_identity(body), clean(body))
+
+    steps: list[Step] = []
+    for key, want in wanted.items():
+        have = present.get(key)
+        if have is None:
+            steps.append(_step(cluster, Action.CREATE, want, None, "not in the cluster"))
             continue
-        action = "created" if was is None else "pruned" if will is None else "configured"
-        changes.append(ObjectChange(*key, action, was, will))
-    return changes
+        going = "it is being deleted: a later sync re-creates it" if _terminating(have) else ""
+        if not is_managed(have):
+            if force_conflicts:
+                reason = f"taking over an object not managed by tctl ({_manager(have)})"
+                steps.append(_step(cluster, Action.UPDATE, want, have, _join(reason, going)))
+            else:
+                reason = (
+                    f"exists and is not managed by tctl ({_manager(have)}): left as is; "
+                    "--force-conflicts takes it over"
+                )
+                steps.append(_step(cluster, Action.CONFLICT, want, have, reason))
+            continue
+        changed = differences(want, have)
+        if not changed:
+            steps.append(_step(cluster, Action.UNCHANGED, want, have, going))
+            continue
+        held = _held_by_unreachable(have, unreachable)
+        if held:
+            steps.append(_step(cluster, Action.KEEP, want, have, held))
+        else:
+            reason = "differs in " + ", ".join(changed)
+            steps.append(_step(cluster, Action.UPDATE, want, have, _join(reason, going)))
+
+    prunes: list[tuple[Key, dict]] = []
+    for key, have in present.items():
+        if key in wanted or not is_managed(have):
+            continue
+        held = _held_by_unreachable(have, unreachable)
+        if held:
+            steps.append(_step(cluster, Action.KEEP, None, have, held))
+        elif _terminating(have):
+            steps.append(_step(cluster, Action.UNCHANGED, None, have, "already being deleted"))
+        else:
+            prunes.append((key, have))
+    # Pruning a Namespace deletes everything in it: never while something in it stays.
+    staying = {s.namespace for s in steps if s.namespace and s.action is not Action.DELETE}
+    for (group, kind, _, name), have in prunes:
+        if group == "" and kind == "Namespace" and name in staying:
+            reason = "still holds objects tctl keeps (see their reasons): not pruned yet"
+            steps.append(_step(cluster, Action.KEEP, None, have, reason))
+        else:
+            steps.append(_step(cluster, Action.DELETE, None, have, "managed by tctl, no longer generated"))
+    return sorted(steps, key=step_order)
+
+
+def plan(
+    desired: Iterable[GeneratedObject],
+    live: Mapping[str, Sequence[Mapping]],
+    *,
+    unreachable: Iterable[str] = frozenset(),
+    force_conflicts: bool = False,
+    clusters: Sequence[str] | None = None,
+) -> list[Step]:
+    """`plan_cluster` for every cluster that was read, sorted by cluster then execution order.
+
+    `clusters`: the clusters to plan (default: those in `live`); `live[c]` missing means c has
+    none of our objects. Clusters in `unreachable` are never planned (nothing is known of them)
+    and desired objects of clusters not planned are left out.
+    """
+    blocked = frozenset(unreachable)
+    names = sorted(set(live if clusters is None else clusters) - blocked)
+    by_cluster: dict[str, list[dict]] = {name: [] for name in names}
+    for obj in desired:
+        if obj.cluster in by_cluster:
+            by_cluster[obj.cluster].append(obj.body)
+    steps: list[Step] = []
+    for name in names:
+        steps += plan_cluster(
+            name, by_cluster[name], live.get(name, ()),
+            unreachable=blocked, force_conflicts=force_conflicts,
+        )
+    return steps

@@ -130,6 +130,13 @@ def api_error(status: int, message: str, *, reason: str | None = None,
                            message=message, details=details if details is not None else {})
 
 
+@attrs.frozen
+class InjectedError(KubernetesError):
+    """An injected failure that also sends response headers (such as Retry-After)."""
+
+    headers: dict | None = None
+
+
 def _not_found(rdef: ResourceDef, name: str) -> KubernetesError:
     return api_error(404, f'{rdef.plural}{"." + rdef.group if rdef.group else ""} "{name}" not found',
                      details={"name": name, "group": rdef.group, "kind": rdef.plural})
@@ -210,6 +217,7 @@ class Fault:
     method: str | None = None  # e.g. "GET"
     path: str | None = None  # a regular expression searched in the request path
     message: str = "injected failure"
+    retry_after: str | None = None  # sent as the Retry-After header (e.g. with 429 or 503)
 
     def matches(self, request: rendering.Request) -> bool:
         if self.method and request.method.value.upper() != self.method.upper():
@@ -278,8 +286,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     # -- public helpers (call them on the server's event loop; the harness does) ---------------
 
     def fail(self, status: int = 500, *, times: int | None = None, method: str | None = None,
-             path: str | None = None, message: str = "injected failure") -> Fault:
-        fault = Fault(status, times, method, path, message)
+             path: str | None = None, message: str = "injected failure",
+             retry_after: str | float | None = None) -> Fault:
+        fault = Fault(status, times, method, path, message,
+                      None if retry_after is None else str(retry_after))
         self.faults.append(fault)
         return fault
 
@@ -360,6 +370,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                         fault.times -= 1
                         if fault.times <= 0:
                             self.faults.remove(fault)
+                    if fault.retry_after is not None:
+                        raise InjectedError(status=fault.status, reason=_REASONS.get(fault.status, "Unknown"),
+                                            message=fault.message, details={},
+                                            headers={"Retry-After": fault.retry_after})
                     raise api_error(fault.status, fault.message)
             if self._is_object_request(request):
                 events: list[tuple[kmock.resource, dict]] = []
@@ -380,7 +394,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": exc.message, "reason": exc.reason, "details": exc.details or {},
                 "code": exc.status,
-            }, status=exc.status)
+            }, status=exc.status, headers=getattr(exc, "headers", None))
         return await super()._render_error(exc)
 
     # kmock registered these as the fallbacks of LIST/FETCH/CREATE/UPDATE/DELETE: answer with

@@ -126,10 +126,12 @@ class EmulatedCluster:
         self.fleet.call(setattr, self.emulator, "latency", seconds)
 
     def fail(self, status: int = 500, *, times: int | None = None, method: str | None = None,
-             path: str | None = None, message: str = "injected failure") -> Fault:
-        """Answer matching requests with `status` (all of them, or the next `times`)."""
+             path: str | None = None, message: str = "injected failure",
+             retry_after: str | float | None = None) -> Fault:
+        """Answer matching requests with `status` (all of them, or the next `times`),
+        with a `Retry-After` header when `retry_after` is given."""
         return self.fleet.call(self.emulator.fail, status, times=times, method=method, path=path,
-                               message=message)
+                               message=message, retry_after=retry_after)
 
     def clear_faults(self) -> None:
         self.fleet.call(self.emulator.faults.clear)
@@ -149,6 +151,15 @@ class EmulatedCluster:
         """(method, path?query) of every request received, in order."""
         return self.fleet.call(lambda: [(r.method.value, str(r.url.relative()))
                                         for r in self.emulator._requests])
+
+    @property
+    def request_log(self) -> list[dict]:
+        """Every request received, in order: method, path, query (a dict), content_type, text."""
+        return self.fleet.call(lambda: [
+            {"method": r.method.value.upper(), "path": r.url.path, "query": dict(r.params),
+             "content_type": (r._raw_request.content_type if r._raw_request is not None else ""),
+             "text": r.text}
+            for r in self.emulator._requests])
 
     def reset_counts(self) -> None:
         self.fleet.call(self.emulator.reset_counts)

@@ -156,7 +156,7 @@ def codes(result: MeshResult) -> list[tuple[str, str]]:
     return [(f.cluster, f.code) for f in result.findings]
 
 
-def meta(name: str, namespace: str = "") -> dict:
+def meta(name: str, namespace: str = "", origins: str = "cluster-1") -> dict:
     m: dict = {"name": name}
     if namespace:
         m["namespace"] = namespace
@@ -166,7 +166,7 @@ def meta(name: str, namespace: str = "") -> dict:
         "tctl.tetrate.io/tenant": TENANT,
         "tctl.tetrate.io/workspace": WS,
     }
-    m["annotations"] = {"tctl.tetrate.io/source": SOURCE}
+    m["annotations"] = {"tctl.tetrate.io/origins": origins, "tctl.tetrate.io/source": SOURCE}
     return m
 
 
@@ -182,11 +182,13 @@ def endpoint(address: str, cluster: str, network: str | None = None, locality: s
     return ep
 
 
-def gateway_body(cluster_hosts: list[str], name: str = "tctl-eastwest-gateway", namespace: str = "bookinfo") -> dict:
+def gateway_body(
+    cluster_hosts: list[str], name: str = "tctl-eastwest-gateway", namespace: str = "bookinfo", origins: str = "cluster-1"
+) -> dict:
     return {
         "apiVersion": "networking.istio.io/v1",
         "kind": "Gateway",
-        "metadata": meta(name, namespace),
+        "metadata": meta(name, namespace, origins),
         "spec": {
             "selector": {"app": "eastwest-gateway"},
             "servers": [
@@ -281,7 +283,7 @@ def test_three_clusters_endpoints_from_every_origin_and_failover_between_origins
         endpoint("10.1.0.1", "cluster-1", "vpc-1", "eu-west-2/eu-west-2a"),
         endpoint("10.2.0.1", "cluster-2", "vpc-2", "eu-west-1"),
     ]
-    assert get(result, "cluster-2", "Gateway", "bookinfo", "tctl-eastwest-gateway") == gateway_body([DETAILS])
+    assert get(result, "cluster-2", "Gateway", "bookinfo", "tctl-eastwest-gateway") == gateway_body([DETAILS], origins="cluster-2")
     # cluster-3 has no Cluster object: network = its name, no locality (only as a consumer here).
     assert result.findings == []
 
@@ -319,7 +321,7 @@ def test_same_service_in_both_clusters_no_service_entry_workload_entries_both_wa
     assert get(result, "cluster-1", "WorkloadEntry", "bookinfo", name) == {
         "apiVersion": "networking.istio.io/v1",
         "kind": "WorkloadEntry",
-        "metadata": meta(name, "bookinfo"),
+        "metadata": meta(name, "bookinfo", "cluster-2"),
         "spec": {
             "address": "10.2.0.1",
             "ports": {"http": 15443},
@@ -331,7 +333,7 @@ def test_same_service_in_both_clusters_no_service_entry_workload_entries_both_wa
     assert get(result, "cluster-2", "DestinationRule", "bookinfo", "details.bookinfo") == {
         "apiVersion": "networking.istio.io/v1",
         "kind": "DestinationRule",
-        "metadata": meta("details.bookinfo", "bookinfo"),
+        "metadata": meta("details.bookinfo", "bookinfo", "cluster-1"),
         "spec": {
             "host": DETAILS,
             "trafficPolicy": {
@@ -766,7 +768,11 @@ def test_metadata_propagates_from_workspace_setting_and_gateway_entry():
         "team": "override",
         "tier": "gold",
     }
-    assert gw.body["metadata"]["annotations"] == {"owner": "books@example.com", "tctl.tetrate.io/source": SOURCE}
+    assert gw.body["metadata"]["annotations"] == {
+        "owner": "books@example.com",
+        "tctl.tetrate.io/origins": "cluster-1",
+        "tctl.tetrate.io/source": SOURCE,
+    }
     assert ("", F.METADATA_SKIPPED) in codes(result)
 
 
@@ -803,3 +809,63 @@ def test_input_is_not_mutated_nor_aliased():
     we = next(o for o in result.objects if o.kind == "WorkloadEntry")
     we.body["spec"]["labels"]["x"] = "y"
     assert "x" not in fleet[0].services[0]["spec"]["selector"]
+
+
+# -- origins: the clusters each object derives from -------------------------------------------------
+
+
+def origins_of(result: MeshResult) -> dict[tuple[str, str, str, str], str]:
+    return {o.sort_key: o.body["metadata"]["annotations"]["tctl.tetrate.io/origins"] for o in result.objects}
+
+
+def test_every_object_names_the_clusters_it_derives_from():
+    result = run(
+        [
+            state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1", "10.1.0.2"])),
+            state("cluster-2", service("details"), gateway_service(ips=["10.2.0.1"])),
+            state("cluster-3", service("details"), gateway_service(ips=["10.3.0.1"])),
+            state("cluster-4"),
+        ]
+    )
+    h = {c: md5(f"{c}/bookinfo/details") for c in ("cluster-1", "cluster-2", "cluster-3")}
+    origins = origins_of(result)
+    # ServiceEntry: the origin clusters of its endpoints; the Namespace: the union over its ServiceEntries.
+    assert origins[("cluster-4", "ServiceEntry", XCP, "details.bookinfo")] == "cluster-1,cluster-2,cluster-3"
+    assert origins[("cluster-4", "ServiceEntry", XCP, "reviews.bookinfo")] == "cluster-1"
+    assert origins[("cluster-4", "Namespace", "", XCP)] == "cluster-1,cluster-2,cluster-3"
+    assert origins[("cluster-2", "ServiceEntry", XCP, "reviews.bookinfo")] == "cluster-1"
+    assert origins[("cluster-2", "Namespace", "", XCP)] == "cluster-1"
+    # WorkloadEntry: its origin cluster (every address); DestinationRule: those of its WorkloadEntries.
+    assert origins[("cluster-2", "WorkloadEntry", "bookinfo", f"k-details-{h['cluster-1']}")] == "cluster-1"
+    assert origins[("cluster-2", "WorkloadEntry", "bookinfo", f"k-details-{h['cluster-1']}-2")] == "cluster-1"
+    assert origins[("cluster-2", "WorkloadEntry", "bookinfo", f"k-details-{h['cluster-3']}")] == "cluster-3"
+    assert origins[("cluster-2", "DestinationRule", "bookinfo", "details.bookinfo")] == "cluster-1,cluster-3"
+    assert origins[("cluster-1", "DestinationRule", "bookinfo", "details.bookinfo")] == "cluster-2,cluster-3"
+    # Gateway: its own cluster.
+    for c in ("cluster-1", "cluster-2", "cluster-3"):
+        assert origins[(c, "Gateway", "bookinfo", "tctl-eastwest-gateway")] == c
+    assert set(origins) == {o.sort_key for o in result.objects}
+
+
+def test_origins_never_name_an_unreachable_cluster():
+    result = run(
+        [
+            state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])),
+            state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"]), reachable=False),
+            state("cluster-3"),
+        ]
+    )
+    assert set(origins_of(result).values()) == {"cluster-1"}
+
+
+def test_user_cannot_set_the_origins_annotation():
+    ws = workspace()
+    ws["metadata"]["annotations"] = {"tctl.tetrate.io/origins": "elsewhere"}
+    result = run([state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"]))], workspaces=[ws])
+    assert set(origins_of(result).values()) == {"cluster-1"}
+
+
+def test_origins_of_unusual_cluster_names_are_kept_verbatim():
+    arn = "arn:aws:eks:eu-west-2:123456789012:cluster/c1"
+    result = run([state(arn, *bookinfo(), gateway_service(ips=["10.1.0.1"])), state("cluster-2")])
+    assert origins_of(result)[("cluster-2", "ServiceEntry", XCP, "details.bookinfo")] == arn

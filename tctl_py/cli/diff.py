@@ -1,0 +1,47 @@
+"""`tctl diff`: what `apply` would change, live against desired-after-apply, like `kubectl diff`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from tctl_py.cli.common import OptionalFilenames, Recursive, open_store, read_inputs
+
+HELP = """Show, as unified diffs per object headed by cluster and object, how the live clusters differ from what tctl would make them: from the stored configuration, with the files given by -f applied on top.
+
+Exit codes, as kubectl diff: 0 no differences, 1 differences, more than 1 an error (4 a cluster failed, 5 an object tctl does not own is in the way). Set TCTL_EXTERNAL_DIFF or KUBECTL_EXTERNAL_DIFF to use another diff program on two folders (LIVE and MERGED). The same input gives the same bytes.
+"""
+
+
+def command(filenames: Optional[list[str]] = OptionalFilenames, recursive: bool = Recursive) -> None:
+    from tctl_py.cli import meshview
+    from tctl_py.cli.apply import worst
+    from tctl_py.cli.sync import reconcile_and_report
+    from tctl_py.config import objects
+    from tctl_py.errors import ExitCode, InvalidInput
+    from tctl_py.output.diff import show
+    from tctl_py.store import ApplyRefused
+
+    stored_changes = []
+    with open_store() as store:
+        baseline = meshview.mesh_config(store)
+        config = baseline
+        if filenames:
+            loaded, problems = read_inputs(filenames, recursive)
+            if problems:
+                raise InvalidInput(problems, "cannot diff: the input has problems")
+            batch = objects.items(loaded.documents)
+            try:
+                changes = store.apply([item.as_store_item() for item in batch], dry_run=True)
+            except ApplyRefused as refused:
+                raise InvalidInput(objects.locate(refused, batch), "cannot diff") from None
+            stored_changes = [c for c in changes if c.action != "unchanged"]
+            config = meshview.mesh_config(store, extra=[c.after for c in stored_changes])
+    show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout)
+    fleet = meshview.load_fleet(config)
+    code = reconcile_and_report(config, fleet, dry_run="client", force_conflicts=False,
+                                baseline=baseline, diff_only=True)
+    codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
+    raise typer.Exit(worst(codes))

@@ -1,0 +1,111 @@
+"""`tctl sync`, and the reconcile-and-report step `apply` and `delete` share with it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Optional
+
+import typer
+
+from tctl_py.cli.common import err, open_store, out
+
+HELP = """Reconcile the generated objects of every cluster (or those named) with the stored configuration: create what is missing, update what drifted, prune what is no longer generated.
+
+Objects tctl does not own are never touched (a conflict, exit 5) unless --force-conflicts. A cluster that cannot be read is reported (exit 4) and nothing derived from it changes elsewhere. What a cron job or a pipeline step runs.
+"""
+
+
+def command(
+    clusters: Optional[list[str]] = typer.Option(None, "--cluster", help="Only this cluster; repeatable."),
+    dry_run: Optional[str] = typer.Option(None, "--dry-run", metavar="[client|server]",
+                                          help="Show what would change; write nothing."),
+    force_conflicts: bool = typer.Option(False, "--force-conflicts",
+                                         help="Take over objects with tctl's names that tctl does not own."),
+) -> None:
+    from tctl_py.cli import meshview
+
+    check_dry_run(dry_run)
+    with open_store() as store:
+        config = meshview.mesh_config(store)
+    fleet = meshview.load_fleet(config)
+    code = reconcile_and_report(config, fleet, dry_run=dry_run, force_conflicts=force_conflicts,
+                                clusters=clusters)
+    raise typer.Exit(code)
+
+
+def check_dry_run(dry_run: str | None) -> None:
+    from tctl_py.errors import UsageError
+
+    if dry_run not in (None, "client", "server"):
+        raise UsageError(f'--dry-run must be "client" or "server", not "{dry_run}"')
+
+
+def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts: bool,
+                         clusters: Sequence[str] | None = None, baseline=None,
+                         diff_only: bool = False) -> int:
+    """Plan (and unless a dry run, write) every cluster; print one line per object (a dry run
+    adds the diffs; `diff_only` prints only those); return the exit code: 4 if a cluster failed,
+    else 5 if an object was in the way, else for a dry run 1 when something would change, else 0."""
+    from tctl_py.cli import fleetsync
+    from tctl_py.cli.generated import report_findings
+    from tctl_py.errors import ExitCode, UsageError
+    from tctl_py.output.progress import ClusterProgress
+
+    if clusters:
+        unknown = [name for name in clusters if name not in fleet.names()]
+        if unknown:
+            raise UsageError(f'cluster "{unknown[0]}" is not in the fleet',
+                             hint="clusters: " + (", ".join(fleet.names()) or "none"))
+    shown = list(clusters) if clusters else fleet.names()
+    with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
+        rec = fleetsync.reconcile(config, fleet, write=dry_run != "client",
+                                  server_dry_run=dry_run == "server",
+                                  force_conflicts=force_conflicts, clusters=clusters,
+                                  baseline=baseline, on_cluster=progress)
+    report_findings(rec.result.findings, shown)
+    if not diff_only:
+        print_steps(rec, dry_run, fleet.live)
+    if dry_run:
+        print_diffs(rec)
+    for name in sorted(rec.unreachable & set(shown)):
+        state = next(s for s in fleet.states if s.name == name)
+        err(f"error: cluster {name} could not be read: {state.error}; nothing derived from it was "
+            "changed elsewhere\n")
+    for name, message in sorted(rec.failed.items()):
+        err(f"error: cluster {name}: {message}; run again to converge\n")
+    if rec.unreachable & set(shown) or rec.failed:
+        return int(ExitCode.CLUSTER)
+    if rec.conflicts:
+        return int(ExitCode.CONFLICT)
+    if dry_run and rec.changes:
+        return int(ExitCode.DIFFERENCES)
+    return int(ExitCode.OK)
+
+
+def print_steps(rec, dry_run: str | None, live: bool) -> None:
+    """`cluster-2 serviceentry.networking.istio.io/details.bookinfo created`, one per object."""
+    from tctl_py.config import kinds, objects
+
+    if dry_run:
+        suffix = " (server dry run)" if dry_run == "server" else " (dry run)"
+    else:
+        suffix = "" if live else " (snapshot fleet: not written)"
+    lines = []
+    for index, step in enumerate(rec.steps):
+        kind = kinds.by_kind(step.kind)
+        label = objects.label(kind, step.name) if kind else f"{step.kind.lower()}/{step.name}"
+        outcome = rec.outcome(index)
+        line = f"{step.cluster} {label} {outcome}{suffix if step.writes else ''}"
+        why = rec.refusals.get(index) or (step.reason if outcome in ("conflict", "kept") else "")
+        if why:
+            line += f": {why}"
+        lines.append(line + "\n")
+    out("".join(lines))
+
+
+def print_diffs(rec) -> None:
+    """Diffs of each object that would change, live (cleaned) against after the apply."""
+    from tctl_py.output.diff import show
+
+    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout)

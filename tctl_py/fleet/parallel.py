@@ -1,0 +1,45 @@
+"""Work on every cluster at once: a bounded thread pool where one failure never stops the others.
+
+Shared by the live reader and the writer. Pure stdlib; nothing here knows about Kubernetes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_WORKERS = 8
+
+
+def run_per_cluster(names: Sequence[str], work: Callable[[str], T], *,
+                    max_workers: int = DEFAULT_WORKERS,
+                    on_done: Callable[[str, T | BaseException], None] | None = None,
+                    ) -> dict[str, T | BaseException]:
+    """`work(name)` for each cluster name, at most `max_workers` at a time.
+
+    Returns `{name: result or the exception work raised}` in the order of `names` (duplicates
+    once). An exception in one cluster's work is that cluster's result: it never stops or
+    cancels the others. `on_done(name, result)` is called in the calling thread as each
+    cluster finishes (for progress displays); an exception it raises propagates after the
+    pool has drained.
+    """
+    ordered = list(dict.fromkeys(names))
+    results: dict[str, T | BaseException] = {}
+    if not ordered:
+        return results
+    workers = max(1, min(max_workers, len(ordered)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tctl-cluster") as pool:
+        futures: dict[Future[T], str] = {pool.submit(work, name): name for name in ordered}
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                result: T | BaseException = future.result()
+            except BaseException as exc:  # noqa: BLE001 - the cluster's outcome, reported by the caller
+                result = exc
+            results[name] = result
+            if on_done is not None:
+                on_done(name, result)
+    return {name: results[name] for name in ordered}
