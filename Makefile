@@ -33,6 +33,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/validate_bench.py
+	$(BIN)/python benchmarks/fleet_bench.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_STATE)

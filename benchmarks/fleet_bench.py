@@ -1,0 +1,473 @@
+"""List the ServiceEntries tctl generates for a 50-cluster snapshot fleet, next to a libyaml floor.
+
+Generates a snapshot fleet (one folder per cluster with `namespaces.yaml` and `services.yaml`)
+and a store holding its configuration, then runs as whole processes, best of N interleaved:
+
+* `tctl --store S --fleet DIR get se -A -o yaml > /dev/null`
+* the floor: a plain Python process (`fleet_bench.py floor ...`) that only parses the same fleet
+  files with libyaml and dumps as many ServiceEntry-shaped dicts (same total endpoints) as tctl
+  prints, with libyaml, to /dev/null.
+
+Peak memory is each process's own maximum resident set size, measured by GNU time (see `run`).
+Then tctl alone at a few fleet sizes, to see whether time grows linearly with clusters x
+services. The numbers are written to docs/performance.md between the `fleet-bench` markers.
+
+    .venv/bin/python benchmarks/fleet_bench.py [--clusters 50] [--services 400] [--runs 3]
+    .venv/bin/python benchmarks/fleet_bench.py --quick     # 10 x 100, a few seconds, print only
+
+Placement: `--services` distinct Services (namespace/name) in the fleet; each has a home cluster
+(round robin, so every cluster holds as many), every third one also runs in a second cluster,
+every other one is labelled `exposed: "true"`, which the WorkspaceSetting's exposedServices
+selects. Every cluster has an east-west gateway
+LoadBalancer Service with 1-3 IPs. So each exposed Service gets a ServiceEntry in every cluster
+it does not run in, and shadow WorkloadEntries plus a DestinationRule where it runs twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# The floor process imports nothing but yaml: keep the module's top level light.
+
+
+def floor(fleet_dir: str, count: int, endpoints: int, cyclic_gc: bool = False,
+          size: bool = False) -> None:
+    """Parse every fleet file with libyaml, then dump `count` ServiceEntry-sized dicts (holding
+    `endpoints` endpoints in all) as one `kind: List` with libyaml to /dev/null.
+
+    The cyclic GC is off, as in tctl's main(): a script can do that in one line, and with it on
+    the floor mostly measures the collector walking YAML nodes (`cyclic_gc` keeps it on).
+    `size` prints the number of bytes dumped instead (to check the floor prints as much as tctl).
+    """
+    import gc
+
+    import yaml
+
+    if not cyclic_gc:
+        gc.disable()
+
+    parsed = 0
+    for cluster in sorted(os.listdir(fleet_dir)):
+        folder = os.path.join(fleet_dir, cluster)
+        for name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, name), "rb") as handle:
+                document = yaml.load(handle, Loader=yaml.CSafeLoader)
+            parsed += len(document["items"])
+    if parsed == 0:
+        sys.exit("floor: no objects parsed")
+    items = []
+    for i in range(count):
+        # spread the endpoints evenly over the entries, as tctl's vary from 1 to 6
+        n = endpoints * (i + 1) // count - endpoints * i // count
+        items.append(_service_entry(i, n))
+    document = {"apiVersion": "v1", "kind": "List", "items": items}
+    options = dict(Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False,
+                   allow_unicode=True, width=1 << 16)
+    if size:
+        print(len(yaml.dump(document, **options).encode()))
+        return
+    with open(os.devnull, "w") as sink:
+        yaml.dump(document, sink, **options)
+
+
+def _service_entry(i: int, n_endpoints: int) -> dict:
+    """The shape and size of a ServiceEntry as tctl prints it (fresh dicts: no YAML aliases)."""
+    namespace, name = f"ns-{i % 20:02d}", f"svc-{i:05d}"
+    clusters = [f"cluster-{(i + k // 2) % 50:02d}" for k in range(n_endpoints)]
+    ports = [("http", 8080, "HTTP")]
+    if i % 2 == 0:  # like the fleet: half the exposed Services have a second port
+        ports.append(("grpc", 9090, "GRPC"))
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {
+            "name": f"{name}.{namespace}",
+            "namespace": "xcp-multicluster",
+            "labels": {
+                "app.kubernetes.io/managed-by": "tctl",
+                "tctl.tetrate.io/organization": "tse",
+                "tctl.tetrate.io/tenant": "tse",
+                "tctl.tetrate.io/workspace": "fleet-ws",
+            },
+            "annotations": {
+                "tctl.tetrate.io/origins": ",".join(sorted(set(clusters))),
+                "tctl.tetrate.io/source":
+                    "organizations/tse/tenants/tse/workspaces/fleet-ws/settings/fleet-ws-settings",
+            },
+        },
+        "spec": {
+            "hosts": [f"{name}.{namespace}.svc.cluster.local"],
+            "location": "MESH_INTERNAL",
+            "resolution": "STATIC",
+            "ports": [{"name": port, "number": number, "protocol": protocol}
+                      for port, number, protocol in ports],
+            "endpoints": [
+                {
+                    "address": f"10.{k}.{i % 250}.{k + 1}",
+                    "ports": {port: 15443 for port, _, _ in ports},
+                    "labels": {
+                        "security.istio.io/tlsMode": "istio",
+                        "topology.istio.io/cluster": cluster,
+                    },
+                    "network": cluster.replace("cluster", "network"),
+                    "locality": "eu-west-1",
+                }
+                for k, cluster in enumerate(clusters)
+            ],
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The fleet and the store
+
+NAMESPACES = 20
+GATEWAY_NAMESPACE = "eastwest"
+REGIONS = ("eu-west-1", "eu-west-2", "us-east-1", "us-west-2", "ap-south-1")
+
+
+def _cluster_name(c: int) -> str:
+    return f"cluster-{c:02d}"
+
+
+def _addresses(c: int) -> list[str]:
+    return [f"10.{c // 200}.{c % 200}.{k + 1}" for k in range(1 + c % 3)]
+
+
+def _service(namespace: str, name: str, i: int, exposed: bool) -> dict:
+    labels = {"app": name, "service": name}
+    if exposed:
+        labels["exposed"] = "true"
+    ports = [{"name": "http", "port": 8080, "protocol": "TCP", "targetPort": 8080}]
+    if i % 4 == 0:
+        ports.append({"name": "grpc", "port": 9090, "protocol": "TCP", "targetPort": 9090})
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "creationTimestamp": "2026-01-15T10:00:00Z",
+            "resourceVersion": str(100000 + i),
+            "uid": f"00000000-0000-4000-8000-{i:012d}",
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": f"172.20.{i // 250}.{i % 250}",
+            "clusterIPs": [f"172.20.{i // 250}.{i % 250}"],
+            "internalTrafficPolicy": "Cluster",
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "selector": {"app": name},
+            "sessionAffinity": "None",
+            "ports": ports,
+        },
+        "status": {"loadBalancer": {}},
+    }
+
+
+def _gateway_service(c: int) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "eastwest-gateway", "namespace": GATEWAY_NAMESPACE,
+                     "labels": {"app": "eastwest-gateway"}},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": "eastwest-gateway", "istio": "eastwestgateway"},
+            "ports": [{"name": "tls", "port": 15443, "protocol": "TCP", "targetPort": 15443,
+                       "nodePort": 30443}],
+        },
+        "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in _addresses(c)]}},
+    }
+
+
+def _namespace(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"istio-injection": "enabled"}}}
+
+
+def _as_list(items: list[dict]) -> dict:
+    return {"apiVersion": "v1", "kind": "List", "items": items,
+            "metadata": {"resourceVersion": ""}}
+
+
+class Fleet:
+    """A generated fleet: its folder, its store, and what tctl must print for it."""
+
+    def __init__(self, root, clusters: int, services: int) -> None:
+        self.root = root
+        self.dir = root / "fleet"
+        self.store = root / "store.db"
+        self.clusters = clusters
+        self.services = services
+        self.objects = 0  # objects written (fleet files and configuration)
+        self.service_entries = 0  # ServiceEntries tctl must print
+        self.endpoints = 0  # their endpoints in all
+        self.workload_entries = 0
+        self.destination_rules = 0
+        self.output_bytes = 0  # what tctl prints
+
+
+def make_fleet(root, clusters: int, services: int, bin_dir) -> Fleet:
+    import random
+    import shutil
+    import subprocess
+
+    import yaml
+
+    shutil.rmtree(root, ignore_errors=True)
+    fleet = Fleet(root, clusters, services)
+    fleet.dir.mkdir(parents=True)
+    rng = random.Random(f"{clusters}x{services}")
+    placed: list[list[dict]] = [[] for _ in range(clusters)]
+    for i in range(services):
+        namespace, name = f"ns-{i % NAMESPACES:02d}", f"svc-{i:05d}"
+        exposed = i % 2 == 0
+        home = (i // 2) % clusters  # an exposed and an unexposed Service, cluster after cluster
+        where = [home]
+        if i % 3 == 0 and clusters > 1:
+            where.append((home + rng.randrange(1, clusters)) % clusters)
+        for c in where:
+            placed[c].append(_service(namespace, name, i, exposed))
+        if exposed:
+            fleet.service_entries += clusters - len(where)
+            origin_ips = sum(len(_addresses(c)) for c in where)
+            fleet.endpoints += (clusters - len(where)) * origin_ips
+            if len(where) == 2:
+                fleet.workload_entries += origin_ips
+                fleet.destination_rules += 2
+    for c in range(clusters):
+        folder = fleet.dir / _cluster_name(c)
+        folder.mkdir()
+        used = sorted({svc["metadata"]["namespace"] for svc in placed[c]})
+        namespaces = [_namespace(n) for n in ["default", GATEWAY_NAMESPACE, "istio-system", *used]]
+        items = [*placed[c], _gateway_service(c)]
+        (folder / "namespaces.yaml").write_text(_dump(yaml, _as_list(namespaces)))
+        (folder / "services.yaml").write_text(_dump(yaml, _as_list(items)))
+        fleet.objects += len(namespaces) + len(items)
+
+    config = [
+        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Organization",
+         "metadata": {"name": "tse"}, "spec": {"displayName": "TSE"}},
+        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Tenant",
+         "metadata": {"name": "tse", "organization": "tse"}, "spec": {"displayName": "TSE"}},
+        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Workspace",
+         "metadata": {"name": "fleet-ws", "tenant": "tse", "organization": "tse"},
+         "spec": {"namespaceSelector": {"names": [
+             f"*/{GATEWAY_NAMESPACE}", *(f"*/ns-{n:02d}" for n in range(NAMESPACES))]}}},
+        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "WorkspaceSetting",
+         "metadata": {"name": "fleet-ws-settings", "workspace": "fleet-ws", "tenant": "tse",
+                      "organization": "tse"},
+         "spec": {"defaultEastWestGatewaySettings": [{
+             "workloadSelector": {"namespace": GATEWAY_NAMESPACE,
+                                  "labels": {"app": "eastwest-gateway"}},
+             "exposedServices": [{"serviceLabels": {"exposed": "true"}}]}]}},
+        *({"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Cluster",
+           "metadata": {"name": _cluster_name(c), "organization": "tse"},
+           "spec": {"network": f"network-{c:02d}",
+                    "locality": {"region": REGIONS[c % len(REGIONS)]}}}
+          for c in range(clusters)),
+    ]
+    config_file = root / "config.yaml"
+    config_file.write_text(yaml.dump_all(config, Dumper=yaml.CSafeDumper, sort_keys=False))
+    fleet.objects += len(config)
+    applied = subprocess.run([str(bin_dir / "tctl"), "--store", str(fleet.store), "apply", "-f",
+                              str(config_file)], capture_output=True, text=True)
+    if applied.returncode != 0:
+        sys.exit(f"tctl apply failed ({applied.returncode}):\n{applied.stderr}")
+    return fleet
+
+
+def _dump(yaml, data: object) -> str:
+    return yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+TIME = "/usr/bin/time"
+
+
+def run(command: list[str]) -> tuple[float, int | None, int, str]:
+    """(wall seconds, peak RSS in KiB or None, exit code, stderr) of one whole process, stdout
+    to /dev/null.
+
+    Peak memory comes from GNU time (`%M`), which forks from its own small process. Measuring
+    from here is wrong twice over: RUSAGE_CHILDREN's ru_maxrss is a high-water mark over every
+    child so far (deltas cannot split it), and even os.wait4 on the child reports at least this
+    benchmark's own RSS, because subprocess starts children with vfork and Linux counts the
+    pre-exec (shared) memory in the child's ru_maxrss.
+    """
+    import subprocess
+    import tempfile
+    import time
+
+    measured = os.access(TIME, os.X_OK)
+    with tempfile.NamedTemporaryFile() as stderr, tempfile.NamedTemporaryFile("r") as peak:
+        full = [TIME, "-q", "-f", "%M", "-o", peak.name, *command] if measured else command
+        start = time.perf_counter()
+        code = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=stderr).returncode
+        elapsed = time.perf_counter() - start
+        stderr.seek(0)
+        errors = stderr.read().decode("utf-8", "replace")
+        kib = int(peak.read().split()[-1]) if measured and code == 0 else None
+    return elapsed, kib, code, errors
+
+
+def tctl_command(bin_dir, fleet: Fleet) -> list[str]:
+    return [str(bin_dir / "tctl"), "--store", str(fleet.store), "--fleet", str(fleet.dir),
+            "get", "se", "-A", "-o", "yaml"]
+
+
+def check_output(bin_dir, fleet: Fleet) -> None:
+    """One untimed run: tctl prints exactly the ServiceEntries the placement implies, and no
+    warning (a warning would mean the generated fleet is not what the benchmark claims)."""
+    import subprocess
+
+    import yaml
+
+    result = subprocess.run(tctl_command(bin_dir, fleet), capture_output=True, text=True)
+    if result.returncode != 0 or result.stderr:
+        sys.exit(f"tctl get se failed ({result.returncode}):\n{result.stderr[:2000]}")
+    fleet.output_bytes = len(result.stdout.encode())
+    items = yaml.load(result.stdout, Loader=yaml.CSafeLoader)["items"]
+    endpoints = sum(len(item["spec"]["endpoints"]) for item in items)
+    if (len(items), endpoints) != (fleet.service_entries, fleet.endpoints):
+        sys.exit(f"tctl printed {len(items)} ServiceEntries with {endpoints} endpoints; expected "
+                 f"{fleet.service_entries} with {fleet.endpoints}")
+
+
+def best_of(commands: dict, runs: int) -> dict:
+    """Best wall time and the peak memory of that run, per command, runs interleaved."""
+    best: dict = {}
+    for _ in range(runs):
+        for name, command in commands.items():
+            elapsed, rss, code, errors = run(command)
+            if code != 0:
+                sys.exit(f"{name} failed with exit code {code}:\n{errors[:2000]}")
+            if name not in best or elapsed < best[name][0]:
+                best[name] = (elapsed, rss)
+    return best
+
+
+def main() -> None:
+    import argparse
+    import platform
+    import subprocess
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    work = root / "benchmarks" / ".work" / "fleet"
+    bin_dir = Path(sys.executable).parent
+    sys.path.insert(0, str(root / "benchmarks"))
+    from validate_bench import _cpus, write_section
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clusters", type=int, default=50)
+    parser.add_argument("--services", type=int, default=400)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true",
+                        help="10 clusters x 100 services, smaller sizes, 2 runs; print only")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
+    args = parser.parse_args()
+    if args.services < 2 * args.clusters:
+        parser.error("--services must be at least twice --clusters, so that every cluster's "
+                     "gateway exposes a Service (else tctl warns, and the check stops)")
+    if args.quick:
+        args.clusters, args.services, args.runs = 10, 100, 2
+        sizes = [(5, 100), (10, 50), (10, 100)]
+    else:
+        sizes = [(10, 400), (25, 400), (50, 100), (50, 200), (50, 400)]
+    main_size = (args.clusters, args.services)
+    sizes = sorted(set(sizes) | {main_size})
+    tiny = (2, 10)  # what tctl costs before any real work: start-up, store, a near-empty fleet
+
+    started = time.perf_counter()
+    fleets = {}
+    for clusters, services in [tiny, *sizes]:
+        fleet = make_fleet(work / f"{clusters}x{services}", clusters, services, bin_dir)
+        check_output(bin_dir, fleet)
+        fleets[(clusters, services)] = fleet
+        print(f"{clusters} clusters x {services} services: generated {fleet.objects} objects "
+              f"(fleet files and configuration); tctl prints {fleet.service_entries} "
+              f"ServiceEntries ({fleet.endpoints} endpoints) and also computes "
+              f"{fleet.workload_entries} WorkloadEntries, {fleet.destination_rules} "
+              f"DestinationRules", file=sys.stderr)
+
+    main_fleet = fleets[main_size]
+    floor_command = [sys.executable, str(Path(__file__).resolve()), "floor", str(main_fleet.dir),
+                     str(main_fleet.service_entries), str(main_fleet.endpoints)]
+    floor_bytes = int(subprocess.run([*floor_command, "--size"], capture_output=True, text=True,
+                                     check=True).stdout)
+    if abs(floor_bytes - main_fleet.output_bytes) > 0.05 * main_fleet.output_bytes:
+        print(f"warning: the floor dumps {floor_bytes} bytes, tctl prints "
+              f"{main_fleet.output_bytes}: update _service_entry to tctl's ServiceEntries",
+              file=sys.stderr)
+    side = best_of({"tctl": tctl_command(bin_dir, main_fleet), "floor": floor_command,
+                    "floor-gc": [*floor_command, "--gc"]}, args.runs)
+    (tctl_s, tctl_kb), (floor_s, floor_kb) = side["tctl"], side["floor"]
+
+    others = [size for size in [tiny, *sizes] if size != main_size]
+    linear = best_of({size: tctl_command(bin_dir, fleets[size]) for size in others}, args.runs)
+    linear[main_size] = side["tctl"]
+    base = linear[tiny][0]
+    total = time.perf_counter() - started
+
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {_cpus()} CPUs, "
+        f"Python {platform.python_version()}, PyYAML {_yaml_version()} with libyaml; "
+        f"{args.clusters} clusters x {args.services} services ({main_fleet.objects} objects "
+        f"generated); tctl prints {main_fleet.service_entries} ServiceEntries "
+        f"({main_fleet.endpoints} endpoints, {main_fleet.output_bytes / 1e6:.1f} MB of YAML; "
+        f"the floor's dump: {floor_bytes / 1e6:.1f} MB); "
+        f"best of {args.runs} runs, interleaved, whole processes, peak memory by GNU time.",
+        "",
+        "| command | wall time | peak memory |",
+        "|---|---|---|",
+        f"| `tctl --store S --fleet DIR get se -A -o yaml > /dev/null` | {tctl_s:.2f} s "
+        f"| {_mib(tctl_kb)} |",
+        f"| floor: libyaml load of the fleet files, libyaml dump of as many ServiceEntries "
+        f"| {floor_s:.2f} s | {_mib(floor_kb)} |",
+        f"| the same floor with the cyclic GC left on | {side['floor-gc'][0]:.2f} s "
+        f"| {_mib(side['floor-gc'][1])} |",
+        "",
+        f"tctl / floor: **{tctl_s / floor_s:.2f}x** the time"
+        + (f", {tctl_kb / floor_kb:.2f}x the peak memory." if tctl_kb and floor_kb else "."),
+        "",
+        f"tctl alone by fleet size; on a {tiny[0]} x {tiny[1]} fleet (start-up, store, next to "
+        f"no work) it takes {base:.2f} s:",
+        "",
+        "| clusters x services | ServiceEntries | wall time | peak memory "
+        "| per cluster x service | the same above start-up |",
+        "|---|---|---|---|---|---|",
+        *(f"| {c} x {s} | {fleets[(c, s)].service_entries} | {linear[(c, s)][0]:.2f} s "
+          f"| {_mib(linear[(c, s)][1])} | {linear[(c, s)][0] / (c * s) * 1e6:.0f} µs "
+          f"| {(linear[(c, s)][0] - base) / (c * s) * 1e6:.0f} µs |" for c, s in sizes),
+    ]
+    text = "\n".join(lines)
+    print(text)
+    print(f"\n(benchmark took {total:.0f} s)", file=sys.stderr)
+    if not (args.no_write or args.quick):  # the doc's section is about the 50-cluster fleet
+        write_section(root / "docs" / "performance.md", "fleet-bench", text)
+
+
+def _mib(kib: int | None) -> str:
+    return "n/a" if kib is None else f"{kib / 1024:.0f} MiB"
+
+
+def _yaml_version() -> str:
+    import yaml
+
+    return yaml.__version__
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "floor":
+        floor(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), cyclic_gc="--gc" in sys.argv[5:],
+              size="--size" in sys.argv[5:])
+    else:
+        main()
