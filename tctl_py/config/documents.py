@@ -203,9 +203,9 @@ def iter_sources(paths: Iterable[str], recursive: bool = False, stdin=None) -> I
             if not files:
                 hint = "" if recursive else "use -R to read its sub-folders"
                 yield Problem(Position(path), "the folder holds no .yaml, .yml or .json file", hint=hint)
-            yield from (_read(file) for file in files)
+            yield from (read_source(file) for file in files)
         elif target.exists():
-            yield _read(target)
+            yield read_source(target)
         else:
             raise UsageError(f'the path "{path}" does not exist')
 
@@ -220,7 +220,7 @@ def _folder_files(folder: Path, recursive: bool) -> list[Path]:
     return sorted(found)
 
 
-def _read(path: Path) -> Source | Problem:
+def read_source(path: Path) -> Source | Problem:
     try:
         return Source(str(path), path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -234,6 +234,7 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
     documents: list[Document] = []
     problems: list[Problem] = []
     syntax_error = False
+    empty = True  # no YAML document at all (an empty `kind: List` is a document, not empty)
     loader = _Loader(source.text)
     try:
         while True:
@@ -247,6 +248,7 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
                 break
             if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL):
                 continue  # an empty document between two `---`
+            empty = False
             try:
                 body = _Builder().build(node)
             except _Refused as refused:
@@ -261,7 +263,7 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
         loader.dispose()
     if syntax_error and not documents and source.name.endswith(".json"):
         return _parse_json(source)
-    if not documents and not problems:
+    if empty and not problems:
         problems.append(Problem(Position(source.name), "no documents found",
                                 hint="the input is empty or holds only comments"))
     return documents, problems
@@ -300,17 +302,27 @@ def _check_depth(body: object) -> None:
 
 
 def _items(body: object) -> list[object]:
-    if isinstance(body, dict) and body.get("kind") == "List" and isinstance(body.get("items"), list):
+    """The objects of a document: its items if it is a list (`kind: List`, or a typed one such
+    as `ServiceList`, whose items `kubectl get --raw` prints without apiVersion and kind: they
+    get the list's), else the document itself."""
+    if not (isinstance(body, dict) and isinstance(body.get("items"), list)
+            and isinstance(body.get("kind"), str) and body["kind"].endswith("List")):
+        return [body]
+    kind = body["kind"][: -len("List")]
+    if not kind:
         return body["items"]
-    return [body]
+    api_version = body.get("apiVersion", "")
+    return [{"apiVersion": api_version, "kind": kind, **item} if isinstance(item, dict) else item
+            for item in body["items"]]
 
 
 def _flatten(name: str, body: object, node: yaml.Node) -> list[Document]:
-    if isinstance(body, dict) and body.get("kind") == "List" and isinstance(body.get("items"), list):
-        items_node, _ = _child(node, "items")
-        nodes = items_node.value if isinstance(items_node, yaml.SequenceNode) else []
-        return [_document(name, item, item_node) for item, item_node in zip(body["items"], nodes)]
-    return [_document(name, body, node)]
+    items = _items(body)
+    if len(items) == 1 and items[0] is body:
+        return [_document(name, body, node)]
+    items_node, _ = _child(node, "items")
+    nodes = items_node.value if isinstance(items_node, yaml.SequenceNode) else []
+    return [_document(name, item, item_node) for item, item_node in zip(items, nodes)]
 
 
 def _document(name: str, body: object, node: yaml.Node) -> Document:
@@ -344,4 +356,7 @@ def load(paths: Iterable[str], recursive: bool = False, stdin=None) -> Loaded:
         found, trouble = parse(source)
         loaded.documents += found
         loaded.problems += trouble
+    if not loaded.documents and not loaded.problems and loaded.files:
+        loaded.problems.append(Problem(Position(loaded.files[0]), "no objects in the input",
+                                       hint="its lists (kind: List) are empty"))
     return loaded

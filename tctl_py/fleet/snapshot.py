@@ -95,81 +95,16 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _read_file(cluster: _Cluster, path: Path) -> list[Problem]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [Problem(Position(str(path)), f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-    except OSError as exc:
-        return [Problem(Position(str(path)), f"cannot read: {exc.strerror}")]
-    if path.suffix == ".json":
-        documents, problems = _parse_json(str(path), text)
-    else:
-        documents, problems = _parse_yaml(str(path), text)
-    for position, body in documents:
-        problems += _add(cluster, position, body)
+    """The objects of one file, read like `-f` input (positions, duplicate keys, alias bounds)."""
+    from tctl_py.config.documents import parse, read_source
+
+    source = read_source(path)
+    if isinstance(source, Problem):
+        return [source]
+    documents, problems = parse(source)
+    for document in documents:
+        problems += _add(cluster, Position(document.source, document.line, document.column), document.body)
     return problems
-
-
-def _parse_yaml(name: str, text: str) -> tuple[list[tuple[Position, object]], list[Problem]]:
-    documents: list[tuple[Position, object]] = []
-    loader = _yaml.Loader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            body = loader.construct_document(node)
-            documents += _flatten(name, body, node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        return documents, [Problem(Position(name, line, column), f"YAML syntax error: {message}")]
-    except yaml.YAMLError as exc:  # pragma: no cover - reader errors without a mark
-        return documents, [Problem(Position(name), f"cannot parse YAML: {type(exc).__name__}")]
-    finally:
-        loader.dispose()
-    return documents, []
-
-
-def _parse_json(name: str, text: str) -> tuple[list[tuple[Position, object]], list[Problem]]:
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return [], [Problem(Position(name, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")]
-    return [(Position(name), item) for item in _items(body)], []
-
-
-def _is_list(body: object) -> bool:
-    return (isinstance(body, dict) and isinstance(body.get("items"), list)
-            and str(body.get("kind") or "").endswith("List"))
-
-
-def _items(body: object) -> list[object]:
-    if not _is_list(body):
-        return [body]
-    kind = str(body["kind"])[: -len("List")]  # "" for a plain `kind: List`
-    api_version = str(body.get("apiVersion") or "")
-    if not kind:
-        return list(body["items"])
-    # `ServiceList` from the raw API: items carry neither kind nor apiVersion
-    return [normalize(item, api_version, kind) if isinstance(item, dict) else item
-            for item in body["items"]]
-
-
-def _flatten(name: str, body: object, node: yaml.Node) -> list[tuple[Position, object]]:
-    mark = node.start_mark
-    if not _is_list(body):
-        return [(Position(name, mark.line + 1, mark.column + 1), body)]
-    item_nodes: list[yaml.Node] = []
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == "items" and isinstance(value_node, yaml.SequenceNode):
-                item_nodes = value_node.value
-    items = _items(body)
-    positions = [Position(name, n.start_mark.line + 1, n.start_mark.column + 1) for n in item_nodes]
-    positions += [Position(name, mark.line + 1, mark.column + 1)] * (len(items) - len(positions))
-    return list(zip(positions, items))
 
 
 def _add(cluster: _Cluster, position: Position, body: object) -> list[Problem]:

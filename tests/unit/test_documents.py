@@ -478,3 +478,22 @@ def test_parse_matches_safe_load_and_positions_point_at_values(data, flow):
         position = document.position(path, key=True)
         rest = lines[position.line - 1][position.column - 1:]
         assert rest.lstrip("'\"").startswith(key), (path, key, position, text)
+
+
+def test_typed_list_items_get_the_lists_apiversion_and_kind():
+    """`kubectl get --raw` prints a ServiceList whose items carry no apiVersion or kind."""
+    text = ("apiVersion: v1\nkind: ServiceList\nitems:\n"
+            "- metadata: {name: a, namespace: n}\n"
+            "- apiVersion: v1\n  kind: Service\n  metadata: {name: b, namespace: n}\n")
+    documents, problems = parse(Source("s.yaml", text))
+    assert problems == []
+    assert [(d.api_version, d.kind, d.name, d.line) for d in documents] == [
+        ("v1", "Service", "a", 4), ("v1", "Service", "b", 5)]
+
+
+def test_an_empty_list_is_a_document_but_an_input_of_only_empty_lists_has_no_objects(tmp_path):
+    empty = "apiVersion: v1\nkind: List\nitems: []\n"
+    assert parse(Source("e.yaml", empty)) == ([], [])
+    (tmp_path / "e.yaml").write_text(empty)
+    loaded = load([str(tmp_path / "e.yaml")])
+    assert [p.message for p in loaded.problems] == ["no objects in the input"]
