@@ -14,14 +14,12 @@ Writing (`tctl snapshot`): one `kind: List` file per kind per cluster, keys and 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from tctl_py.errors import InvalidInput, Position, Problem, UsageError
 from tctl_py.fleet import _yaml
