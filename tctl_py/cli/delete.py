@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import OptionalFilenames, Recursive, open_store, out, read_inputs
+from tctl_py.cli.common import Recursive, open_store, out, read_inputs
 from tctl_py.cli.get import Org, Tenant, Workspace
 
 HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them.

@@ -778,9 +778,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             elif content_type == "application/json-patch+json":
                 new = patches.json_patch(current, body)
             else:
-                raise api_error(415, f'the body of the request was in an unknown format - '
-                                     f'accepted media types include: application/json-patch+json, '
-                                     f'application/merge-patch+json, application/apply-patch+yaml')
+                raise api_error(415, 'the body of the request was in an unknown format - '
+                                     'accepted media types include: application/json-patch+json, '
+                                     'application/merge-patch+json, application/apply-patch+yaml')
         except patches.PatchError as error:
             raise api_error(422, f"the patch could not be applied: {error}") from None
         if not isinstance(new, dict) or (new.get("metadata") or {}).get("name") != name:
