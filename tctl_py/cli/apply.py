@@ -86,14 +86,12 @@ def worst(codes: list[int]) -> int:
 def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) -> int:
     """Server-side apply each IngressGateway in each target cluster; report created/configured/
     unchanged per object and cluster. A snapshot fleet only reports."""
+    from tctl_py.cli import meshview
     from tctl_py.cli.common import err
     from tctl_py.fleet.parallel import run_per_cluster
     from tctl_py.reconcile.plan import clean, differs
 
-    unknown = [name for name in targets if name not in fleet.names()]
-    if unknown:
-        raise UsageError(f'cluster "{unknown[0]}" is not in the fleet',
-                         hint="clusters: " + (", ".join(fleet.names()) or "none"))
+    meshview.check_clusters(fleet, targets)
     suffix = " (server dry run)" if dry_run == "server" else " (dry run)" if dry_run else ""
 
     def work(name: str) -> list[str]:

@@ -95,10 +95,7 @@ def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> 
         raise UsageError("give either --cluster or --all-clusters, not both")
     known = fleet.names()
     if cluster:
-        if cluster not in known:
-            raise UsageError(f'cluster "{cluster}" is not in the fleet',
-                             hint="clusters: " + (", ".join(known) or "none"))
-        return [cluster]
+        return check_clusters(fleet, [cluster])
     if all_clusters or not fleet.current or fleet.current not in known:
         return known
     return [fleet.current]
@@ -108,3 +105,14 @@ def compute(config: MeshConfig, fleet: Fleet) -> MeshResult:
     from tctl_py.mesh import compute as engine
 
     return engine(config, fleet.states)
+
+
+def check_clusters(fleet: Fleet, names: Sequence[str]) -> list[str]:
+    """`names` if every one is a cluster of the fleet, else a usage error listing the fleet."""
+    from tctl_py.errors import UsageError
+
+    unknown = [name for name in names if name not in fleet.names()]
+    if unknown:
+        raise UsageError(f'cluster "{unknown[0]}" is not in the fleet',
+                         hint="clusters: " + (", ".join(fleet.names()) or "none"))
+    return list(names)

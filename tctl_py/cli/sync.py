@@ -47,16 +47,13 @@ def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts:
     """Plan (and unless a dry run, write) every cluster; print one line per object (a dry run
     adds the diffs; `diff_only` prints only those); return the exit code: 4 if a cluster failed,
     else 5 if an object was in the way, else for a dry run 1 when something would change, else 0."""
-    from tctl_py.cli import fleetsync
+    from tctl_py.cli import fleetsync, meshview
     from tctl_py.cli.generated import report_findings
-    from tctl_py.errors import ExitCode, UsageError
+    from tctl_py.errors import ExitCode
     from tctl_py.output.progress import ClusterProgress
 
     if clusters:
-        unknown = [name for name in clusters if name not in fleet.names()]
-        if unknown:
-            raise UsageError(f'cluster "{unknown[0]}" is not in the fleet',
-                             hint="clusters: " + (", ".join(fleet.names()) or "none"))
+        meshview.check_clusters(fleet, clusters)
     shown = list(clusters) if clusters else fleet.names()
     with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
         rec = fleetsync.reconcile(config, fleet, write=dry_run != "client",
