@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from tctl_py.mesh import MeshConfig, MeshResult
     from tctl_py.reconcile.plan import Step
 
+# Desired objects missing from a namespace from which one list replaces a get by name each.
+_LIST_FROM = 4
+
 # What a write step became: the plan's action, or "conflict" when the API server refused it.
 Outcome = str
 
@@ -91,11 +94,14 @@ def _read_owned(fleet: Fleet, result: MeshResult, targets: Sequence[str], failed
     """Per cluster: objects labelled as tctl's, plus any object a desired name would take.
 
     Namespaces and DestinationRules were read whole with the fleet; ServiceEntries,
-    WorkloadEntries and Gateways are listed by label, then fetched by name only for desired
-    objects not found (so a second, unchanged apply reads nothing more).
+    WorkloadEntries and Gateways are listed by label, then looked for only for desired objects
+    not found (so a second, unchanged apply reads nothing more): none in a namespace the cluster
+    does not have (a first apply's xcp-multicluster), one unlabelled list of the namespace when
+    `_LIST_FROM` or more are missing there, else a get by name each.
     """
     from tctl_py.fleet.objects import GATEWAYS, SERVICE_ENTRIES, WORKLOAD_ENTRIES
     from tctl_py.fleet.parallel import run_per_cluster
+    from tctl_py.fleet.writer import resource_for
 
     states = {state.name: state for state in fleet.states}
     desired: dict[str, list[dict]] = {}
@@ -106,14 +112,26 @@ def _read_owned(fleet: Fleet, result: MeshResult, targets: Sequence[str], failed
         if on_cluster:
             on_cluster(name, "reading")
         state = states[name]
+        namespaces = {(ns.get("metadata") or {}).get("name") for ns in state.namespaces}
         with fleet.client(name) as client:
             found = [*state.namespaces, *state.destination_rules,
                      *client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS])]
             known = {_identity(obj) for obj in found}
+            missing: dict[tuple[str, str, str], list[dict]] = {}  # (apiVersion, kind, ns) -> bodies
             for body in desired.get(name, ()):
-                if _identity(body) not in known and body["kind"] not in ("Namespace", "DestinationRule"):
-                    meta = body["metadata"]
-                    other = client.get(body["apiVersion"], body["kind"], meta.get("namespace"), meta["name"])
+                namespace = body["metadata"].get("namespace") or ""
+                if (_identity(body) not in known and body["kind"] not in ("Namespace", "DestinationRule")
+                        and namespace in namespaces):
+                    missing.setdefault((body["apiVersion"], body["kind"], namespace), []).append(body)
+            for (api_version, kind, namespace), bodies in missing.items():
+                if len(bodies) >= _LIST_FROM:
+                    wanted = {_identity(body) for body in bodies}
+                    found += [obj for obj in client.list_managed([resource_for(api_version, kind)],
+                                                                 selector="", namespace=namespace)
+                              if _identity(obj) in wanted]
+                    continue
+                for body in bodies:
+                    other = client.get(api_version, kind, namespace, body["metadata"]["name"])
                     if other is not None:
                         found.append(other)
         return found
@@ -140,6 +158,7 @@ def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_clu
     only, and its remaining steps are reported as not done."""
     from tctl_py.errors import ConflictError, TctlError
     from tctl_py.fleet.parallel import run_per_cluster
+    from tctl_py.reconcile.plan import Action
 
     by_cluster: dict[str, list[int]] = {}
     for index, step in enumerate(outcome.steps):
@@ -160,7 +179,11 @@ def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_clu
                             client.delete(step.api_version, step.kind, step.namespace or None,
                                           step.name, dry_run=server_dry_run)
                         else:
-                            client.apply(step.desired, force=step.taking_over, dry_run=server_dry_run)
+                            # Forced for every update: a managed object is tctl's even where
+                            # someone edited a field (the edit is the drift being repaired), and
+                            # an unmanaged one is only updated under --force-conflicts.
+                            client.apply(step.desired, force=step.action is Action.UPDATE,
+                                         dry_run=server_dry_run)
                     except ConflictError as error:
                         done[pending[0]] = "conflict"
                         outcome.refusals[pending[0]] = error.message

@@ -50,6 +50,7 @@ def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts:
     from tctl_py.cli import fleetsync, meshview
     from tctl_py.cli.generated import report_findings
     from tctl_py.errors import ExitCode
+    from tctl_py.mesh.findings import CONFLICT_CODES
     from tctl_py.output.progress import ClusterProgress
 
     if clusters:
@@ -63,6 +64,10 @@ def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts:
     report_findings(rec.result.findings, shown)
     if not diff_only:
         print_steps(rec, dry_run, fleet.live)
+    else:  # a diff shows objects; what stands in the way is said on stderr
+        for index in rec.conflicts:
+            step = rec.steps[index]
+            err(f"conflict: {step.path}: {rec.refusals.get(index) or step.reason}\n")
     if dry_run:
         print_diffs(rec)
     for name in sorted(rec.unreachable & set(shown)):
@@ -73,7 +78,10 @@ def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts:
         err(f"error: cluster {name}: {message}; run again to converge\n")
     if rec.unreachable & set(shown) or rec.failed:
         return int(ExitCode.CLUSTER)
-    if rec.conflicts:
+    # An object in the way: one holding a name tctl needs, or a user's DestinationRule for an
+    # exposed host (the engine then generates none for it, and says so as a finding).
+    in_the_way = [f for f in rec.result.findings if f.code in CONFLICT_CODES and f.cluster in shown]
+    if rec.conflicts or in_the_way:
         return int(ExitCode.CONFLICT)
     if dry_run and rec.changes:
         return int(ExitCode.DIFFERENCES)

@@ -34,7 +34,7 @@ _EXPORTS = {
     "run_per_cluster": "parallel",
     "ApplyConflict": "writer",
     "ClusterClient": "writer",
-    "RetryPolicy": "writer",
+    "RetryPolicy": "retry",
     "UnsupportedResource": "writer",
     "resource_for": "writer",
 }
@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     from tctl_py.fleet.live import (ClusterRequestError, LiveFleet, api_client_for, list_objects,
                                     load_live, read_cluster, read_live)
     from tctl_py.fleet.parallel import run_per_cluster
+    from tctl_py.fleet.retry import RetryPolicy
     from tctl_py.fleet.snapshot import read_snapshot, write_snapshot
-    from tctl_py.fleet.writer import (ApplyConflict, ClusterClient, RetryPolicy, UnsupportedResource,
-                                      resource_for)
+    from tctl_py.fleet.writer import ApplyConflict, ClusterClient, UnsupportedResource, resource_for
 
 
 def __getattr__(name: str) -> Any:

@@ -7,9 +7,10 @@ read side by side. Clusters are read concurrently (a bounded thread pool), each 
 time budget; a cluster that cannot be read becomes `ClusterState(reachable=False, error=...)` and
 the others are unaffected.
 
-Objects are decoded from the raw JSON (`_preload_content=False`), not through the client's
-models: that is exactly what the API server sent and what `kubectl get -o yaml` shows (camelCase
-keys, no `None`-filled fields), and it is faster. `managedFields` are dropped, as kubectl does.
+Objects are decoded from the raw JSON of plain GETs on the low-level `ApiClient`, not through the
+client's typed calls and models: that is exactly what the API server sent and what
+`kubectl get -o yaml` shows (camelCase keys, no `None`-filled fields), and it is faster.
+`managedFields` are dropped, as kubectl does.
 """
 
 from __future__ import annotations
@@ -18,22 +19,25 @@ import copy
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tctl_py.errors import ClusterError, UsageError
 from tctl_py.fleet.kubeconfig import (ClusterRef, Kubeconfig, display_server, load_kubeconfig, redact,
                                       secrets_of)
 from tctl_py.fleet.objects import DESTINATION_RULES, NAMESPACES, SERVICES, Resource, normalize, sort_objects
 from tctl_py.fleet.parallel import run_per_cluster
+from tctl_py.fleet.retry import RetryPolicy, with_retries
 from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import ApiClient
 
 DEFAULT_TIMEOUT = 10.0  # seconds per cluster, for all its reads together
-DEFAULT_WORKERS = 16  # clusters read at the same time
+DEFAULT_WORKERS = 32  # clusters read at the same time (as fleet.parallel.DEFAULT_WORKERS)
 PAGE_SIZE = 500  # items per list request, as kubectl's --chunk-size
 _MIN_REQUEST_TIMEOUT = 0.05
+
+T = TypeVar("T")
 
 # DestinationRule versions to try, newest first: Istio < 1.22 serves no v1.
 _DESTINATION_RULE_VERSIONS = ("v1", "v1beta1")
@@ -115,36 +119,23 @@ def api_client_for(merged: Kubeconfig | Mapping, context: str, *, retries: int =
 # ---------------------------------------------------------------------------------------------
 # Reading
 
-def _snake(kind: str) -> str:
-    out = []
-    for index, char in enumerate(kind):
-        if char.isupper() and index and not kind[index - 1].isupper():
-            out.append("_")
-        out.append(char.lower())
-    return "".join(out)
+def _get(api: ApiClient, path: str, query: list[tuple[str, str]],
+         request_timeout: tuple[float, float] | None) -> bytes:
+    """GET `path` on the low-level `ApiClient`; the body of a 2xx answer, else ApiException.
 
+    Not through the client's typed list calls: `CoreV1Api` alone costs ~0.4 s to import (its
+    models), every time tctl reads a live fleet, for calls that only send a GET.
+    """
+    from kubernetes.client.exceptions import ApiException
 
-def _list_call(api: ApiClient, resource: Resource, namespace: str | None) -> Callable[..., Any]:
-    """The client's typed list call for a resource, with its positional arguments bound."""
-    from kubernetes import client
-
-    if resource.group == "":
-        core = client.CoreV1Api(api)
-        name = _snake(resource.kind)
-        if not resource.namespaced:
-            method = getattr(core, f"list_{name}")
-            return lambda **kw: method(**kw)
-        if namespace is None:
-            method = getattr(core, f"list_{name}_for_all_namespaces")
-            return lambda **kw: method(**kw)
-        method = getattr(core, f"list_namespaced_{name}")
-        return lambda **kw: method(namespace, **kw)
-    custom = client.CustomObjectsApi(api)
-    if not resource.namespaced or namespace is None:
-        return lambda **kw: custom.list_cluster_custom_object(
-            resource.group, resource.version, resource.plural, **kw)
-    return lambda **kw: custom.list_namespaced_custom_object(
-        resource.group, resource.version, namespace, resource.plural, **kw)
+    method, url, headers, _, _ = api.param_serialize(
+        method="GET", resource_path=path, query_params=query,
+        header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+    response = api.call_api(method, url, header_params=headers, _request_timeout=request_timeout)
+    response.read()
+    if not 200 <= response.status <= 299:
+        raise ApiException(http_resp=response)
+    return response.data
 
 
 def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = None,
@@ -157,23 +148,22 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
     Follows `continue` tokens page by page. Each request gets the time left until `deadline`
     (a `time.monotonic()` value), or `timeout` seconds. Raises ClusterRequestError.
     """
-    call = _list_call(api, resource, namespace)
+    path = resource.path(namespace)
     server = display_server(api.configuration.host)
     doing = f"listing {resource.display}"
     items: list[dict] = []
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"limit": page_size, "_preload_content": False,
-                                  "_request_timeout": _request_timeout(timeout, deadline, server, doing)}
+        query = [("limit", str(page_size))]
         if token:
-            kwargs["_continue"] = token
+            query.append(("continue", token))
         if label_selector:
-            kwargs["label_selector"] = label_selector
+            query.append(("labelSelector", label_selector))
         if field_selector:
-            kwargs["field_selector"] = field_selector
+            query.append(("fieldSelector", field_selector))
+        request_timeout = _request_timeout(timeout, deadline, server, doing)
         try:
-            response = call(**kwargs)
-            data = response.data
+            data = _get(api, path, query, request_timeout)
         except Exception as exc:
             raise _request_error(exc, server, doing, timeout, api) from None
         try:
@@ -217,11 +207,14 @@ def read_cluster(kubeconfig: Kubeconfig | Mapping, ref: ClusterRef | str, *,
         api = api_client_for(kubeconfig, ref.name)
     except ClusterError as error:
         return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
+    def retried(call: Callable[[], T]) -> T:  # a 5xx or a dropped connection is tried again
+        return with_retries(call, policy=RetryPolicy(), deadline=deadline, budget=timeout)
+
     with api:
         try:
-            namespaces = list_objects(api, NAMESPACES, timeout=timeout, deadline=deadline)
-            services = list_objects(api, SERVICES, timeout=timeout, deadline=deadline)
-            destination_rules = _list_destination_rules(api, timeout, deadline)
+            namespaces = retried(lambda: list_objects(api, NAMESPACES, timeout=timeout, deadline=deadline))
+            services = retried(lambda: list_objects(api, SERVICES, timeout=timeout, deadline=deadline))
+            destination_rules = retried(lambda: _list_destination_rules(api, timeout, deadline))
         except ClusterRequestError as error:
             return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
     return ClusterState(

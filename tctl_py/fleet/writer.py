@@ -26,12 +26,10 @@ other manager (exit 5). Each request has its own timeout and each cluster an ove
 from __future__ import annotations
 
 import copy
-import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tctl_py.errors import ConflictError, ExitCode, TctlError
@@ -40,6 +38,7 @@ from tctl_py.fleet.live import ClusterRequestError, _request_error, api_client_f
 from tctl_py.fleet.objects import (DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS, NAMESPACES,
                                    SERVICE_ENTRIES, WORKLOAD_ENTRIES, Resource, normalize)
 from tctl_py.fleet.parallel import run_per_cluster
+from tctl_py.fleet.retry import NO_RETRY, RetryPolicy, with_retries
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import ApiClient
@@ -108,31 +107,6 @@ def resource_for(api_version: str, kind: str) -> Resource:
     return resource
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently an idempotent request is sent again.
-
-    Attempt n (n >= 2) waits `backoff * 2**(n-2)` seconds, at most `max_backoff`, scaled by a
-    random factor in [1 - jitter, 1]; a `Retry-After` the server sent is waited instead when it
-    is longer, up to `max_retry_after`. The cluster's overall budget bounds all of it.
-    """
-
-    attempts: int = 3
-    backoff: float = 0.5
-    max_backoff: float = 4.0
-    jitter: float = 0.5
-    max_retry_after: float = 10.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        wait = min(self.max_backoff, self.backoff * (2 ** max(0, attempt - 1)))
-        wait *= 1 - self.jitter * random.random()
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, self.max_retry_after))
-        return max(0.0, wait)
-
-
-NO_RETRY = RetryPolicy(attempts=1)
 
 _import_lock = threading.Lock()
 
@@ -224,7 +198,7 @@ class ClusterClient:
                                     timeout=self.request_timeout, deadline=self.deadline,
                                     managed_fields=True)
             try:
-                found += self._with_retries(doing, call)
+                found += self._with_retries(call)
             except ClusterRequestError as error:
                 if error.status != 404:
                     raise
@@ -415,7 +389,7 @@ class ClusterClient:
                                           "not an object", status=response.status)
             return response.status, data
 
-        return self._with_retries(doing, once)
+        return self._with_retries(once)
 
     def _request_timeout(self, doing: str) -> float:
         timeout = self.request_timeout
@@ -431,23 +405,6 @@ class ClusterClient:
                                    "allowed for this cluster are spent",
                                    hint="a slow or overloaded API server; try again later")
 
-    def _with_retries(self, doing: str, call: Callable[[], T]) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return call()
-            except ClusterRequestError as error:
-                if not error.retryable or attempt >= self.retry.attempts:
-                    if attempt > 1:
-                        error.message = f"{error.message} (after {attempt} attempts)"
-                        error.args = (error.message,)
-                    raise
-                wait = self.retry.delay(attempt, error.retry_after)
-                if self.deadline is not None and time.monotonic() + wait >= self.deadline:
-                    error.message = (f"{error.message} (after {attempt} attempt(s); no time left "
-                                     f"for another within {self.timeout:g} s)")
-                    error.args = (error.message,)
-                    raise
-                self._sleep(wait)
-
+    def _with_retries(self, call: Callable[[], T]) -> T:
+        return with_retries(call, policy=self.retry, deadline=self.deadline, budget=self.timeout,
+                            sleep=self._sleep)

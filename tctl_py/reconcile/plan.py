@@ -249,7 +249,8 @@ def sync_status(step: Step) -> str:
 # the ServiceEntries in it; the failover DestinationRule is in place before the shadow
 # WorkloadEntries, so that remote endpoints never receive traffic without the failover
 # priority that keeps it local. Prunes go in the reverse order: WorkloadEntries before their
-# DestinationRule (same reason), the Namespace last (deleting it deletes everything in it).
+# DestinationRule (same reason). Namespaces are never pruned (deleting one deletes everything
+# in it, objects tctl does not own included).
 KIND_ORDER = ("Namespace", "Gateway", "ServiceEntry", "DestinationRule", "WorkloadEntry")
 _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
@@ -345,8 +346,8 @@ def plan_cluster(
     whose name a desired one would take); anything else in it that is neither desired nor
     managed is ignored. `unreachable`: clusters that could not be read; managed objects that
     derive from them (annotation tctl.tetrate.io/origins, or no such annotation at all) are
-    KEPT rather than changed or pruned. A Namespace is never pruned while it holds a kept
-    object. Objects are identified by (API group, kind, namespace, name).
+    KEPT rather than changed or pruned. A Namespace is never pruned. Objects are identified by
+    (API group, kind, namespace, name).
     """
     unreachable = frozenset(unreachable)
     wanted: dict[Key, Mapping] = {}
@@ -389,23 +390,16 @@ def plan_cluster(
             reason = "differs in " + ", ".join(changed)
             steps.append(_step(cluster, Action.UPDATE, want, have, _join(reason, going)))
 
-    prunes: list[tuple[Key, dict]] = []
     for key, have in present.items():
-        if key in wanted or not is_managed(have):
+        # A Namespace is never pruned: deleting it would delete whatever else lives in it,
+        # objects tctl does not own included. Once tctl needs it no more, it is left alone.
+        if key in wanted or not is_managed(have) or key[:2] == ("", "Namespace"):
             continue
         held = _held_by_unreachable(have, unreachable)
         if held:
             steps.append(_step(cluster, Action.KEEP, None, have, held))
         elif _terminating(have):
             steps.append(_step(cluster, Action.UNCHANGED, None, have, "already being deleted"))
-        else:
-            prunes.append((key, have))
-    # Pruning a Namespace deletes everything in it: never while something in it stays.
-    staying = {s.namespace for s in steps if s.namespace and s.action is not Action.DELETE}
-    for (group, kind, _, name), have in prunes:
-        if group == "" and kind == "Namespace" and name in staying:
-            reason = "still holds objects tctl keeps (see their reasons): not pruned yet"
-            steps.append(_step(cluster, Action.KEEP, None, have, reason))
         else:
             steps.append(_step(cluster, Action.DELETE, None, have, "managed by tctl, no longer generated"))
     return sorted(steps, key=step_order)

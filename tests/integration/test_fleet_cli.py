@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from tests.support import EmulatedFleet
+from tests.support.cli import Ran, example_objects
 
 pytestmark = pytest.mark.integration
 
@@ -32,82 +29,14 @@ NAMES = ["serviceentry.networking.istio.io/details.bookinfo",
          "serviceentry.networking.istio.io/reviews.bookinfo"]
 
 
-@dataclass
-class Ran:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 def no_traceback(ran: Ran) -> None:
     assert "Traceback" not in ran.stderr and "Traceback" not in ran.stdout
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    """No test may touch the user's store, kubeconfig or fleet."""
-    monkeypatch.setenv("TCTL_STORE", str(tmp_path / "env-store.db"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("KUBECONFIG", "TCTL_FLEET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setenv("NO_COLOR", "1")
-
-
-@pytest.fixture()
-def store(tmp_path) -> Path:
-    return tmp_path / "store.db"
-
-
-@pytest.fixture()
-def main_run(store):
-    """tctl through `main()` in this process, with `--store` after the command."""
-    from tctl_py.cli.app import main
-
-    def run(*args: str, store_path: Path | None = None) -> Ran:
-        argv = [*args, "--store", str(store_path or store)]
-        runner = CliRunner()
-        with runner.isolation() as streams:
-            try:
-                main(argv)
-                code = 0
-            except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            out, err = streams[0].getvalue(), streams[1].getvalue()
-        return Ran(code, out.decode(), err.decode())
-
-    return run
-
-
-@pytest.fixture()
-def proc(store):
-    """tctl as a subprocess (`python -m tctl_py`), the store given by TCTL_STORE."""
-
-    def run(*args: str, env: dict | None = None) -> Ran:
-        environment = {**os.environ, "TCTL_STORE": str(store), **(env or {})}
-        done = subprocess.run([sys.executable, "-m", "tctl_py", *args], capture_output=True, text=True,
-                              env=environment, cwd=ROOT, timeout=60)
-        return Ran(done.returncode, done.stdout, done.stderr)
-
-    return run
-
-
-def snapshot_objects(cluster: str) -> list[dict]:
-    """The Namespaces, then the Services, of one cluster folder of the example fleet."""
-    objects: list[dict] = []
-    for file_name in ("namespaces.yaml", "services.yaml"):
-        document = yaml.safe_load((FLEET / cluster / file_name).read_text())
-        objects += document["items"]
-    return objects
 
 
 @pytest.fixture()
 def bookinfo(emulated: EmulatedFleet) -> EmulatedFleet:
     for cluster in CLUSTERS:
-        emulated.add_cluster(cluster, objects=snapshot_objects(cluster))
+        emulated.add_cluster(cluster, objects=example_objects(cluster))
     return emulated
 
 

@@ -131,12 +131,21 @@ def test_an_answer_that_is_not_json_is_reported(fleet):
     assert states["west"].error == f"{fleet['west'].server} answered listing services with something that is not JSON"
 
 
-def test_a_transient_error_is_gone_on_the_next_read(fleet):
+def test_a_transient_error_is_retried_within_the_read(fleet):
     fleet["west"].fail(503, times=1)
-    first = {s.name: s for s in load_live(kubeconfig_of(fleet))}
-    second = {s.name: s for s in load_live(kubeconfig_of(fleet))}
-    assert not first["west"].reachable and "HTTP 503" in first["west"].error
-    assert second["west"].reachable and len(second["west"].services) == 2
+    states = {s.name: s for s in load_live(kubeconfig_of(fleet))}
+    assert states["west"].reachable and len(states["west"].services) == 2
+
+
+def test_a_lasting_error_makes_the_cluster_unreachable_after_bounded_attempts(fleet):
+    fleet["west"].fail(503, times=10)
+    states = {s.name: s for s in load_live(kubeconfig_of(fleet))}
+    assert not states["west"].reachable
+    assert "HTTP 503" in states["west"].error and "after 3 attempts" in states["west"].error
+    assert states["east"].reachable
+    again = {s.name: s for s in load_live(kubeconfig_of(fleet))}
+    assert not again["west"].reachable  # 10 - 3 failures left: still failing
+
 
 
 def test_each_cluster_gets_its_own_configuration_and_credentials(fleet, tmp_path):

@@ -292,11 +292,13 @@ def test_objects_without_recorded_origins_are_kept_while_any_cluster_is_unreacha
     assert plan_cluster("c1", [], [old])[0].action is Action.DELETE
 
 
-def test_namespace_is_not_pruned_while_it_holds_a_kept_object():
+def test_a_namespace_is_never_pruned():
+    """Deleting a Namespace deletes everything in it, objects tctl does not own included: once
+    tctl needs it no more, it is left alone, whatever else is planned."""
     steps = plan_cluster("c3", [], [ns(origins="c1"), se(origins="c2")], unreachable=frozenset({"c2"}))
-    assert actions(steps) == [("Namespace", XCP, "kept"), ("ServiceEntry", "details.bookinfo", "kept")]
+    assert actions(steps) == [("ServiceEntry", "details.bookinfo", "kept")]
     steps = plan_cluster("c3", [], [ns(origins="c1"), se(origins="c2")])
-    assert actions(steps) == [("ServiceEntry", "details.bookinfo", "pruned"), ("Namespace", XCP, "pruned")]
+    assert actions(steps) == [("ServiceEntry", "details.bookinfo", "pruned")]
 
 
 def test_unreachable_cluster_is_not_planned():
@@ -341,8 +343,6 @@ def test_order_namespace_first_prunes_reversed_namespace_last():
         ("ServiceEntry", "old.bookinfo", "pruned"),
         ("Gateway", "gone", "pruned"),
     ]
-    steps = plan_cluster("c1", [], [ns(), se("x.bookinfo")])
-    assert [s.kind for s in steps] == ["ServiceEntry", "Namespace"]
 
 
 def test_plan_sorts_by_cluster_and_ignores_clusters_not_read():
