@@ -46,11 +46,15 @@ def global_options(
     store: Optional[str] = typer.Option(
         None, "--store", envvar="TCTL_STORE", show_envvar=True, metavar="PATH",
         help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db)."),
+    request_timeout: float = typer.Option(
+        10.0, "--request-timeout", envvar="TCTL_REQUEST_TIMEOUT", show_envvar=True, min=0.1,
+        metavar="SECONDS", help="How long to wait for an API server to answer."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
+    OPTIONS.request_timeout = request_timeout
 
 
 app.command("validate", help=validate.HELP)(validate.command)

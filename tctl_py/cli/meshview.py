@@ -39,7 +39,7 @@ class Fleet:
         """A client that reads and writes cluster `name` (a live fleet's context)."""
         from tctl_py.fleet.writer import ClusterClient
 
-        return ClusterClient(self.kubeconfig, name)
+        return ClusterClient(self.kubeconfig, name, request_timeout=OPTIONS.request_timeout)
 
 
 def mesh_config(store: Store, extra: Sequence[dict] = ()) -> MeshConfig:
@@ -73,7 +73,7 @@ def load_fleet(config: MeshConfig) -> Fleet:
     else:
         from tctl_py.fleet import LiveFleet
 
-        live = LiveFleet.load(OPTIONS.kubeconfig)
+        live = LiveFleet.load(OPTIONS.kubeconfig, timeout=OPTIONS.request_timeout)
         if not live.kubeconfig.files:
             return Fleet([])  # no kubeconfig at all: no fleet to work on (configuration only)
         # A declared cluster missing from the kubeconfig is read as unreachable, not an error:

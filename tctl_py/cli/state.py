@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Global options that take a value, and those that do not.
-_VALUED = ("--kubeconfig", "--fleet", "--store")
+_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout")
 _FLAGS = ("--debug",)
 
 
@@ -14,6 +14,7 @@ class GlobalOptions:
     kubeconfig: str | None = None
     fleet: str | None = None
     store: str | None = None
+    request_timeout: float = 10.0  # seconds to wait for one answer of an API server
     debug: bool = False
 
 
