@@ -148,12 +148,10 @@ def test_missing_or_empty_fleet_folder_is_a_usage_error(tmp_path):
         read_snapshot(tmp_path / "file")
 
 
-def test_the_example_fleet_reads(tmp_path):
-    example = ROOT / "examples" / "bookinfo" / "fleet"
-    if not example.is_dir():
-        pytest.skip("no example fleet in this tree")
-    states = read_snapshot(example)
-    assert states and all(s.namespaces for s in states)
+def test_the_example_fleet_reads():
+    states = read_snapshot(ROOT / "examples" / "bookinfo" / "fleet")
+    assert [s.name for s in states] == ["cluster-1", "cluster-2", "cluster-3"]
+    assert all(s.namespaces and s.services for s in states)
 
 
 # -- writing ---------------------------------------------------------------------------------------
