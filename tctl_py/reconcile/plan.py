@@ -48,19 +48,19 @@ _NOT_CONTENT = frozenset({"apiVersion", "kind", "metadata", "status"})
 
 
 def clean(live: Mapping) -> dict:
-    """`live` as `kubectl get -o yaml` shows it, minus server bookkeeping (a deep copy).
+    """`live` as `kubectl get -o yaml` shows it, minus server bookkeeping.
 
     Drops `status` and metadata uid, resourceVersion, generation, managedFields,
     creationTimestamp and selfLink. Keeps `deletionTimestamp`/`deletionGracePeriodSeconds`:
     they are not bookkeeping but the fact that the object is going away, which a diff should
-    show (they are never compared: see `differences`).
+    show (they are never compared: see `differences`). The top level and `metadata` are new
+    dicts; deeper values are shared with `live` (plans only read them), which keeps planning a
+    large fleet cheap.
     """
-    result = {key: copy.deepcopy(value) for key, value in live.items() if key not in SERVER_FIELDS}
+    result = {key: value for key, value in live.items() if key not in SERVER_FIELDS}
     metadata = live.get("metadata")
     if isinstance(metadata, Mapping):
-        result["metadata"] = {
-            key: copy.deepcopy(value) for key, value in metadata.items() if key not in SERVER_METADATA
-        }
+        result["metadata"] = {key: value for key, value in metadata.items() if key not in SERVER_METADATA}
     return result
 
 
@@ -297,7 +297,7 @@ def _step(cluster: str, action: Action, desired: Mapping | None, live: dict | No
         namespace=str(meta.get("namespace") or ""),
         name=str(meta["name"]),
         action=action,
-        desired=copy.deepcopy(dict(desired)) if desired is not None else None,
+        desired=dict(desired) if desired is not None else None,
         live=live,
         reason=reason,
     )
@@ -356,10 +356,13 @@ def plan_cluster(
         if key in wanted:
             raise ValueError(f"two desired objects in {cluster} share the identity {key}")
         wanted[key] = body
-    present: dict[Key, dict] = {}
+    read: dict[Key, list[Mapping]] = {}
+    for body in live:
+        read.setdefault(object_identity(body), []).append(body)
     # The same object listed twice (read through two API versions): keep one, whatever the order.
-    for body in sorted(live, key=lambda b: (object_identity(b), not is_managed(b), _short(b))):
-        present.setdefault(object_identity(body), clean(body))
+    present = {key: clean(bodies[0] if len(bodies) == 1 else
+                          min(bodies, key=lambda b: (not is_managed(b), _short(b))))
+               for key, bodies in read.items()}
 
     steps: list[Step] = []
     for key, want in wanted.items():

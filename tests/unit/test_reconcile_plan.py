@@ -97,7 +97,7 @@ def test_action_values_print_as_kubectl_words():
     assert Action("pruned") is Action.DELETE
 
 
-def test_clean_drops_server_bookkeeping_only_and_copies():
+def test_clean_drops_server_bookkeeping_only_and_leaves_the_input_alone():
     body = se()
     live = with_server_fields(body)
     live["metadata"]["deletionTimestamp"] = "2024-05-02T00:00:00Z"
@@ -106,8 +106,9 @@ def test_clean_drops_server_bookkeeping_only_and_copies():
     assert live == before
     assert "status" not in cleaned
     assert set(cleaned["metadata"]) == {"name", "namespace", "labels", "annotations", "deletionTimestamp"}
-    cleaned["spec"]["hosts"].append("x")
-    assert live["spec"] == before["spec"]
+    cleaned["metadata"]["name"] = "renamed"  # top level and metadata are new dicts
+    cleaned["kind"] = "Other"
+    assert live == before
 
 
 def test_is_managed():
