@@ -28,6 +28,8 @@ class Reconciliation:
     steps: list[Step] = field(default_factory=list)
     outcomes: dict[int, Outcome] = field(default_factory=dict)  # index in steps -> outcome
     refusals: dict[int, str] = field(default_factory=dict)  # index in steps -> why refused
+    # cluster -> objects a server dry run could not send: their namespace does not exist yet
+    unvalidated: dict[str, list[str]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # cluster -> what went wrong
     unreachable: set[str] = field(default_factory=set)
 
@@ -52,7 +54,7 @@ def reconcile(config: MeshConfig, fleet: Fleet, *, write: bool, server_dry_run: 
     A snapshot fleet is never written. It holds no generated objects, so its clusters are taken
     to hold what `baseline` (the configuration before this change; default `config`) generates:
     the plan then shows what the change of configuration changes.
-    `on_cluster(name, status)` reports progress ("reading", "writing", "done", "failed").
+    `on_cluster(name, status)` reports progress ("reading", "read", "writing", "done", "failed").
     """
     from tctl_py.cli import meshview
     from tctl_py.reconcile.plan import plan
@@ -144,6 +146,8 @@ def _read_owned(fleet: Fleet, result: MeshResult, targets: Sequence[str], failed
                 on_cluster(name, "failed")
         else:
             live[name] = value
+            if on_cluster:
+                on_cluster(name, "read")
     return live
 
 
@@ -188,6 +192,8 @@ def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_clu
                         done[pending[0]] = "conflict"
                         outcome.refusals[pending[0]] = error.message
                     pending.pop(0)
+                if client.unvalidated:
+                    outcome.unvalidated[name] = list(client.unvalidated)
         except TctlError as error:  # the API failed (or refused an object it cannot take)
             done.update({index: "failed" for index in pending})
             return done, error.message

@@ -70,6 +70,9 @@ def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts:
             err(f"conflict: {step.path}: {rec.refusals.get(index) or step.reason}\n")
     if dry_run:
         print_diffs(rec)
+    for name, objects in sorted(rec.unvalidated.items()):
+        err(f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
+            "namespace does not exist yet (the real apply creates it first)\n")
     for name in sorted(rec.unreachable & set(shown)):
         state = next(s for s in fleet.states if s.name == name)
         err(f"error: cluster {name} could not be read: {state.error}; nothing derived from it was "
