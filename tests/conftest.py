@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.cli import Ran, run_main, run_process
+from tests.support.cli import EXAMPLE, Ran, run_main, run_process
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +60,15 @@ def proc(store):
         return run_process(list(args), env={"TCTL_STORE": str(store), **(env or {})}, input=input)
 
     return run
+
+
+@pytest.fixture()
+def changed_setting(tmp_path) -> Path:
+    """The example's WorkspaceSetting without its second exposedServices entry (reviews no
+    longer exposed)."""
+    text = (EXAMPLE / "config" / "bookinfo-settings.yaml").read_text()
+    cut = "        - serviceLabels:\n            app: reviews\n"
+    assert cut in text
+    path = tmp_path / "changed.yaml"
+    path.write_text(text.replace(cut, ""))
+    return path

@@ -69,17 +69,6 @@ def applied(tctl):
     return ran
 
 
-@pytest.fixture()
-def changed_setting(tmp_path) -> Path:
-    """The WorkspaceSetting without its second exposedServices entry (reviews no longer exposed)."""
-    text = (CONFIG / "bookinfo-settings.yaml").read_text()
-    cut = "        - serviceLabels:\n            app: reviews\n"
-    assert cut in text
-    path = tmp_path / "changed.yaml"
-    path.write_text(text.replace(cut, ""))
-    return path
-
-
 def test_apply_on_a_snapshot_fleet_stores_and_reports_what_it_would_write(tctl, snapshot):
     before = files(snapshot)
     ran = tctl("apply", "-f", CONFIG)

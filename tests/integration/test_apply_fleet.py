@@ -95,17 +95,6 @@ def applied(fleet, tctl) -> Ran:
     return ran
 
 
-@pytest.fixture()
-def changed_setting(tmp_path) -> Path:
-    """The WorkspaceSetting without its second exposedServices entry (reviews no longer exposed)."""
-    text = (CONFIG / "bookinfo-settings.yaml").read_text()
-    cut = "        - serviceLabels:\n            app: reviews\n"
-    assert cut in text
-    path = tmp_path / "changed.yaml"
-    path.write_text(text.replace(cut, ""))
-    return path
-
-
 # --- helpers -------------------------------------------------------------------------------------
 
 def reset(fleet: EmulatedFleet) -> None:
