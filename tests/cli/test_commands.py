@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tctl_py import __version__
+from tests.support.cli import EXAMPLE
 
 CREATED = [
     "organization/tse created",
@@ -739,3 +740,12 @@ def test_no_arguments_prints_help(proc):
     assert "Usage" in ran.stdout + ran.stderr
     assert "validate" in ran.stdout + ran.stderr
     no_traceback(ran)
+
+
+def test_apply_without_any_fleet_only_stores_and_says_nothing_more(main_run):
+    """No kubeconfig and no --fleet (HOME is empty here): configuration only, no warnings about
+    clusters that are not there."""
+    ran = main_run("apply", "-f", str(EXAMPLE / "config"))
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.stderr == ""
+    assert "workspacesetting/bookinfo-ws-settings created" in ran.stdout.splitlines()
