@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tctl_py.errors import Position, Problem, Severity
 from tctl_py.output import diff, problems, render, tables
@@ -268,3 +270,24 @@ def test_render_to_a_pipe_is_plain():
     pipe = Pipe()
     tables.render(["NAME"], [["a"]], pipe)
     assert pipe.text == "NAME\na\n"
+
+
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.dictionaries(st.text(min_size=1, max_size=6), JSONISH, min_size=1, max_size=4),
+                max_size=5))
+def test_a_list_is_written_item_by_item_as_the_whole_list_would_be(bodies):
+    """yaml_text streams a List's items one by one (to bound memory): same bytes as one dump."""
+    assert render.yaml_text(bodies) == render.to_yaml(render.as_list(bodies))
+
+
+def test_shared_values_are_written_out_not_as_yaml_aliases():
+    shared = {"security.istio.io/tlsMode": "istio"}
+    text = render.yaml_text([{"labels": shared}, {"labels": shared}])
+    assert "&" not in text and "*" not in text
+    assert yaml.safe_load(text)["items"] == [{"labels": shared}, {"labels": shared}]
