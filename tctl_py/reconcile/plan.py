@@ -371,6 +371,10 @@ def plan_cluster(
             steps.append(_step(cluster, Action.CREATE, want, None, "not in the cluster"))
             continue
         going = "it is being deleted: a later sync re-creates it" if _terminating(have) else ""
+        if not is_managed(have) and key[:2] == ("", "Namespace"):
+            # tctl only needs the namespace to exist: one made by someone else is used as it is.
+            steps.append(_step(cluster, Action.UNCHANGED, want, have, "exists, not managed by tctl: used"))
+            continue
         if not is_managed(have):
             if force_conflicts:
                 reason = f"taking over an object not managed by tctl ({_manager(have)})"

@@ -519,7 +519,10 @@ def test_objects_tctl_does_not_own_are_never_written_without_force(scenario):
         if step.writes and step.action is not Action.CREATE:
             assert is_managed(step.live)
         if step.live is not None and not is_managed(step.live):
-            assert step.action is Action.CONFLICT and step.desired is not None
+            if step.kind == "Namespace":  # someone else's namespace is used, never written
+                assert step.action is Action.UNCHANGED and not step.writes
+            else:
+                assert step.action is Action.CONFLICT and step.desired is not None
 
 
 @PROPERTY
@@ -547,3 +550,13 @@ def test_order_is_deterministic_and_phased(scenario, rng):
     assert kinds == sorted(kinds, key=KIND_ORDER.index)
     prunes = [s.kind for s in steps if s.action is Action.DELETE]
     assert prunes == sorted(prunes, key=KIND_ORDER.index, reverse=True)
+
+
+def test_a_namespace_someone_else_made_is_used_not_a_conflict():
+    """xcp-multicluster often exists already (made by an operator or a platform team): tctl
+    needs it to exist, nothing more, and never takes it over, even when forced."""
+    theirs = unmanaged(ns())
+    for force in (False, True):
+        [step] = plan_cluster("c3", [ns()], [theirs], force_conflicts=force)
+        assert step.action is Action.UNCHANGED and not step.writes
+        assert sync_status(step) == "in-sync"
