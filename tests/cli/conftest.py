@@ -8,43 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import EXAMPLE
 from tests.support.seed import SEED_INGRESS_GATEWAY, SEED_WORKSPACE_SETTING
 
-
-# The use case's configuration (as in examples/bookinfo, copied so the tests own their input).
-ORGANIZATION_YAML = """\
-# The organization and tenant of the Tetrate Service Express (TSE) examples.
-apiVersion: api.tsb.tetrate.io/v2
-kind: Organization
-metadata:
-  name: tse
-spec:
-  displayName: TSE
-  description: Organization of the bookinfo example
----
-apiVersion: api.tsb.tetrate.io/v2
-kind: Tenant
-metadata:
-  name: tse
-  organization: tse
-spec:
-  displayName: TSE
-"""
-
-WORKSPACE_YAML = """\
-# The bookinfo workspace spans the bookinfo namespace of every cluster, as failover needs.
-apiVersion: api.tsb.tetrate.io/v2
-kind: Workspace
-metadata:
-  name: bookinfo-ws
-  tenant: tse
-  organization: tse
-spec:
-  displayName: Bookinfo
-  namespaceSelector:
-    names:
-      - "*/bookinfo"
-"""
 
 @dataclass
 class Config:
@@ -59,7 +25,9 @@ class Config:
 def cfg(tmp_path) -> Config:
     folder = tmp_path / "config"
     folder.mkdir()
-    files = {"organization.yaml": ORGANIZATION_YAML, "workspace.yaml": WORKSPACE_YAML,
+    # copies of the example's files, so each test owns (and may change) its input
+    files = {"organization.yaml": (EXAMPLE / "config" / "organization.yaml").read_text(),
+             "workspace.yaml": (EXAMPLE / "config" / "workspace.yaml").read_text(),
              "bookinfo-settings.yaml": SEED_WORKSPACE_SETTING}
     for name, text in files.items():
         (folder / name).write_text(text)

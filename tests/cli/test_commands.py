@@ -10,6 +10,7 @@ import yaml
 
 from tctl_py import __version__
 from tests.support.cli import EXAMPLE
+from tests.support.seed import SEED_WORKSPACE
 
 CREATED = [
     "organization/tse created",
@@ -30,19 +31,8 @@ spec:
     region: eu-west-2
 """
 
-BAD_WORKSPACE = """\
-apiVersion: api.tsb.tetrate.io/v2
-kind: Workspace
-metadata:
-  name: broken-ws
-  tenant: tse
-  organization: tse
-spec:
-  namespaceSelector:
-    names:
-      - "*/bookinfo"
-  displayName: 5
-"""
+# The seed's workspace, renamed, with a display name of the wrong type (line 12).
+BAD_WORKSPACE = SEED_WORKSPACE.replace("bookinfo-ws", "broken-ws") + "  displayName: 5\n"
 
 
 def lines(text: str) -> list[str]:
