@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Filenames, Recursive, open_store, out, read_inputs
+from tctl_py.cli.common import Filenames, Recursive, Verbose, open_store, out, read_inputs, reconcile_lock
 from tctl_py.errors import ExitCode, InvalidInput, UsageError
 
 HELP = """Validate and apply configuration: store it, then write the Istio objects it means to every cluster of the fleet.
 
-Documents are ordered parent-first automatically. Storing is one transaction: if any document is invalid or its parent is missing, nothing is written anywhere. Then every cluster is reconciled (server-side apply, field manager tctl): missing objects created, drifted ones updated, ones no longer generated pruned; objects tctl does not own are left alone unless --force-conflicts. --no-sync stores only. IngressGateway documents are installed in the cluster named by --cluster, or in every cluster with --all-clusters.
+Documents are ordered parent-first automatically. Storing is one transaction: if any document is invalid or its parent is missing, nothing is written anywhere. Then every cluster is reconciled (server-side apply, field manager tctl): missing objects created, drifted ones updated, and ones the store's configuration no longer generates pruned; objects tctl made for configuration this store does not hold, and objects tctl does not own, are left alone (the latter unless --force-conflicts). --no-sync stores only.
+
+--prune (GitOps): the input holds the whole configuration of the organizations it names. What else the store holds of them is deleted from it, and what their settings outside the input produced is pruned from the clusters, even by a fresh store. Try it with --dry-run first. IngressGateway documents are installed in the cluster named by --cluster, or in every cluster with --all-clusters.
 
 --dry-run (client) computes everything and writes nothing; --dry-run=server sends the writes with dryRun=All so the API servers validate them. Both print unified diffs and exit 1 when anything would change, 0 when nothing would. Exit 4 when a cluster failed, 5 on a conflict.
 """
@@ -24,16 +28,20 @@ def command(
         None, "--dry-run", metavar="[client|server]",
         help="Compute and show the changes, write nothing ('--dry-run' alone means client)."),
     no_sync: bool = typer.Option(False, "--no-sync", help="Store the configuration; leave the clusters."),
+    prune: bool = typer.Option(
+        False, "--prune",
+        help="The input is the whole configuration of the organizations it names: remove from the "
+        "store, and prune from the clusters, what their settings not in the input produced."),
     force_conflicts: bool = typer.Option(False, "--force-conflicts",
                                          help="Take over objects with tctl's names that tctl does not own."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Cluster to install IngressGateways in."),
     all_clusters: bool = typer.Option(False, "--all-clusters", help="Install IngressGateways in every cluster."),
+    verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.sync import check_dry_run, reconcile_and_report
     from tctl_py.config import objects
     from tctl_py.output.diff import unified
-    from tctl_py.store import ApplyRefused
 
     check_dry_run(dry_run)
     loaded, problems = read_inputs(filenames, recursive)
@@ -46,33 +54,58 @@ def command(
     if cluster and all_clusters:
         raise UsageError("give either --cluster or --all-clusters, not both")
     batch = objects.items(loaded.documents)
-    try:
-        with open_store() as store:
-            baseline = meshview.mesh_config(store)
-            changes = store.apply([item.as_store_item() for item in batch], dry_run=bool(dry_run))
-            applied = [c.after for c in changes if c.action != "unchanged"]
-            config = meshview.mesh_config(store, extra=applied if dry_run else ())
-    except ApplyRefused as refused:
-        raise InvalidInput(objects.locate(refused, batch), "nothing applied") from None
-    names = {item.fqn: objects.label(item.kind, item.document.name) for item in batch}
-    suffix = " (dry run)" if dry_run else ""
-    out("".join(f"{names[c.fqn]} {c.action}{suffix}\n" for c in changes))
-    if dry_run:
-        out("".join(unified(c.before, c.after, c.fqn) for c in changes if c.action != "unchanged"))
-    stored_changed = bool(dry_run) and bool(applied)
-    if no_sync and not installs:
-        raise typer.Exit(int(ExitCode.DIFFERENCES if stored_changed else ExitCode.OK))
-    fleet = meshview.load_fleet(config)
-    codes = []
-    if installs:
-        targets = [cluster] if cluster else fleet.names()
-        codes.append(install(fleet, [d.body for d in installs], targets, dry_run))
-    if not no_sync:
-        codes.append(reconcile_and_report(config, fleet, dry_run=dry_run, force_conflicts=force_conflicts,
-                                          baseline=baseline))
+    organizations = organizations_of(batch) if prune else []
+    with contextlib.ExitStack() as held:
+        store = held.enter_context(open_store())
+        if not no_sync:
+            held.enter_context(reconcile_lock(store, "tctl apply", dry_run))
+        baseline, config, changes = store_batch(store, batch, organizations, dry_run=bool(dry_run))
+        suffix = " (dry run)" if dry_run else ""
+        out("".join(f"{objects.change_label(c)} {c.action}{suffix}\n" for c in changes))
+        if dry_run:
+            out("".join(unified(c.before, c.after, c.fqn) for c in changes if c.action != "unchanged"))
+        stored_changed = bool(dry_run) and any(c.action != "unchanged" for c in changes)
+        if no_sync and not installs:
+            raise typer.Exit(int(ExitCode.DIFFERENCES if stored_changed else ExitCode.OK))
+        fleet = meshview.load_fleet(config)
+        codes = []
+        if installs:
+            targets = [cluster] if cluster else fleet.names()
+            codes.append(install(fleet, [d.body for d in installs], targets, dry_run))
+        if not no_sync:
+            ownership = meshview.ownership(store, config, organizations)
+            codes.append(reconcile_and_report(config, fleet, ownership, dry_run=dry_run,
+                                              force_conflicts=force_conflicts, baseline=baseline,
+                                              verbose=verbose))
     if stored_changed:
         codes.append(int(ExitCode.DIFFERENCES))
     raise typer.Exit(worst(codes))
+
+
+def organizations_of(batch) -> list[str]:
+    """The organizations an input names (`apply --prune` takes it as their whole configuration)."""
+    return sorted({item.fqn.split("/")[1] for item in batch})
+
+
+def store_batch(store, batch, organizations: Sequence[str], *, dry_run: bool):
+    """Apply `batch` to the store (with `organizations` replaced whole: `--prune`); return the
+    configuration before, the configuration after (as it would be, for a dry run) and the
+    store's changes. A refused batch is invalid input, with each document's position."""
+    from tctl_py.cli import meshview
+    from tctl_py.config import objects
+    from tctl_py.store import ApplyRefused
+
+    baseline = meshview.mesh_config(store)
+    try:
+        changes = store.apply([item.as_store_item() for item in batch], dry_run=dry_run,
+                              replace_under=[f"organizations/{name}" for name in organizations])
+    except ApplyRefused as refused:
+        raise InvalidInput(objects.locate(refused, batch), "nothing applied") from None
+    if not dry_run:
+        return baseline, meshview.mesh_config(store), changes
+    applied = [c.after for c in changes if c.action in ("created", "configured")]
+    removed = [c.fqn for c in changes if c.action == "deleted"]
+    return baseline, meshview.mesh_config(store, extra=applied, without=removed), changes
 
 
 def worst(codes: list[int]) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
@@ -18,6 +20,9 @@ FILENAME_HELP = "File, folder (.yaml, .yml, .json) or '-' for stdin; repeatable.
 Filenames = typer.Option(..., "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
 OptionalFilenames = typer.Option(None, "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
 Recursive = typer.Option(False, "-R", "--recursive", help="Walk folders given to -f recursively.")
+Verbose = typer.Option(False, "-v", "--verbose",
+                       help="Also list objects made by tctl for configuration this store does not hold "
+                       "(left alone).")
 
 
 def read_inputs(paths: list[str], recursive: bool) -> tuple[Loaded, list]:
@@ -33,6 +38,21 @@ def open_store() -> Store:
     from tctl_py.store import Store, default_path
 
     return Store(OPTIONS.store or default_path())
+
+
+@contextmanager
+def reconcile_lock(store: Store, doing: str, dry_run: str | None = None) -> Iterator[None]:
+    """The store's reconcile lock for a command that writes (none for a client dry run), with a
+    message while another tctl command holds it."""
+    if dry_run == "client":
+        yield
+        return
+
+    def waiting(holder: str) -> None:
+        err(f"waiting for another tctl command to finish with the store {store.path} ({holder})...\n")
+
+    with store.reconcile_lock(doing, on_wait=waiting):
+        yield
 
 
 def out(text: str) -> None:

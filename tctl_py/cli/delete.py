@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Recursive, open_store, out, read_inputs
+from tctl_py.cli.common import Recursive, Verbose, open_store, out, read_inputs, reconcile_lock
 from tctl_py.cli.get import Org, Tenant, Workspace
 
 HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them.
@@ -25,6 +26,7 @@ def command(
     tenant: Optional[str] = Tenant,
     workspace: Optional[str] = Workspace,
     no_sync: bool = typer.Option(False, "--no-sync", help="Delete from the store; leave the clusters."),
+    verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.sync import reconcile_and_report
@@ -59,15 +61,18 @@ def command(
                 raise UsageError(f'"{name}" names {len(found)} objects: {choices}',
                                  hint="narrow it with --org, --tenant or --workspace")
             targets = [found[0].fqn]
-        baseline = meshview.mesh_config(store)
-        changes = store.delete(targets)
-        config = meshview.mesh_config(store)
-    for change in changes:
-        kind_info = kinds.by_kind(change.kind)
-        out(f"{objects.label(kind_info, change.before['metadata']['name'])} deleted\n")
-    if no_sync:
-        return
-    # What the deleted configuration generated is pruned from the clusters.
-    fleet = meshview.load_fleet(config)
-    raise typer.Exit(reconcile_and_report(config, fleet, dry_run=None, force_conflicts=False,
-                                          baseline=baseline))
+        with contextlib.ExitStack() as held:
+            if not no_sync:
+                held.enter_context(reconcile_lock(store, "tctl delete"))
+            baseline = meshview.mesh_config(store)
+            changes = store.delete(targets)
+            config = meshview.mesh_config(store)
+            out("".join(f"{objects.change_label(change)} deleted\n" for change in changes))
+            if no_sync:
+                return
+            # What the deleted configuration generated is pruned from the clusters: the
+            # tombstones the store just recorded make it this store's to prune.
+            fleet = meshview.load_fleet(config)
+            code = reconcile_and_report(config, fleet, meshview.ownership(store, config), dry_run=None,
+                                        force_conflicts=False, baseline=baseline, verbose=verbose)
+    raise typer.Exit(code)

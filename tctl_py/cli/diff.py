@@ -15,33 +15,38 @@ Exit codes, as kubectl diff: 0 no differences, 1 differences, more than 1 an err
 """
 
 
-def command(filenames: Optional[list[str]] = OptionalFilenames, recursive: bool = Recursive) -> None:
+def command(
+    filenames: Optional[list[str]] = OptionalFilenames,
+    recursive: bool = Recursive,
+    prune: bool = typer.Option(
+        False, "--prune",
+        help="As apply --prune: the input is the whole configuration of the organizations it names."),
+) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.apply import worst
+    from tctl_py.cli.apply import organizations_of, store_batch, worst
     from tctl_py.cli.sync import reconcile_and_report
     from tctl_py.config import objects
-    from tctl_py.errors import ExitCode, InvalidInput
+    from tctl_py.errors import ExitCode, InvalidInput, UsageError
     from tctl_py.output.diff import show
-    from tctl_py.store import ApplyRefused
 
+    if prune and not filenames:
+        raise UsageError("--prune needs the input it prunes against: give -f PATH")
     stored_changes = []
+    organizations: list[str] = []
     with open_store() as store:
-        baseline = meshview.mesh_config(store)
-        config = baseline
+        baseline = config = meshview.mesh_config(store)
         if filenames:
             loaded, problems = read_inputs(filenames, recursive)
             if problems:
                 raise InvalidInput(problems, "cannot diff: the input has problems")
             batch = objects.items(loaded.documents)
-            try:
-                changes = store.apply([item.as_store_item() for item in batch], dry_run=True)
-            except ApplyRefused as refused:
-                raise InvalidInput(objects.locate(refused, batch), "cannot diff") from None
+            organizations = organizations_of(batch) if prune else []
+            _, config, changes = store_batch(store, batch, organizations, dry_run=True)
             stored_changes = [c for c in changes if c.action != "unchanged"]
-            config = meshview.mesh_config(store, extra=[c.after for c in stored_changes])
+        ownership = meshview.ownership(store, config, organizations)
     show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout)
     fleet = meshview.load_fleet(config)
-    code = reconcile_and_report(config, fleet, dry_run="client", force_conflicts=False,
+    code = reconcile_and_report(config, fleet, ownership, dry_run="client", force_conflicts=False,
                                 baseline=baseline, diff_only=True)
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(worst(codes))

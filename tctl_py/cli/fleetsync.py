@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tctl_py.cli.meshview import Fleet
     from tctl_py.mesh import MeshConfig, MeshResult
+    from tctl_py.reconcile.ownership import Ownership
     from tctl_py.reconcile.plan import Step
 
 # Desired objects missing from a namespace from which one list replaces a get by name each.
@@ -45,7 +46,8 @@ class Reconciliation:
         return [i for i in range(len(self.steps)) if self.outcome(i) == "conflict"]
 
 
-def reconcile(config: MeshConfig, fleet: Fleet, *, write: bool, server_dry_run: bool = False,
+def reconcile(config: MeshConfig, fleet: Fleet, *, ownership: Ownership, write: bool,
+              server_dry_run: bool = False,
               force_conflicts: bool = False, clusters: Sequence[str] | None = None,
               baseline: MeshConfig | None = None, result: MeshResult | None = None,
               on_cluster: Callable[[str, str], None] | None = None) -> Reconciliation:
@@ -54,6 +56,7 @@ def reconcile(config: MeshConfig, fleet: Fleet, *, write: bool, server_dry_run: 
     A snapshot fleet is never written. It holds no generated objects, so its clusters are taken
     to hold what `baseline` (the configuration before this change; default `config`) generates:
     the plan then shows what the change of configuration changes.
+    `ownership`: which managed objects the plan may prune or update (SPEC §3.3).
     `on_cluster(name, status)` reports progress ("reading", "read", "writing", "done", "failed").
     """
     from tctl_py.cli import meshview
@@ -70,7 +73,8 @@ def reconcile(config: MeshConfig, fleet: Fleet, *, write: bool, server_dry_run: 
     else:
         live = _read_owned(fleet, result, targets, outcome.failed, on_cluster)
     readable = [name for name in targets if name not in outcome.failed]
-    outcome.steps = plan(result.objects, live, unreachable=unreachable | set(outcome.failed),
+    outcome.steps = plan(result.objects, live, ownership=ownership,
+                         unreachable=unreachable | set(outcome.failed), unsettled=result.held_origins,
                          force_conflicts=force_conflicts, clusters=readable)
     if write and fleet.live and outcome.changes:
         _execute(fleet, outcome, server_dry_run, on_cluster)

@@ -17,6 +17,7 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
 
     with open_store() as store:
         config = meshview.mesh_config(store)
+        ownership = meshview.ownership(store, config)
     fleet = meshview.load_fleet(config)
     if not fleet.states:
         raise UsageError("there is no fleet: no kubeconfig was found and --fleet is not set",
@@ -42,20 +43,21 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
             prefix.append(("NAMESPACE", [o.namespace for o in chosen]))
         suffix = []
         if fleet.live and output in ("table", "wide"):
-            suffix.append(("SYNC", sync_column(config, fleet, result, clusters, chosen)))
+            suffix.append(("SYNC", sync_column(config, fleet, result, clusters, chosen, ownership)))
         print_objects(kind, [o.body for o in chosen], output, single=bool(name) and len(chosen) == 1,
                       prefix=tuple(prefix), suffix=tuple(suffix),
                       clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None)
     exit_for_unreachable(fleet.states)
 
 
-def sync_column(config, fleet, result, clusters: Sequence[str], chosen: Sequence) -> list[str]:
+def sync_column(config, fleet, result, clusters: Sequence[str], chosen: Sequence, ownership) -> list[str]:
     """in-sync, missing, drifted or conflict for each object, from a plan against the live
     clusters ("unknown" where a cluster could not be read)."""
     from tctl_py.cli import fleetsync
     from tctl_py.reconcile.plan import sync_status
 
-    rec = fleetsync.reconcile(config, fleet, write=False, clusters=clusters, result=result)
+    rec = fleetsync.reconcile(config, fleet, ownership=ownership, write=False, clusters=clusters,
+                              result=result)
     status = {(s.cluster, s.kind, s.namespace, s.name): sync_status(s) for s in rec.steps}
     return [status.get(o.sort_key, "unknown") for o in chosen]
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from tctl_py.fleet.kubeconfig import Kubeconfig
     from tctl_py.fleet.writer import ClusterClient
     from tctl_py.mesh import ClusterState, MeshConfig, MeshResult
+    from tctl_py.reconcile.ownership import Ownership
     from tctl_py.store import Store
 
 # The kinds of configuration the engine reads, by MeshConfig field.
@@ -42,8 +43,9 @@ class Fleet:
         return ClusterClient(self.kubeconfig, name, request_timeout=OPTIONS.request_timeout)
 
 
-def mesh_config(store: Store, extra: Sequence[dict] = ()) -> MeshConfig:
-    """The configuration as stored, optionally with bodies about to be applied on top."""
+def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
+    """The configuration as stored, optionally with bodies about to be applied on top and the
+    FQNs `without` about to be deleted (dry runs show the configuration as it would be)."""
     from tctl_py.config import kinds
     from tctl_py.mesh import MeshConfig
 
@@ -54,9 +56,26 @@ def mesh_config(store: Store, extra: Sequence[dict] = ()) -> MeshConfig:
     for body in extra:
         kind = kinds.lookup(body.get("apiVersion", ""), body.get("kind", ""))
         bodies[kind.fqn(body.get("metadata", {}))] = body
+    for fqn in without:
+        bodies.pop(fqn, None)
     grouped = {name: tuple(b for fqn, b in sorted(bodies.items()) if b["kind"] == kind)
                for name, kind in _CONFIG_KINDS.items()}
     return MeshConfig(**grouped)
+
+
+def ownership(store: Store, config: MeshConfig, organizations: Sequence[str] = ()) -> Ownership:
+    """What this run may prune: the settings of `config`, the store's tombstones, and with
+    `apply --prune` everything of the `organizations` the input declares whole."""
+    from tctl_py.config import kinds
+    from tctl_py.reconcile.ownership import Ownership, organization_scope
+
+    setting = kinds.KINDS["WorkspaceSetting"]
+    return Ownership.of(
+        (setting.fqn(body.get("metadata", {})) for body in config.settings),
+        released=store.tombstones(),
+        scopes=[organization_scope(name) for name in organizations],
+        store=store.identity(),
+    )
 
 
 def load_fleet(config: MeshConfig) -> Fleet:

@@ -8,11 +8,11 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import err, open_store, out
+from tctl_py.cli.common import Verbose, err, open_store, out, reconcile_lock
 
 HELP = """Reconcile the generated objects of every cluster (or those named) with the stored configuration: create what is missing, update what drifted, prune what is no longer generated.
 
-Objects tctl does not own are never touched (a conflict, exit 5) unless --force-conflicts. A cluster that cannot be read is reported (exit 4) and nothing derived from it changes elsewhere. What a cron job or a pipeline step runs.
+Only what this store's configuration produced is ever pruned: objects of settings it holds, or deleted (it keeps tombstones). Objects made by tctl for configuration it never held are left alone (-v lists them), so a new or empty store deletes nothing. Objects tctl does not own are never touched (a conflict, exit 5) unless --force-conflicts. A cluster that cannot be read is reported (exit 4) and nothing derived from it changes elsewhere. Reconciles of one store take turns (a lock beside the store). What a cron job or a pipeline step runs.
 """
 
 
@@ -22,15 +22,17 @@ def command(
                                           help="Show what would change; write nothing."),
     force_conflicts: bool = typer.Option(False, "--force-conflicts",
                                          help="Take over objects with tctl's names that tctl does not own."),
+    verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
 
     check_dry_run(dry_run)
-    with open_store() as store:
+    with open_store() as store, reconcile_lock(store, "tctl sync", dry_run):
         config = meshview.mesh_config(store)
-    fleet = meshview.load_fleet(config)
-    code = reconcile_and_report(config, fleet, dry_run=dry_run, force_conflicts=force_conflicts,
-                                clusters=clusters)
+        ownership = meshview.ownership(store, config)
+        fleet = meshview.load_fleet(config)
+        code = reconcile_and_report(config, fleet, ownership, dry_run=dry_run,
+                                    force_conflicts=force_conflicts, clusters=clusters, verbose=verbose)
     raise typer.Exit(code)
 
 
@@ -41,17 +43,19 @@ def check_dry_run(dry_run: str | None) -> None:
         raise UsageError(f'--dry-run must be "client" or "server", not "{dry_run}"')
 
 
-def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts: bool,
+def reconcile_and_report(config, fleet, ownership, *, dry_run: str | None, force_conflicts: bool,
                          clusters: Sequence[str] | None = None, baseline=None,
-                         diff_only: bool = False) -> int:
+                         diff_only: bool = False, verbose: bool = False) -> int:
     """Plan (and unless a dry run, write) every cluster; print one line per object (a dry run
-    adds the diffs; `diff_only` prints only those); return the exit code: 4 if a cluster failed,
-    else 5 if an object was in the way, else for a dry run 1 when something would change, else 0."""
+    adds the diffs; `diff_only` prints only those; objects owned elsewhere only with `verbose`);
+    return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
+    dry run 1 when something would change, else 0."""
     from tctl_py.cli import fleetsync, meshview
     from tctl_py.cli.generated import report_findings
     from tctl_py.errors import ExitCode
     from tctl_py.mesh.findings import CONFLICT_CODES
     from tctl_py.output.progress import ClusterProgress
+    from tctl_py.reconcile.plan import Action
 
     if clusters:
         meshview.check_clusters(fleet, clusters)
@@ -59,19 +63,23 @@ def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts:
         return int(ExitCode.OK)
     shown = list(clusters) if clusters else fleet.names()
     with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
-        rec = fleetsync.reconcile(config, fleet, write=dry_run != "client",
+        rec = fleetsync.reconcile(config, fleet, ownership=ownership, write=dry_run != "client",
                                   server_dry_run=dry_run == "server",
                                   force_conflicts=force_conflicts, clusters=clusters,
                                   baseline=baseline, on_cluster=progress)
     report_findings(rec.result.findings, shown)
     if not diff_only:
-        print_steps(rec, dry_run, fleet.live)
+        print_steps(rec, dry_run, fleet.live, verbose)
     else:  # a diff shows objects; what stands in the way is said on stderr
         for index in rec.conflicts:
             step = rec.steps[index]
             err(f"conflict: {step.path}: {rec.refusals.get(index) or step.reason}\n")
     if dry_run:
         print_diffs(rec)
+    foreign = [step for step in rec.steps if step.action is Action.FOREIGN]
+    if foreign and not verbose:
+        err(f"note: {len(foreign)} object(s) made by tctl for configuration this store does not hold "
+            "were left alone (-v lists them)\n")
     for name, objects in sorted(rec.unvalidated.items()):
         err(f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
             "namespace does not exist yet (the real apply creates it first)\n")
@@ -93,9 +101,11 @@ def reconcile_and_report(config, fleet, *, dry_run: str | None, force_conflicts:
     return int(ExitCode.OK)
 
 
-def print_steps(rec, dry_run: str | None, live: bool) -> None:
-    """`cluster-2 serviceentry.networking.istio.io/details.bookinfo created`, one per object."""
+def print_steps(rec, dry_run: str | None, live: bool, verbose: bool = False) -> None:
+    """`cluster-2 serviceentry.networking.istio.io/details.bookinfo created`, one per object;
+    objects owned elsewhere (left alone) only when `verbose`."""
     from tctl_py.config import kinds, objects
+    from tctl_py.reconcile.plan import Action
 
     if dry_run:
         suffix = " (server dry run)" if dry_run == "server" else " (dry run)"
@@ -103,11 +113,14 @@ def print_steps(rec, dry_run: str | None, live: bool) -> None:
         suffix = "" if live else " (snapshot fleet: not written)"
     lines = []
     for index, step in enumerate(rec.steps):
+        if step.action is Action.FOREIGN and not verbose:
+            continue
         kind = kinds.by_kind(step.kind)
         label = objects.label(kind, step.name) if kind else f"{step.kind.lower()}/{step.name}"
         outcome = rec.outcome(index)
         line = f"{step.cluster} {label} {outcome}{suffix if step.writes else ''}"
-        why = rec.refusals.get(index) or (step.reason if outcome in ("conflict", "kept") else "")
+        why = rec.refusals.get(index) or (
+            step.reason if outcome in ("conflict", "kept", Action.FOREIGN.value) else "")
         if why:
             line += f": {why}"
         lines.append(line + "\n")

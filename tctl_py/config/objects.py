@@ -71,3 +71,9 @@ def label(kind: Kind, name: str) -> str:
     if kind.generated:
         return f"{kind.singular}.{kind.group}/{name}"
     return f"{kind.singular}/{name}"
+
+
+def change_label(change) -> str:
+    """`label` of a store Change (created, configured, unchanged or deleted)."""
+    body = change.after if change.after is not None else change.before
+    return label(kinds.by_kind(change.kind), body["metadata"]["name"])

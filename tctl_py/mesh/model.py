@@ -87,3 +87,6 @@ class MeshResult:
     objects: list[GeneratedObject] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     gateways: list[GatewaySummary] = field(default_factory=list)  # sorted, one per Service
+    # Clusters with an East-West gateway whose address annotation cannot be parsed: what derives
+    # from them is kept as it is, as for an unreadable cluster (SPEC §3.3).
+    held_origins: frozenset[str] = frozenset()

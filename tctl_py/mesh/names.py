@@ -8,6 +8,7 @@ makes every `tctl sync` delete and recreate objects in every cluster.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from functools import lru_cache
 
@@ -23,13 +24,19 @@ MANAGED_BY_VALUE = "tctl"
 LABEL_ORGANIZATION = "tctl.tetrate.io/organization"
 LABEL_TENANT = "tctl.tetrate.io/tenant"
 LABEL_WORKSPACE = "tctl.tetrate.io/workspace"
+LABEL_SETTING = "tctl.tetrate.io/setting"
+# The FQN of the WorkspaceSetting that produced the object: what ownership rests on. A run prunes
+# an object only when the configuration it knows produced it (SPEC §3.3).
 ANNOTATION_SOURCE = "tctl.tetrate.io/source"
-# The clusters an object derives from, comma-separated and sorted (see `join_origins`). The
-# reconcile plan leaves alone what derives from a cluster it could not read (SPEC §7: an
-# unreadable cluster is no evidence that its services are gone).
+# The clusters an object derives from, a JSON list of names (see `join_origins`). The reconcile
+# plan leaves alone what derives from a cluster it could not read (SPEC §7: an unreadable
+# cluster is no evidence that its services are gone).
 ANNOTATION_ORIGINS = "tctl.tetrate.io/origins"
-RESERVED_LABELS = (MANAGED_BY, LABEL_ORGANIZATION, LABEL_TENANT, LABEL_WORKSPACE)
-RESERVED_ANNOTATIONS = (ANNOTATION_SOURCE, ANNOTATION_ORIGINS)
+# The id of the store whose run last wrote the object: provenance for people, stamped at write
+# time and never compared (a pipeline's fresh store must not rewrite every object).
+ANNOTATION_STORE = "tctl.tetrate.io/store"
+RESERVED_LABELS = (MANAGED_BY, LABEL_ORGANIZATION, LABEL_TENANT, LABEL_WORKSPACE, LABEL_SETTING)
+RESERVED_ANNOTATIONS = (ANNOTATION_SOURCE, ANNOTATION_ORIGINS, ANNOTATION_STORE)
 
 # Istio / Tetrate keys the engine reads or writes.
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
@@ -91,19 +98,25 @@ def label_value(value: str) -> str:
 
 
 def join_origins(clusters) -> str:
-    """The `tctl.tetrate.io/origins` value: distinct cluster names, sorted, comma-separated.
-
-    Any string is a valid annotation value; a cluster name holding a comma would be read back
-    as two names (`split_origins`), which only makes the reconcile layer more cautious.
-    """
-    return ",".join(sorted(set(clusters)))
+    """The `tctl.tetrate.io/origins` value: distinct cluster names, sorted, as a JSON list
+    (`["cluster-1","cluster-3"]`), so that any context name, commas included, reads back as
+    itself."""
+    return json.dumps(sorted(set(clusters)), separators=(",", ":"), ensure_ascii=False)
 
 
-def split_origins(value: object) -> frozenset[str]:
-    """The cluster names of a `tctl.tetrate.io/origins` value (empty for anything else)."""
+def split_origins(value: object) -> frozenset[str] | None:
+    """The cluster names of a `tctl.tetrate.io/origins` value; None when it is not a JSON list
+    of strings (the comma-separated form of earlier versions included): origins unknown, which
+    the reconcile plan treats with the most caution."""
     if not isinstance(value, str):
-        return frozenset()
-    return frozenset(part for part in value.split(",") if part)
+        return None
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return None
+    return frozenset(names)
 
 
 def service_fqdn(namespace: str, name: str) -> str:

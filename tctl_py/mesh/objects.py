@@ -19,6 +19,7 @@ from .names import (
     GATEWAY_PORT,
     ISTIO_API_VERSION,
     LABEL_ORGANIZATION,
+    LABEL_SETTING,
     LABEL_TENANT,
     LABEL_WORKSPACE,
     MANAGED_BY,
@@ -87,6 +88,7 @@ def _labels_and_annotations(
             LABEL_ORGANIZATION: label_value(workspace.organization),
             LABEL_TENANT: label_value(workspace.tenant),
             LABEL_WORKSPACE: label_value(workspace.name),
+            LABEL_SETTING: label_value(setting.name),
         }
     )
     annotations[ANNOTATION_SOURCE] = setting.fqn

@@ -8,17 +8,24 @@ objects read from that cluster and says, per object, what `apply`/`sync` will do
 - desired, present, managed by tctl, same managed fields   -> UNCHANGED
 - desired, present, NOT managed by tctl                    -> CONFLICT, or with `force_conflicts`
                                                               an UPDATE that takes it over
-- managed by tctl, present, no longer desired              -> DELETE ("pruned")
-- managed by tctl and derived from a cluster that could not be read, and it would be changed
-  or pruned                                                -> KEEP: a cluster that cannot be
-  read is no evidence that its services are gone (nothing derived from it changes until it can
-  be read again)
+- managed by tctl, present, no longer desired, produced by configuration this run owns
+  (`Ownership`: a setting it holds, one it deleted, or one of an organization `--prune`
+  declares whole)                                          -> DELETE ("pruned")
+- managed by tctl, produced by configuration this run does not own -> FOREIGN ("owned
+  elsewhere") when no longer desired, CONFLICT when desired (another store's object holds the
+  name); never written either way (a Namespace that exists is simply used)
+- managed by tctl and derived from a cluster that could not be read (or whose gateway address
+  annotation cannot be parsed), and it would be changed or pruned -> KEEP: an unreadable
+  cluster is no evidence that its services are gone (nothing derived from it changes until
+  it can be read again)
 - not managed by tctl and not desired                      -> not in the plan at all
 
 "Managed fields" (see `differences`): every top-level field of the desired object other than
 apiVersion/kind/metadata/status (for generated kinds: `spec`, entirely tctl's), and tctl's
 labels and annotations. Labels/annotations others added are not a difference; a tctl key
-(`tctl.tetrate.io/...` or app.kubernetes.io/managed-by) that is live but no longer desired is.
+(`tctl.tetrate.io/...` or app.kubernetes.io/managed-by) that is live but no longer desired is,
+except the store stamp (`tctl.tetrate.io/store`), which is written with every write and never
+by itself a reason to write.
 Server bookkeeping (status, uid, resourceVersion, generation, managedFields, creationTimestamp,
 selfLink) is dropped by `clean` before anything is compared or shown.
 """
@@ -32,7 +39,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tctl_py.mesh.model import GeneratedObject
-from tctl_py.mesh.names import ANNOTATION_ORIGINS, MANAGED_BY, MANAGED_BY_VALUE, split_origins
+from tctl_py.mesh.names import (
+    ANNOTATION_ORIGINS,
+    ANNOTATION_STORE,
+    MANAGED_BY,
+    MANAGED_BY_VALUE,
+    split_origins,
+)
+from tctl_py.reconcile.ownership import Ownership, source_of
 
 # -- live objects -------------------------------------------------------------------------------
 
@@ -86,11 +100,8 @@ def is_tctl_key(key: str) -> bool:
 
 def origins(obj: Mapping | None) -> frozenset[str] | None:
     """The clusters `obj` derives from (annotation tctl.tetrate.io/origins); None when the
-    annotation is missing (an object written before tctl recorded origins: unknown)."""
-    annotations = _map(obj, "annotations")
-    if ANNOTATION_ORIGINS not in annotations:
-        return None
-    return split_origins(annotations[ANNOTATION_ORIGINS])
+    annotation is missing or not a JSON list (written by an earlier tctl: unknown)."""
+    return split_origins(_map(obj, "annotations").get(ANNOTATION_ORIGINS))
 
 
 def _terminating(live: Mapping | None) -> bool:
@@ -116,7 +127,7 @@ def differences(desired: Mapping, live: Mapping) -> list[str]:
         want, have = _map(desired, which), _map(live, which)
         keys = {key for key, value in want.items() if have.get(key, _MISSING) != value}
         keys |= {key for key in have if key not in want and is_tctl_key(key)}
-        found += [f"{which}[{key}]" for key in sorted(keys)]
+        found += [f"{which}[{key}]" for key in sorted(keys - {ANNOTATION_STORE})]
     return found
 
 
@@ -166,6 +177,7 @@ class Action(StrEnum):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"
     KEEP = "kept"
+    FOREIGN = "owned elsewhere"
 
 
 WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE})
@@ -233,7 +245,7 @@ SYNC_EXTRA = "extra"
 def sync_status(step: Step) -> str:
     """The SYNC column of `get` for a generated object: in-sync (UNCHANGED, KEEP), missing
     (CREATE), drifted (UPDATE), conflict (CONFLICT, or a forced take-over: the object is not
-    tctl's yet). A DELETE step is no generated object; it reads `extra`."""
+    tctl's yet). DELETE and FOREIGN steps are no generated object; they read `extra`."""
     if step.action in (Action.UNCHANGED, Action.KEEP):
         return SYNC_IN_SYNC
     if step.action is Action.CREATE:
@@ -303,24 +315,29 @@ def _step(cluster: str, action: Action, desired: Mapping | None, live: dict | No
     )
 
 
-def _held_by_unreachable(live: Mapping, unreachable: frozenset[str]) -> str:
-    """Why `live` must be left alone while `unreachable` clusters cannot be read ("" if not)."""
-    if not unreachable:
+def _held(live: Mapping, unreachable: frozenset[str], unsettled: frozenset[str]) -> str:
+    """Why `live` must be left alone while clusters cannot be read (`unreachable`) or their
+    gateway address annotation cannot be parsed (`unsettled`); "" if it need not be."""
+    blocked = unreachable | unsettled
+    if not blocked:
         return ""
     names = origins(live)
     if names is None:
         return (
             f"records no origin clusters ({ANNOTATION_ORIGINS}) and "
-            f"{', '.join(sorted(unreachable))} could not be read: left as is until "
-            f"{'it' if len(unreachable) == 1 else 'they'} can be read again"
+            f"{', '.join(sorted(blocked))} {'is' if len(blocked) == 1 else 'are'} not settled: "
+            "left as is until every cluster can be read and its gateway addresses parsed"
         )
-    held = sorted(names & unreachable)
-    if not held:
-        return ""
-    return (
-        f"derives from {', '.join(held)}, which could not be read: left as is until "
-        f"{'it' if len(held) == 1 else 'they'} can be read again"
-    )
+    reasons = []
+    down = sorted(names & unreachable)
+    if down:
+        reasons.append(f"derives from {', '.join(down)}, which could not be read: left as is until "
+                       f"{'it' if len(down) == 1 else 'they'} can be read again")
+    broken = sorted((names & unsettled) - unreachable)
+    if broken:
+        reasons.append(f"derives from {', '.join(broken)}, whose East-West gateway address annotation "
+                       "cannot be parsed: left as is until it is fixed")
+    return "; ".join(reasons)
 
 
 def _join(*parts: str) -> str:
@@ -337,19 +354,24 @@ def plan_cluster(
     desired: Sequence[Mapping],
     live: Sequence[Mapping],
     *,
+    ownership: Ownership,
     unreachable: frozenset[str] = frozenset(),
+    unsettled: frozenset[str] = frozenset(),
     force_conflicts: bool = False,
 ) -> list[Step]:
     """The steps that bring `cluster` from `live` to `desired` (bodies), in execution order.
 
     `live`: what was read from the cluster (objects labelled managed-by tctl, plus any object
     whose name a desired one would take); anything else in it that is neither desired nor
-    managed is ignored. `unreachable`: clusters that could not be read; managed objects that
-    derive from them (annotation tctl.tetrate.io/origins, or no such annotation at all) are
-    KEPT rather than changed or pruned. A Namespace is never pruned. Objects are identified by
-    (API group, kind, namespace, name).
+    managed is ignored. `ownership`: which managed objects this run may prune or update (see
+    `tctl_py.reconcile.ownership`); its store id is stamped on every object written.
+    `unreachable`: clusters that could not be read, `unsettled`: clusters whose gateway address
+    annotation cannot be parsed; managed objects that derive from either (annotation
+    tctl.tetrate.io/origins, or no readable such annotation at all) are KEPT rather than changed
+    or pruned. A Namespace is never pruned. Objects are identified by (API group, kind,
+    namespace, name).
     """
-    unreachable = frozenset(unreachable)
+    unreachable, unsettled = frozenset(unreachable), frozenset(unsettled)
     wanted: dict[Key, Mapping] = {}
     for body in desired:
         key = object_identity(body)
@@ -364,59 +386,80 @@ def plan_cluster(
                           min(bodies, key=lambda b: (not is_managed(b), _short(b))))
                for key, bodies in read.items()}
 
+    def write(action: Action, want: Mapping, have: dict | None, reason: str) -> Step:
+        return _step(cluster, action, _stamped(want, ownership.store), have, reason)
+
     steps: list[Step] = []
     for key, want in wanted.items():
         have = present.get(key)
         if have is None:
-            steps.append(_step(cluster, Action.CREATE, want, None, "not in the cluster"))
+            steps.append(write(Action.CREATE, want, None, "not in the cluster"))
             continue
         going = "it is being deleted: a later sync re-creates it" if _terminating(have) else ""
-        if not is_managed(have) and key[:2] == ("", "Namespace"):
+        theirs = not is_managed(have) or not ownership.owns(have)
+        if theirs and key[:2] == ("", "Namespace"):
             # tctl only needs the namespace to exist: one made by someone else is used as it is.
-            steps.append(_step(cluster, Action.UNCHANGED, want, have, "exists, not managed by tctl: used"))
+            steps.append(_step(cluster, Action.UNCHANGED, want, have, "exists, not managed by this "
+                               "configuration: used"))
             continue
-        if not is_managed(have):
+        if theirs:
+            held_by = _manager(have) if not is_managed(have) else ownership.why_not(have)
             if force_conflicts:
-                reason = f"taking over an object not managed by tctl ({_manager(have)})"
-                steps.append(_step(cluster, Action.UPDATE, want, have, _join(reason, going)))
+                steps.append(write(Action.UPDATE, want, have,
+                                   _join(f"taking over an object not managed by tctl ({held_by})"
+                                         if not is_managed(have) else f"taking over: {held_by}", going)))
             else:
-                reason = (
-                    f"exists and is not managed by tctl ({_manager(have)}): left as is; "
-                    "--force-conflicts takes it over"
-                )
-                steps.append(_step(cluster, Action.CONFLICT, want, have, reason))
+                reason = (f"exists and is not managed by tctl ({held_by})" if not is_managed(have)
+                          else f"exists and is managed by tctl for other configuration: {held_by}")
+                steps.append(_step(cluster, Action.CONFLICT, want, have,
+                                   reason + "; --force-conflicts takes it over"))
             continue
         changed = differences(want, have)
         if not changed:
             steps.append(_step(cluster, Action.UNCHANGED, want, have, going))
             continue
-        held = _held_by_unreachable(have, unreachable)
+        held = _held(have, unreachable, unsettled)
         if held:
             steps.append(_step(cluster, Action.KEEP, want, have, held))
         else:
             reason = "differs in " + ", ".join(changed)
-            steps.append(_step(cluster, Action.UPDATE, want, have, _join(reason, going)))
+            steps.append(write(Action.UPDATE, want, have, _join(reason, going)))
 
     for key, have in present.items():
         # A Namespace is never pruned: deleting it would delete whatever else lives in it,
         # objects tctl does not own included. Once tctl needs it no more, it is left alone.
         if key in wanted or not is_managed(have) or key[:2] == ("", "Namespace"):
             continue
-        held = _held_by_unreachable(have, unreachable)
+        if not ownership.owns(have):
+            steps.append(_step(cluster, Action.FOREIGN, None, have, ownership.why_not(have)))
+            continue
+        held = _held(have, unreachable, unsettled)
         if held:
             steps.append(_step(cluster, Action.KEEP, None, have, held))
         elif _terminating(have):
             steps.append(_step(cluster, Action.UNCHANGED, None, have, "already being deleted"))
         else:
-            steps.append(_step(cluster, Action.DELETE, None, have, "managed by tctl, no longer generated"))
+            steps.append(_step(cluster, Action.DELETE, None, have,
+                               "managed by tctl, no longer generated by " + source_of(have)))
     return sorted(steps, key=step_order)
+
+
+def _stamped(desired: Mapping, store: str) -> Mapping:
+    """`desired` with the store stamp among its annotations (when the store has an id)."""
+    if not store:
+        return desired
+    metadata = dict(_meta(desired))
+    metadata["annotations"] = dict(sorted({**_map(desired, "annotations"), ANNOTATION_STORE: store}.items()))
+    return {**desired, "metadata": metadata}
 
 
 def plan(
     desired: Iterable[GeneratedObject],
     live: Mapping[str, Sequence[Mapping]],
     *,
+    ownership: Ownership,
     unreachable: Iterable[str] = frozenset(),
+    unsettled: Iterable[str] = frozenset(),
     force_conflicts: bool = False,
     clusters: Sequence[str] | None = None,
 ) -> list[Step]:
@@ -424,7 +467,8 @@ def plan(
 
     `clusters`: the clusters to plan (default: those in `live`); `live[c]` missing means c has
     none of our objects. Clusters in `unreachable` are never planned (nothing is known of them)
-    and desired objects of clusters not planned are left out.
+    and desired objects of clusters not planned are left out. `unsettled` clusters are planned,
+    but what derives from them is kept (see `plan_cluster`).
     """
     blocked = frozenset(unreachable)
     names = sorted(set(live if clusters is None else clusters) - blocked)
@@ -435,7 +479,7 @@ def plan(
     steps: list[Step] = []
     for name in names:
         steps += plan_cluster(
-            name, by_cluster[name], live.get(name, ()),
-            unreachable=blocked, force_conflicts=force_conflicts,
+            name, by_cluster[name], live.get(name, ()), ownership=ownership,
+            unreachable=blocked, unsettled=frozenset(unsettled), force_conflicts=force_conflicts,
         )
     return steps

@@ -5,15 +5,26 @@ One row per object, keyed by its FQN (`organizations/o/tenants/t/...`). Every wr
 concurrent tctl processes queue on the write lock (busy_timeout) instead of failing. The database
 runs in WAL mode with `synchronous=FULL`: a killed process or a power cut leaves the last committed
 state, and a command that reported "created" has its write on disk.
+
+Besides the objects, a store keeps what ownership of the fleet's objects rests on (SPEC §3.3): its
+identity (a random id made with the store, stamped on what it writes) and tombstones, the FQNs it
+deleted, so a later run still knows that what they produced is its to prune. A reconcile of the
+fleet holds the store's reconcile lock (`reconcile_lock`) from reading the configuration to the last
+write, so two commands on one store never leave the fleet out of step with it.
+
+Files: tctl's own folders are created 0700 and the store 0600 (its WAL files follow, as SQLite gives
+them the database's mode). A store that cannot be written (a read-only file or folder) still reads.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +35,7 @@ from tctl_py.errors import ExitCode, NotFound, StoreError, TctlError
 
 __all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "default_path"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 _HINT = "choose another file with --store PATH or the TCTL_STORE environment variable"
 
@@ -45,6 +56,18 @@ _MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX objects_parent ON objects(parent);
     CREATE INDEX objects_kind ON objects(kind, fqn);
+    """,
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('id', lower(hex(randomblob(8))));
+    CREATE TABLE tombstones (
+        fqn     TEXT PRIMARY KEY,
+        kind    TEXT NOT NULL,
+        deleted TEXT NOT NULL
+    ) WITHOUT ROWID;
     """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
@@ -125,6 +148,33 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _ancestors(fqn: str) -> list[str]:
+    """`organizations/o/tenants/t` -> [`organizations/o`]: the FQNs of the objects above it."""
+    parts = fqn.split("/")
+    return ["/".join(parts[:end]) for end in range(2, len(parts) - 1, 2)]
+
+
+def _cannot_write(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` and any missing parent 0700 (tctl's own folders hold its store and
+    credentials-adjacent state); folders that exist are left as they are."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+
+
 def _subtree_bounds(fqn: str) -> tuple[str, str]:
     # Every descendant is > "fqn/" and < "fqn0" ("0" follows "/" in code point order), so the
     # primary key index answers "under" exactly, without LIKE wildcards.
@@ -137,6 +187,7 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        self.read_only = False  # set when the file or its folder cannot be written
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -153,27 +204,56 @@ class Store:
 
     def _connect(self, *, create: bool) -> sqlite3.Connection | None:
         """The connection; None when the file does not exist and `create` is false (reads and
-        dry runs never create a store)."""
+        dry runs never create a store). A store that cannot be written is opened read-only."""
         if self._db is not None:
             return self._db
         if not create and not self.path.exists():
             return None
         with self._errors("open"):
+            if create and not self.path.exists():
+                self._create_file()
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise StoreError(
-                    f"cannot create the folder {self.path.parent} for the store: "
-                    f"{e.strerror or e}",
-                    hint=_HINT,
-                ) from None
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            try:
-                self._prepare(db)
-            except BaseException:
-                db.close()
-                raise
+                db = self._open(read_only=False)
+            except sqlite3.OperationalError as e:
+                if not _cannot_write(e):
+                    raise
+                db = self._open(read_only=True)
+                self.read_only = True
         self._db = db
+        return db
+
+    def _create_file(self) -> None:
+        """An empty store file (a valid, empty SQLite database), 0600, in folders made 0700."""
+        try:
+            private_folder(self.path.parent)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # another tctl made it a moment ago
+        except OSError as e:
+            raise StoreError(
+                f"cannot create the store {self.path}: {e.strerror or e}", hint=_HINT
+            ) from None
+
+    def _open(self, *, read_only: bool) -> sqlite3.Connection:
+        if not read_only:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        else:
+            # mode=ro still needs the -shm file; in a folder nobody may write, a store nobody
+            # can be changing is read as immutable.
+            uri = self.path.resolve().as_uri()
+            try:
+                db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+                db.execute("PRAGMA user_version").fetchone()
+            except sqlite3.OperationalError:
+                db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+        try:
+            if read_only:
+                self._check_version(db.execute("PRAGMA user_version").fetchone()[0], writable=False)
+            else:
+                self._prepare(db)
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _prepare(self, db: sqlite3.Connection) -> None:
@@ -199,12 +279,7 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store {self.path} has schema version {version}, newer than this tctl "
-                    f"understands ({SCHEMA_VERSION})",
-                    hint="upgrade tctl, or " + _HINT,
-                )
+            self._check_version(version, writable=True)
             if version == 0:
                 tables = [r[0] for r in db.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -224,6 +299,27 @@ class Store:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+
+    def _check_version(self, version: int, *, writable: bool) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} has schema version {version}, newer than this tctl "
+                f"understands ({SCHEMA_VERSION})",
+                hint="upgrade tctl, or " + _HINT,
+            )
+        if not writable and version != SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} is read-only and has schema version {version}; this "
+                f"tctl reads version {SCHEMA_VERSION}",
+                hint="run one tctl command with write access to the store to upgrade it",
+            )
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"the store {self.path} is read-only: nothing was changed",
+                hint="give yourself write access to the file and its folder, or " + _HINT,
+            )
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -308,6 +404,61 @@ class Store:
             rows = db.execute(sql, params).fetchall()
         return [self._object(r) for r in rows]
 
+    def identity(self) -> str:
+        """The store's id (16 hex digits, random, made with the store); "" when the store does
+        not exist yet. Stamped on the objects a reconcile writes, so one can tell which store
+        last wrote an object."""
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return ""
+            row = db.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+        return row[0] if row else ""
+
+    def tombstones(self) -> dict[str, str]:
+        """FQN -> when it was deleted (RFC 3339), for every object deleted from this store and
+        not applied again since: what those produced in the fleet is still this store's to prune."""
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return {}
+            rows = db.execute("SELECT fqn, deleted FROM tombstones ORDER BY fqn").fetchall()
+        return dict(rows)
+
+    @contextmanager
+    def reconcile_lock(self, doing: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the store's reconcile lock (an flock on `<store>.lock`) for the block.
+
+        Commands that change the fleet hold it from reading the configuration to their last
+        write, so that of two commands on one store the second plans from what the first left,
+        and after both the fleet matches the store. `on_wait(holder)` is called once when
+        another process holds it ("pid 4242: tctl apply"); the wait lasts until it is released
+        (Ctrl-C ends it). A store folder nobody may write cannot be changed by anyone, so then
+        no lock is taken.
+        """
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            private_folder(lock_path.parent)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise StoreError(f"cannot create the lock file {lock_path}: {e.strerror or e}",
+                                 hint=_HINT) from None
+            yield
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait(os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}: {doing}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock; the file stays (removing it would race with waiters)
+
     # --- writes ------------------------------------------------------------------------------
 
     def apply(
@@ -315,10 +466,17 @@ class Store:
         items: Sequence[tuple[str, str, str | None, dict]],
         *,
         dry_run: bool = False,
+        replace_under: Sequence[str] = (),
     ) -> list[Change]:
         """Create or replace every (fqn, kind, parent_fqn, body), parents first, in one
         transaction. Raises ApplyRefused naming every offending object, having written nothing.
-        Returns one Change per distinct FQN, parent-first."""
+        Returns one Change per distinct FQN, parent-first.
+
+        `replace_under`: FQNs (e.g. `organizations/tetrate`) whose whole subtree the batch
+        replaces (`apply --prune`): every stored object under one of them that is neither in
+        the batch nor an ancestor of an object in it is deleted in the same transaction
+        (children first, tombstones recorded; Changes "deleted" follow the others).
+        """
         batch, problems = self._normalize(items)
         with self._errors("write"):
             db = self._connect(create=not dry_run)
@@ -327,6 +485,8 @@ class Store:
                 if problems:
                     raise ApplyRefused(problems)
                 return [Change(i.fqn, i.kind, "created", None, json.loads(i.text)) for i in batch]
+            if not dry_run:
+                self._check_writable()
 
             def query(sql: str, params: Sequence) -> list[tuple]:
                 return db.execute(sql, params).fetchall()
@@ -357,6 +517,12 @@ class Store:
                                 "UPDATE objects SET kind = ?, parent = ?, body = ?,"
                                 " revision = revision + 1, updated = ? WHERE fqn = ?",
                                 (item.kind, item.parent, item.text, now, item.fqn))
+                if not dry_run:  # applied again: no longer deleted
+                    db.executemany("DELETE FROM tombstones WHERE fqn = ?", [(i.fqn,) for i in batch])
+                kept = {i.fqn for i in batch} | {a for i in batch for a in _ancestors(i.fqn)}
+                doomed = [row for root in replace_under for row in self._subtree(db, root.rstrip("/"))
+                          if row[0] not in kept]
+                changes += self._remove(db, doomed, now, dry_run)
         return changes
 
     @staticmethod
@@ -412,28 +578,40 @@ class Store:
         return problems
 
     def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> list[Change]:
-        """Delete each object and everything under it, in one transaction. Raises NotFound
-        naming every unknown FQN, having deleted nothing. Returns the deletions, children first."""
+        """Delete each object and everything under it, in one transaction, recording a tombstone
+        for each. Raises NotFound naming every unknown FQN, having deleted nothing. Returns the
+        deletions, children first."""
         targets = list(dict.fromkeys(f.rstrip("/") for f in fqns))
         with self._errors("write"):
             db = self._connect(create=False)
             if db is None:
                 raise self._not_found(targets)
+            if not dry_run:
+                self._check_writable()
             with self._transaction(db, write=not dry_run):
                 missing = [f for f in targets if not db.execute(
                     "SELECT 1 FROM objects WHERE fqn = ?", (f,)).fetchone()]
                 if missing:
                     raise self._not_found(missing)
-                doomed: dict[str, tuple] = {}
-                for fqn in targets:
-                    low, high = _subtree_bounds(fqn)
-                    for row in db.execute(
-                            "SELECT fqn, kind, body FROM objects"
-                            " WHERE fqn = ? OR (fqn > ? AND fqn < ?)", (fqn, low, high)):
-                        doomed[row[0]] = row
-                order = sorted(doomed, key=lambda f: (-_depth(f), f))
-                if not dry_run:
-                    db.executemany("DELETE FROM objects WHERE fqn = ?", [(f,) for f in order])
+                doomed = [row for fqn in targets for row in self._subtree(db, fqn)]
+                return self._remove(db, doomed, _now(), dry_run)
+
+    @staticmethod
+    def _subtree(db: sqlite3.Connection, fqn: str) -> list[tuple]:
+        """(fqn, kind, body) of `fqn` and everything under it."""
+        low, high = _subtree_bounds(fqn)
+        return db.execute("SELECT fqn, kind, body FROM objects WHERE fqn = ? OR (fqn > ? AND fqn < ?)",
+                          (fqn, low, high)).fetchall()
+
+    @staticmethod
+    def _remove(db: sqlite3.Connection, rows: list[tuple], now: str, dry_run: bool) -> list[Change]:
+        """Delete (fqn, kind, body) rows children first and leave a tombstone for each."""
+        doomed = {row[0]: row for row in rows}
+        order = sorted(doomed, key=lambda f: (-_depth(f), f))
+        if not dry_run:
+            db.executemany("DELETE FROM objects WHERE fqn = ?", [(f,) for f in order])
+            db.executemany("INSERT OR REPLACE INTO tombstones (fqn, kind, deleted) VALUES (?, ?, ?)",
+                           [(f, doomed[f][1], now) for f in order])
         return [Change(f, doomed[f][1], "deleted", json.loads(doomed[f][2]), None) for f in order]
 
     def _not_found(self, fqns: list[str]) -> NotFound:

@@ -10,6 +10,7 @@ deleted, a managed object edited) are made with the official client too, as kube
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -18,8 +19,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import EmulatedCluster, EmulatedFleet, namespace, service
-from tests.support.cli import STEP, Ran, example_objects
+from tests.support import EmulatedFleet, namespace, service
+from tests.support.bookinfo import (
+    CLUSTERS,
+    GENERATED_KINDS,
+    MANAGED_BY,
+    WRITE_METHODS,
+    managed_objects,
+    names,
+    no_writes,
+    reset,
+    user_client,
+    write_requests,
+)
+from tests.support.cli import STEP
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +41,6 @@ EXAMPLE = ROOT / "examples" / "bookinfo"
 CONFIG = EXAMPLE / "config"
 FLEET = EXAMPLE / "fleet"
 EASTWEST = EXAMPLE / "eastwest-gateway.yaml"
-CLUSTERS = ("cluster-1", "cluster-2", "cluster-3")
 
 # Gateway addresses in rule 2's order (IPs in numeric order), networks and regions of the example.
 IPS = {"cluster-1": ["18.135.167.198", "18.168.99.230", "35.179.51.164"],
@@ -36,9 +48,6 @@ IPS = {"cluster-1": ["18.135.167.198", "18.168.99.230", "35.179.51.164"],
 NETWORK = {"cluster-1": "network-1", "cluster-2": "network-2", "cluster-3": "network-3"}
 REGION = {"cluster-1": "eu-west-2", "cluster-2": "eu-west-1", "cluster-3": "us-east-1"}
 SOURCE = "organizations/tse/tenants/tse/workspaces/bookinfo-ws/settings/bookinfo-ws-settings"
-MANAGED_BY = "app.kubernetes.io/managed-by"
-GENERATED_KINDS = ("ServiceEntry", "WorkloadEntry", "DestinationRule", "Gateway")
-WRITE_METHODS = ("PATCH", "POST", "PUT", "DELETE")
 MULTICLUSTER = "xcp-multicluster"
 
 def shadow(origin: str, name: str, ns: str = "bookinfo") -> str:
@@ -59,79 +68,6 @@ def dr(name: str) -> str:
 
 
 GW = "gateway.networking.istio.io/tctl-eastwest-gateway"
-
-
-# --- fixtures ------------------------------------------------------------------------------------
-
-@pytest.fixture()
-def tctl(main_run):
-    """tctl through `main()` in this process; never a traceback."""
-
-    def run(*args: str) -> Ran:
-        ran = main_run(*args)
-        assert "Traceback" not in ran.stderr, ran.stderr
-        return ran
-
-    return run
-
-
-@pytest.fixture()
-def fleet(emulated: EmulatedFleet, monkeypatch) -> EmulatedFleet:
-    """cluster-1..3 serving the example's Namespaces and Services; KUBECONFIG names them all."""
-    for name in CLUSTERS:
-        emulated.add_cluster(name, objects=example_objects(name))
-    path = emulated.write_kubeconfig(emulated.directory / "kubeconfig.yaml", current_context="cluster-1")
-    monkeypatch.setenv("KUBECONFIG", str(path))
-    reset(emulated)  # seeding is not counted
-    return emulated
-
-
-@pytest.fixture()
-def applied(fleet, tctl) -> Ran:
-    """The example's configuration applied to the fleet; request counters reset afterwards."""
-    ran = tctl("apply", "-f", CONFIG)
-    assert ran.exit_code == 0, ran.stderr
-    reset(fleet)
-    return ran
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-def reset(fleet: EmulatedFleet) -> None:
-    for cluster in fleet.clusters.values():
-        cluster.reset_counts()
-
-
-def write_requests(fleet: EmulatedFleet) -> dict[str, int]:
-    """Write requests (PATCH/POST/PUT/DELETE) each server received since the last reset."""
-    return {name: sum(c.counts[m] for m in WRITE_METHODS) for name, c in fleet.clusters.items()}
-
-
-def no_writes(fleet: EmulatedFleet) -> dict[str, int]:
-    return {name: 0 for name in fleet.clusters}
-
-
-def names(cluster: EmulatedCluster, kind: str, ns: str | None = None) -> list[str]:
-    return sorted(o["metadata"]["name"] for o in cluster.list(kind, ns))
-
-
-def managed_objects(cluster: EmulatedCluster) -> list[tuple[str, str, str]]:
-    """(kind, namespace, name) of every object labelled managed-by tctl."""
-    found = []
-    for kind in ("Namespace", *GENERATED_KINDS):
-        for obj in cluster.list(kind):
-            meta = obj["metadata"]
-            if (meta.get("labels") or {}).get(MANAGED_BY) == "tctl":
-                found.append((kind, meta.get("namespace", ""), meta["name"]))
-    return sorted(found)
-
-
-def user_client(fleet: EmulatedFleet, cluster: str):
-    """The official client for one context, as a user's kubectl would be."""
-    from kubernetes import config
-
-    return config.new_client_from_config(config_file=str(fleet.directory / "kubeconfig.yaml"),
-                                         context=cluster, persist_config=False)
 
 
 def user_deletes_service(fleet: EmulatedFleet, cluster: str, ns: str, name: str) -> None:
@@ -206,7 +142,7 @@ def test_apply_writes_the_seed_scenario_field_by_field(fleet, tctl):
             "hosts": [f"{name}.bookinfo.svc.cluster.local"], "location": "MESH_INTERNAL",
             "resolution": "STATIC", "ports": [{"name": "http", "number": 9080, "protocol": "HTTP"}],
             "endpoints": endpoints(["cluster-1", "cluster-2"])}, name
-        assert entry["metadata"]["annotations"]["tctl.tetrate.io/origins"] == "cluster-1,cluster-2"
+        assert entry["metadata"]["annotations"]["tctl.tetrate.io/origins"] == '["cluster-1","cluster-2"]'
     # the namespace they live in was created for them, and is tctl's
     assert "xcp-multicluster" not in names(c1, "Namespace") + names(c2, "Namespace")
     assert_tctl_owns(c3.get("Namespace", MULTICLUSTER))
@@ -222,7 +158,7 @@ def test_apply_writes_the_seed_scenario_field_by_field(fleet, tctl):
                     "address": ip, "ports": {"http": 15443},
                     "labels": {"app": name, "security.istio.io/tlsMode": "istio"},
                     "network": NETWORK[origin], "locality": REGION[origin]}, (here, entry_name)
-                assert entry["metadata"]["annotations"]["tctl.tetrate.io/origins"] == origin
+                assert entry["metadata"]["annotations"]["tctl.tetrate.io/origins"] == f'["{origin}"]'
 
     # failover DestinationRules and the Gateways exposing exactly details and reviews
     for cluster in (c1, c2):
@@ -398,8 +334,8 @@ def derived_from(fleet: EmulatedFleet, origin: str) -> dict[tuple[str, str, str,
         for kind in ("Namespace", *GENERATED_KINDS):
             for obj in cluster.list(kind):
                 meta = obj["metadata"]
-                origins = (meta.get("annotations") or {}).get("tctl.tetrate.io/origins", "")
-                if origin in origins.split(","):
+                origins = (meta.get("annotations") or {}).get("tctl.tetrate.io/origins", "[]")
+                if origin in json.loads(origins):
                     found[(name, kind, meta.get("namespace", ""), meta["name"])] = meta["resourceVersion"]
     return found
 

@@ -6,6 +6,7 @@ Fields are compared exactly: these tests pin every name, label and value the eng
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import pytest
@@ -165,8 +166,10 @@ def meta(name: str, namespace: str = "", origins: str = "cluster-1") -> dict:
         "tctl.tetrate.io/organization": ORG,
         "tctl.tetrate.io/tenant": TENANT,
         "tctl.tetrate.io/workspace": WS,
+        "tctl.tetrate.io/setting": SETTING,
     }
-    m["annotations"] = {"tctl.tetrate.io/origins": origins, "tctl.tetrate.io/source": SOURCE}
+    m["annotations"] = {"tctl.tetrate.io/origins": json.dumps(origins.split(","), separators=(",", ":")),
+                        "tctl.tetrate.io/source": SOURCE}
     return m
 
 
@@ -765,12 +768,13 @@ def test_metadata_propagates_from_workspace_setting_and_gateway_entry():
         "tctl.tetrate.io/organization": ORG,
         "tctl.tetrate.io/tenant": TENANT,
         "tctl.tetrate.io/workspace": WS,
+        "tctl.tetrate.io/setting": SETTING,
         "team": "override",
         "tier": "gold",
     }
     assert gw.body["metadata"]["annotations"] == {
         "owner": "books@example.com",
-        "tctl.tetrate.io/origins": "cluster-1",
+        "tctl.tetrate.io/origins": '["cluster-1"]',
         "tctl.tetrate.io/source": SOURCE,
     }
     assert ("", F.METADATA_SKIPPED) in codes(result)
@@ -815,7 +819,9 @@ def test_input_is_not_mutated_nor_aliased():
 
 
 def origins_of(result: MeshResult) -> dict[tuple[str, str, str, str], str]:
-    return {o.sort_key: o.body["metadata"]["annotations"]["tctl.tetrate.io/origins"] for o in result.objects}
+    """Each object's origins (a JSON list in the annotation), joined by commas for brevity."""
+    return {o.sort_key: ",".join(json.loads(o.body["metadata"]["annotations"]["tctl.tetrate.io/origins"]))
+            for o in result.objects}
 
 
 def test_every_object_names_the_clusters_it_derives_from():
@@ -869,3 +875,12 @@ def test_origins_of_unusual_cluster_names_are_kept_verbatim():
     arn = "arn:aws:eks:eu-west-2:123456789012:cluster/c1"
     result = run([state(arn, *bookinfo(), gateway_service(ips=["10.1.0.1"])), state("cluster-2")])
     assert origins_of(result)[("cluster-2", "ServiceEntry", XCP, "details.bookinfo")] == arn
+
+
+def test_origins_are_a_json_list_so_a_comma_in_a_context_name_reads_back_as_one_name():
+    odd = "cluster-1,cluster-3"
+    result = run([state(odd, *bookinfo(), gateway_service(ips=["10.1.0.1"])), state("cluster-2")])
+    entries = [o for o in result.objects if o.kind == "ServiceEntry"]
+    assert entries
+    for entry in entries:
+        assert entry.body["metadata"]["annotations"]["tctl.tetrate.io/origins"] == '["cluster-1,cluster-3"]'

@@ -7,6 +7,7 @@ nothing), no write to objects tctl does not own, deterministic order, order of p
 from __future__ import annotations
 
 import copy
+import json
 import random
 
 import pytest
@@ -14,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tctl_py.mesh import ClusterState, GeneratedObject, MeshConfig, compute
+from tctl_py.reconcile import plan as planning
+from tctl_py.reconcile.ownership import Ownership
 from tctl_py.reconcile.plan import (
     KIND_ORDER,
     Action,
@@ -24,8 +27,6 @@ from tctl_py.reconcile.plan import (
     is_managed,
     merged,
     origins,
-    plan,
-    plan_cluster,
     sync_status,
 )
 
@@ -33,6 +34,17 @@ ISTIO = "networking.istio.io/v1"
 XCP = "xcp-multicluster"
 MANAGED = {"app.kubernetes.io/managed-by": "tctl", "tctl.tetrate.io/workspace": "bookinfo-ws"}
 SOURCE = "organizations/tse/tenants/tse/workspaces/bookinfo-ws/settings/s"
+# The examples' objects are produced by SOURCE, a setting the run holds (tests/unit/
+# test_ownership.py covers objects of other configuration).
+OURS = Ownership.of([SOURCE])
+
+
+def plan_cluster(*args, ownership: Ownership = OURS, **kwargs) -> list[Step]:
+    return planning.plan_cluster(*args, ownership=ownership, **kwargs)
+
+
+def plan(*args, ownership: Ownership = OURS, **kwargs) -> list[Step]:
+    return planning.plan(*args, ownership=ownership, **kwargs)
 
 
 def obj(kind: str, name: str, namespace: str = "bookinfo", *, origins: str | None = "c1",
@@ -45,7 +57,7 @@ def obj(kind: str, name: str, namespace: str = "bookinfo", *, origins: str | Non
     meta["labels"] = dict(MANAGED) if labels is None else labels
     ann = {"tctl.tetrate.io/source": SOURCE} if annotations is None else annotations
     if origins is not None:
-        ann = {**ann, "tctl.tetrate.io/origins": origins}
+        ann = {**ann, "tctl.tetrate.io/origins": json.dumps(origins.split(","))}
     meta["annotations"] = ann
     body: dict = {"apiVersion": "v1" if kind == "Namespace" else api_version, "kind": kind, "metadata": meta}
     if kind != "Namespace":
@@ -92,7 +104,8 @@ def actions(steps: list[Step]) -> list[tuple[str, str, str]]:
 
 
 def test_action_values_print_as_kubectl_words():
-    assert [a.value for a in Action] == ["created", "configured", "pruned", "unchanged", "conflict", "kept"]
+    assert [a.value for a in Action] == ["created", "configured", "pruned", "unchanged", "conflict", "kept",
+                                         "owned elsewhere"]
     assert f"{Action.CREATE}" == "created" and str(Action.UPDATE) == "configured"
     assert Action("pruned") is Action.DELETE
 
@@ -121,6 +134,12 @@ def test_is_managed():
 def test_origins_annotation_is_read_back():
     assert origins(se(origins="c1,c2")) == {"c1", "c2"}
     assert origins(obj("Gateway", "gw", origins=None)) is None
+
+
+def test_origins_in_an_earlier_comma_separated_form_are_unknown():
+    legacy = obj("Gateway", "gw", origins=None, annotations={"tctl.tetrate.io/source": SOURCE,
+                                                             "tctl.tetrate.io/origins": "c1,c2"})
+    assert origins(legacy) is None
 
 
 def test_server_fields_and_others_labels_are_no_difference():
@@ -406,15 +425,19 @@ def _live_after(steps: list[Step]) -> dict[str, list[dict]]:
     return live
 
 
+MESH_OWNS = Ownership.of(["organizations/o/tenants/t/workspaces/ws/settings/s"])
+
+
 def test_engine_objects_create_then_converge_then_survive_an_unreachable_cluster():
     desired = compute(MESH, _fleet()).objects
-    first = plan(desired, {}, clusters=["c1", "c2", "c3"])
+    first = plan(desired, {}, ownership=MESH_OWNS, clusters=["c1", "c2", "c3"])
     assert first and {s.action for s in first} == {Action.CREATE}
     live = _live_after(first)
-    assert {s.action for s in plan(desired, live)} == {Action.UNCHANGED}
+    assert {s.action for s in plan(desired, live, ownership=MESH_OWNS)} == {Action.UNCHANGED}
     # c2 cannot be read: its endpoints in c3 and the failover objects it feeds in c1 stay.
     degraded = compute(MESH, _fleet(unreachable="c2")).objects
-    steps = plan(degraded, {c: v for c, v in live.items() if c != "c2"}, unreachable={"c2"})
+    readable = {c: v for c, v in live.items() if c != "c2"}
+    steps = plan(degraded, readable, ownership=MESH_OWNS, unreachable={"c2"})
     assert not [s for s in steps if s.writes]
     kept = {(s.cluster, s.kind, s.name) for s in steps if s.action is Action.KEEP}
     assert ("c3", "ServiceEntry", "details.bookinfo") in kept
