@@ -236,6 +236,8 @@ class Store:
 
     def _open(self, *, read_only: bool) -> sqlite3.Connection:
         if not read_only:
+            if not os.access(self.path, os.W_OK):  # SQLite would open it read-only, silently
+                raise sqlite3.OperationalError("the store file is read-only")
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         else:
             # mode=ro still needs the -shm file; in a folder nobody may write, a store nobody
@@ -332,6 +334,11 @@ class Store:
                 raise StoreError(
                     f"{self.path} is not a usable tctl store ({text})",
                     hint=f"move the file away, or {_HINT}",
+                ) from None
+            if "readonly" in text:
+                raise StoreError(
+                    f"the store {self.path} is read-only: nothing was changed",
+                    hint="give yourself write access to the file and its folder, or " + _HINT,
                 ) from None
             if "locked" in text or "busy" in text:
                 raise StoreError(

@@ -395,3 +395,170 @@ def test_concurrent_processes_creating_a_new_store(path, tmp_path):
     with Store(path) as s:
         assert fqns(s) == [ORG] + [f"{ORG}/clusters/r{k}" for k in range(4)]
         assert s.get(ORG).revision == 1
+
+
+# --- ownership: identity, tombstones, replacing an organization (issue 7 items 1, 2) --------------
+
+
+def test_identity_is_made_once_with_the_store_and_kept(store, path):
+    assert Store(path.with_name("missing.db")).identity() == ""
+    store.apply([org()])
+    identity = store.identity()
+    assert len(identity) == 16 and int(identity, 16) >= 0
+    with Store(path) as again:
+        assert again.identity() == identity
+    with Store(path.with_name("other.db")) as other:
+        other.apply([org()])
+        assert other.identity() != identity
+
+
+def test_delete_leaves_tombstones_that_a_new_apply_lifts(store):
+    store.apply([org(), tenant(), workspace(), setting()])
+    store.delete([WS])
+    assert set(store.tombstones()) == {WS, SETTING}
+    store.apply([workspace(), setting()])
+    assert store.tombstones() == {}
+
+
+def test_a_dry_run_delete_leaves_no_tombstone(store):
+    store.apply([org(), tenant(), workspace(), setting()])
+    store.delete([WS], dry_run=True)
+    assert store.tombstones() == {}
+
+
+def test_replace_under_deletes_the_rest_of_the_organization_children_first(store):
+    other_ws = f"{TENANT}/workspaces/other-ws"
+    store.apply([org(), tenant(), workspace(), setting(), workspace(name="other-ws"),
+                 setting(other_ws, "other-settings"), cluster(), org("acme")])
+    changes = store.apply([org(), tenant(), workspace(), setting()], replace_under=[ORG])
+    deleted = [c.fqn for c in changes if c.action == "deleted"]
+    assert deleted == [f"{other_ws}/settings/other-settings", other_ws, CLUSTER]
+    assert fqns(store) == ["organizations/acme", ORG, TENANT, WS, SETTING]
+    assert set(store.tombstones()) == set(deleted)
+
+
+def test_replace_under_keeps_the_ancestors_of_what_the_input_holds(store):
+    store.apply([org(), tenant(), workspace(), setting(), cluster()])
+    # An input of one setting (its parents only named in its metadata) keeps its parents.
+    changes = store.apply([setting()], replace_under=[ORG])
+    assert [c.fqn for c in changes if c.action == "deleted"] == [CLUSTER]
+    assert fqns(store) == [ORG, TENANT, WS, SETTING]
+
+
+def test_replace_under_dry_run_reports_without_deleting(store):
+    store.apply([org(), tenant(), workspace(), setting(), cluster()])
+    changes = store.apply([org()], replace_under=[ORG], dry_run=True)
+    assert {c.fqn for c in changes if c.action == "deleted"} == {TENANT, WS, SETTING, CLUSTER}
+    assert set(fqns(store)) == {ORG, TENANT, WS, SETTING, CLUSTER}
+    assert store.tombstones() == {}
+
+
+def test_a_store_of_schema_version_1_is_upgraded_in_place(path):
+    path.parent.mkdir(parents=True)
+    raw = sqlite3.connect(path)
+    raw.executescript("""
+        CREATE TABLE objects (fqn TEXT PRIMARY KEY, kind TEXT NOT NULL, parent TEXT REFERENCES
+            objects(fqn), body TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1,
+            created TEXT NOT NULL, updated TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO objects VALUES ('organizations/tse', 'Organization', NULL, '{}', 1, 'x', 'x');
+        PRAGMA user_version = 1;
+    """)
+    raw.close()
+    with Store(path) as store:
+        assert fqns(store) == [ORG]
+        assert len(store.identity()) == 16
+        assert store.tombstones() == {}
+
+
+# --- files: permissions, read-only stores (issue 7 item 9) ---------------------------------------
+
+
+def test_store_is_created_0600_in_folders_created_0700(tmp_path):
+    path = tmp_path / "a" / "b" / "store.db"
+    with Store(path) as store:
+        store.apply([org()])
+        with store.reconcile_lock("test"):
+            pass
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert (path.parent.stat().st_mode & 0o777) == 0o700
+    assert (path.parent.parent.stat().st_mode & 0o777) == 0o700
+    assert (path.with_name("store.db.lock").stat().st_mode & 0o777) == 0o600
+
+
+def test_an_existing_folder_keeps_its_mode(tmp_path):
+    tmp_path.chmod(0o755)
+    with Store(tmp_path / "store.db") as store:
+        store.apply([org()])
+    assert (tmp_path.stat().st_mode & 0o777) == 0o755
+
+
+def _make_read_only(*paths: Path) -> None:
+    """Read-only even for root: the immutable attribute when root (root ignores file modes),
+    else the mode bits."""
+    for path in paths:
+        if os.geteuid() == 0:
+            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot make {path} read-only for root here: {done.stderr.strip()}")
+        else:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def _make_writable(*paths: Path) -> None:
+    for path in paths:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.mark.parametrize("folder_writable", [True, False])
+def test_a_read_only_store_still_reads_and_refuses_writes_clearly(tmp_path, folder_writable):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    path = folder / "store.db"
+    with Store(path) as store:
+        store.apply([org(), tenant()])
+    frozen = [path] if folder_writable else [path, folder]
+    _make_read_only(*frozen)
+    try:
+        with Store(path) as store:
+            assert [o.fqn for o in store.list()] == [ORG, TENANT]
+            assert store.read_only
+            with pytest.raises(StoreError, match="read-only"):
+                store.apply([org("x")])
+            with pytest.raises(StoreError, match="read-only"):
+                store.delete([TENANT])
+            assert [o.fqn for o in store.list()] == [ORG, TENANT]
+    finally:
+        _make_writable(*frozen)
+
+
+# --- the reconcile lock (issue 7 item 3) -----------------------------------------------------------
+
+HOLD_LOCK = """
+import sys, time
+from tctl_py.store import Store
+with Store(sys.argv[1]).reconcile_lock("tctl apply (test)"):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_second_reconcile_waits_for_the_first_and_is_told_who_holds_the_lock(path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), "1.0"], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        waited_for: list[str] = []
+        started = time.monotonic()
+        with Store(path).reconcile_lock("tctl sync", on_wait=waited_for.append):
+            waited = time.monotonic() - started
+        assert waited >= 0.5
+        assert len(waited_for) == 1 and f"pid {holder.pid}: tctl apply (test)" == waited_for[0]
+    finally:
+        holder.wait(10)
+    # free now: no wait, no message
+    told: list[str] = []
+    with Store(path).reconcile_lock("tctl sync", on_wait=told.append):
+        pass
+    assert told == []
