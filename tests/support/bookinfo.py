@@ -44,9 +44,15 @@ def managed_objects(cluster: EmulatedCluster) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def fleet_objects(fleet: EmulatedFleet) -> dict[str, list[tuple[str, str, str]]]:
-    """`managed_objects` of every running cluster."""
-    return {name: managed_objects(c) for name, c in fleet.clusters.items() if c.running}
+def fleet_objects(fleet: EmulatedFleet, *, namespaces: bool = True) -> dict[str, list[tuple[str, str, str]]]:
+    """`managed_objects` of every running cluster (without Namespaces when `namespaces` is false)."""
+    found = {name: managed_objects(c) for name, c in fleet.clusters.items() if c.running}
+    return fleet_objects_of(found, namespaces=namespaces)
+
+
+def fleet_objects_of(found: dict[str, list[tuple[str, str, str]]], *,
+                     namespaces: bool) -> dict[str, list[tuple[str, str, str]]]:
+    return {name: [o for o in objects if namespaces or o[0] != "Namespace"] for name, objects in found.items()}
 
 
 def user_client(fleet: EmulatedFleet, cluster: str):
