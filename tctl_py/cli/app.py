@@ -13,7 +13,17 @@ from typing import Optional
 import typer
 
 from tctl_py import __version__
-from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
+from tctl_py.cli import (
+    apply,
+    clusters,
+    delete,
+    diff,
+    get,
+    render,
+    snapshot,
+    sync,
+    validate,
+)
 from tctl_py.cli.state import OPTIONS, hoist_global_options
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 

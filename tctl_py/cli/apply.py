@@ -8,7 +8,15 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Filenames, Recursive, Verbose, open_store, out, read_inputs, reconcile_lock
+from tctl_py.cli.common import (
+    Filenames,
+    Recursive,
+    Verbose,
+    open_store,
+    out,
+    read_inputs,
+    reconcile_lock,
+)
 from tctl_py.errors import ExitCode, InvalidInput, UsageError
 
 HELP = """Validate and apply configuration: store it, then write the Istio objects it means to every cluster of the fleet.

@@ -7,7 +7,14 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Recursive, Verbose, open_store, out, read_inputs, reconcile_lock
+from tctl_py.cli.common import (
+    Recursive,
+    Verbose,
+    open_store,
+    out,
+    read_inputs,
+    reconcile_lock,
+)
 from tctl_py.cli.get import Org, Tenant, Workspace
 
 HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them.
