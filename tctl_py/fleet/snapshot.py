@@ -44,10 +44,10 @@ _CLUSTERS_HEADER = ("# Written by `tctl snapshot`: the cluster each of these fol
                     "# names that cannot be folder names. Other folders are named after their cluster.\n")
 
 # What an API server accepts as the name of each kind kept; namespaces are labels too.
-_LABEL = (is_dns1123_label, "a DNS-1123 label (lowercase letters, digits and '-', "
-                            "alphanumeric at both ends, at most 63 characters)")
-_SUBDOMAIN = (is_dns1123_subdomain, "a DNS-1123 subdomain (DNS-1123 labels joined by '.', "
-                                    "at most 253 characters)")
+_LABEL = (is_dns1123_label, ("a DNS-1123 label (lowercase letters, digits and '-', "
+                             "alphanumeric at both ends, at most 63 characters)"))
+_SUBDOMAIN = (is_dns1123_subdomain, ("a DNS-1123 subdomain (DNS-1123 labels joined by '.', "
+                                     "at most 253 characters)"))
 _NAME_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "namespaces": _LABEL, "services": _LABEL, "destination_rules": _SUBDOMAIN}
 
@@ -117,8 +117,9 @@ def _cluster_names(root: Path, folders: list[str]) -> tuple[dict[str, str], list
     if problems:
         return {}, problems
     document = documents[0]
-    entries = document.body.get("clusters") if isinstance(document.body, dict) else None
-    if len(documents) > 1 or not isinstance(entries, list) or set(document.body) != {"clusters"}:
+    body = document.body if isinstance(document.body, dict) else {}
+    entries = body.get("clusters")
+    if len(documents) > 1 or not isinstance(entries, list) or set(body) != {"clusters"}:
         return {}, [Problem(document.position(), "expected one mapping with a `clusters:` list of "
                             "{folder, name}", hint="the file `tctl snapshot` writes; remove it if "
                             "every folder is named after its cluster")]

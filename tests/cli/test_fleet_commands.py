@@ -560,7 +560,8 @@ def test_render_refuses_a_snapshot_namespace_that_climbs_out(main_run, every_nam
     assert _created_outside(tmp_path, out, before) == [] and not out.exists()
     assert ran.exit_code == 3
     problems = re.findall(rf'^{re.escape(str(fleet_copy))}/cluster-(\d)/services.yaml:\d+:\d+: Service (\w+): '
-                          r'metadata.namespace "../../../../escaped" is not a valid namespace name', ran.stderr, re.M)
+                          r'metadata.namespace "../../../../escaped" is not a valid namespace name', ran.stderr,
+                          re.MULTILINE)
     assert problems == [("1", "details"), ("1", "reviews"), ("2", "details"), ("2", "reviews")], ran.stderr
     no_traceback(ran)
 

@@ -166,15 +166,13 @@ metadata: {name: details.bookinfo, namespace: bookinfo}
         read_snapshot(tmp_path)
     text = [str(p) for p in caught.value.problems]
     path = tmp_path / "c" / "objects.yaml"
+    label = "a DNS-1123 label (lowercase letters, digits and '-', alphanumeric at both ends, at most 63 characters)"
+    subdomain = "a DNS-1123 subdomain (DNS-1123 labels joined by '.', at most 253 characters)"
     assert text == [
-        f'{path}:3:38: Service details: metadata.namespace "../evil" is not a valid namespace name: '
-        "a DNS-1123 label (lowercase letters, digits and '-', alphanumeric at both ends, at most 63 characters)",
-        f'{path}:8:9: Service Details_v1: metadata.name "Details_v1" is not a valid Service name: '
-        "a DNS-1123 label (lowercase letters, digits and '-', alphanumeric at both ends, at most 63 characters)",
-        f'{path}:13:18: Namespace /etc: metadata.name "/etc" is not a valid Namespace name: '
-        "a DNS-1123 label (lowercase letters, digits and '-', alphanumeric at both ends, at most 63 characters)",
-        f'{path}:17:18: DestinationRule a/b: metadata.name "a/b" is not a valid DestinationRule name: '
-        "a DNS-1123 subdomain (DNS-1123 labels joined by '.', at most 253 characters)",
+        f'{path}:3:38: Service details: metadata.namespace "../evil" is not a valid namespace name: {label}',
+        f'{path}:8:9: Service Details_v1: metadata.name "Details_v1" is not a valid Service name: {label}',
+        f'{path}:13:18: Namespace /etc: metadata.name "/etc" is not a valid Namespace name: {label}',
+        f'{path}:17:18: DestinationRule a/b: metadata.name "a/b" is not a valid DestinationRule name: {subdomain}',
     ]
 
 
