@@ -10,7 +10,7 @@ from tctl_py.cli.common import open_store, out
 
 HELP = """Write a snapshot of the fleet to DIR: one folder per cluster with its Namespaces, Services and DestinationRules, as `kubectl get -o yaml` prints them.
 
-Only the kinds tctl reads are written, never Secrets or credentials. `tctl --fleet DIR ...` then works without cluster access, and gives the same generated objects as the live fleet.
+Only the kinds tctl reads are written, never Secrets or credentials. A cluster whose name cannot be a folder name (an EKS ARN holds '/') gets an encoded folder, recorded in DIR/tctl-clusters.yaml. `tctl --fleet DIR ...` then works without cluster access, and gives the same generated objects as the live fleet.
 """
 
 
@@ -23,6 +23,6 @@ def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to wri
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)
     written = write_snapshot(fleet.states, out_dir)
-    clusters = sorted({path.parent.name for path in written})
-    out(f"{len(clusters)} cluster(s), {len(written)} file(s) written to {out_dir}\n")
+    clusters = sum(state.reachable for state in fleet.states)
+    out(f"{clusters} cluster(s), {len(written)} file(s) written to {out_dir}\n")
     exit_for_unreachable(fleet.states)

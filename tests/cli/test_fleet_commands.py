@@ -501,6 +501,104 @@ def test_render_into_an_empty_existing_folder(tctl, tmp_path):
     assert (empty / "cluster-3" / "serviceentries" / "xcp-multicluster" / "details.bookinfo.yaml").exists()
 
 
+# --- render never writes outside --out ------------------------------------------------------------
+
+@pytest.fixture()
+def every_namespace(main_run, tmp_path):
+    """The example's configuration without Cluster objects (every snapshot folder is a cluster,
+    whatever its name) and with a workspace of every namespace (`*/*`)."""
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text((CONFIG / "workspace.yaml").read_text().replace('"*/bookinfo"', '"*/*"'))
+    for path in (CONFIG / "organization.yaml", workspace, CONFIG / "bookinfo-settings.yaml"):
+        ran = main_run("apply", "-f", str(path))
+        assert ran.exit_code == 0, ran.stderr
+
+
+def _created_outside(top: Path, out: Path, before: set[Path]) -> list[Path]:
+    """What appeared under `top` since `before`, other than `out`, its contents and its parents."""
+    return sorted(p for p in top.rglob("*")
+                  if p not in before and not p.is_relative_to(out) and p not in out.parents)
+
+
+# (context name, its folder): an absolute path (under the test's folder, so an escape is seen),
+# a relative one that climbs out of --out, and `..` itself.
+PATH_CONTEXTS = [("{top}/abs/x", "{top_encoded}%2Fabs%2Fx"), ("../../escaped", "%2E.%2F..%2Fescaped"),
+                 ("..", "%2E.")]
+
+
+@pytest.mark.parametrize(("context", "folder"), PATH_CONTEXTS)
+def test_render_keeps_a_context_name_that_is_a_path_inside_out(main_run, every_namespace, fleet_copy,
+                                                                tmp_path, context, folder):
+    name = context.format(top=tmp_path)
+    folder = folder.format(top_encoded=str(tmp_path).replace("/", "%2F"))
+    (fleet_copy / "tctl-clusters.yaml").write_text(yaml.safe_dump(
+        {"clusters": [{"folder": "cluster-3", "name": name}]}))
+    out = tmp_path / "a" / "b" / "out"
+    before = set(tmp_path.rglob("*"))
+    ran = main_run("--fleet", str(fleet_copy), "render", "--out", str(out))
+    assert ran.exit_code == 0, ran.stderr
+    assert _created_outside(tmp_path, out, before) == []
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(["cluster-1", "cluster-2", folder])
+    # cluster-3, now called `name`, is the cluster that gets the ServiceEntries
+    assert {p.relative_to(out).parts[:2] for p in out.rglob("*.yaml") if "serviceentries" in p.parts} == {
+        (folder, "serviceentries")}
+    no_traceback(ran)
+
+
+def test_render_refuses_a_snapshot_namespace_that_climbs_out(main_run, every_namespace, fleet_copy, tmp_path):
+    # the exposed Services move to the namespace; the east-west gateways stay where they are
+    for cluster in ("cluster-1", "cluster-2"):
+        services = fleet_copy / cluster / "services.yaml"
+        document = yaml.safe_load(services.read_text())
+        for item in document["items"]:
+            if item["metadata"]["name"] in EXPOSED:
+                item["metadata"]["namespace"] = "../../../../escaped"
+        services.write_text(yaml.safe_dump(document))
+    out = tmp_path / "a" / "b" / "out"
+    before = set(tmp_path.rglob("*"))
+    ran = main_run("--fleet", str(fleet_copy), "render", "--out", str(out))
+    assert _created_outside(tmp_path, out, before) == [] and not out.exists()
+    assert ran.exit_code == 3
+    problems = re.findall(rf'^{re.escape(str(fleet_copy))}/cluster-(\d)/services.yaml:\d+:\d+: Service (\w+): '
+                          r'metadata.namespace "../../../../escaped" is not a valid namespace name', ran.stderr,
+                          re.MULTILINE)
+    assert problems == [("1", "details"), ("1", "reviews"), ("2", "details"), ("2", "reviews")], ran.stderr
+    no_traceback(ran)
+
+
+def test_render_refuses_a_link_in_out_that_leads_outside(tctl, tmp_path):
+    out = tmp_path / "out"
+    assert tctl("render", "--out", str(out)).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    entries = out / "cluster-3" / "serviceentries"
+    shutil.rmtree(entries)
+    entries.symlink_to(elsewhere, target_is_directory=True)
+    ran = tctl("render", "--out", str(out))
+    assert ran.exit_code == 2
+    assert f'"{entries / "xcp-multicluster" / "details.bookinfo.yaml"}" leads outside' in ran.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
+        p: b for p, b in before.items() if not p.is_relative_to(entries)}  # nothing written
+    no_traceback(ran)
+
+
+def test_render_prunes_nothing_a_link_in_out_leads_to(tctl, tmp_path):
+    out = tmp_path / "out"
+    assert tctl("render", "--out", str(out)).exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "theirs.yaml").write_text("kind: Theirs\n")
+    (out / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (out / "linked.yaml").symlink_to(elsewhere / "theirs.yaml")
+    ran = tctl("render", "--out", str(out))
+    assert ran.exit_code == 0, ran.stderr
+    assert "1 removed" in ran.stdout  # the stale link itself, not what it leads to
+    assert (elsewhere / "theirs.yaml").read_text() == "kind: Theirs\n"
+    assert not (out / "linked.yaml").is_symlink() and (out / "linked").is_symlink()
+
+
 # --- clusters -------------------------------------------------------------------------------------
 
 def test_clusters_of_the_snapshot_fleet(tctl):

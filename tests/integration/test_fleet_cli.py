@@ -286,3 +286,57 @@ def test_a_declared_cluster_missing_from_the_kubeconfig_does_not_stop_the_others
     rows = {row["NAME"]: row for row in table(clusters.stdout)}
     assert [(name, rows[name]["REACHABLE"]) for name in CLUSTERS] == [
         ("cluster-1", "yes"), ("cluster-2", "yes"), ("cluster-3", "no")]
+
+
+# --- context names that are not folder names ----------------------------------------------------
+
+# EKS contexts are ARNs; the bookinfo clusters under such names (and under names that are paths).
+ARNS = {c: f"arn:aws:eks:us-east-1:123456789012:cluster/{c}" for c in CLUSTERS}
+
+
+@pytest.fixture()
+def renamed(emulated: EmulatedFleet, tmp_path) -> dict[str, str]:
+    """Example cluster -> context name: cluster-1 and cluster-2 are EKS ARNs, cluster-3 an
+    absolute path under the test's folder, where an escape would be seen."""
+    names = {**ARNS, "cluster-3": f"{tmp_path}/abs/cluster-3"}
+    for cluster, name in names.items():
+        emulated.add_cluster(name, objects=example_objects(cluster))
+    return names
+
+
+def test_snapshot_of_arn_contexts_reads_back_under_their_names(main_run, applied_without_clusters, emulated,
+                                                                renamed, tmp_path):
+    kubeconfig = emulated.write_kubeconfig(emulated.directory / "kubeconfig.yaml")
+    out = tmp_path / "snap"
+    ran = main_run("--kubeconfig", str(kubeconfig), "snapshot", "--out", str(out))
+    assert ran.exit_code == 0, ran.stderr
+    assert "3 cluster(s), 10 file(s) written" in ran.stdout  # 3 per cluster and tctl-clusters.yaml
+    folders = {name: name.replace("/", "%2F") for name in renamed.values()}
+    assert sorted(p.name for p in out.iterdir()) == sorted([*folders.values(), "tctl-clusters.yaml"])
+    assert yaml.safe_load((out / "tctl-clusters.yaml").read_text()) == {"clusters": [
+        {"folder": folder, "name": name} for name, folder in sorted(folders.items(), key=lambda i: i[1])]}
+    clusters = main_run("--fleet", str(out), "clusters")
+    assert [row["NAME"] for row in table(clusters.stdout)] == sorted(renamed.values())
+    for kind in GENERATED:
+        from_snapshot = main_run("--fleet", str(out), "get", kind, "-A", "-o", "yaml")
+        live = main_run("--kubeconfig", str(kubeconfig), "get", kind, "-A", "-o", "yaml")
+        assert from_snapshot.exit_code == live.exit_code == 0, from_snapshot.stderr + live.stderr
+        assert from_snapshot.stdout.encode() == live.stdout.encode(), kind
+    no_traceback(ran)
+
+
+def test_render_of_contexts_that_are_paths_writes_only_inside_out(main_run, applied_without_clusters,
+                                                                 emulated, renamed, tmp_path):
+    emulated.add_cluster("../../escaped")  # an empty cluster: it gets the ServiceEntries too
+    kubeconfig = emulated.write_kubeconfig(emulated.directory / "kubeconfig.yaml")
+    out = tmp_path / "a" / "b" / "out"
+    before = set(tmp_path.rglob("*"))
+    ran = main_run("--kubeconfig", str(kubeconfig), "render", "--out", str(out))
+    assert ran.exit_code == 0, ran.stderr
+    created = sorted(p for p in tmp_path.rglob("*")
+                     if p not in before and not p.is_relative_to(out) and p not in out.parents)
+    assert created == []
+    expected = {name.replace("/", "%2F") for name in renamed.values()} | {"%2E.%2F..%2Fescaped"}
+    assert {p.name for p in out.iterdir() if p.is_dir()} == expected
+    assert (out / "%2E.%2F..%2Fescaped" / "serviceentries" / "xcp-multicluster" / "details.bookinfo.yaml").is_file()
+    no_traceback(ran)

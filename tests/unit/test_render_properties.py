@@ -6,10 +6,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tctl_py.errors import InvalidInput
 from tctl_py.output.manifests import relative_path, render
+from tctl_py.paths import cluster_folder
 
 NAME = st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True)
 OBJECT = st.tuples(
@@ -47,3 +50,41 @@ def test_render_twice_rewrites_nothing_and_a_subset_prunes_the_rest(objects, dat
         assert sorted(third.removed) == sorted(out / p for p, _ in files if (p, _) not in kept)
         on_disk = sorted(p.relative_to(out) for p in out.rglob("*.yaml"))
         assert on_disk == sorted(p for p, _ in kept)
+
+
+ANY_CLUSTER = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(ANY_CLUSTER, min_size=1, max_size=4, unique=True))
+def test_any_cluster_name_renders_inside_the_folder_under_its_own_folder(clusters):
+    with tempfile.TemporaryDirectory() as folder:
+        top = Path(folder)
+        out = top / "a" / "b" / "out"
+        files = [(relative_path(c, "serviceentries", "bookinfo", "details"), {"cluster": c})
+                 for c in clusters]
+        report = render(files, out)
+        assert all(p.is_relative_to(out) for p in report.written)
+        assert [p.relative_to(top) for p in top.rglob("*") if not p.is_relative_to(out)] == [
+            Path("a"), Path("a", "b")]
+        assert sorted(p.name for p in out.iterdir()) == sorted([".tctl-render", *map(cluster_folder, clusters)])
+
+
+@pytest.mark.parametrize(("kind", "namespace", "name", "refused"), [
+    ("serviceentries", "../evil", "details", 'namespace "../evil"'),
+    ("serviceentries", "bookinfo", "../../x", 'name "../../x"'),
+    ("serviceentries", "_cluster", "x", 'namespace "_cluster"'),  # only for cluster-scoped ones
+    ("../kinds", "bookinfo", "x", 'kind "../kinds"'),
+    ("serviceentries", "bookinfo", "a/b", 'name "a/b"'),
+])
+def test_names_that_are_not_kubernetes_names_are_never_paths(kind, namespace, name, refused):
+    with pytest.raises(InvalidInput) as caught:
+        relative_path("cluster-1", kind, namespace, name)
+    (problem,) = caught.value.problems
+    assert refused in str(problem) and 'cluster "cluster-1"' in str(problem)
+
+
+def test_the_cluster_folder_is_the_snapshot_folder_of_the_cluster():
+    arn = "arn:aws:eks:us-east-1:123456789012:cluster/prod"
+    assert relative_path(arn, "namespaces", "", "xcp-multicluster") == Path(
+        cluster_folder(arn), "namespaces", "_cluster", "xcp-multicluster.yaml")

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tctl_py.errors import InvalidInput, UsageError
-from tctl_py.fleet.snapshot import read_snapshot, snapshot_documents, write_snapshot
+from tctl_py.fleet.snapshot import CLUSTERS_FILE, read_snapshot, snapshot_documents, write_snapshot
 from tctl_py.mesh.model import ClusterState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +138,76 @@ def test_every_problem_of_every_file_is_reported(tmp_path):
     assert any("nokind.yaml" in t and "no kind" in t for t in text)
 
 
+def test_names_an_api_server_would_refuse_are_problems_at_their_position(tmp_path):
+    write(tmp_path / "c" / "objects.yaml", """\
+apiVersion: v1
+kind: Service
+metadata: {name: details, namespace: ../evil}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: Details_v1
+  namespace: bookinfo
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: /etc}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: a/b, namespace: bookinfo}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: details.bookinfo, namespace: bookinfo}
+""")
+    with pytest.raises(InvalidInput) as caught:
+        read_snapshot(tmp_path)
+    text = [str(p) for p in caught.value.problems]
+    path = tmp_path / "c" / "objects.yaml"
+    label = "a DNS-1123 label (lowercase letters, digits and '-', alphanumeric at both ends, at most 63 characters)"
+    subdomain = "a DNS-1123 subdomain (DNS-1123 labels joined by '.', at most 253 characters)"
+    assert text == [
+        f'{path}:3:38: Service details: metadata.namespace "../evil" is not a valid namespace name: {label}',
+        f'{path}:8:9: Service Details_v1: metadata.name "Details_v1" is not a valid Service name: {label}',
+        f'{path}:13:18: Namespace /etc: metadata.name "/etc" is not a valid Namespace name: {label}',
+        f'{path}:17:18: DestinationRule a/b: metadata.name "a/b" is not a valid DestinationRule name: {subdomain}',
+    ]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("clusters:\n- {folder: a, name: x}\n- {folder: gone, name: y}\n",
+     ':3:12: folder "gone" is not a cluster folder of'),
+    ("clusters:\n- {folder: a, name: x}\n- {folder: a, name: y}\n", ':3:12: folder "a" is listed twice'),
+    ("clusters:\n- {folder: a, name: x}\n- {folder: b, name: x}\n",
+     ':3:21: cluster name "x" is given twice (first at '),
+    ("clusters:\n- {folder: a, name: b}\n", ':2:21: cluster name "b" is given twice: the folder "b"'),
+    ("clusters:\n- {folder: a}\n", ":2:3: expected {folder: <folder>, name: <cluster name>}"),
+    ("clusters:\n- {folder: a, name: ''}\n", ":2:3: expected {folder: <folder>, name: <cluster name>}"),
+    ("- {folder: a, name: x}\n", ":1:1: expected one mapping with a `clusters:` list"),
+    ("clusters: [\n", ":2:1: YAML syntax error"),
+])
+def test_a_clusters_file_that_cannot_be_right_is_refused_with_its_position(tmp_path, text, expected):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    write(tmp_path / CLUSTERS_FILE, text)
+    with pytest.raises(InvalidInput) as caught:
+        read_snapshot(tmp_path)
+    (problem,) = caught.value.problems
+    assert str(problem).startswith(f"{tmp_path / CLUSTERS_FILE}{expected}"), problem
+    with pytest.raises(InvalidInput):  # nor is a snapshot written over it
+        write_snapshot([_state("c/d", [])], tmp_path)
+    assert not (tmp_path / "c%2Fd").exists()
+
+
+def test_a_clusters_file_renames_the_folders_it_lists(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    write(tmp_path / CLUSTERS_FILE, "clusters:\n- {folder: a, name: arn:aws:eks:x:1:cluster/a}\n")
+    assert [s.name for s in read_snapshot(tmp_path)] == ["arn:aws:eks:x:1:cluster/a", "b"]
+
+
 def test_missing_or_empty_fleet_folder_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         read_snapshot(tmp_path / "nope")
@@ -205,11 +275,63 @@ def test_secrets_and_unreachable_clusters_are_never_written(tmp_path):
     assert not [p for p in (tmp_path / "ok").iterdir() if p.name.startswith(".")]  # no temp files
 
 
-@pytest.mark.parametrize("bad", ["", ".", "..", ".hidden", "a/b", "arn:aws:eks:x:1:cluster/prod"])
-def test_names_that_cannot_be_folders_are_refused_before_writing(tmp_path, bad):
-    with pytest.raises(UsageError):
-        write_snapshot([_state("fine", []), _state(bad, [])], tmp_path)
-    assert not (tmp_path / "fine").exists()
+# Context names that cannot be folder names as they are; each folder is named in CLUSTERS_FILE.
+ENCODED = {"arn:aws:eks:us-east-1:123456789012:cluster/prod": "arn:aws:eks:us-east-1:123456789012:cluster%2Fprod",
+           "/tmp/x": "%2Ftmp%2Fx", "../x": "%2E.%2Fx", "..": "%2E.", ".hidden": "%2Ehidden",
+           "my cluster": "my%20cluster"}
+
+
+def test_names_that_cannot_be_folders_are_encoded_and_keep_their_names(tmp_path):
+    states = [_state(name, [_svc("a", "s")]) for name in [*ENCODED, "cluster-1"]]
+    out = tmp_path / "snap"
+    write_snapshot(states, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*ENCODED.values(), "cluster-1", CLUSTERS_FILE])
+    assert yaml.safe_load((out / CLUSTERS_FILE).read_text()) == {"clusters": [
+        {"folder": folder, "name": name} for name, folder in sorted(ENCODED.items(), key=lambda i: i[1])]}
+    assert read_snapshot(out) == sorted(states, key=lambda s: s.name)
+
+
+def test_a_snapshot_of_plain_names_has_no_clusters_file(tmp_path):
+    write_snapshot([_state("cluster-1", []), _state("user@prod", [])], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cluster-1", "user@prod"]
+    assert not (ROOT / "examples" / "bookinfo" / "fleet" / CLUSTERS_FILE).exists()
+
+
+def test_writing_again_keeps_the_folders_and_names_of_clusters_not_written(tmp_path):
+    arn = "arn:aws:eks:us-east-1:1:cluster/a"
+    write_snapshot([_state(arn, [_svc("a", "s")]), _state("b", [])], tmp_path)
+    # the ARN cluster is down this time: its folder and its name stay
+    write_snapshot([ClusterState(name=arn, reachable=False), _state("b", [_svc("b", "t")]),
+                    _state("c/d", [])], tmp_path)
+    states = {s.name: s for s in read_snapshot(tmp_path)}
+    assert sorted(states) == [arn, "b", "c/d"]
+    assert names(states[arn].services) == ["a/s"] and names(states["b"].services) == ["b/t"]
+
+
+def test_writing_into_a_folder_updates_an_old_snapshot_in_place(tmp_path):
+    write(tmp_path / "my cluster" / "services.yaml", "kind: List\nitems: []\n")  # no clusters file
+    write_snapshot([_state("my cluster", [_svc("a", "s")])], tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["my cluster"]
+    assert [s.name for s in read_snapshot(tmp_path)] == ["my cluster"]
+
+
+def test_empty_or_too_long_names_are_refused_before_writing(tmp_path):
+    for bad in ("", "/" * 100):
+        with pytest.raises(UsageError):
+            write_snapshot([_state("fine", []), _state(bad, [])], tmp_path)
+        assert not (tmp_path / "fine").exists()
+
+
+def test_a_link_inside_the_snapshot_folder_is_not_followed_outside(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "snap"
+    out.mkdir()
+    (out / "c").symlink_to(outside)
+    with pytest.raises(UsageError, match="leads outside"):
+        write_snapshot([_state("c", [_svc("a", "s")])], out)
+    assert list(outside.iterdir()) == []
 
 
 def test_duplicate_cluster_names_are_refused(tmp_path):
