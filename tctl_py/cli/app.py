@@ -7,7 +7,9 @@ it runs, so `tctl --help`, `--version` and completion stay fast and never load `
 from __future__ import annotations
 
 import gc
+import signal
 import sys
+import traceback
 from typing import Optional
 
 import typer
@@ -79,17 +81,27 @@ app.command("clusters", help=clusters.HELP)(clusters.command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run tctl; every TctlError becomes its message on stderr and its exit code."""
+    """Run tctl; every TctlError becomes its message on stderr and its exit code.
+
+    Everything tctl prints goes through the redactor of credentials (`fleet/redaction.py`):
+    stdout and stderr are wrapped for the whole run, `--debug` tracebacks included.
+    """
+    from tctl_py.fleet.redaction import RedactingStream
+
     # tctl builds large, acyclic trees (documents, nodes, objects) and exits: the cyclic
     # collector would only re-scan them over and over (loading 2,000 files took 3x longer).
     gc.disable()
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     OPTIONS.debug = "--debug" in args
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    # SIGTERM ends tctl as an exit does, so exit handlers run (they remove key files; keyfiles.py).
+    previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         app(args=args, prog_name="tctl", standalone_mode=True)
     except TctlError as error:
         if OPTIONS.debug:
-            raise
+            traceback.print_exc()
         _report(error)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:
@@ -97,12 +109,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as error:  # a bug: say so plainly, keep the traceback behind --debug
         if OPTIONS.debug:
-            raise
+            traceback.print_exc()
         sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n"
                          "Run again with --debug for the traceback, and please report it.\n")
         sys.exit(int(ExitCode.INTERNAL))
     finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
         gc.enable()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)
 
 
 def _report(error: TctlError) -> None:

@@ -17,7 +17,8 @@ Relative `certificate-authority`, `client-certificate`, `client-key`, `tokenFile
 defined them, as kubectl does.
 
 The merged dict holds credentials: it is never printed, never put in an error message, and kept
-out of every `repr`.
+out of every `repr`. `load_kubeconfig` hands them to the process-wide redactor
+(`fleet/redaction.py`), so nothing tctl prints afterwards can show them.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
 from tctl_py.errors import ExitCode, TctlError, UsageError
 from tctl_py.fleet._yaml import Loader as _Loader
+from tctl_py.fleet.redaction import REDACTOR, display_server
 
 # section -> (key of the entry's body, fields holding file paths)
 _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -269,56 +270,10 @@ def load_kubeconfig(explicit: str | os.PathLike[str] | None = None, *,
         if data is not None:  # a missing file is skipped, as kubectl does
             documents.append((path, data))
     merged, sources = _merge(documents)
+    REDACTOR.add_kubeconfig(merged)
     return Kubeconfig(
         config=merged,
         clusters=tuple(cluster_refs(merged, sources)),
         current_context=merged["current-context"],
         files=tuple(os.fspath(path) for path, _ in documents),
     )
-
-
-# Fields whose values are secrets, in users' bodies (and auth-provider/exec configs below them).
-SECRET_FIELDS = frozenset({
-    "token", "password", "client-key-data", "client-certificate-data", "access-token",
-    "id-token", "refresh-token", "client-secret", "idp-certificate-authority-data",
-})
-
-
-def secrets_of(config: Mapping, user_name: str) -> list[str]:
-    """The secret values of one user (to scrub from error messages), longest first."""
-    found: list[str] = []
-
-    def walk(value: object, key: str = "") -> None:
-        if isinstance(value, dict):
-            for child_key, child in value.items():
-                walk(child, str(child_key))
-        elif isinstance(value, list):
-            for child in value:
-                walk(child, key)
-        elif key in SECRET_FIELDS and isinstance(value, str) and len(value) >= 4:
-            found.append(value)
-
-    for entry in config.get("users") or ():
-        if entry.get("name") == user_name:
-            walk(entry.get("user") or {})
-    return sorted(set(found), key=len, reverse=True)
-
-
-def display_server(server: str) -> str:
-    """The server URL without any `user:password@` part (kubeconfigs rarely have one; never show it)."""
-    try:
-        parts = urlsplit(server)
-    except ValueError:
-        return server
-    if parts.username is None and parts.password is None:
-        return server
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def redact(message: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        message = message.replace(secret, "***")
-    return message

@@ -15,17 +15,21 @@ client's typed calls and models: that is exactly what the API server sent and wh
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import logging
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tctl_py.errors import ClusterError, UsageError
-from tctl_py.fleet.kubeconfig import (ClusterRef, Kubeconfig, display_server, load_kubeconfig, redact,
-                                      secrets_of)
+from tctl_py.fleet.keyfiles import KEY_FILES
+from tctl_py.fleet.kubeconfig import ClusterRef, Kubeconfig, load_kubeconfig
 from tctl_py.fleet.objects import DESTINATION_RULES, NAMESPACES, SERVICES, Resource, normalize, sort_objects
 from tctl_py.fleet.parallel import run_per_cluster
+from tctl_py.fleet.redaction import REDACTOR, display_server
 from tctl_py.fleet.retry import RetryPolicy, with_retries
 from tctl_py.mesh.model import ClusterState
 
@@ -91,6 +95,9 @@ def api_client_for(merged: Kubeconfig | Mapping, context: str, *, retries: int =
 
     `merged` is a `Kubeconfig` or a merged kubeconfig dict. Connection failures are retried
     `retries` times (at once); reads that started are not, so a slow cluster costs one timeout.
+    Key material is read from tctl's in-memory files (`fleet/keyfiles.py`), never from files
+    the client would leave in the temporary folder; every credential the client ends up with
+    (an exec plugin's token, a tokenFile's content) is added to the redactor.
     Raises ClusterError if the context cannot be turned into a client configuration.
     """
     from kubernetes import client, config
@@ -100,20 +107,113 @@ def api_client_for(merged: Kubeconfig | Mapping, context: str, *, retries: int =
 
     config_dict = merged.config if isinstance(merged, Kubeconfig) else merged
     minimal = _context_config(config_dict, context)
+    REDACTOR.add_kubeconfig(minimal)
+    user = (minimal["users"] or [{}])[0].get("user") or {}
+    _key_data_to_files(minimal, context)
     configuration = client.Configuration()
     try:
-        config.load_kube_config_from_dict(minimal, context=context,
-                                          client_configuration=configuration,
-                                          persist_config=False)
-    except Exception as exc:  # ConfigException, exec plugin failures, unreadable cert files...
-        user = (minimal["contexts"][0].get("context") or {}).get("user", "")
-        message = redact(_first_line(str(exc)), secrets_of(minimal, user))
-        raise ClusterError(f'cannot configure a client for context "{context}": {message}') from None
+        with _plugin_failures() as failures:
+            config.load_kube_config_from_dict(
+                minimal, context=context, client_configuration=configuration, persist_config=False,
+                # where the client writes key material an exec plugin returns (adopted below)
+                temp_file_path=KEY_FILES.private_folder() if "exec" in user else None)
+    except Exception as exc:  # ConfigException, unreadable cert files...
+        raise ClusterError(f'cannot configure a client for context "{context}": '
+                           f"{REDACTOR.scrub(_first_line(str(exc)))}") from None
+    if failures:  # the client logs a failed exec plugin and goes on without credentials
+        raise ClusterError(f'cannot configure a client for context "{context}": the exec '
+                           f"credential plugin failed: {REDACTOR.scrub(_first_line(failures[0]))}")
+    configuration.cert_file = configuration.cert_file and KEY_FILES.adopt(configuration.cert_file)
+    configuration.key_file = configuration.key_file and KEY_FILES.adopt(configuration.key_file)
+    REDACTOR.add(_credentials_of(configuration))
     configuration.retries = Retry(total=retries, connect=retries, read=0, status=0,
                                   redirect=0, other=0, raise_on_status=False)
     api = client.ApiClient(configuration)
     api.user_agent = f"tctl/{__version__}"
     return api
+
+
+# kubeconfig field with base64 data -> the field naming a file with the same content, by section
+_KEY_DATA = {"clusters": ("cluster", {"certificate-authority-data": "certificate-authority"}),
+             "users": ("user", {"client-certificate-data": "client-certificate",
+                                "client-key-data": "client-key"})}
+
+
+def _key_data_to_files(minimal: dict, context: str) -> None:
+    """Replace the `*-data` fields of a one-context kubeconfig by tctl's files of their content
+    (data wins over a file, as in kubectl), so the client writes none of its own."""
+    import base64
+    import binascii
+
+    if not str(minimal["clusters"][0]["cluster"].get("server", "")).startswith("https"):
+        return  # the client reads TLS material for https servers only
+    for section, (body_key, fields) in _KEY_DATA.items():
+        for entry in minimal[section]:
+            body = entry.get(body_key) or {}
+            for data_field, file_field in fields.items():
+                data = body.pop(data_field, None)
+                if not data:
+                    continue
+                try:
+                    content = base64.b64decode(str(data), validate=True)
+                except (binascii.Error, ValueError):
+                    raise ClusterError(f'cannot configure a client for context "{context}": '
+                                       f'{data_field} of {section[:-1]} "{entry.get("name")}" is not '
+                                       "base64", hint="kubeconfig data fields hold base64 of PEM") from None
+                body[file_field] = KEY_FILES.path_for(content)
+
+
+def _credentials_of(configuration: Any) -> list[str]:
+    """What a configured client sends: its token (from the kubeconfig, a tokenFile or an exec
+    plugin) or basic-auth header."""
+    found = [str(value) for value in (configuration.api_key or {}).values() if value]
+    found += [value.split(" ", 1)[1] for value in found if " " in value]  # "Bearer <token>"
+    if configuration.password:
+        found.append(str(configuration.password))
+    return found
+
+
+class _PluginFailures(logging.Handler):
+    """The client's loader logs a failed exec plugin (its stderr included) with `logging.error`
+    instead of raising. While a thread configures a client, its records are kept for the error
+    message, not printed. A handler of the root logger, since `logging.error` on a root logger
+    without one installs a stderr handler that would then print every library's warnings;
+    records of other threads go where they would go without it (`logging.lastResort`)."""
+
+    local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kept = getattr(self.local, "kept", None)
+        if kept is not None:
+            kept.append(record.getMessage())
+        elif not _handled_below_root(record.name) and logging.lastResort is not None \
+                and record.levelno >= logging.lastResort.level:
+            logging.lastResort.handle(record)
+
+
+def _handled_below_root(name: str) -> bool:
+    """Whether a logger on the way from `name` to the root has a handler (urllib3's NullHandler)."""
+    logger: logging.Logger | None = logging.getLogger(name)
+    while logger is not None and logger is not logging.root:
+        if logger.handlers:
+            return True
+        logger = logger.parent if logger.propagate else None
+    return False
+
+
+_PLUGIN_FAILURES = _PluginFailures()
+
+
+@contextlib.contextmanager
+def _plugin_failures() -> Iterator[list[str]]:
+    root = logging.getLogger()
+    if _PLUGIN_FAILURES not in root.handlers:
+        root.addHandler(_PLUGIN_FAILURES)
+    _PLUGIN_FAILURES.local.kept = kept = []
+    try:
+        yield kept
+    finally:
+        _PLUGIN_FAILURES.local.kept = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +265,7 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
         try:
             data = _get(api, path, query, request_timeout)
         except Exception as exc:
-            raise _request_error(exc, server, doing, timeout, api) from None
+            raise _request_error(exc, server, doing, timeout) from None
         try:
             body = json.loads(data)
         except ValueError:  # a proxy's HTML page, say
@@ -369,10 +469,10 @@ def _retry_after(headers: Any) -> float | None:
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER) if seconds == seconds else None  # NaN
 
 
-def _request_error(exc: BaseException, server: str, doing: str, timeout: float | None,
-                   api: ApiClient) -> ClusterRequestError:
+def _request_error(exc: BaseException, server: str, doing: str,
+                   timeout: float | None) -> ClusterRequestError:
     """The short message for a failed request; `retryable` says whether trying again may help."""
-    error = _map_request_error(exc, server, doing, timeout, api)
+    error = _map_request_error(exc, server, doing, timeout)
     from kubernetes.client.exceptions import ApiException
 
     if isinstance(exc, ApiException) and exc.status:
@@ -383,8 +483,8 @@ def _request_error(exc: BaseException, server: str, doing: str, timeout: float |
     return error
 
 
-def _map_request_error(exc: BaseException, server: str, doing: str, timeout: float | None,
-                       api: ApiClient) -> ClusterRequestError:
+def _map_request_error(exc: BaseException, server: str, doing: str,
+                       timeout: float | None) -> ClusterRequestError:
     from kubernetes.client.exceptions import ApiException
     from urllib3 import exceptions as u3
 
@@ -401,21 +501,21 @@ def _map_request_error(exc: BaseException, server: str, doing: str, timeout: flo
             detail = ""
         reason = exc.reason or ""
         message = f"HTTP {status} {reason}".rstrip() + f" from {server} ({doing})"
-        if detail:
-            message += f": {_first_line(detail)}"
+        if detail:  # the server's words may echo what it was sent
+            message += f": {_foreign(detail)}"
         hint = ""
         if status == 401:
             hint = "the cluster refused the kubeconfig's credentials; are they expired?"
         elif status == 403:
             hint = "the kubeconfig's user may not do this; check its RBAC"
-        return ClusterRequestError(_scrub(message, api), status=status, hint=hint, body=status_body)
+        return ClusterRequestError(message, status=status, hint=hint, body=status_body)
     if isinstance(exc, ApiException):  # status 0: no HTTP answer; the client wraps TLS failures so
         text = str(exc.reason or "")
         if text.startswith("SSLError"):
             text = text.split("\n", 1)[-1]
-            return ClusterRequestError(_scrub(f"TLS with {server} failed ({doing}): {_first_line(text)}", api),
+            return ClusterRequestError(f"TLS with {server} failed ({doing}): {_foreign(text)}",
                                        hint="check the cluster's certificate-authority in the kubeconfig")
-        return ClusterRequestError(_scrub(f"request to {server} failed ({doing}): {_first_line(text)}", api),
+        return ClusterRequestError(f"request to {server} failed ({doing}): {_foreign(text)}",
                                    hint="this looks like a bug in tctl or the kubernetes client")
     reason: BaseException = exc
     if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
@@ -434,20 +534,14 @@ def _map_request_error(exc: BaseException, server: str, doing: str, timeout: flo
             why = "timed out"
         return ClusterRequestError(f"cannot connect to {server}: {why} ({doing})")
     if isinstance(reason, u3.SSLError):
-        return ClusterRequestError(_scrub(f"TLS with {server} failed ({doing}): "
-                                          f"{_first_line(str(reason.args[0] if reason.args else reason))}", api),
+        return ClusterRequestError(f"TLS with {server} failed ({doing}): "
+                                   f"{_foreign(str(reason.args[0] if reason.args else reason))}",
                                    hint="check the cluster's certificate-authority in the kubeconfig")
     if isinstance(reason, (u3.ProtocolError, ConnectionError)):
         return ClusterRequestError(f"connection to {server} broke ({doing})")
-    return ClusterRequestError(_scrub(f"{type(reason).__name__} from {server} ({doing}): "
-                                      f"{_first_line(str(reason))}", api))
+    return ClusterRequestError(f"{type(reason).__name__} from {server} ({doing}): {_foreign(str(reason))}")
 
 
-def _scrub(message: str, api: ApiClient) -> str:
-    """Remove whatever credentials the client holds from a message (belt and braces)."""
-    configuration = api.configuration
-    secrets = [str(v) for v in (configuration.api_key or {}).values() if v]
-    secrets += [s.split(" ", 1)[1] for s in secrets if " " in s]  # "Bearer <token>"
-    if configuration.password:
-        secrets.append(str(configuration.password))
-    return redact(message, sorted(set(secrets), key=len, reverse=True))
+def _foreign(text: str) -> str:
+    """The first line of a library's or server's words, which may quote URLs and headers."""
+    return REDACTOR.scrub(_first_line(text))

@@ -33,11 +33,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tctl_py.errors import ConflictError, ExitCode, TctlError
-from tctl_py.fleet.kubeconfig import Kubeconfig, display_server
+from tctl_py.fleet.kubeconfig import Kubeconfig
 from tctl_py.fleet.live import ClusterRequestError, _request_error, api_client_for, list_objects
 from tctl_py.fleet.objects import (DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS, NAMESPACES,
                                    SERVICE_ENTRIES, WORKLOAD_ENTRIES, Resource, normalize)
 from tctl_py.fleet.parallel import run_per_cluster
+from tctl_py.fleet.redaction import display_server
 from tctl_py.fleet.retry import NO_RETRY, RetryPolicy, with_retries
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
@@ -372,10 +373,10 @@ class ClusterClient:
                                              body=body, _request_timeout=(timeout, timeout))
                 response.read()
             except Exception as exc:  # urllib3's connection errors and timeouts, TLS
-                raise _request_error(exc, self.server, doing, self.request_timeout, self.api) from None
+                raise _request_error(exc, self.server, doing, self.request_timeout) from None
             if not 200 <= response.status <= 299:
                 error = _request_error(ApiException(http_resp=response), self.server, doing,
-                                       self.request_timeout, self.api)
+                                       self.request_timeout)
                 if check is not None:
                     check(error)
                 raise error

@@ -19,7 +19,7 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
   required, `managedFields` kept per manager, conflicts (409) with other managers unless
   `force=true`, fields a manager stops applying are removed, a no-op apply writes nothing;
 - `dryRun=All` on every write; the `status` subresource; deleting a namespace deletes its objects;
-- bearer-token checking (401), injected latency and failures, request counts by method.
+- bearer-token checking (401, quoting the credentials received if `echo_credentials`), injected latency and failures, request counts by method.
 
 Still simplified: lists are atomic for server-side apply (no merge keys), a strategic merge patch
 is a plain merge patch, namespace deletion is immediate (no Terminating phase), finalizers are
@@ -248,6 +248,7 @@ class InFlight:
 class ClusterEmulator(kmock.KubernetesEmulator):
     cluster_name: str = "cluster"
     token: str | None = None  # required bearer token; None accepts any request
+    echo_credentials: bool = False  # a careless server: a 401 quotes the credentials it was sent
     served: tuple[ResourceDef, ...] = attrs.field(factory=default_resources)
     latency: float = 0.0  # seconds added to every request
     tracker: InFlight | None = None
@@ -416,7 +417,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         raw = request._raw_request
         header = raw.headers.get("Authorization", "") if raw is not None else ""
         if header != f"Bearer {self.token}":
-            raise api_error(401, "Unauthorized")
+            if self.echo_credentials and header.startswith("Basic "):
+                header = base64.b64decode(header[6:]).decode(errors="replace")
+            raise api_error(401, f"Unauthorized: {header} rejected" if self.echo_credentials
+                            else "Unauthorized")
 
     def _is_object_request(self, request: rendering.Request) -> bool:
         resource = request.resource

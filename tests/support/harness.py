@@ -33,6 +33,7 @@ import aiohttp.web
 import yaml
 
 from tests.support.emulator import ClusterEmulator, Fault, InFlight, make_emulator
+from tests.support.tls import TLSMaterial
 
 T = TypeVar("T")
 
@@ -48,11 +49,13 @@ def _reserve_port(port: int = 0) -> socket.socket:
 class EmulatedCluster:
     """One emulated cluster: its server, token and emulator, driven from the test's thread."""
 
-    def __init__(self, fleet: EmulatedFleet, name: str, emulator: ClusterEmulator, token: str) -> None:
+    def __init__(self, fleet: EmulatedFleet, name: str, emulator: ClusterEmulator, token: str,
+                 tls: bool = False) -> None:
         self.fleet = fleet
         self.name = name
         self.emulator = emulator
         self.token = token
+        self.tls = tls  # https, demanding the client certificate of `fleet.tls`
         self._sock: socket.socket | None = _reserve_port()
         self.port: int = self._sock.getsockname()[1]
         self._runner: aiohttp.web.BaseRunner | None = None
@@ -62,7 +65,7 @@ class EmulatedCluster:
 
     @property
     def server(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -87,7 +90,8 @@ class EmulatedCluster:
         server = aiohttp.web.Server(self.emulator, handler_cancellation=True)
         runner = aiohttp.web.ServerRunner(server, shutdown_timeout=0.1)
         await runner.setup()
-        site = aiohttp.web.SockSite(runner, self._sock)
+        site = aiohttp.web.SockSite(runner, self._sock,
+                                    ssl_context=self.fleet.tls.server_context() if self.tls else None)
         await site.start()
         self._runner = runner
 
@@ -172,6 +176,7 @@ class EmulatedFleet:
         self.directory = Path(directory)
         self.tracker = InFlight()
         self.clusters: dict[str, EmulatedCluster] = {}
+        self._tls: TLSMaterial | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kube-emulators",
                                         daemon=True)
@@ -198,10 +203,20 @@ class EmulatedFleet:
 
     # -- clusters -----------------------------------------------------------------------------
 
+    @property
+    def tls(self) -> TLSMaterial:
+        """The CA, server and client certificates of the fleet's https clusters (made once)."""
+        if self._tls is None:
+            self._tls = TLSMaterial.create(self.directory / "tls")
+        return self._tls
+
     def add_cluster(self, name: str, *, objects: Iterable[dict] = (), token: str | None = None,
-                    istio: bool = True, istio_version: str = "v1",
-                    start: bool = True) -> EmulatedCluster:
-        """A cluster serving core/v1, Istio (unless `istio=False`: no CRD, lists 404) and Tetrate kinds."""
+                    istio: bool = True, istio_version: str = "v1", tls: bool = False,
+                    echo_credentials: bool = False, start: bool = True) -> EmulatedCluster:
+        """A cluster serving core/v1, Istio (unless `istio=False`: no CRD, lists 404) and Tetrate kinds.
+
+        `tls`: served over https, demanding the client certificate (see `tls`);
+        `echo_credentials`: its 401 answers quote the credentials they were sent."""
         if name in self.clusters:
             raise ValueError(f"cluster {name} exists")
         token = token or secrets.token_hex(16)
@@ -209,10 +224,11 @@ class EmulatedFleet:
         async def create() -> ClusterEmulator:
             emulator = make_emulator(name, token=token, istio=istio, istio_version=istio_version,
                                      tracker=self.tracker)
+            emulator.echo_credentials = echo_credentials
             await emulator.__aenter__()
             return emulator
 
-        cluster = EmulatedCluster(self, name, self.run(create()), token)
+        cluster = EmulatedCluster(self, name, self.run(create()), token, tls)
         self.clusters[name] = cluster
         if objects:
             cluster.seed(*objects)
@@ -226,13 +242,15 @@ class EmulatedFleet:
 
     def write_kubeconfig(self, path: str | Path | None = None, *, names: Iterable[str] | None = None,
                          current_context: str | None = None) -> Path:
-        """A kubeconfig with one context (cluster + token user) per emulated cluster."""
+        """A kubeconfig with one context (cluster + token user) per emulated cluster; an https
+        cluster's has the CA, and its user the client certificate and key, as `*-data`."""
         chosen = [self.clusters[n] for n in (names if names is not None else self.clusters)]
         document = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": c.name, "cluster": {"server": c.server}} for c in chosen],
-            "users": [{"name": f"{c.name}-admin", "user": {"token": c.token}} for c in chosen],
+            "clusters": [{"name": c.name, "cluster": {"server": c.server, **self._ca_of(c)}} for c in chosen],
+            "users": [{"name": f"{c.name}-admin", "user": {"token": c.token, **self._client_tls_of(c)}}
+                      for c in chosen],
             "contexts": [{"name": c.name, "context": {"cluster": c.name, "user": f"{c.name}-admin",
                                                       "namespace": "default"}} for c in chosen],
             "current-context": current_context or (chosen[0].name if chosen else ""),
@@ -242,6 +260,15 @@ class EmulatedFleet:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         return target
+
+    def _ca_of(self, cluster: EmulatedCluster) -> dict:
+        return {"certificate-authority-data": self.tls.data("ca.crt")} if cluster.tls else {}
+
+    def _client_tls_of(self, cluster: EmulatedCluster) -> dict:
+        if not cluster.tls:
+            return {}
+        return {"client-certificate-data": self.tls.data("client.crt"),
+                "client-key-data": self.tls.data("client.key")}
 
     def close(self) -> None:
         if not self._loop.is_running():

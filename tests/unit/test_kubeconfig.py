@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from tctl_py.errors import ExitCode, UsageError
 from tctl_py.fleet.kubeconfig import (ClusterRef, KubeconfigError, kubeconfig_files, load_kubeconfig,
-                                      merge_kubeconfigs, redact, secrets_of)
+                                      merge_kubeconfigs)
+from tctl_py.fleet.redaction import Redactor, kubeconfig_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-t0ken-value"
@@ -287,9 +288,10 @@ def test_user_info_in_a_server_url_is_never_shown(tmp_path):
 def test_secrets_are_found_and_redacted(two_files):
     a, b = two_files
     config = load_kubeconfig(env=env_of(a, b)).config
-    found = secrets_of(config, "red-user")
-    assert found == [SECRET]
-    assert redact(f"failed with Bearer {SECRET}", found) == "failed with Bearer ***"
+    assert kubeconfig_secrets(config) == {SECRET}
+    redactor = Redactor()
+    redactor.add_kubeconfig(config)
+    assert redactor(f"failed with Bearer {SECRET}") == "failed with Bearer REDACTED"
 
 
 # -- startup cost ---------------------------------------------------------------------------------
