@@ -300,3 +300,59 @@ def test_names_unique_and_valid(scenario):
     assert len(se_hosts) == len(set(se_hosts))
     dr_hosts = [(o.cluster, o.namespace, o.body["spec"]["host"]) for o in result.objects if o.kind == "DestinationRule"]
     assert len(dr_hosts) == len(set(dr_hosts))
+
+
+# -- port protocols against Istio's protocol selection ------------------------------------------
+
+# Istio's `ConvertProtocol` (pkg/config/kube/conversion.go) and `protocol.Parse`, transcribed.
+def istio_protocol(name: str, app_protocol: str | None) -> str:
+    if app_protocol is not None:
+        name = app_protocol
+        kubernetes = {"kubernetes.io/h2c": "HTTP2", "kubernetes.io/ws": "HTTP", "kubernetes.io/wss": "HTTPS"}
+        if name in kubernetes:
+            return kubernetes[name]
+    if len(name) >= len("grpc-web") and name[:len("grpc-web")].lower() == "grpc-web":
+        return "GRPC-Web"
+    if "-" in name:
+        name = name[:name.index("-")]
+    known = {"tcp": "TCP", "udp": "UDP", "grpc": "GRPC", "grpc-web": "GRPC-Web", "http": "HTTP",
+             "http_proxy": "HTTP_PROXY", "http2": "HTTP2", "https": "HTTPS", "tls": "TLS", "mongo": "Mongo",
+             "redis": "Redis", "mysql": "MySQL"}
+    return known.get(name.lower(), "UnsupportedProtocol")
+
+
+# What a consumer's ServiceEntry says for each (docs/exposure.md): Redis/MySQL filters are off by
+# default, gRPC-Web is HTTP/1.1 to the consumer, what Istio would sniff is declared TCP.
+WRITTEN = {"Mongo": "MONGO", "GRPC-Web": "HTTP", "Redis": "TCP", "MySQL": "TCP", "HTTP_PROXY": "TCP",
+           "UnsupportedProtocol": "TCP"}
+TOKENS = ["http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "mongo", "redis", "mysql", "udp", "web",
+          "HTTP", "Grpc-Web", "http_proxy", "kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss",
+          "Kubernetes.io/ws", "example.com/x", "x", ""]
+protocol_names = st.lists(st.sampled_from(TOKENS), max_size=3).flatmap(
+    lambda parts: st.sampled_from(["-", "", "_"]).map(lambda sep: sep.join(parts)))
+
+
+@COMMON
+@given(protocol_names, st.one_of(st.none(), protocol_names))
+def test_port_protocol_is_istios(name, app_protocol):
+    """The protocol of a ServiceEntry port is the one Istio gives the Service port; a port Istio
+    takes for UDP is not carried."""
+    port: dict = {"name": name, "port": 8080, "protocol": "TCP"}
+    if app_protocol is not None:
+        port["appProtocol"] = app_protocol
+    service = {"metadata": {"name": "svc", "namespace": "ns-a", "labels": {"app": "alpha"}},
+               "spec": {"selector": {"app": "alpha"}, "ports": [{"name": "main", "port": 80}, port]}}
+    gateway = {"metadata": {"name": "ew", "namespace": "ns-a"},
+               "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
+               "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}
+    config = MeshConfig(
+        workspaces=({"metadata": {"name": "w", "tenant": "t", "organization": "o"},
+                     "spec": {"namespaceSelector": {"names": ["*/ns-a"]}}},),
+        settings=({"metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
+                   "spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": {"namespace": "ns-a", "labels": {"app": "ew"}}}]}},),
+    )
+    result = compute(config, [ClusterState("c1", services=(service, gateway)), ClusterState("c2")])
+    [entry] = [o for o in result.objects if o.kind == "ServiceEntry"]
+    written = [p["protocol"] for p in entry.body["spec"]["ports"] if p["number"] == 8080]
+    istio = istio_protocol(name, app_protocol)
+    assert written == ([] if istio == "UDP" else [WRITTEN.get(istio, istio)]), (name, app_protocol)

@@ -565,7 +565,7 @@ def test_port_names_and_protocols():
     se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
     assert se["spec"]["ports"] == [
         {"name": "http2-web", "number": 80, "protocol": "HTTP2"},
-        {"name": "grpc-web", "number": 81, "protocol": "GRPC"},
+        {"name": "grpc-web", "number": 81, "protocol": "HTTP"},
         {"name": "web", "number": 82, "protocol": "HTTPS"},
         {"name": "db", "number": 83, "protocol": "HTTP2"},
         {"name": "mongo", "number": 84, "protocol": "MONGO"},
@@ -574,6 +574,64 @@ def test_port_names_and_protocols():
     ]
     assert se["spec"]["endpoints"][0]["ports"] == {p["name"]: 15443 for p in se["spec"]["ports"]}
     assert ("cluster-1", F.PORT_UNSUPPORTED) in codes(result)
+
+
+def se_protocols(port: dict) -> list[str]:
+    """The protocol(s) of port 6379 in the ServiceEntry cluster-2 gets for a details Service
+    with ports 9080 (named "main") and 6379 (`port`)."""
+    ports = [{"port": 9080, "protocol": "TCP", "name": "main"}, {"port": 6379, "protocol": "TCP", **port}]
+    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
+    return [p["protocol"] for p in se["spec"]["ports"] if p["number"] == 6379]
+
+
+@pytest.mark.parametrize(("name", "app_protocol", "protocol"), [
+    ("http-cache", "redis", "TCP"),  # appProtocol instead of the name; Istio's Redis filter is off
+    ("tcp-cache", "http", "HTTP"),
+    ("http", "mysql", "TCP"),
+    ("http", "mongo", "MONGO"),
+    ("web", "HTTP2", "HTTP2"),  # any case
+    ("http", "grpc", "GRPC"),
+    ("http", "grpc-web", "HTTP"),  # gRPC-Web is HTTP/1.1 to the consumer's sidecar
+    ("tcp", "https", "HTTPS"),
+    ("http", "tls", "TLS"),
+    ("http", "http2-web", "HTTP2"),  # the value's prefix counts, as for names
+    ("http", "kubernetes.io/h2c", "HTTP2"),
+    ("http", "kubernetes.io/ws", "HTTP"),
+    ("tls", "kubernetes.io/wss", "HTTPS"),
+    ("http", "Kubernetes.io/h2c", "TCP"),  # Kubernetes' values are exact-case
+    ("http", "example.com/custom", "TCP"),  # unknown: no fallback to the name
+    ("grpc", "", "TCP"),  # set, even empty: no fallback
+    ("grpc-api", None, "GRPC"),
+    ("grpc-web", None, "HTTP"),
+    ("GRPC-WEBsocket", None, "HTTP"),  # Istio matches "grpc-web" as a prefix, any case
+    ("http2", None, "HTTP2"),
+    ("https-admin", None, "HTTPS"),
+    ("mongo-db", None, "MONGO"),
+    ("redis", None, "TCP"),
+    ("mysql", None, "TCP"),
+    ("TLS-x", None, "TLS"),
+    ("cache", None, "TCP"),
+    ("httpx", None, "TCP"),
+])
+def test_port_protocol_follows_istio_protocol_selection(name, app_protocol, protocol):
+    port: dict = {"name": name}
+    if app_protocol is not None:
+        port["appProtocol"] = app_protocol
+    assert se_protocols(port) == [protocol]
+
+
+def test_null_app_protocol_leaves_the_name_in_charge():
+    assert se_protocols({"name": "http-cache", "appProtocol": None}) == ["HTTP"]
+
+
+@pytest.mark.parametrize("port", [{"name": "udp-dns"}, {"name": "http-dns", "appProtocol": "udp"}])
+def test_tcp_port_istio_takes_for_udp_is_not_carried(port):
+    assert se_protocols(port) == []
+    ports = [{"port": 9080, "protocol": "TCP", "name": "main"}, {"port": 53, "protocol": "TCP", **port}]
+    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    [finding] = [f for f in result.findings if f.code == F.PORT_UNSUPPORTED]
+    assert f"53/TCP ({port['name']})" in finding.message
 
 
 def test_unnamed_port_is_named_after_protocol_and_number():
