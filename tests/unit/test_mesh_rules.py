@@ -514,6 +514,93 @@ def test_blank_annotation_falls_back_to_status():
     assert addresses_in_consumer(gateway_service(ips=["10.0.0.1"], annotation=" ")) == ("STATIC", ["10.0.0.1"])
 
 
+@pytest.mark.parametrize(("written", "rendered"), [
+    ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),  # IPv4-mapped: mixed notation on every Python
+    ("0:0:0:0:0:FFFF:0A00:0001", "::ffff:10.0.0.1"),
+    ("::ffff:0a00:1", "::ffff:10.0.0.1"),
+    ("::10.0.0.1", "::a00:1"),  # IPv4-compatible (deprecated): hex, as every Python and Go print it
+    ("::ffff:0:10.0.0.1", "::ffff:0:a00:1"),  # IPv4-translated: hex
+    ("fe80::1%eth0", "fe80::1%eth0"),  # the zone is kept verbatim
+    ("FE80:0000:0000:0000:0000:0000:0000:0001%Eth0", "fe80::1%Eth0"),
+    ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+    ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),  # the first of two longest zero runs
+    ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),  # one zero field is not compressed
+    ("2001:DB8:0:0:0:1:0:0", "2001:db8::1:0:0"),
+    ("1:0:0:0:0:0:0:0", "1::"),
+    ("0:0:0:0:0:0:0:0", "::"),
+    ("::1", "::1"),
+])
+def test_ipv6_gateway_addresses_are_written_canonically(written, rendered):
+    gw = gateway_service(ips=[written])
+    result = run([state("cluster-1", *bookinfo(), gw), state("cluster-2", *bookinfo()), state("cluster-3")])
+    se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
+    assert [e["address"] for e in se["spec"]["endpoints"]] == [rendered]
+    assert se["spec"]["resolution"] == "STATIC"
+    we = get(result, "cluster-2", "WorkloadEntry", "bookinfo", f"k-details-{md5('cluster-1/bookinfo/details')}")
+    assert we["spec"]["address"] == rendered
+
+
+def test_mapped_compatible_and_plain_addresses_sort_numerically():
+    gw = gateway_service(ips=["2001:db8::1", "::ffff:10.0.0.1", "10.0.0.2", "::10.0.0.1"],
+                         annotation=None, external_ips=["::ffff:9.0.0.1", "10.0.0.1"])
+    assert addresses_in_consumer(gw) == (
+        "STATIC", ["10.0.0.1", "10.0.0.2", "::a00:1", "::ffff:9.0.0.1", "::ffff:10.0.0.1", "2001:db8::1"])
+    annotated = gateway_service(annotation="::ffff:10.0.0.1, ::ffff:9.0.0.1,10.0.0.3")
+    assert addresses_in_consumer(annotated) == ("STATIC", ["10.0.0.3", "::ffff:9.0.0.1", "::ffff:10.0.0.1"])
+
+
+@pytest.mark.parametrize(("annotation", "why"), [
+    ("not_an_ip,also", '"not_an_ip" is neither an IP address nor a DNS name'),
+    ("gw_1!", '"gw_1!" is neither an IP address nor a DNS name'),
+    ("eastwest", '"eastwest" is neither an IP address nor a DNS name'),  # one label: not resolvable
+    ("10.0.0.1,ew.example.com", "not several names or a mix"),
+    ("a.example.com,b.example.com", "not several names or a mix"),
+    ("10.0.0.1,,10.0.0.2", "an empty item"),
+    (",", "an empty item"),
+    ("10.0.0.1;10.0.0.2", '"10.0.0.1;10.0.0.2" is neither'),
+])
+def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotation, why):
+    gw1 = gateway_service(ips=["10.1.0.1"], annotation=annotation)  # the load balancer is not a fallback
+    result = run(
+        [
+            state("cluster-1", *bookinfo(), gw1),
+            state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"])),
+            state("cluster-3"),
+        ]
+    )
+    assert result.held_origins == frozenset({"cluster-1"})
+    [finding] = [f for f in result.findings if f.code == F.GATEWAY_ANNOTATION_INVALID]
+    assert finding.code in F.ERROR_CODES
+    assert (finding.cluster, finding.subject, finding.source) == ("cluster-1", "gateway bookinfo/eastwest-gateway", SOURCE)
+    assert f"xcp.tetrate.io/cluster-external-addresses={annotation!r}" in finding.message
+    assert "Service bookinfo/eastwest-gateway" in finding.message and why in finding.message
+    assert "comma-separated IPs" in finding.hint
+    assert ("cluster-1", F.GATEWAY_PENDING) not in codes(result)
+    # Nothing is derived from cluster-1 through the broken gateway; cluster-2 still exposes.
+    assert not [o for o in result.objects if o.kind == "Gateway" and o.cluster == "cluster-1"]
+    se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
+    assert [(e["labels"]["topology.istio.io/cluster"], e["address"]) for e in se["spec"]["endpoints"]] == [
+        ("cluster-2", "10.2.0.1")]
+    assert se["metadata"]["annotations"]["tctl.tetrate.io/origins"] == "cluster-2"
+    for obj in result.objects:
+        if obj.kind == "WorkloadEntry":
+            assert obj.cluster == "cluster-1" and obj.body["spec"]["address"] == "10.2.0.1"
+
+
+def test_valid_annotation_or_pending_gateway_holds_nothing():
+    fine = run([state("cluster-1", *bookinfo(), gateway_service(annotation="10.0.0.1, ::ffff:10.0.0.2")), state("cluster-2")])
+    pending = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
+    assert fine.held_origins == pending.held_origins == frozenset()
+    assert not [f for r in (fine, pending) for f in r.findings if f.code in F.ERROR_CODES]
+
+
+def test_malformed_annotation_outside_the_workspace_holds_nothing():
+    gw = gateway_service(annotation="not_an_ip,also", namespace="istio-system")
+    result = run([state("cluster-1", *bookinfo(), gw), state("cluster-2")], settings=[setting(entry("istio-system"))])
+    assert result.held_origins == frozenset()
+    assert codes(result) == [("cluster-1", F.GATEWAY_OUTSIDE_WORKSPACE)]
+
+
 def test_gateway_without_address_is_pending_and_exposes_nothing():
     result = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
     assert result.objects == []
