@@ -16,7 +16,7 @@ from .config import GatewayEntry, Setting, Workspace, as_list, as_map, as_str, c
 from .coverage import Coverage
 from .findings import Findings
 from .index import ClusterIndex, service_labels_of, service_selector
-from .names import EXTERNAL_ADDRESSES_ANNOTATION
+from .names import EXTERNAL_ADDRESSES_ANNOTATION, SYSTEM_NAMESPACES
 
 
 def gateway_addresses(service: dict) -> tuple[tuple[str, ...], tuple[str, ...], str]:
@@ -106,7 +106,9 @@ def resolve_gateways(
                     f"matches defaultEastWestGatewaySettings[{entry.index}] but namespace "
                     f"{entry.namespace} of {cluster} is not in workspace {workspace.fqn}: not used",
                     hint=f"add {cluster}/{entry.namespace} (or */{entry.namespace}) to the "
-                    "workspace's namespaceSelector",
+                    "workspace's namespaceSelector"
+                    + (f" ({entry.namespace} is a system namespace: `*` and prefixes leave it "
+                       "out)" if entry.namespace in SYSTEM_NAMESPACES else ""),
                     source=setting.fqn,
                 )
             continue

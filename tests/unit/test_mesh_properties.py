@@ -18,9 +18,12 @@ from hypothesis import strategies as st
 from tctl_py.mesh import ClusterState, MeshConfig, compute
 
 CLUSTERS = ["c1", "c2", "c3"]
-NAMESPACES = ["ns-a", "ns-b", "team-x", "gw"]
+NAMESPACES = ["ns-a", "ns-b", "team-x", "gw", "istio-system"]
 SERVICES = ["alpha", "beta", "gamma"]
-PATTERNS = ["*/ns-a", "*/ns-b", "c1/*", "*/team-*", "c2/ns-b", "*/gw", "*/*", "c3/ns-*", "c1/gw"]
+PATTERNS = ["*/ns-a", "*/ns-b", "c1/*", "*/team-*", "c2/ns-b", "*/gw", "*/*", "c3/ns-*", "c1/gw", "*/istio-*",
+            "c2/istio-system"]
+# TSB's system namespaces: a `*` or prefix pattern never covers them, an exact name does.
+SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "istio-system", "xcp-multicluster"]
 IPS = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.1", "2001:db8::1"]
 HOSTS = ["ew.example.com", "elb.eu-west-2.amazonaws.com"]
 SELECTORS = [{"app": "alpha"}, {"tier": "gold"}, {"app": "beta", "tier": "silver"}, {"app": "nope"}]
@@ -147,12 +150,20 @@ def scenarios(draw) -> tuple[MeshConfig, list[ClusterState]]:
 
 
 def covers(workspace: dict, cluster: str, namespace: str) -> bool:
-    """SPEC §4 rule 1, written from the text."""
-    for entry in workspace["spec"]["namespaceSelector"]["names"]:
+    """SPEC §4 rule 1, written from the text, and docs/exposure.md's system namespaces."""
+    return covered_by(workspace["spec"]["namespaceSelector"]["names"], cluster, namespace)
+
+
+def covered_by(entries: list[str], cluster: str, namespace: str) -> bool:
+    for entry in entries:
         c, n = entry.split("/", 1)
         if c not in ("*", cluster):
             continue
-        if n == "*" or n == namespace or (n.endswith("*") and namespace.startswith(n[:-1])):
+        if n == namespace:
+            return True
+        if namespace in SYSTEM_NAMESPACES:
+            continue
+        if n == "*" or (n.endswith("*") and namespace.startswith(n[:-1])):
             return True
     return False
 
@@ -300,6 +311,36 @@ def test_names_unique_and_valid(scenario):
     assert len(se_hosts) == len(set(se_hosts))
     dr_hosts = [(o.cluster, o.namespace, o.body["spec"]["host"]) for o in result.objects if o.kind == "DestinationRule"]
     assert len(dr_hosts) == len(set(dr_hosts))
+
+
+# -- system namespaces (docs/exposure.md rule 1) -------------------------------------------------
+
+SYSTEM_PATTERNS = ["*/*", "c1/*", "c2/*", "*/kube*", "*/kube-*", "*/istio-*", "*/xcp-*", "*/k*", "c1/i*",
+                   *(f"*/{ns}" for ns in SYSTEM_NAMESPACES), "c1/kube-system", "c2/istio-system", "*/apps", "*/ap*"]
+
+
+@COMMON
+@given(st.lists(st.sampled_from(SYSTEM_PATTERNS), min_size=1, max_size=5, unique=True))
+def test_no_system_namespace_is_covered_by_a_wildcard(patterns):
+    """Every namespace of c1 holds a Service; c1's gateway is in gw; c2 consumes. A Service of a
+    system namespace is exposed only when a pattern names that namespace exactly."""
+    namespaces = [*SYSTEM_NAMESPACES, "apps", "kubeflow"]
+    services = [{"metadata": {"name": "probe", "namespace": ns, "labels": {"app": "probe"}},
+                 "spec": {"selector": {"app": "probe"}, "ports": [{"name": "http", "port": 80}]}} for ns in namespaces]
+    gateway = {"metadata": {"name": "ew", "namespace": "gw"},
+               "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
+               "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}
+    config = MeshConfig(
+        workspaces=({"metadata": {"name": "w", "tenant": "t", "organization": "o"},
+                     "spec": {"namespaceSelector": {"names": [*patterns, "*/gw"]}}},),
+        settings=({"metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
+                   "spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": {"namespace": "gw", "labels": {"app": "ew"}}}]}},),
+    )
+    result = compute(config, [ClusterState("c1", services=(*services, gateway)), ClusterState("c2")])
+    exposed = {o.body["spec"]["hosts"][0].split(".")[1] for o in result.objects if o.kind == "ServiceEntry"}
+    for namespace in exposed & set(SYSTEM_NAMESPACES):
+        assert f"*/{namespace}" in patterns or f"c1/{namespace}" in patterns, (namespace, patterns)
+    assert exposed == {ns for ns in namespaces if covered_by(patterns, "c1", ns)}
 
 
 # -- port protocols against Istio's protocol selection ------------------------------------------

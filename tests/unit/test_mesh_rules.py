@@ -897,6 +897,45 @@ def test_prefix_namespace_patterns():
     assert [o.name for o in result.objects if o.kind == "ServiceEntry"] == ["details.team-a"]
 
 
+SYSTEM = ["kube-system", "kube-public", "kube-node-lease", "istio-system", "xcp-multicluster"]
+
+
+def system_fleet() -> list[ClusterState]:
+    """cluster-1: a Service in every system namespace and in bookinfo, a gateway in gw."""
+    services = [service("probe", ns) for ns in [*SYSTEM, "bookinfo"]]
+    return [state("cluster-1", *services, gateway_service(ips=["10.1.0.1"], namespace="gw")), state("cluster-2")]
+
+
+def exposed_hosts(result: MeshResult) -> list[str]:
+    return [o.body["spec"]["hosts"][0] for o in result.objects if o.kind == "ServiceEntry"]
+
+
+@pytest.mark.parametrize("pattern", ["*/*", "cluster-1/*", "*/kube*", "*/kube-*", "*/istio-*", "*/xcp-*", "*/k*"])
+def test_wildcards_and_prefixes_leave_out_system_namespaces(pattern):
+    result = run(system_fleet(), workspaces=[workspace(pattern, "*/gw", "*/bookinfo")],
+                 settings=[setting(entry("gw", exposed=None))])
+    assert exposed_hosts(result) == ["probe.bookinfo.svc.cluster.local"]
+
+
+@pytest.mark.parametrize("namespace", SYSTEM)
+def test_a_system_namespace_named_exactly_is_covered(namespace):
+    for pattern in (f"*/{namespace}", f"cluster-1/{namespace}"):
+        result = run(system_fleet(), workspaces=[workspace("*/*", pattern)],
+                     settings=[setting(entry("gw", exposed=None))])
+        assert exposed_hosts(result) == sorted(f"probe.{ns}.svc.cluster.local" for ns in ("bookinfo", namespace))
+
+
+def test_gateway_in_istio_system_needs_the_namespace_named():
+    gw = gateway_service(ips=["10.1.0.1"], namespace="istio-system")
+    fleet = [state("cluster-1", *bookinfo(), gw), state("cluster-2")]
+    result = run(fleet, workspaces=[workspace("*/*")], settings=[setting(entry("istio-system"))])
+    assert result.objects == []
+    [finding] = [f for f in result.findings if f.code == F.GATEWAY_OUTSIDE_WORKSPACE]
+    assert "istio-system is a system namespace" in finding.hint
+    result = run(fleet, workspaces=[workspace("*/*", "*/istio-system")], settings=[setting(entry("istio-system"))])
+    assert exposed_hosts(result) == [DETAILS, REVIEWS]
+
+
 def test_metadata_propagates_from_workspace_setting_and_gateway_entry():
     ws = workspace(labels={"team": "books", "app.kubernetes.io/managed-by": "someone"})
     st = setting(entry())
