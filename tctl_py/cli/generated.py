@@ -72,9 +72,10 @@ def unreachable_names(states: Iterable) -> set[str]:
 
 
 def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -> None:
-    """Findings as warnings on stderr; only those of the clusters shown, plus fleet-wide ones.
-    Unreachable clusters are left to `exit_for_unreachable`, which reports them as errors."""
-    from tctl_py.mesh.findings import CLUSTER_CODES
+    """Findings as warnings (errors for `ERROR_CODES`) on stderr; only those of the clusters
+    shown, plus fleet-wide ones. Unreachable clusters are left to `exit_for_unreachable`, which
+    reports them as errors."""
+    from tctl_py.mesh.findings import CLUSTER_CODES, ERROR_CODES
 
     for finding in findings:
         if finding.code in CLUSTER_CODES:
@@ -82,7 +83,8 @@ def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -
         if clusters is not None and finding.cluster and finding.cluster not in clusters:
             continue
         where = ": ".join(part for part in (finding.cluster, finding.subject) if part)
-        line = f"warning: {where}: {finding.message}"
+        level = "error" if finding.code in ERROR_CODES else "warning"
+        line = f"{level}: {where}: {finding.message}"
         if finding.hint:
             line += f" (hint: {finding.hint})"
         err(line + "\n")

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from . import findings as F
 from .findings import Findings
 from .model import MeshConfig
-from .names import RESERVED_ANNOTATIONS, RESERVED_LABELS, is_label_value, is_qualified_name
+from .names import (
+    RESERVED_ANNOTATIONS,
+    RESERVED_LABELS,
+    SYSTEM_NAMESPACES,
+    is_label_value,
+    is_qualified_name,
+)
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -52,6 +58,8 @@ class NamespacePattern:
 
     `C` is `*` or an exact cluster name; `N` is `*`, an exact namespace or a prefix `p*`.
     A `*` elsewhere matches nothing. Prefixes are accepted for namespaces only, as TSB documents.
+    `*` and prefixes leave out the system namespaces (`names.SYSTEM_NAMESPACES`): only an exact
+    `N` covers one.
     """
 
     cluster: str
@@ -64,6 +72,10 @@ class NamespacePattern:
             return None
         cluster_rank = 0 if self.cluster == "*" else 1
         pattern = self.namespace
+        if pattern == namespace:
+            return (2, 0, cluster_rank)
+        if namespace in SYSTEM_NAMESPACES:
+            return None
         if pattern == "*":
             return (0, 0, cluster_rank)
         if pattern.endswith("*"):
@@ -71,8 +83,6 @@ class NamespacePattern:
             if "*" in prefix or not namespace.startswith(prefix):
                 return None
             return (1, len(prefix), cluster_rank)
-        if pattern == namespace:
-            return (2, 0, cluster_rank)
         return None
 
 

@@ -7,7 +7,9 @@ ServiceEntry (rule 4, d has no s) or shadow WorkloadEntries and a failover Desti
 (rule 8). Work is O(clusters x exposed services) plus one pass over every Service.
 
 Unreachable clusters are neither origins nor consumers: nothing is generated for them and
-nothing is derived from them (their Services are unknown, not absent).
+nothing is derived from them (their Services are unknown, not absent). A cluster whose gateway
+address annotation is malformed is no origin through that gateway either; it is named in
+`MeshResult.held_origins` so that the reconcile plan keeps what was derived from it.
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ def compute(config: MeshConfig, fleet: Sequence[ClusterState]) -> MeshResult:
     generator.namespaces(clusters)
     gateways = sorted({GatewaySummary(g.cluster, g.namespace, g.service, g.addresses)
                        for g in exposures.gateways}, key=lambda g: (g.cluster, g.namespace, g.service))
-    return MeshResult(objects=generator.result(), findings=findings.sorted(), gateways=gateways)
+    held = frozenset(g.cluster for g in exposures.gateways if g.annotation_error)
+    return MeshResult(objects=generator.result(), findings=findings.sorted(), gateways=gateways,
+                      held_origins=held)
 
 
 def _unique_clusters(fleet: Sequence[ClusterState]) -> list[ClusterState]:

@@ -1,7 +1,7 @@
 """Finding codes: stable identifiers the CLI, docs and tests can rely on.
 
 A finding is never fatal to the engine: it explains why something the user may expect was not
-generated (or was generated in a degraded form). The CLI decides exit codes from the codes,
+generated (or was generated in a degraded form). Most are warnings; `ERROR_CODES` are errors. The CLI decides exit codes from the codes,
 e.g. `CONFLICT_CODES` map to exit code 5.
 """
 
@@ -18,7 +18,9 @@ GATEWAY_MISSING = "gateway-missing"  # no Service matches the workloadSelector w
 GATEWAY_AMBIGUOUS = "gateway-ambiguous"  # several Services match; the first by name is used
 GATEWAY_OUTSIDE_WORKSPACE = "gateway-outside-workspace"  # matching Service, namespace not W's
 GATEWAY_HOSTNAME = "gateway-hostname-address"  # DNS resolution; shadow WEs cannot fail over
-GATEWAY_INVALID_ADDRESS = "gateway-invalid-address"
+GATEWAY_INVALID_ADDRESS = "gateway-invalid-address"  # a load balancer value, ignored
+# The address annotation is malformed: an error; what derives from the cluster is held.
+GATEWAY_ANNOTATION_INVALID = "gateway-annotation-invalid"
 GATEWAY_EXPOSES_NOTHING = "gateway-exposes-nothing"  # has an address, no Service to expose
 SELECTOR_MATCHES_NOTHING = "selector-matches-nothing"  # an exposedServices entry, whole fleet
 PORT_CONFLICT = "port-conflict"  # same Service, different ports in different clusters
@@ -42,6 +44,7 @@ CODES = frozenset(
         GATEWAY_OUTSIDE_WORKSPACE,
         GATEWAY_HOSTNAME,
         GATEWAY_INVALID_ADDRESS,
+        GATEWAY_ANNOTATION_INVALID,
         GATEWAY_EXPOSES_NOTHING,
         SELECTOR_MATCHES_NOTHING,
         PORT_CONFLICT,
@@ -59,6 +62,9 @@ CODES = frozenset(
 CONFLICT_CODES = frozenset({DESTINATION_RULE_CONFLICT})
 # A cluster could not be read (SPEC §6 exit code 4).
 CLUSTER_CODES = frozenset({CLUSTER_UNREACHABLE})
+# Printed as errors, not warnings: a cluster holds data tctl cannot use, and what derives from
+# that cluster is kept as it is (`MeshResult.held_origins`) until it is fixed.
+ERROR_CODES = frozenset({GATEWAY_ANNOTATION_INVALID})
 
 
 class Findings:

@@ -8,62 +8,38 @@ IPv6), then DNS names in lexical order, de-duplicated.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from . import findings as F
+from .addresses import is_ip, parse_annotation, parse_reported
 from .config import GatewayEntry, Setting, Workspace, as_list, as_map, as_str, contains
 from .coverage import Coverage
 from .findings import Findings
 from .index import ClusterIndex, service_labels_of, service_selector
-from .names import EXTERNAL_ADDRESSES_ANNOTATION, is_dns1123_subdomain
+from .names import EXTERNAL_ADDRESSES_ANNOTATION, SYSTEM_NAMESPACES
 
 
-@lru_cache(maxsize=4096)
-def is_ip(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
-
-
-def gateway_addresses(service: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(addresses in rule-2 order, values that are neither an IP nor a DNS name).
+def gateway_addresses(service: dict) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """(addresses in rule-2 order, reported values that are neither an IP nor a DNS name, why
+    the annotation cannot be used or "").
 
     The `xcp.tetrate.io/cluster-external-addresses` annotation, when set and not blank, replaces
     what the load balancer reports (TSB: one IP, several comma-separated IPs, or one DNS name).
+    A malformed annotation gives no address at all: guessing from the load balancer instead
+    could route other clusters to addresses the owner meant to replace.
     """
     annotation = service_labels_of(service, "annotations").get(EXTERNAL_ADDRESSES_ANNOTATION)
-    raw: list[str] = []
     if isinstance(annotation, str) and annotation.strip():
-        raw = annotation.split(",")
-    else:
-        status = as_map(as_map(service.get("status")).get("loadBalancer"))
-        for ingress in as_list(status.get("ingress")):
-            ingress = as_map(ingress)
-            raw += [as_str(ingress.get("ip")), as_str(ingress.get("hostname"))]
-        raw += [as_str(ip) for ip in as_list(as_map(service.get("spec")).get("externalIPs"))]
-    ips: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
-    hosts: set[str] = set()
-    invalid: set[str] = set()
-    for value in raw:
-        value = value.strip()
-        if not value:
-            continue
-        try:
-            ips.add(ipaddress.ip_address(value))
-            continue
-        except ValueError:
-            pass
-        host = value.lower().rstrip(".")
-        if is_dns1123_subdomain(host) and "." in host:
-            hosts.add(host)
-        else:
-            invalid.add(value)
-    ordered = [str(ip) for ip in sorted(ips, key=lambda ip: (ip.version, int(ip)))]
-    return tuple(ordered + sorted(hosts)), tuple(sorted(invalid))
+        addresses, problem = parse_annotation(annotation)
+        return addresses, (), problem
+    reported: list[str] = []
+    status = as_map(as_map(service.get("status")).get("loadBalancer"))
+    for ingress in as_list(status.get("ingress")):
+        ingress = as_map(ingress)
+        reported += [as_str(ingress.get("ip")), as_str(ingress.get("hostname"))]
+    reported += [as_str(ip) for ip in as_list(as_map(service.get("spec")).get("externalIPs"))]
+    addresses, invalid = parse_reported(reported)
+    return addresses, invalid, ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +53,7 @@ class Gateway:
     workspace: Workspace
     setting: Setting
     entry: GatewayEntry
+    annotation_error: str = ""  # why its address annotation cannot be used: it is held
 
     @property
     def has_hostname(self) -> bool:
@@ -129,7 +106,9 @@ def resolve_gateways(
                     f"matches defaultEastWestGatewaySettings[{entry.index}] but namespace "
                     f"{entry.namespace} of {cluster} is not in workspace {workspace.fqn}: not used",
                     hint=f"add {cluster}/{entry.namespace} (or */{entry.namespace}) to the "
-                    "workspace's namespaceSelector",
+                    "workspace's namespaceSelector"
+                    + (f" ({entry.namespace} is a system namespace: `*` and prefixes leave it "
+                       "out)" if entry.namespace in SYSTEM_NAMESPACES else ""),
                     source=setting.fqn,
                 )
             continue
@@ -145,7 +124,7 @@ def resolve_gateways(
                 f"{', '.join(n for n, _ in matches)}; using {name} (first by name)",
                 source=setting.fqn,
             )
-        addresses, invalid = gateway_addresses(svc)
+        addresses, invalid, annotation_error = gateway_addresses(svc)
         state.gateway = Gateway(
             cluster=cluster,
             namespace=entry.namespace,
@@ -154,8 +133,22 @@ def resolve_gateways(
             workspace=workspace,
             setting=setting,
             entry=entry,
+            annotation_error=annotation_error,
         )
         subject = state.gateway.subject
+        if annotation_error:
+            value = service_labels_of(svc, "annotations")[EXTERNAL_ADDRESSES_ANNOTATION]
+            findings.add(
+                F.GATEWAY_ANNOTATION_INVALID, cluster, subject,
+                f"annotation {EXTERNAL_ADDRESSES_ANNOTATION}={value!r} of Service "
+                f"{entry.namespace}/{name} cannot be used ({annotation_error}): this gateway "
+                f"exposes nothing new, and what was derived from {cluster} is kept as it is "
+                "until the annotation is fixed",
+                hint='set it to comma-separated IPs ("10.0.0.1,10.0.0.2") or one DNS name '
+                '("ew.example.com"), or remove it to use the load balancer\'s addresses',
+                source=setting.fqn,
+            )
+            continue
         if invalid:
             findings.add(
                 F.GATEWAY_INVALID_ADDRESS, cluster, subject,

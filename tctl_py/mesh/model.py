@@ -58,7 +58,8 @@ class GeneratedObject:
 
 @dataclass(frozen=True)
 class Finding:
-    """Something the user should know about the exposure (printed as a warning)."""
+    """Something the user should know about the exposure (a warning, or an error for
+    `findings.ERROR_CODES`)."""
 
     cluster: str
     subject: str  # e.g. "service bookinfo/details" or "gateway bookinfo/eastwest-gateway"
@@ -87,6 +88,6 @@ class MeshResult:
     objects: list[GeneratedObject] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     gateways: list[GatewaySummary] = field(default_factory=list)  # sorted, one per Service
-    # Clusters with an East-West gateway whose address annotation cannot be parsed: what derives
-    # from them is kept as it is, as for an unreadable cluster (SPEC §3.3).
+    # Clusters whose gateway address annotation cannot be parsed: like an unreadable cluster,
+    # what derives from them must be kept as it is (neither changed nor pruned) until it is fixed.
     held_origins: frozenset[str] = frozenset()

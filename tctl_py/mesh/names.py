@@ -14,6 +14,12 @@ from functools import lru_cache
 
 CLUSTER_DOMAIN = "cluster.local"
 MULTICLUSTER_NAMESPACE = "xcp-multicluster"
+# Namespaces of Kubernetes, Istio and Tetrate's control plane (TSB's Organization
+# `systemNamespaces`): a `*` or `prefix*` namespace pattern never covers them; naming one
+# exactly (`*/istio-system`) does.
+SYSTEM_NAMESPACES = frozenset(
+    {"kube-system", "kube-public", "kube-node-lease", "istio-system", MULTICLUSTER_NAMESPACE}
+)
 GATEWAY_PORT = 15443  # the AUTO_PASSTHROUGH port of east-west gateways (SPEC §4 rule 2)
 
 ISTIO_API_VERSION = "networking.istio.io/v1"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+from .addresses import is_ip
 from .config import ClusterInfo, GatewayEntry, Setting, Workspace
-from .gateways import is_ip
 from .names import (
     ANNOTATION_ORIGINS,
     ANNOTATION_SOURCE,

@@ -3,6 +3,7 @@
 ServiceEntry ports need a name (a DNS-1123 label) and a protocol Istio knows; endpoint `ports`
 maps must use exactly those names. Only TCP Service ports are carried: Istio does not proxy UDP
 or SCTP, and a Service may reuse one port number for TCP and UDP, which a ServiceEntry forbids.
+The protocol follows Istio's protocol selection (`ConvertProtocol` in pkg/config/kube).
 """
 
 from __future__ import annotations
@@ -12,22 +13,31 @@ from dataclasses import dataclass
 from .config import as_list, as_map, as_str
 from .names import is_dns1123_label
 
-# Kubernetes port name prefix / appProtocol (lowercased) -> Istio protocol.
-_PROTOCOLS = {
+# Protocol names Istio knows (`protocol.Parse`, any case) -> the ServiceEntry protocol tctl
+# writes. Istio's Redis and MySQL filters are off unless istiod enables them
+# (PILOT_ENABLE_REDIS_FILTER, PILOT_ENABLE_MYSQL_FILTER), so those ports are plain TCP; gRPC-Web
+# reaches a consumer's sidecar as HTTP/1.1 (the grpc-web filter runs where the Service is).
+# Istio does not proxy UDP: such a port is not carried.
+_ISTIO_PROTOCOLS = {
     "http": "HTTP",
     "http2": "HTTP2",
     "https": "HTTPS",
     "grpc": "GRPC",
+    "grpc-web": "HTTP",
     "tcp": "TCP",
     "tls": "TLS",
     "mongo": "MONGO",
+    "redis": "TCP",
+    "mysql": "TCP",
+    "udp": "UDP",
 }
-_APP_PROTOCOLS = {
-    **_PROTOCOLS,
+# Kubernetes' own appProtocol values (exact case), which Istio reads from appProtocol only.
+_KUBERNETES_APP_PROTOCOLS = {
     "kubernetes.io/h2c": "HTTP2",
     "kubernetes.io/ws": "HTTP",
     "kubernetes.io/wss": "HTTPS",
 }
+_GRPC_WEB = "grpc-web"  # the one protocol name with a "-", matched before splitting
 
 
 @dataclass(frozen=True)
@@ -41,24 +51,28 @@ class Port:
 
 
 def port_protocol(port: dict) -> str:
-    """From `appProtocol`, else the name prefix before the first `-` (Istio's convention:
-    `http`, `http-web`, `grpc-api`...); TCP otherwise."""
-    app = as_str(port.get("appProtocol")).strip().lower()
-    if app in _APP_PROTOCOLS:
-        return _APP_PROTOCOLS[app]
-    prefix = as_str(port.get("name")).split("-", 1)[0].lower()
-    return _PROTOCOLS.get(prefix, "TCP")
+    """The protocol Istio gives a TCP Service port: from `appProtocol` when it is set, *instead
+    of* the port name (no fallback to the name), else from the name. Either way the value's
+    prefix before the first `-` counts (`http-web`, `grpc-api`); `grpc-web...` is gRPC-Web.
+    TCP when Istio knows no such protocol (it would sniff; a ServiceEntry port needs one)."""
+    app = port.get("appProtocol")
+    if isinstance(app, str) and app in _KUBERNETES_APP_PROTOCOLS:
+        return _KUBERNETES_APP_PROTOCOLS[app]
+    value = app if isinstance(app, str) else as_str(port.get("name"))
+    if value[:len(_GRPC_WEB)].lower() == _GRPC_WEB:
+        return _ISTIO_PROTOCOLS[_GRPC_WEB]
+    return _ISTIO_PROTOCOLS.get(value.split("-", 1)[0].lower(), "TCP")
 
 
 def _tcp_ports(service: dict) -> tuple[list[dict], list[dict]]:
-    """(TCP ports with a valid number, the other ports)."""
+    """(TCP ports with a valid number that Istio does not take for UDP, the other ports)."""
     tcp, other = [], []
     for port in as_list(as_map(service.get("spec")).get("ports")):
         port = as_map(port)
         number = port.get("port")
         proto = (as_str(port.get("protocol")) or "TCP").upper()
         valid = isinstance(number, int) and not isinstance(number, bool) and 0 < number < 65536
-        if proto == "TCP" and valid:
+        if proto == "TCP" and valid and port_protocol(port) != "UDP":
             tcp.append(port)
         else:
             other.append(port)

@@ -409,6 +409,26 @@ def test_gateway_without_address_is_pending_and_exposes_nothing(tctl, fleet_copy
     assert rows["cluster-2"]["GATEWAY ADDRESSES"] == "<pending>"
 
 
+def test_malformed_gateway_annotation_is_an_error_naming_cluster_service_and_value(tctl, fleet_copy):
+    services = fleet_copy / "cluster-2" / "services.yaml"
+    document = yaml.safe_load(services.read_text())
+    for item in document["items"]:
+        if item["metadata"]["name"] == "eastwest-gateway":
+            item["metadata"].setdefault("annotations", {})[
+                "xcp.tetrate.io/cluster-external-addresses"] = "not_an_ip,also"
+    services.write_text(yaml.safe_dump(document))
+
+    ran = tctl("get", "se", "-A", "-o", "yaml", fleet=fleet_copy)
+    no_traceback(ran)
+    [error] = [line for line in ran.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: cluster-2: gateway ")
+    assert "annotation xcp.tetrate.io/cluster-external-addresses='not_an_ip,also'" in error
+    assert '"not_an_ip" is neither an IP address nor a DNS name' in error
+    assert not [line for line in ran.stderr.splitlines() if "pending" in line]
+    for item in items_of(ran):  # cluster-2's gateway is not guessed from its load balancer
+        assert [e["address"] for e in item["spec"]["endpoints"]] == C1_ADDRESSES
+
+
 # --- render ---------------------------------------------------------------------------------------
 
 def _expected_files(tctl, fleet=FLEET) -> dict[Path, dict]:

@@ -18,9 +18,12 @@ from hypothesis import strategies as st
 from tctl_py.mesh import ClusterState, MeshConfig, compute
 
 CLUSTERS = ["c1", "c2", "c3"]
-NAMESPACES = ["ns-a", "ns-b", "team-x", "gw"]
+NAMESPACES = ["ns-a", "ns-b", "team-x", "gw", "istio-system"]
 SERVICES = ["alpha", "beta", "gamma"]
-PATTERNS = ["*/ns-a", "*/ns-b", "c1/*", "*/team-*", "c2/ns-b", "*/gw", "*/*", "c3/ns-*", "c1/gw"]
+PATTERNS = ["*/ns-a", "*/ns-b", "c1/*", "*/team-*", "c2/ns-b", "*/gw", "*/*", "c3/ns-*", "c1/gw", "*/istio-*",
+            "c2/istio-system"]
+# TSB's system namespaces: a `*` or prefix pattern never covers them, an exact name does.
+SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "istio-system", "xcp-multicluster"]
 IPS = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.1", "2001:db8::1"]
 HOSTS = ["ew.example.com", "elb.eu-west-2.amazonaws.com"]
 SELECTORS = [{"app": "alpha"}, {"tier": "gold"}, {"app": "beta", "tier": "silver"}, {"app": "nope"}]
@@ -147,12 +150,20 @@ def scenarios(draw) -> tuple[MeshConfig, list[ClusterState]]:
 
 
 def covers(workspace: dict, cluster: str, namespace: str) -> bool:
-    """SPEC §4 rule 1, written from the text."""
-    for entry in workspace["spec"]["namespaceSelector"]["names"]:
+    """SPEC §4 rule 1, written from the text, and docs/exposure.md's system namespaces."""
+    return covered_by(workspace["spec"]["namespaceSelector"]["names"], cluster, namespace)
+
+
+def covered_by(entries: list[str], cluster: str, namespace: str) -> bool:
+    for entry in entries:
         c, n = entry.split("/", 1)
         if c not in ("*", cluster):
             continue
-        if n == "*" or n == namespace or (n.endswith("*") and namespace.startswith(n[:-1])):
+        if n == namespace:
+            return True
+        if namespace in SYSTEM_NAMESPACES:
+            continue
+        if n == "*" or (n.endswith("*") and namespace.startswith(n[:-1])):
             return True
     return False
 
@@ -300,3 +311,89 @@ def test_names_unique_and_valid(scenario):
     assert len(se_hosts) == len(set(se_hosts))
     dr_hosts = [(o.cluster, o.namespace, o.body["spec"]["host"]) for o in result.objects if o.kind == "DestinationRule"]
     assert len(dr_hosts) == len(set(dr_hosts))
+
+
+# -- system namespaces (docs/exposure.md rule 1) -------------------------------------------------
+
+SYSTEM_PATTERNS = ["*/*", "c1/*", "c2/*", "*/kube*", "*/kube-*", "*/istio-*", "*/xcp-*", "*/k*", "c1/i*",
+                   *(f"*/{ns}" for ns in SYSTEM_NAMESPACES), "c1/kube-system", "c2/istio-system", "*/apps", "*/ap*"]
+
+
+@COMMON
+@given(st.lists(st.sampled_from(SYSTEM_PATTERNS), min_size=1, max_size=5, unique=True))
+def test_no_system_namespace_is_covered_by_a_wildcard(patterns):
+    """Every namespace of c1 holds a Service; c1's gateway is in gw; c2 consumes. A Service of a
+    system namespace is exposed only when a pattern names that namespace exactly."""
+    namespaces = [*SYSTEM_NAMESPACES, "apps", "kubeflow"]
+    services = [{"metadata": {"name": "probe", "namespace": ns, "labels": {"app": "probe"}},
+                 "spec": {"selector": {"app": "probe"}, "ports": [{"name": "http", "port": 80}]}} for ns in namespaces]
+    gateway = {"metadata": {"name": "ew", "namespace": "gw"},
+               "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
+               "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}
+    config = MeshConfig(
+        workspaces=({"metadata": {"name": "w", "tenant": "t", "organization": "o"},
+                     "spec": {"namespaceSelector": {"names": [*patterns, "*/gw"]}}},),
+        settings=({"metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
+                   "spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": {"namespace": "gw", "labels": {"app": "ew"}}}]}},),
+    )
+    result = compute(config, [ClusterState("c1", services=(*services, gateway)), ClusterState("c2")])
+    exposed = {o.body["spec"]["hosts"][0].split(".")[1] for o in result.objects if o.kind == "ServiceEntry"}
+    for namespace in exposed & set(SYSTEM_NAMESPACES):
+        assert f"*/{namespace}" in patterns or f"c1/{namespace}" in patterns, (namespace, patterns)
+    assert exposed == {ns for ns in namespaces if covered_by(patterns, "c1", ns)}
+
+
+# -- port protocols against Istio's protocol selection ------------------------------------------
+
+# Istio's `ConvertProtocol` (pkg/config/kube/conversion.go) and `protocol.Parse`, transcribed.
+def istio_protocol(name: str, app_protocol: str | None) -> str:
+    if app_protocol is not None:
+        name = app_protocol
+        kubernetes = {"kubernetes.io/h2c": "HTTP2", "kubernetes.io/ws": "HTTP", "kubernetes.io/wss": "HTTPS"}
+        if name in kubernetes:
+            return kubernetes[name]
+    if len(name) >= len("grpc-web") and name[:len("grpc-web")].lower() == "grpc-web":
+        return "GRPC-Web"
+    if "-" in name:
+        name = name[:name.index("-")]
+    known = {"tcp": "TCP", "udp": "UDP", "grpc": "GRPC", "grpc-web": "GRPC-Web", "http": "HTTP",
+             "http_proxy": "HTTP_PROXY", "http2": "HTTP2", "https": "HTTPS", "tls": "TLS", "mongo": "Mongo",
+             "redis": "Redis", "mysql": "MySQL"}
+    return known.get(name.lower(), "UnsupportedProtocol")
+
+
+# What a consumer's ServiceEntry says for each (docs/exposure.md): Redis/MySQL filters are off by
+# default, gRPC-Web is HTTP/1.1 to the consumer, what Istio would sniff is declared TCP.
+WRITTEN = {"Mongo": "MONGO", "GRPC-Web": "HTTP", "Redis": "TCP", "MySQL": "TCP", "HTTP_PROXY": "TCP",
+           "UnsupportedProtocol": "TCP"}
+TOKENS = ["http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "mongo", "redis", "mysql", "udp", "web",
+          "HTTP", "Grpc-Web", "http_proxy", "kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss",
+          "Kubernetes.io/ws", "example.com/x", "x", ""]
+protocol_names = st.lists(st.sampled_from(TOKENS), max_size=3).flatmap(
+    lambda parts: st.sampled_from(["-", "", "_"]).map(lambda sep: sep.join(parts)))
+
+
+@COMMON
+@given(protocol_names, st.one_of(st.none(), protocol_names))
+def test_port_protocol_is_istios(name, app_protocol):
+    """The protocol of a ServiceEntry port is the one Istio gives the Service port; a port Istio
+    takes for UDP is not carried."""
+    port: dict = {"name": name, "port": 8080, "protocol": "TCP"}
+    if app_protocol is not None:
+        port["appProtocol"] = app_protocol
+    service = {"metadata": {"name": "svc", "namespace": "ns-a", "labels": {"app": "alpha"}},
+               "spec": {"selector": {"app": "alpha"}, "ports": [{"name": "main", "port": 80}, port]}}
+    gateway = {"metadata": {"name": "ew", "namespace": "ns-a"},
+               "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
+               "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}
+    config = MeshConfig(
+        workspaces=({"metadata": {"name": "w", "tenant": "t", "organization": "o"},
+                     "spec": {"namespaceSelector": {"names": ["*/ns-a"]}}},),
+        settings=({"metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
+                   "spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": {"namespace": "ns-a", "labels": {"app": "ew"}}}]}},),
+    )
+    result = compute(config, [ClusterState("c1", services=(service, gateway)), ClusterState("c2")])
+    [entry] = [o for o in result.objects if o.kind == "ServiceEntry"]
+    written = [p["protocol"] for p in entry.body["spec"]["ports"] if p["number"] == 8080]
+    istio = istio_protocol(name, app_protocol)
+    assert written == ([] if istio == "UDP" else [WRITTEN.get(istio, istio)]), (name, app_protocol)

@@ -517,6 +517,93 @@ def test_blank_annotation_falls_back_to_status():
     assert addresses_in_consumer(gateway_service(ips=["10.0.0.1"], annotation=" ")) == ("STATIC", ["10.0.0.1"])
 
 
+@pytest.mark.parametrize(("written", "rendered"), [
+    ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),  # IPv4-mapped: mixed notation on every Python
+    ("0:0:0:0:0:FFFF:0A00:0001", "::ffff:10.0.0.1"),
+    ("::ffff:0a00:1", "::ffff:10.0.0.1"),
+    ("::10.0.0.1", "::a00:1"),  # IPv4-compatible (deprecated): hex, as every Python and Go print it
+    ("::ffff:0:10.0.0.1", "::ffff:0:a00:1"),  # IPv4-translated: hex
+    ("fe80::1%eth0", "fe80::1%eth0"),  # the zone is kept verbatim
+    ("FE80:0000:0000:0000:0000:0000:0000:0001%Eth0", "fe80::1%Eth0"),
+    ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+    ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),  # the first of two longest zero runs
+    ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),  # one zero field is not compressed
+    ("2001:DB8:0:0:0:1:0:0", "2001:db8::1:0:0"),
+    ("1:0:0:0:0:0:0:0", "1::"),
+    ("0:0:0:0:0:0:0:0", "::"),
+    ("::1", "::1"),
+])
+def test_ipv6_gateway_addresses_are_written_canonically(written, rendered):
+    gw = gateway_service(ips=[written])
+    result = run([state("cluster-1", *bookinfo(), gw), state("cluster-2", *bookinfo()), state("cluster-3")])
+    se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
+    assert [e["address"] for e in se["spec"]["endpoints"]] == [rendered]
+    assert se["spec"]["resolution"] == "STATIC"
+    we = get(result, "cluster-2", "WorkloadEntry", "bookinfo", f"k-details-{md5('cluster-1/bookinfo/details')}")
+    assert we["spec"]["address"] == rendered
+
+
+def test_mapped_compatible_and_plain_addresses_sort_numerically():
+    gw = gateway_service(ips=["2001:db8::1", "::ffff:10.0.0.1", "10.0.0.2", "::10.0.0.1"],
+                         annotation=None, external_ips=["::ffff:9.0.0.1", "10.0.0.1"])
+    assert addresses_in_consumer(gw) == (
+        "STATIC", ["10.0.0.1", "10.0.0.2", "::a00:1", "::ffff:9.0.0.1", "::ffff:10.0.0.1", "2001:db8::1"])
+    annotated = gateway_service(annotation="::ffff:10.0.0.1, ::ffff:9.0.0.1,10.0.0.3")
+    assert addresses_in_consumer(annotated) == ("STATIC", ["10.0.0.3", "::ffff:9.0.0.1", "::ffff:10.0.0.1"])
+
+
+@pytest.mark.parametrize(("annotation", "why"), [
+    ("not_an_ip,also", '"not_an_ip" is neither an IP address nor a DNS name'),
+    ("gw_1!", '"gw_1!" is neither an IP address nor a DNS name'),
+    ("eastwest", '"eastwest" is neither an IP address nor a DNS name'),  # one label: not resolvable
+    ("10.0.0.1,ew.example.com", "not several names or a mix"),
+    ("a.example.com,b.example.com", "not several names or a mix"),
+    ("10.0.0.1,,10.0.0.2", "an empty item"),
+    (",", "an empty item"),
+    ("10.0.0.1;10.0.0.2", '"10.0.0.1;10.0.0.2" is neither'),
+])
+def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotation, why):
+    gw1 = gateway_service(ips=["10.1.0.1"], annotation=annotation)  # the load balancer is not a fallback
+    result = run(
+        [
+            state("cluster-1", *bookinfo(), gw1),
+            state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"])),
+            state("cluster-3"),
+        ]
+    )
+    assert result.held_origins == frozenset({"cluster-1"})
+    [finding] = [f for f in result.findings if f.code == F.GATEWAY_ANNOTATION_INVALID]
+    assert finding.code in F.ERROR_CODES
+    assert (finding.cluster, finding.subject, finding.source) == ("cluster-1", "gateway bookinfo/eastwest-gateway", SOURCE)
+    assert f"xcp.tetrate.io/cluster-external-addresses={annotation!r}" in finding.message
+    assert "Service bookinfo/eastwest-gateway" in finding.message and why in finding.message
+    assert "comma-separated IPs" in finding.hint
+    assert ("cluster-1", F.GATEWAY_PENDING) not in codes(result)
+    # Nothing is derived from cluster-1 through the broken gateway; cluster-2 still exposes.
+    assert not [o for o in result.objects if o.kind == "Gateway" and o.cluster == "cluster-1"]
+    se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
+    assert [(e["labels"]["topology.istio.io/cluster"], e["address"]) for e in se["spec"]["endpoints"]] == [
+        ("cluster-2", "10.2.0.1")]
+    assert se["metadata"]["annotations"]["tctl.tetrate.io/origins"] == "cluster-2"
+    for obj in result.objects:
+        if obj.kind == "WorkloadEntry":
+            assert obj.cluster == "cluster-1" and obj.body["spec"]["address"] == "10.2.0.1"
+
+
+def test_valid_annotation_or_pending_gateway_holds_nothing():
+    fine = run([state("cluster-1", *bookinfo(), gateway_service(annotation="10.0.0.1, ::ffff:10.0.0.2")), state("cluster-2")])
+    pending = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
+    assert fine.held_origins == pending.held_origins == frozenset()
+    assert not [f for r in (fine, pending) for f in r.findings if f.code in F.ERROR_CODES]
+
+
+def test_malformed_annotation_outside_the_workspace_holds_nothing():
+    gw = gateway_service(annotation="not_an_ip,also", namespace="istio-system")
+    result = run([state("cluster-1", *bookinfo(), gw), state("cluster-2")], settings=[setting(entry("istio-system"))])
+    assert result.held_origins == frozenset()
+    assert codes(result) == [("cluster-1", F.GATEWAY_OUTSIDE_WORKSPACE)]
+
+
 def test_gateway_without_address_is_pending_and_exposes_nothing():
     result = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
     assert result.objects == []
@@ -568,7 +655,7 @@ def test_port_names_and_protocols():
     se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
     assert se["spec"]["ports"] == [
         {"name": "http2-web", "number": 80, "protocol": "HTTP2"},
-        {"name": "grpc-web", "number": 81, "protocol": "GRPC"},
+        {"name": "grpc-web", "number": 81, "protocol": "HTTP"},
         {"name": "web", "number": 82, "protocol": "HTTPS"},
         {"name": "db", "number": 83, "protocol": "HTTP2"},
         {"name": "mongo", "number": 84, "protocol": "MONGO"},
@@ -577,6 +664,64 @@ def test_port_names_and_protocols():
     ]
     assert se["spec"]["endpoints"][0]["ports"] == {p["name"]: 15443 for p in se["spec"]["ports"]}
     assert ("cluster-1", F.PORT_UNSUPPORTED) in codes(result)
+
+
+def se_protocols(port: dict) -> list[str]:
+    """The protocol(s) of port 6379 in the ServiceEntry cluster-2 gets for a details Service
+    with ports 9080 (named "main") and 6379 (`port`)."""
+    ports = [{"port": 9080, "protocol": "TCP", "name": "main"}, {"port": 6379, "protocol": "TCP", **port}]
+    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
+    return [p["protocol"] for p in se["spec"]["ports"] if p["number"] == 6379]
+
+
+@pytest.mark.parametrize(("name", "app_protocol", "protocol"), [
+    ("http-cache", "redis", "TCP"),  # appProtocol instead of the name; Istio's Redis filter is off
+    ("tcp-cache", "http", "HTTP"),
+    ("http", "mysql", "TCP"),
+    ("http", "mongo", "MONGO"),
+    ("web", "HTTP2", "HTTP2"),  # any case
+    ("http", "grpc", "GRPC"),
+    ("http", "grpc-web", "HTTP"),  # gRPC-Web is HTTP/1.1 to the consumer's sidecar
+    ("tcp", "https", "HTTPS"),
+    ("http", "tls", "TLS"),
+    ("http", "http2-web", "HTTP2"),  # the value's prefix counts, as for names
+    ("http", "kubernetes.io/h2c", "HTTP2"),
+    ("http", "kubernetes.io/ws", "HTTP"),
+    ("tls", "kubernetes.io/wss", "HTTPS"),
+    ("http", "Kubernetes.io/h2c", "TCP"),  # Kubernetes' values are exact-case
+    ("http", "example.com/custom", "TCP"),  # unknown: no fallback to the name
+    ("grpc", "", "TCP"),  # set, even empty: no fallback
+    ("grpc-api", None, "GRPC"),
+    ("grpc-web", None, "HTTP"),
+    ("GRPC-WEBsocket", None, "HTTP"),  # Istio matches "grpc-web" as a prefix, any case
+    ("http2", None, "HTTP2"),
+    ("https-admin", None, "HTTPS"),
+    ("mongo-db", None, "MONGO"),
+    ("redis", None, "TCP"),
+    ("mysql", None, "TCP"),
+    ("TLS-x", None, "TLS"),
+    ("cache", None, "TCP"),
+    ("httpx", None, "TCP"),
+])
+def test_port_protocol_follows_istio_protocol_selection(name, app_protocol, protocol):
+    port: dict = {"name": name}
+    if app_protocol is not None:
+        port["appProtocol"] = app_protocol
+    assert se_protocols(port) == [protocol]
+
+
+def test_null_app_protocol_leaves_the_name_in_charge():
+    assert se_protocols({"name": "http-cache", "appProtocol": None}) == ["HTTP"]
+
+
+@pytest.mark.parametrize("port", [{"name": "udp-dns"}, {"name": "http-dns", "appProtocol": "udp"}])
+def test_tcp_port_istio_takes_for_udp_is_not_carried(port):
+    assert se_protocols(port) == []
+    ports = [{"port": 9080, "protocol": "TCP", "name": "main"}, {"port": 53, "protocol": "TCP", **port}]
+    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    [finding] = [f for f in result.findings if f.code == F.PORT_UNSUPPORTED]
+    assert f"53/TCP ({port['name']})" in finding.message
 
 
 def test_unnamed_port_is_named_after_protocol_and_number():
@@ -753,6 +898,45 @@ def test_prefix_namespace_patterns():
         settings=[setting(entry("team-gw", exposed=None))],
     )
     assert [o.name for o in result.objects if o.kind == "ServiceEntry"] == ["details.team-a"]
+
+
+SYSTEM = ["kube-system", "kube-public", "kube-node-lease", "istio-system", "xcp-multicluster"]
+
+
+def system_fleet() -> list[ClusterState]:
+    """cluster-1: a Service in every system namespace and in bookinfo, a gateway in gw."""
+    services = [service("probe", ns) for ns in [*SYSTEM, "bookinfo"]]
+    return [state("cluster-1", *services, gateway_service(ips=["10.1.0.1"], namespace="gw")), state("cluster-2")]
+
+
+def exposed_hosts(result: MeshResult) -> list[str]:
+    return [o.body["spec"]["hosts"][0] for o in result.objects if o.kind == "ServiceEntry"]
+
+
+@pytest.mark.parametrize("pattern", ["*/*", "cluster-1/*", "*/kube*", "*/kube-*", "*/istio-*", "*/xcp-*", "*/k*"])
+def test_wildcards_and_prefixes_leave_out_system_namespaces(pattern):
+    result = run(system_fleet(), workspaces=[workspace(pattern, "*/gw", "*/bookinfo")],
+                 settings=[setting(entry("gw", exposed=None))])
+    assert exposed_hosts(result) == ["probe.bookinfo.svc.cluster.local"]
+
+
+@pytest.mark.parametrize("namespace", SYSTEM)
+def test_a_system_namespace_named_exactly_is_covered(namespace):
+    for pattern in (f"*/{namespace}", f"cluster-1/{namespace}"):
+        result = run(system_fleet(), workspaces=[workspace("*/*", pattern)],
+                     settings=[setting(entry("gw", exposed=None))])
+        assert exposed_hosts(result) == sorted(f"probe.{ns}.svc.cluster.local" for ns in ("bookinfo", namespace))
+
+
+def test_gateway_in_istio_system_needs_the_namespace_named():
+    gw = gateway_service(ips=["10.1.0.1"], namespace="istio-system")
+    fleet = [state("cluster-1", *bookinfo(), gw), state("cluster-2")]
+    result = run(fleet, workspaces=[workspace("*/*")], settings=[setting(entry("istio-system"))])
+    assert result.objects == []
+    [finding] = [f for f in result.findings if f.code == F.GATEWAY_OUTSIDE_WORKSPACE]
+    assert "istio-system is a system namespace" in finding.hint
+    result = run(fleet, workspaces=[workspace("*/*", "*/istio-system")], settings=[setting(entry("istio-system"))])
+    assert exposed_hosts(result) == [DETAILS, REVIEWS]
 
 
 def test_metadata_propagates_from_workspace_setting_and_gateway_entry():

@@ -356,6 +356,7 @@ def test_label_value(value, ok):
     ("1.2.3.4", True), ("1.2.3.4,5.6.7.8", True), (" 1.2.3.4 , 5.6.7.8 ", True), ("gw.example.com", True),
     ("::1", True), ("1.2.3.4,gw.example.com", False), ("a.example.com,b.example.com", False),
     ("gw_1", False), ("", False), ("1.2.3.4,", False),
+    ("::ffff:10.0.0.1, 10.0.0.2", True), ("not_an_ip,also", False), ("gateway", False), ("GW.Example.com.", True),
 ])
 def test_external_addresses(value, ok):
     assert (semantic.external_addresses_error(value) == "") is ok
