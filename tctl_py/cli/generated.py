@@ -47,7 +47,7 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
         print_objects(kind, [o.body for o in chosen], output, single=bool(name) and len(chosen) == 1,
                       prefix=tuple(prefix), suffix=tuple(suffix),
                       clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None)
-    exit_for_unreachable(fleet.states)
+    exit_for_unreachable(fleet.states, result.held_origins)
 
 
 def sync_column(config, fleet, result, clusters: Sequence[str], chosen: Sequence, ownership) -> list[str]:
@@ -90,12 +90,14 @@ def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -
         err(line + "\n")
 
 
-def exit_for_unreachable(states: Iterable) -> None:
-    """Exit 4 at the end when a cluster could not be read: the others have been shown."""
+def exit_for_unreachable(states: Iterable, held: Iterable[str] = ()) -> None:
+    """Exit 4 at the end when a cluster could not be read, or its East-West gateway's address
+    annotation cannot be parsed (`held`, already reported as an error finding): the others have
+    been shown."""
     from tctl_py.errors import ExitCode
 
     down = [state for state in states if not state.reachable]
     for state in down:
         err(f"error: cluster {state.name} could not be read: {state.error}\n")
-    if down:
+    if down or held:
         raise typer.Exit(int(ExitCode.CLUSTER))

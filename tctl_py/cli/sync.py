@@ -89,7 +89,7 @@ def reconcile_and_report(config, fleet, ownership, *, dry_run: str | None, force
             "changed elsewhere\n")
     for name, message in sorted(rec.failed.items()):
         err(f"error: cluster {name}: {message}; run again to converge\n")
-    if rec.unreachable & set(shown) or rec.failed:
+    if rec.unreachable & set(shown) or rec.failed or rec.result.held_origins:
         return int(ExitCode.CLUSTER)
     # An object in the way: one holding a name tctl needs, or a user's DestinationRule for an
     # exposed host (the engine then generates none for it, and says so as a finding).

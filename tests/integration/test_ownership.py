@@ -1,6 +1,6 @@
-"""Fault matrix of issue 7, items 1, 2, 3 and 5: tctl never deletes what its configuration did not
-produce, `--prune` is the explicit GitOps form, reconciles of one store take turns, and origins
-survive odd context names. Three emulated clusters with the example's bookinfo, reached through a
+"""Fault matrix of issue 7, items 1, 2, 3, 5 and 6: tctl never deletes what its configuration did
+not produce, `--prune` is the explicit GitOps form, reconciles of one store take turns, origins
+survive odd context names, and a gateway whose addresses cannot be parsed tears nothing down. Three emulated clusters with the example's bookinfo, reached through a
 real kubeconfig by the official client; objects are counted in the emulators before and after.
 """
 
@@ -23,6 +23,7 @@ from tests.support.bookinfo import (
     managed_objects,
     no_writes,
     reset,
+    user_client,
     write_requests,
 )
 from tests.support.cli import example_objects
@@ -275,3 +276,31 @@ def test_a_down_cluster_whose_name_holds_a_comma_keeps_what_derives_from_it(emul
         {name: objects for name, objects in before.items() if name != odd}
     assert sum(write_requests(emulated).values()) == 0
     assert f"cluster {odd} could not be read" in ran.stderr
+
+
+# --- item 6: a malformed gateway address annotation ---------------------------------------------------
+
+def annotate_gateway(fleet: EmulatedFleet, cluster: str, value: str | None) -> None:
+    from kubernetes import client
+
+    patch = {"metadata": {"annotations": {"xcp.tetrate.io/cluster-external-addresses": value}}}
+    with user_client(fleet, cluster) as api:
+        client.CoreV1Api(api).patch_namespaced_service("eastwest-gateway", "bookinfo", patch)
+
+
+def test_a_malformed_gateway_annotation_keeps_what_derives_from_it_until_fixed(fleet, tctl, applied):
+    before = fleet_objects(fleet)
+    annotate_gateway(fleet, "cluster-1", "not_an_ip,also")
+    reset(fleet)
+    ran = tctl("sync")
+    assert ran.exit_code == 4, ran.stdout + ran.stderr
+    assert "error: cluster-1: gateway bookinfo/eastwest-gateway" in ran.stderr
+    assert "not_an_ip,also" in ran.stderr
+    assert outcomes(ran, "pruned") == [] and outcomes(ran, "configured") == []
+    assert write_requests(fleet) == no_writes(fleet)
+    assert fleet_objects(fleet) == before
+    # fixed: converges without anything else to do
+    annotate_gateway(fleet, "cluster-1", None)
+    ran = tctl("sync")
+    assert ran.exit_code == 0, ran.stderr
+    assert fleet_objects(fleet) == before

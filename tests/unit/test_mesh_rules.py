@@ -584,7 +584,7 @@ def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotati
     se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
     assert [(e["labels"]["topology.istio.io/cluster"], e["address"]) for e in se["spec"]["endpoints"]] == [
         ("cluster-2", "10.2.0.1")]
-    assert se["metadata"]["annotations"]["tctl.tetrate.io/origins"] == "cluster-2"
+    assert se["metadata"]["annotations"]["tctl.tetrate.io/origins"] == '["cluster-2"]'
     for obj in result.objects:
         if obj.kind == "WorkloadEntry":
             assert obj.cluster == "cluster-1" and obj.body["spec"]["address"] == "10.2.0.1"
