@@ -420,6 +420,7 @@ def test_malformed_gateway_annotation_is_an_error_naming_cluster_service_and_val
 
     ran = tctl("get", "se", "-A", "-o", "yaml", fleet=fleet_copy)
     no_traceback(ran)
+    assert ran.exit_code == 4  # an error finding: the objects are shown, the exit says so
     [error] = [line for line in ran.stderr.splitlines() if line.startswith("error:")]
     assert error.startswith("error: cluster-2: gateway ")
     assert "annotation xcp.tetrate.io/cluster-external-addresses='not_an_ip,also'" in error
