@@ -14,6 +14,7 @@ import typer
 
 from tctl_py import __version__
 from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
+from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
 from tctl_py.cli.state import OPTIONS, hoist_global_options
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
@@ -48,13 +49,18 @@ def global_options(
         help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db)."),
     request_timeout: float = typer.Option(
         10.0, "--request-timeout", envvar="TCTL_REQUEST_TIMEOUT", show_envvar=True, min=0.1,
-        metavar="SECONDS", help="How long to wait for an API server to answer."),
+        metavar="SECONDS", help="How long to wait for an API server to answer one request "
+        "(for a connection: at most 5 s)."),
+    cluster_timeout: Optional[float] = typer.Option(
+        None, "--cluster-timeout", envvar="TCTL_CLUSTER_TIMEOUT", show_envvar=True, min=0.1,
+        metavar="SECONDS", help="Give up on a cluster that is not done this long after its first "
+        "request (reads and writes together). Default: no limit; each request has its own."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
-    OPTIONS.request_timeout = request_timeout
+    OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
 
 
 app.command("validate", help=validate.HELP)(validate.command)
@@ -69,30 +75,53 @@ app.command("clusters", help=clusters.HELP)(clusters.command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run tctl; every TctlError becomes its message on stderr and its exit code."""
+    """Run tctl; every TctlError becomes its message on stderr and its exit code; Ctrl-C and
+    SIGTERM become exit 130 (see `tctl_py.cli.interrupt`)."""
     # tctl builds large, acyclic trees (documents, nodes, objects) and exits: the cyclic
     # collector would only re-scan them over and over (loading 2,000 files took 3x longer).
     gc.disable()
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     OPTIONS.debug = "--debug" in args
+    interrupt = OPTIONS.interrupt = Interrupt()
+    try:
+        with interrupt.handling_signals():
+            code = _run(args)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    finally:
+        gc.enable()
+    if interrupt.stop.is_set() and not interrupt.writing:
+        # Before any write to a cluster (click turns the KeyboardInterrupt into an exit): nothing
+        # to report or wait for; reads in flight are abandoned.
+        sys.stderr.write("interrupted\n")
+        exit_now(EXIT_INTERRUPTED)
+    if interrupt.stop.is_set():  # writes were stopped: the report above says what was not done
+        sys.stderr.write('interrupted: objects reported "not done" were not written; '
+                         "run tctl sync to finish\n")
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
+    """The command's exit code."""
     try:
         app(args=args, prog_name="tctl", standalone_mode=True)
+    except SystemExit as exit_:  # how click ends every command
+        if isinstance(exit_.code, str):  # sys.exit("message"), as Python would print it
+            sys.stderr.write(f"{exit_.code}\n")
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except TctlError as error:
         if OPTIONS.debug:
             raise
         _report(error)
-        sys.exit(int(error.exit_code))
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        return int(error.exit_code)
     except Exception as error:  # a bug: say so plainly, keep the traceback behind --debug
         if OPTIONS.debug:
             raise
         sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n"
                          "Run again with --debug for the traceback, and please report it.\n")
-        sys.exit(int(ExitCode.INTERNAL))
-    finally:
-        gc.enable()
+        return int(ExitCode.INTERNAL)
+    return int(ExitCode.OK)
 
 
 def _report(error: TctlError) -> None:
