@@ -7,7 +7,6 @@ it runs, so `tctl --help`, `--version` and completion stay fast and never load `
 from __future__ import annotations
 
 import gc
-import signal
 import sys
 import traceback
 from typing import Optional
@@ -15,17 +14,8 @@ from typing import Optional
 import typer
 
 from tctl_py import __version__
-from tctl_py.cli import (
-    apply,
-    clusters,
-    delete,
-    diff,
-    get,
-    render,
-    snapshot,
-    sync,
-    validate,
-)
+from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
+from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
 from tctl_py.cli.state import OPTIONS, hoist_global_options
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
@@ -60,13 +50,18 @@ def global_options(
         help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db)."),
     request_timeout: float = typer.Option(
         10.0, "--request-timeout", envvar="TCTL_REQUEST_TIMEOUT", show_envvar=True, min=0.1,
-        metavar="SECONDS", help="How long to wait for an API server to answer."),
+        metavar="SECONDS", help="How long to wait for an API server to answer one request "
+        "(for a connection: at most 5 s)."),
+    cluster_timeout: Optional[float] = typer.Option(
+        None, "--cluster-timeout", envvar="TCTL_CLUSTER_TIMEOUT", show_envvar=True, min=0.1,
+        metavar="SECONDS", help="Give up on a cluster that is not done this long after its first "
+        "request (reads and writes together). Default: no limit; each request has its own."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
-    OPTIONS.request_timeout = request_timeout
+    OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
 
 
 app.command("validate", help=validate.HELP)(validate.command)
@@ -81,7 +76,8 @@ app.command("clusters", help=clusters.HELP)(clusters.command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run tctl; every TctlError becomes its message on stderr and its exit code.
+    """Run tctl; every TctlError becomes its message on stderr and its exit code; Ctrl-C and
+    SIGTERM become exit 130 (see `tctl_py.cli.interrupt`).
 
     Everything tctl prints goes through the redactor of credentials (`fleet/redaction.py`):
     stdout and stderr are wrapped for the whole run, `--debug` tracebacks included.
@@ -95,34 +91,50 @@ def main(argv: list[str] | None = None) -> None:
     OPTIONS.debug = "--debug" in args
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
-    # SIGTERM ends tctl as an exit does, so exit handlers run (they remove key files; keyfiles.py).
-    previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    interrupt = OPTIONS.interrupt = Interrupt()
+    try:
+        try:
+            with interrupt.handling_signals():
+                code = _run(args)
+        except KeyboardInterrupt:
+            code = EXIT_INTERRUPTED
+        if interrupt.stop.is_set() and not interrupt.writing:
+            # Before any write to a cluster (click turns the KeyboardInterrupt into an exit): nothing
+            # to report or wait for; reads in flight are abandoned.
+            sys.stderr.write("interrupted\n")
+            exit_now(EXIT_INTERRUPTED)
+        if interrupt.stop.is_set():  # writes were stopped: the report above says what was not done
+            sys.stderr.write('interrupted: objects reported "not done" were not written; '
+                             "run tctl sync to finish\n")
+            code = EXIT_INTERRUPTED
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
+        gc.enable()
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
+    """The command's exit code."""
     try:
         app(args=args, prog_name="tctl", standalone_mode=True)
+    except SystemExit as exit_:  # how click ends every command
+        if isinstance(exit_.code, str):  # sys.exit("message"), as Python would print it
+            sys.stderr.write(f"{exit_.code}\n")
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except TctlError as error:
         if OPTIONS.debug:
             traceback.print_exc()
         _report(error)
-        sys.exit(int(error.exit_code))
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        return int(error.exit_code)
     except Exception as error:  # a bug: say so plainly, keep the traceback behind --debug
         if OPTIONS.debug:
             traceback.print_exc()
         sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n"
                          "Run again with --debug for the traceback, and please report it.\n")
-        sys.exit(int(ExitCode.INTERNAL))
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        sys.stdout, sys.stderr = streams
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
-        gc.enable()
-
-
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    sys.exit(128 + signum)
+        return int(ExitCode.INTERNAL)
+    return int(ExitCode.OK)
 
 
 def _report(error: TctlError) -> None:

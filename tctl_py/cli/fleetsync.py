@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 # Desired objects missing from a namespace from which one list replaces a get by name each.
 _LIST_FROM = 4
 
-# What a write step became: the plan's action, or "conflict" when the API server refused it.
+# What a write step became: the plan's action, "conflict" when the API server refused it,
+# "failed" when the API failed, "not done" when it was not tried (interrupted).
 Outcome = str
 
 
@@ -163,11 +164,14 @@ def _identity(body: dict) -> tuple[str, str, str]:
 def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_cluster) -> None:
     """Carry out each cluster's write steps, clusters in parallel; in a cluster, in plan order.
     A refused object (a conflict) does not stop its cluster; an API failure stops that cluster
-    only, and its remaining steps are reported as not done."""
+    only, and its remaining steps are reported as failed. Once the fleet's `interrupt.stop` is
+    set (Ctrl-C, SIGTERM), no cluster starts another write: the steps left are "not done"."""
     from tctl_py.errors import ConflictError, TctlError
     from tctl_py.fleet.parallel import run_per_cluster
     from tctl_py.reconcile.plan import Action
 
+    stop = fleet.interrupt.stop
+    fleet.interrupt.writes_started()
     by_cluster: dict[str, list[int]] = {}
     for index, step in enumerate(outcome.steps):
         if step.writes:
@@ -178,9 +182,10 @@ def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_clu
             on_cluster(name, "writing")
         done: dict[int, Outcome] = {}
         pending = list(by_cluster[name])
+        error = ""
         try:
             with fleet.client(name) as client:
-                while pending:
+                while pending and not stop.is_set():
                     step = outcome.steps[pending[0]]
                     try:
                         if step.desired is None:
@@ -192,16 +197,23 @@ def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_clu
                             # an unmanaged one is only updated under --force-conflicts.
                             client.apply(step.desired, force=step.action is Action.UPDATE,
                                          dry_run=server_dry_run)
-                    except ConflictError as error:
+                    except ConflictError as refused:
                         done[pending[0]] = "conflict"
-                        outcome.refusals[pending[0]] = error.message
+                        outcome.refusals[pending[0]] = refused.message
                     pending.pop(0)
                 if client.unvalidated:
                     outcome.unvalidated[name] = list(client.unvalidated)
-        except TctlError as error:  # the API failed (or refused an object it cannot take)
+        except TctlError as failure:  # the API failed (or refused an object it cannot take)
+            error = failure.message
+            if pending:
+                done[pending.pop(0)] = "failed"  # the step that failed
+        if stop.is_set() and pending:
+            done.update({index: "not done" for index in pending})
+            error = "; ".join(filter(None, [error, f"interrupted: {len(pending)} of "
+                                                   f"{len(by_cluster[name])} writes not done"]))
+        else:
             done.update({index: "failed" for index in pending})
-            return done, error.message
-        return done, ""
+        return done, error
 
     for name, value in run_per_cluster(sorted(by_cluster), write).items():
         if isinstance(value, BaseException):  # a bug: still only this cluster's failure

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from tctl_py.cli.state import OPTIONS
 
 if TYPE_CHECKING:
+    from tctl_py.cli.interrupt import Interrupt
     from tctl_py.fleet.kubeconfig import Kubeconfig
+    from tctl_py.fleet.timeouts import ClusterBudgets
     from tctl_py.fleet.writer import ClusterClient
     from tctl_py.mesh import ClusterState, MeshConfig, MeshResult
     from tctl_py.reconcile.ownership import Ownership
@@ -22,12 +24,18 @@ _CONFIG_KINDS = {"workspaces": "Workspace", "settings": "WorkspaceSetting", "clu
 
 @dataclass
 class Fleet:
-    """The clusters tctl works on: their states, and the current one (live fleets only)."""
+    """The clusters tctl works on: their states, and the current one (live fleets only).
+
+    Live fleets also carry each cluster's time budget (`--cluster-timeout`) and this run's
+    `Interrupt`, whose `stop` tells the clients to try nothing again once Ctrl-C was pressed.
+    """
 
     states: list[ClusterState]
     current: str = ""
     kubeconfig: Kubeconfig | None = None  # live fleets only: how to reach each cluster
     servers: dict[str, str] = field(default_factory=dict)
+    budgets: ClusterBudgets | None = None
+    interrupt: Interrupt = field(default_factory=lambda: OPTIONS.interrupt)
 
     @property
     def live(self) -> bool:
@@ -40,7 +48,9 @@ class Fleet:
         """A client that reads and writes cluster `name` (a live fleet's context)."""
         from tctl_py.fleet.writer import ClusterClient
 
-        return ClusterClient(self.kubeconfig, name, request_timeout=OPTIONS.request_timeout)
+        return ClusterClient(self.kubeconfig, name, request_timeout=OPTIONS.request_timeout,
+                             budget=self.budgets.get(name) if self.budgets else None,
+                             cancel=self.interrupt.stop)
 
 
 def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
@@ -91,18 +101,37 @@ def load_fleet(config: MeshConfig) -> Fleet:
         fleet = Fleet(read_snapshot(OPTIONS.fleet))
     else:
         from tctl_py.fleet import LiveFleet
+        from tctl_py.fleet.timeouts import ClusterBudgets
 
-        live = LiveFleet.load(OPTIONS.kubeconfig, timeout=OPTIONS.request_timeout)
+        budgets = ClusterBudgets(OPTIONS.cluster_timeout)
+        live = LiveFleet.load(OPTIONS.kubeconfig, request_timeout=OPTIONS.request_timeout,
+                              budgets=budgets)
         if not live.kubeconfig.files:
             return Fleet([])  # no kubeconfig at all: no fleet to work on (configuration only)
         # A declared cluster missing from the kubeconfig is read as unreachable, not an error:
         # the other clusters still work.
         live.contexts = declared or live.kubeconfig.names()
-        fleet = Fleet(live.read(), live.kubeconfig.current_context, live.kubeconfig,
-                      {ref.name: ref.server for ref in live.refs})
+        states = live.read()
+        if not declared:
+            states = [_how_to_leave_out(state) for state in states]
+        fleet = Fleet(states, live.kubeconfig.current_context, live.kubeconfig,
+                      {ref.name: ref.server for ref in live.refs}, budgets)
     if declared:
         fleet.states = [s for s in fleet.states if s.name in declared]
     return fleet
+
+
+def _how_to_leave_out(state: ClusterState) -> ClusterState:
+    """An unreadable context of a fleet that is every context of the kubeconfig: its error
+    says how to leave it out (a dead context otherwise fails every command)."""
+    import dataclasses
+
+    if state.reachable:
+        return state
+    return dataclasses.replace(state, error=(
+        f"{state.error} (without Cluster objects in the store every context of the kubeconfig "
+        f'is a cluster of the fleet; if "{state.name}" is not one, apply Cluster objects naming '
+        "those that are, or use a kubeconfig without it)"))
 
 
 def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> list[str]:

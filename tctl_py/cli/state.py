@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from tctl_py.cli.interrupt import Interrupt
 
 # Global options that take a value, and those that do not.
-_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout")
+_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout", "--cluster-timeout")
 _FLAGS = ("--debug",)
 
 
@@ -15,7 +17,9 @@ class GlobalOptions:
     fleet: str | None = None
     store: str | None = None
     request_timeout: float = 10.0  # seconds to wait for one answer of an API server
+    cluster_timeout: float | None = None  # seconds for all the work on one cluster; None: no limit
     debug: bool = False
+    interrupt: Interrupt = field(default_factory=Interrupt)  # Ctrl-C/SIGTERM of this run (main sets it)
 
 
 OPTIONS = GlobalOptions()

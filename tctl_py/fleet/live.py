@@ -3,9 +3,9 @@
 `kubernetes` costs ~0.5 s to import, so it is imported inside functions only; importing this
 module is cheap. Each cluster (kubeconfig context) gets its own `Configuration` and `ApiClient`,
 never the client's global default, so clusters with different servers and credentials can be
-read side by side. Clusters are read concurrently (a bounded thread pool), each within its own
-time budget; a cluster that cannot be read becomes `ClusterState(reachable=False, error=...)` and
-the others are unaffected.
+read side by side. Clusters are read concurrently (a bounded thread pool); each request has its own
+timeout (see `tctl_py.fleet.timeouts`); a cluster that cannot be read becomes
+`ClusterState(reachable=False, error=...)` and the others are unaffected.
 
 Objects are decoded from the raw JSON of plain GETs on the low-level `ApiClient`, not through the
 client's typed calls and models: that is exactly what the API server sent and what
@@ -31,15 +31,15 @@ from tctl_py.fleet.objects import DESTINATION_RULES, NAMESPACES, SERVICES, Resou
 from tctl_py.fleet.parallel import run_per_cluster
 from tctl_py.fleet.redaction import REDACTOR, display_server
 from tctl_py.fleet.retry import RetryPolicy, with_retries
+from tctl_py.fleet.timeouts import (DEFAULT_REQUEST_TIMEOUT, MIN_TIMEOUT, Budget, ClusterBudgets,
+                                    connect_timeout, seconds)
 from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import ApiClient
 
-DEFAULT_TIMEOUT = 10.0  # seconds per cluster, for all its reads together
 DEFAULT_WORKERS = 32  # clusters read at the same time (as fleet.parallel.DEFAULT_WORKERS)
 PAGE_SIZE = 500  # items per list request, as kubectl's --chunk-size
-_MIN_REQUEST_TIMEOUT = 0.05
 
 T = TypeVar("T")
 
@@ -93,11 +93,12 @@ def _context_config(merged: Mapping, context: str) -> dict:
 def api_client_for(merged: Kubeconfig | Mapping, context: str, *, retries: int = 1) -> ApiClient:
     """A new `ApiClient` with its own `Configuration` for one context (close it when done).
 
-    `merged` is a `Kubeconfig` or a merged kubeconfig dict. Connection failures are retried
-    `retries` times (at once); reads that started are not, so a slow cluster costs one timeout.
-    Key material is read from tctl's in-memory files (`fleet/keyfiles.py`), never from files
-    the client would leave in the temporary folder; every credential the client ends up with
-    (an exec plugin's token, a tokenFile's content) is added to the redactor.
+    `merged` is a `Kubeconfig` or a merged kubeconfig dict. Refused connections are retried
+    `retries` times (at once) by urllib3; tctl's own readers and writers pass 0 and retry with
+    backoff themselves (`with_retries`). Key material is read from tctl's in-memory files
+    (`fleet/keyfiles.py`), never from files the client would leave in the temporary folder;
+    every credential the client ends up with (an exec plugin's token, a tokenFile's content) is
+    added to the redactor.
     Raises ClusterError if the context cannot be turned into a client configuration.
     """
     from kubernetes import client, config
@@ -220,7 +221,7 @@ def _plugin_failures() -> Iterator[list[str]]:
 # Reading
 
 def _get(api: ApiClient, path: str, query: list[tuple[str, str]],
-         request_timeout: tuple[float, float] | None) -> bytes:
+         timeouts: tuple[float, float]) -> bytes:
     """GET `path` on the low-level `ApiClient`; the body of a 2xx answer, else ApiException.
 
     Not through the client's typed list calls: `CoreV1Api` alone costs ~0.4 s to import (its
@@ -231,7 +232,7 @@ def _get(api: ApiClient, path: str, query: list[tuple[str, str]],
     method, url, headers, _, _ = api.param_serialize(
         method="GET", resource_path=path, query_params=query,
         header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-    response = api.call_api(method, url, header_params=headers, _request_timeout=request_timeout)
+    response = api.call_api(method, url, header_params=headers, _request_timeout=timeouts)
     response.read()
     if not 200 <= response.status <= 299:
         raise ApiException(http_resp=response)
@@ -240,13 +241,13 @@ def _get(api: ApiClient, path: str, query: list[tuple[str, str]],
 
 def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = None,
                  label_selector: str | None = None, field_selector: str | None = None,
-                 timeout: float | None = None, deadline: float | None = None,
+                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budget: Budget | None = None,
                  page_size: int = PAGE_SIZE, managed_fields: bool = False) -> list[dict]:
     """Every object of `resource` (in one namespace, or all), as `kubectl get -o yaml` shows them.
 
     (`managed_fields=True` keeps `metadata.managedFields`, which kubectl hides.)
-    Follows `continue` tokens page by page. Each request gets the time left until `deadline`
-    (a `time.monotonic()` value), or `timeout` seconds. Raises ClusterRequestError.
+    Follows `continue` tokens page by page. Each request (page) gets `request_timeout` seconds,
+    or what is left of the cluster's `budget` when that is less. Raises ClusterRequestError.
     """
     path = resource.path(namespace)
     server = display_server(api.configuration.host)
@@ -261,11 +262,11 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
             query.append(("labelSelector", label_selector))
         if field_selector:
             query.append(("fieldSelector", field_selector))
-        request_timeout = _request_timeout(timeout, deadline, server, doing)
+        timeouts = request_timeouts(request_timeout, budget, server, doing)
         try:
-            data = _get(api, path, query, request_timeout)
+            data = _get(api, path, query, timeouts)
         except Exception as exc:
-            raise _request_error(exc, server, doing, timeout) from None
+            raise _request_error(exc, server, doing, timeouts) from None
         try:
             body = json.loads(data)
         except ValueError:  # a proxy's HTML page, say
@@ -280,13 +281,13 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
             return items
 
 
-def _list_destination_rules(api: ApiClient, timeout: float, deadline: float) -> list[dict]:
+def _list_destination_rules(api: ApiClient, request_timeout: float, budget: Budget | None) -> list[dict]:
     """DestinationRules of every namespace; none when Istio's CRD is not installed (404)."""
     for version in _DESTINATION_RULE_VERSIONS:
         resource = Resource(DESTINATION_RULES.group, version, DESTINATION_RULES.plural,
                             DESTINATION_RULES.kind)
         try:
-            return list_objects(api, resource, timeout=timeout, deadline=deadline)
+            return list_objects(api, resource, request_timeout=request_timeout, budget=budget)
         except ClusterRequestError as error:
             if error.status != 404:
                 raise
@@ -294,27 +295,31 @@ def _list_destination_rules(api: ApiClient, timeout: float, deadline: float) -> 
 
 
 def read_cluster(kubeconfig: Kubeconfig | Mapping, ref: ClusterRef | str, *,
-                 timeout: float = DEFAULT_TIMEOUT) -> ClusterState:
-    """Namespaces, Services and DestinationRules of one cluster, within `timeout` seconds.
+                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budget: Budget | None = None,
+                 retry: RetryPolicy = RetryPolicy()) -> ClusterState:
+    """Namespaces, Services and DestinationRules of one cluster, each request within
+    `request_timeout` seconds, all of them within the cluster's `budget` if it has one.
 
     Never raises for a cluster problem: the state says `reachable=False` and why.
     """
     if isinstance(ref, str):
         found = [r for r in _refs_of(kubeconfig) if r.name == ref]
         ref = found[0] if found else ClusterRef(ref, "", "", "")
-    deadline = time.monotonic() + timeout
     try:
-        api = api_client_for(kubeconfig, ref.name)
+        api = api_client_for(kubeconfig, ref.name, retries=0)  # with_retries below is the retry
     except ClusterError as error:
         return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
     def retried(call: Callable[[], T]) -> T:  # a 5xx or a dropped connection is tried again
-        return with_retries(call, policy=RetryPolicy(), deadline=deadline, budget=timeout)
+        return with_retries(call, policy=retry, budget=budget)
+
+    def listed(resource: Resource) -> list[dict]:
+        return list_objects(api, resource, request_timeout=request_timeout, budget=budget)
 
     with api:
         try:
-            namespaces = retried(lambda: list_objects(api, NAMESPACES, timeout=timeout, deadline=deadline))
-            services = retried(lambda: list_objects(api, SERVICES, timeout=timeout, deadline=deadline))
-            destination_rules = retried(lambda: _list_destination_rules(api, timeout, deadline))
+            namespaces = retried(lambda: listed(NAMESPACES))
+            services = retried(lambda: listed(SERVICES))
+            destination_rules = retried(lambda: _list_destination_rules(api, request_timeout, budget))
         except ClusterRequestError as error:
             return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
     return ClusterState(
@@ -334,9 +339,13 @@ def _refs_of(kubeconfig: Kubeconfig | Mapping) -> list[ClusterRef]:
 
 
 def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
-              timeout: float = DEFAULT_TIMEOUT, max_workers: int = DEFAULT_WORKERS,
+              request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budgets: ClusterBudgets | None = None,
+              retry: RetryPolicy = RetryPolicy(), max_workers: int = DEFAULT_WORKERS,
               on_done: Callable[[ClusterState], None] | None = None) -> list[ClusterState]:
     """Read the clusters (every context, or those named) concurrently; states sorted by name.
+
+    Each request waits at most `request_timeout` seconds; `budgets` may limit each cluster's
+    time in all (`--cluster-timeout`).
 
     A named context the kubeconfig lacks gives an unreachable state saying so (validate a
     user-typed `--context` first with `Kubeconfig.get`, which raises a UsageError).
@@ -369,8 +378,11 @@ def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
         if on_done and isinstance(result, ClusterState):
             on_done(result)
 
-    results = run_per_cluster(todo, lambda name: read_cluster(kubeconfig, by_name[name], timeout=timeout),
-                              max_workers=max_workers, on_done=done)
+    def read(name: str) -> ClusterState:
+        return read_cluster(kubeconfig, by_name[name], request_timeout=request_timeout,
+                            budget=budgets.get(name) if budgets else None, retry=retry)
+
+    results = run_per_cluster(todo, read, max_workers=max_workers, on_done=done)
     for result in results.values():
         if isinstance(result, BaseException):  # a bug, not a cluster problem: raised after the rest
             raise result
@@ -382,18 +394,20 @@ class LiveFleet:
     """The clusters of a kubeconfig: read them all, or get a client for one (for writers)."""
 
     def __init__(self, kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
-                 timeout: float = DEFAULT_TIMEOUT, max_workers: int = DEFAULT_WORKERS) -> None:
+                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+                 budgets: ClusterBudgets | None = None, max_workers: int = DEFAULT_WORKERS) -> None:
         self.kubeconfig = kubeconfig
         self.contexts = list(contexts) if contexts is not None else None
-        self.timeout = timeout
+        self.request_timeout = request_timeout
+        self.budgets = budgets
         self.max_workers = max_workers
 
     @classmethod
     def load(cls, kubeconfig_path: str | None = None, contexts: Sequence[str] | None = None, *,
-             timeout: float = DEFAULT_TIMEOUT, max_workers: int = DEFAULT_WORKERS,
-             env: Mapping[str, str] | None = None) -> LiveFleet:
+             request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budgets: ClusterBudgets | None = None,
+             max_workers: int = DEFAULT_WORKERS, env: Mapping[str, str] | None = None) -> LiveFleet:
         return cls(load_kubeconfig(kubeconfig_path, env=env), contexts,
-                   timeout=timeout, max_workers=max_workers)
+                   request_timeout=request_timeout, budgets=budgets, max_workers=max_workers)
 
     @property
     def refs(self) -> list[ClusterRef]:
@@ -403,46 +417,43 @@ class LiveFleet:
         return [by_name.get(name) or ClusterRef(name, "", "", "") for name in self.contexts]
 
     def read(self, on_done: Callable[[ClusterState], None] | None = None) -> list[ClusterState]:
-        return read_live(self.kubeconfig, self.contexts, timeout=self.timeout,
-                         max_workers=self.max_workers, on_done=on_done)
+        return read_live(self.kubeconfig, self.contexts, request_timeout=self.request_timeout,
+                         budgets=self.budgets, max_workers=self.max_workers, on_done=on_done)
 
     def api_client(self, context: str) -> ApiClient:
         return api_client_for(self.kubeconfig, context)
 
     def __repr__(self) -> str:  # never the kubeconfig itself: it holds credentials
-        return f"LiveFleet(contexts={[ref.name for ref in self.refs]!r}, timeout={self.timeout!r})"
+        return (f"LiveFleet(contexts={[ref.name for ref in self.refs]!r}, "
+                f"request_timeout={self.request_timeout!r})")
 
 
-def load_live(kubeconfig_path: str | None = None, contexts: Sequence[str] | None = None,
-              timeout: float = DEFAULT_TIMEOUT, *, max_workers: int = DEFAULT_WORKERS,
+def load_live(kubeconfig_path: str | None = None, contexts: Sequence[str] | None = None, *,
+              request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budgets: ClusterBudgets | None = None,
+              max_workers: int = DEFAULT_WORKERS,
               env: Mapping[str, str] | None = None) -> list[ClusterState]:
     """Merge the kubeconfig kubectl would use and read its clusters (see `read_live`)."""
-    return LiveFleet.load(kubeconfig_path, contexts, timeout=timeout, max_workers=max_workers,
-                          env=env).read()
+    return LiveFleet.load(kubeconfig_path, contexts, request_timeout=request_timeout, budgets=budgets,
+                          max_workers=max_workers, env=env).read()
 
 
 # ---------------------------------------------------------------------------------------------
 # Errors as short human messages: what failed, on which server. Never credentials.
 
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
-
-def _request_timeout(timeout: float | None, deadline: float | None, server: str,
-                     doing: str) -> tuple[float, float] | None:
-    """(connect, read) timeout for the next request: what is left of the budget."""
-    left = None
-    if deadline is not None:
-        left = deadline - time.monotonic()
+def request_timeouts(request_timeout: float, budget: Budget | None, server: str,
+                     doing: str) -> tuple[float, float]:
+    """(connect, read) timeouts of the next request: the request timeout (the connection's at
+    most 5 s), or what is left of the cluster's budget when that is less; an error when none is."""
+    read = request_timeout
+    if budget is not None:
+        left = budget.left()
         if left <= 0:
-            within = f" within {_seconds(timeout)}" if timeout else " in time"
-            raise ClusterRequestError(f"no answer from {server}{within} ({doing})")
-    if timeout is not None:
-        left = timeout if left is None else min(left, timeout)
-    if left is None:
-        return None
-    left = max(left, _MIN_REQUEST_TIMEOUT)
-    return (left, left)
+            raise ClusterRequestError(f"gave up on {server} ({doing}): {budget.describe()} are spent",
+                                      hint="a slow or overloaded API server; try again later, or "
+                                           "raise --cluster-timeout")
+        read = min(read, left)
+    read = max(read, MIN_TIMEOUT)
+    return (min(connect_timeout(request_timeout), read), read)
 
 
 def _first_line(text: str, limit: int = 200) -> str:
@@ -463,52 +474,24 @@ def _retry_after(headers: Any) -> float | None:
     if value is None:
         return None
     try:
-        seconds = float(str(value).strip())
+        delay = float(str(value).strip())
     except ValueError:
         return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER) if seconds == seconds else None  # NaN
+    return min(max(delay, 0.0), _MAX_RETRY_AFTER) if delay == delay else None  # NaN
 
 
 def _request_error(exc: BaseException, server: str, doing: str,
-                   timeout: float | None) -> ClusterRequestError:
-    """The short message for a failed request; `retryable` says whether trying again may help."""
-    error = _map_request_error(exc, server, doing, timeout)
-    from kubernetes.client.exceptions import ApiException
-
-    if isinstance(exc, ApiException) and exc.status:
-        error.retryable = error.status in RETRYABLE_STATUSES
-        error.retry_after = _retry_after(exc.headers)
-    elif error.status == 0 and not error.hint:  # no answer: no connection, broke, timed out
-        error.retryable = True
-    return error
-
-
-def _map_request_error(exc: BaseException, server: str, doing: str,
-                       timeout: float | None) -> ClusterRequestError:
+                   timeouts: tuple[float, float]) -> ClusterRequestError:
+    """The short message for a failed request (`timeouts`: the (connect, read) seconds it had);
+    `retryable` says whether sending it again may help."""
     from kubernetes.client.exceptions import ApiException
     from urllib3 import exceptions as u3
 
     if isinstance(exc, ApiException) and exc.status:
-        status = int(exc.status or 0)
-        detail = ""
-        status_body: dict = {}
-        try:
-            body = json.loads(exc.body or b"{}")
-            if isinstance(body, dict):
-                detail = str(body.get("message") or "")
-                status_body = body
-        except (ValueError, TypeError):
-            detail = ""
-        reason = exc.reason or ""
-        message = f"HTTP {status} {reason}".rstrip() + f" from {server} ({doing})"
-        if detail:  # the server's words may echo what it was sent
-            message += f": {_foreign(detail)}"
-        hint = ""
-        if status == 401:
-            hint = "the cluster refused the kubeconfig's credentials; are they expired?"
-        elif status == 403:
-            hint = "the kubeconfig's user may not do this; check its RBAC"
-        return ClusterRequestError(message, status=status, hint=hint, body=status_body)
+        error = _status_error(exc, server, doing)
+        error.retryable = error.status in RETRYABLE_STATUSES
+        error.retry_after = _retry_after(exc.headers)
+        return error
     if isinstance(exc, ApiException):  # status 0: no HTTP answer; the client wraps TLS failures so
         text = str(exc.reason or "")
         if text.startswith("SSLError"):
@@ -520,26 +503,53 @@ def _map_request_error(exc: BaseException, server: str, doing: str,
     reason: BaseException = exc
     if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
         reason = exc.reason
+    connect, read = timeouts
     if isinstance(reason, u3.ReadTimeoutError) or isinstance(reason, TimeoutError):
-        within = f" within {_seconds(timeout)}" if timeout else " in time"
-        return ClusterRequestError(f"no answer from {server}{within} ({doing})")
-    if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(reason, u3.NewConnectionError):
-        return ClusterRequestError(f"cannot connect to {server}: timed out ({doing})")
+        return ClusterRequestError(f"no answer from {server} within {seconds(read)} ({doing})",
+                                   retryable=True)
+    if isinstance(reason, u3.ConnectTimeoutError) and (
+            not isinstance(reason, u3.NewConnectionError) or "timed out" in str(reason).lower()):
+        # Not retried: the kernel already resent the SYN within the connect timeout, and trying
+        # again would only make a dead address cost every command twice as long.
+        return ClusterRequestError(f"cannot connect to {server}: no connection within "
+                                   f"{seconds(connect)} ({doing})")
     if isinstance(reason, u3.NameResolutionError):
-        return ClusterRequestError(f"cannot connect to {server}: unknown host ({doing})")
+        return ClusterRequestError(f"cannot connect to {server}: unknown host ({doing})", retryable=True)
     if isinstance(reason, u3.NewConnectionError):
-        text = str(reason).lower()
-        why = "connection refused" if "refused" in text else "no connection"
-        if "timed out" in text:
-            why = "timed out"
-        return ClusterRequestError(f"cannot connect to {server}: {why} ({doing})")
+        why = "connection refused" if "refused" in str(reason).lower() else "no connection"
+        return ClusterRequestError(f"cannot connect to {server}: {why} ({doing})", retryable=True)
     if isinstance(reason, u3.SSLError):
         return ClusterRequestError(f"TLS with {server} failed ({doing}): "
                                    f"{_foreign(str(reason.args[0] if reason.args else reason))}",
                                    hint="check the cluster's certificate-authority in the kubeconfig")
     if isinstance(reason, (u3.ProtocolError, ConnectionError)):
-        return ClusterRequestError(f"connection to {server} broke ({doing})")
-    return ClusterRequestError(f"{type(reason).__name__} from {server} ({doing}): {_foreign(str(reason))}")
+        return ClusterRequestError(f"connection to {server} broke ({doing})", retryable=True)
+    return ClusterRequestError(f"{type(reason).__name__} from {server} ({doing}): {_foreign(str(reason))}",
+                               retryable=True)
+
+
+def _status_error(exc: Any, server: str, doing: str) -> ClusterRequestError:
+    """The error for an HTTP answer that is not 2xx, with the server's own message."""
+    status = int(exc.status or 0)
+    detail = ""
+    status_body: dict = {}
+    try:
+        body = json.loads(exc.body or b"{}")
+        if isinstance(body, dict):
+            detail = str(body.get("message") or "")
+            status_body = body
+    except (ValueError, TypeError):
+        detail = ""
+    reason = exc.reason or ""
+    message = f"HTTP {status} {reason}".rstrip() + f" from {server} ({doing})"
+    if detail:  # the server's words may echo what it was sent
+        message += f": {_foreign(detail)}"
+    hint = ""
+    if status == 401:
+        hint = "the cluster refused the kubeconfig's credentials; are they expired?"
+    elif status == 403:
+        hint = "the kubeconfig's user may not do this; check its RBAC"
+    return ClusterRequestError(message, status=status, hint=hint, body=status_body)
 
 
 def _foreign(text: str) -> str:

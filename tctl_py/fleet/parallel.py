@@ -25,15 +25,17 @@ def run_per_cluster(names: Sequence[str], work: Callable[[str], T], *,
     Returns `{name: result or the exception work raised}` in the order of `names` (duplicates
     once). An exception in one cluster's work is that cluster's result: it never stops or
     cancels the others. `on_done(name, result)` is called in the calling thread as each
-    cluster finishes (for progress displays); an exception it raises propagates after the
-    pool has drained.
+    cluster finishes (for progress displays); an exception it raises, or one raised in the
+    calling thread while waiting (KeyboardInterrupt), propagates at once, without waiting for the
+    work still running.
     """
     ordered = list(dict.fromkeys(names))
     results: dict[str, T | BaseException] = {}
     if not ordered:
         return results
     workers = max(1, min(max_workers, len(ordered)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tctl-cluster") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tctl-cluster")
+    try:
         futures: dict[Future[T], str] = {pool.submit(work, name): name for name in ordered}
         for future in as_completed(futures):
             name = futures[future]
@@ -44,4 +46,10 @@ def run_per_cluster(names: Sequence[str], work: Callable[[str], T], *,
             results[name] = result
             if on_done is not None:
                 on_done(name, result)
+    except BaseException:
+        # Interrupted (Ctrl-C) or on_done failed: stop waiting; work not started never starts,
+        # and work in flight is abandoned rather than waited for.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return {name: results[name] for name in ordered}

@@ -18,7 +18,9 @@ Every request is idempotent (apply, delete, get, list), so it is retried, a boun
 times with exponential backoff and jitter, on 429 (honouring `Retry-After`, capped), 500, 502,
 503, 504, no connection, a broken connection and no answer in time. A field-manager conflict
 (409 with `FieldManagerConflict` causes) is never retried: it is an `ApplyConflict` naming the
-other manager (exit 5). Each request has its own timeout and each cluster an overall budget.
+other manager (exit 5). Each request has its own timeout; a cluster may have an overall budget
+(`--cluster-timeout`, see `tctl_py.fleet.timeouts`). Once the `cancel` event a client was given
+is set (Ctrl-C), no request is tried again.
 
 `kubernetes` is imported inside functions only: importing this module costs nothing.
 """
@@ -28,24 +30,24 @@ from __future__ import annotations
 import copy
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tctl_py.errors import ConflictError, ExitCode, TctlError
 from tctl_py.fleet.kubeconfig import Kubeconfig
-from tctl_py.fleet.live import ClusterRequestError, _request_error, api_client_for, list_objects
+from tctl_py.fleet.live import ClusterRequestError, _request_error, api_client_for, list_objects, request_timeouts
 from tctl_py.fleet.objects import (DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS, NAMESPACES,
                                    SERVICE_ENTRIES, WORKLOAD_ENTRIES, Resource, normalize)
 from tctl_py.fleet.parallel import run_per_cluster
 from tctl_py.fleet.redaction import display_server
 from tctl_py.fleet.retry import NO_RETRY, RetryPolicy, with_retries
+from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, Budget
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import ApiClient
 
-__all__ = ["APPLY_PATCH", "ApplyConflict", "ClusterClient", "DEFAULT_CLUSTER_TIMEOUT",
-           "DEFAULT_REQUEST_TIMEOUT", "FIELD_MANAGER", "MANAGED_BY_LABEL", "MANAGED_SELECTOR",
+__all__ = ["APPLY_PATCH", "ApplyConflict", "ClusterClient", "DEFAULT_REQUEST_TIMEOUT", "FIELD_MANAGER",
+           "MANAGED_BY_LABEL", "MANAGED_SELECTOR",
            "MULTICLUSTER_NAMESPACE", "NO_RETRY", "RetryPolicy", "UnsupportedResource",
            "WRITABLE", "resource_for", "run_per_cluster"]
 
@@ -56,9 +58,6 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={FIELD_MANAGER}"
 MULTICLUSTER_NAMESPACE = "xcp-multicluster"
 APPLY_PATCH = "application/apply-patch+yaml"
-
-DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds for one request (connect, then read)
-DEFAULT_CLUSTER_TIMEOUT = 120.0  # seconds for everything one ClusterClient does
 
 # What tctl writes, by (apiVersion, kind).
 WRITABLE: dict[tuple[str, str], Resource] = {
@@ -135,8 +134,10 @@ def _apply_body(body: Mapping) -> dict:
 class ClusterClient:
     """Reads and writes one cluster (kubeconfig context) for tctl. Use it as a context manager.
 
-    `request_timeout` bounds each request; `timeout` bounds everything this client does (from
-    its creation): past it, requests are not sent and fail at once. For a summary:
+    `request_timeout` bounds each request; `budget`, if given, everything done with this cluster:
+    past it, requests are not sent and fail at once. Once `cancel` is set, failed requests are
+    not tried again and backoff pauses end (requests in flight still finish or time out).
+    For a summary:
     `writes_sent` counts the writes the server accepted (dry runs excluded); `created` names the
     objects an apply created (201; in a dry run: would create), `namespaces_created` the
     namespaces created (or would be); `unvalidated` the dry-run objects not sent because their
@@ -145,18 +146,18 @@ class ClusterClient:
     """
 
     def __init__(self, kubeconfig: Kubeconfig | Mapping, context: str, *,
-                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
-                 timeout: float | None = DEFAULT_CLUSTER_TIMEOUT,
+                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budget: Budget | None = None,
+                 cancel: threading.Event | None = None,
                  retry: RetryPolicy = RetryPolicy(), field_manager: str = FIELD_MANAGER,
                  auto_namespaces: Iterable[str] = (MULTICLUSTER_NAMESPACE,),
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] | None = None) -> None:
         _load_client()
         self.name = context
         self.api: ApiClient = api_client_for(kubeconfig, context, retries=0)  # retries are ours
         self.server = display_server(self.api.configuration.host)
         self.request_timeout = request_timeout
-        self.timeout = timeout
-        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.budget = budget
+        self.cancel = cancel
         self.retry = retry
         self.field_manager = field_manager
         self.auto_namespaces = frozenset(auto_namespaces)
@@ -191,12 +192,9 @@ class ClusterClient:
         """
         found: list[dict] = []
         for resource in resources:
-            doing = f"listing {resource.display}"
-
-            def call(resource: Resource = resource, doing: str = doing) -> list[dict]:
-                self._request_timeout(doing)  # fails at once when the cluster's budget is spent
+            def call(resource: Resource = resource) -> list[dict]:
                 return list_objects(self.api, resource, namespace=namespace, label_selector=selector,
-                                    timeout=self.request_timeout, deadline=self.deadline,
+                                    request_timeout=self.request_timeout, budget=self.budget,
                                     managed_fields=True)
             try:
                 found += self._with_retries(call)
@@ -361,7 +359,7 @@ class ClusterClient:
         from kubernetes.client.exceptions import ApiException
 
         def once() -> tuple[int, dict]:
-            timeout = self._request_timeout(doing)
+            timeouts = request_timeouts(self.request_timeout, self.budget, self.server, doing)
             headers = {"Accept": "application/json"}
             if content_type:
                 headers["Content-Type"] = content_type
@@ -370,13 +368,12 @@ class ClusterClient:
                     method=method, resource_path=path, query_params=list(query),
                     header_params=headers, auth_settings=["BearerToken"])
                 response = self.api.call_api(method_, url, header_params=header_params,
-                                             body=body, _request_timeout=(timeout, timeout))
+                                             body=body, _request_timeout=timeouts)
                 response.read()
             except Exception as exc:  # urllib3's connection errors and timeouts, TLS
-                raise _request_error(exc, self.server, doing, self.request_timeout) from None
+                raise _request_error(exc, self.server, doing, timeouts) from None
             if not 200 <= response.status <= 299:
-                error = _request_error(ApiException(http_resp=response), self.server, doing,
-                                       self.request_timeout)
+                error = _request_error(ApiException(http_resp=response), self.server, doing, timeouts)
                 if check is not None:
                     check(error)
                 raise error
@@ -392,20 +389,6 @@ class ClusterClient:
 
         return self._with_retries(once)
 
-    def _request_timeout(self, doing: str) -> float:
-        timeout = self.request_timeout
-        if self.deadline is not None:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise self._out_of_time(doing)
-            timeout = min(timeout, left)
-        return max(timeout, 0.05)
-
-    def _out_of_time(self, doing: str) -> ClusterRequestError:
-        return ClusterRequestError(f"gave up on {self.server} ({doing}): the {self.timeout:g} s "
-                                   "allowed for this cluster are spent",
-                                   hint="a slow or overloaded API server; try again later")
-
     def _with_retries(self, call: Callable[[], T]) -> T:
-        return with_retries(call, policy=self.retry, deadline=self.deadline, budget=self.timeout,
+        return with_retries(call, policy=self.retry, budget=self.budget, cancel=self.cancel,
                             sleep=self._sleep)

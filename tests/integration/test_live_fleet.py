@@ -11,6 +11,8 @@ import pytest
 from tctl_py.errors import ClusterError
 from tctl_py.fleet.kubeconfig import load_kubeconfig
 from tctl_py.fleet.live import LiveFleet, api_client_for, list_objects, load_live, read_live
+from tctl_py.fleet.retry import RetryPolicy
+from tctl_py.fleet.timeouts import ClusterBudgets
 from tctl_py.fleet.objects import DESTINATION_RULES, SERVICES
 from tctl_py.fleet.snapshot import read_snapshot, write_snapshot
 from tests.support import EmulatedFleet, destination_rule, namespace, service
@@ -18,6 +20,7 @@ from tests.support import EmulatedFleet, destination_rule, namespace, service
 pytestmark = pytest.mark.integration
 
 GATEWAY_LB = [{"ip": "203.0.113.10"}]
+FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def names(objects) -> list[str]:
 
 
 def test_reads_every_cluster_and_reports_the_down_one(fleet):
-    states = load_live(kubeconfig_of(fleet), timeout=5)
+    states = load_live(kubeconfig_of(fleet), request_timeout=5)
     assert [s.name for s in states] == ["east", "north", "south", "west"]
     east, north, south, west = states
 
@@ -90,7 +93,7 @@ def test_clusters_are_read_concurrently(fleet):
         fleet[name].latency = 0.3
     fleet.tracker.reset()
     started = time.monotonic()
-    states = load_live(kubeconfig_of(fleet), timeout=5)
+    states = load_live(kubeconfig_of(fleet), request_timeout=5)
     elapsed = time.monotonic() - started
     assert [s.reachable for s in states] == [True, True, False, True]
     # 3 requests per cluster x 0.3 s: ~0.9 s when concurrent, 2.7 s one cluster after another
@@ -104,17 +107,53 @@ def test_clusters_are_read_concurrently(fleet):
 def test_a_slow_cluster_times_out_alone(fleet):
     fleet["west"].latency = 3
     started = time.monotonic()
-    states = {s.name: s for s in load_live(kubeconfig_of(fleet), timeout=0.5)}
-    assert time.monotonic() - started < 2.5
+    states = {s.name: s for s in read_live(load_kubeconfig(kubeconfig_of(fleet)), request_timeout=0.5,
+                                           retry=FAST)}
+    assert time.monotonic() - started < 2.5  # three attempts of 0.5 s, tiny pauses
     assert not states["west"].reachable
-    assert "no answer from" in states["west"].error and "within 0.5 s" in states["west"].error
-    assert fleet["west"].server in states["west"].error
+    assert states["west"].error == (f"no answer from {fleet['west'].server} within 0.5 s "
+                                    "(listing namespaces) (after 3 attempts)")
     assert states["east"].reachable and states["north"].reachable
+
+
+def test_the_request_timeout_is_per_request_not_per_cluster(fleet):
+    """Three lists answering in 0.4 s each, with a request timeout of 1 s: read."""
+    fleet["west"].latency = 0.4
+    started = time.monotonic()
+    states = {s.name: s for s in load_live(kubeconfig_of(fleet), request_timeout=1)}
+    assert time.monotonic() - started >= 1.2
+    assert states["west"].reachable, states["west"].error
+    assert names(states["west"].services) == ["bookinfo/details", "bookinfo/ratings"]
+
+
+def test_a_cluster_budget_is_separate_and_says_what_ran_out(fleet):
+    """--cluster-timeout: the same three lists within 1 s for the whole cluster do not fit."""
+    fleet["west"].latency = 0.4
+    states = {s.name: s for s in read_live(load_kubeconfig(kubeconfig_of(fleet)), request_timeout=1,
+                                           budgets=ClusterBudgets(1), retry=FAST)}
+    assert not states["west"].reachable
+    assert fleet["west"].server in states["west"].error
+    assert "the 1 s allowed for this cluster (--cluster-timeout)" in states["west"].error
+    assert states["east"].reachable and states["north"].reachable  # each has its own budget
+
+
+def test_a_dead_address_costs_one_connect_timeout(emulated, monkeypatch):
+    """A server that takes no connection: given up after the connect timeout (at most
+    MAX_CONNECT_TIMEOUT, whatever the request timeout), and not tried again."""
+    monkeypatch.setattr("tctl_py.fleet.timeouts.MAX_CONNECT_TIMEOUT", 0.3)
+    emulated.add_blackhole_cluster("dead")
+    emulated.add_cluster("alive", objects=[namespace("bookinfo")])
+    started = time.monotonic()
+    states = {s.name: s for s in load_live(str(emulated.write_kubeconfig()), request_timeout=10)}
+    assert time.monotonic() - started < 1.5
+    assert states["dead"].error == (f"cannot connect to {emulated['dead'].server}: no connection "
+                                    "within 0.3 s (listing namespaces)")
+    assert states["alive"].reachable
 
 
 def test_an_api_error_is_reported_with_the_server_and_the_others_still_work(fleet):
     fleet["east"].fail(500, path="/services", message="etcd is sad")
-    states = {s.name: s for s in load_live(kubeconfig_of(fleet), timeout=5)}
+    states = {s.name: s for s in load_live(kubeconfig_of(fleet), request_timeout=5)}
     east = states["east"]
     assert not east.reachable and east.services == ()
     assert "HTTP 500" in east.error and fleet["east"].server in east.error
@@ -183,7 +222,7 @@ def test_kubeconfig_files_merge_first_wins_then_reach_the_clusters(fleet, tmp_pa
                       .replace("cluster: south", "cluster: east")
                       .replace("user: south-admin", "user: east-admin"))
     env = {"KUBECONFIG": os.pathsep.join([str(tmp_path / "missing.yaml"), str(primary), str(shadow)])}
-    live = LiveFleet.load(None, env=env, timeout=5)
+    live = LiveFleet.load(None, env=env, request_timeout=5)
     assert live.kubeconfig.current_context == "east"
     assert [r.name for r in live.refs] == ["east", "west"]
     states = live.read()
@@ -215,7 +254,7 @@ def test_label_selectors_are_honoured(fleet):
     config = load_kubeconfig(kubeconfig_of(fleet))
     with api_client_for(config, "east") as api:
         def listed(selector: str | None = None, **kw) -> list[str]:
-            return names(list_objects(api, SERVICES, label_selector=selector, timeout=5, **kw))
+            return names(list_objects(api, SERVICES, label_selector=selector, request_timeout=5, **kw))
 
         everything = listed()
         assert len(everything) == 4
@@ -233,7 +272,7 @@ def test_label_selectors_are_honoured(fleet):
             listed("app in (unclosed")
         assert "HTTP 400" in caught.value.message
         assert names(list_objects(api, DESTINATION_RULES, label_selector="app.kubernetes.io/managed-by=tctl",
-                                  timeout=5)) == []
+                                  request_timeout=5)) == []
 
 
 def test_lists_are_read_page_by_page(emulated):
@@ -241,7 +280,7 @@ def test_lists_are_read_page_by_page(emulated):
         service("a", f"svc-{i:02d}") for i in range(7)])
     config = load_kubeconfig(str(emulated.write_kubeconfig()))
     with api_client_for(config, "many") as api:
-        found = list_objects(api, SERVICES, page_size=3, timeout=5)
+        found = list_objects(api, SERVICES, page_size=3, request_timeout=5)
     assert names(found) == [f"a/svc-{i:02d}" for i in range(7)]
     assert many.counts == {"GET": 3}
     assert "continue=" in many.requests[-1][1]

@@ -7,6 +7,8 @@ Retry backoffs are made tiny through `RetryPolicy`, so these run in a few second
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
 
 import pytest
@@ -17,7 +19,8 @@ from tctl_py.fleet.kubeconfig import load_kubeconfig
 from tctl_py.fleet.live import ClusterRequestError
 from tctl_py.fleet.objects import (DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS, SERVICE_ENTRIES,
                                    WORKLOAD_ENTRIES)
-from tctl_py.fleet.writer import MULTICLUSTER_NAMESPACE, run_per_cluster
+from tctl_py.fleet.timeouts import Budget
+from tctl_py.fleet.writer import MULTICLUSTER_NAMESPACE, NO_RETRY, run_per_cluster
 from tests.support import EmulatedFleet, destination_rule, namespace, service
 
 pytestmark = pytest.mark.integration
@@ -313,14 +316,27 @@ def test_too_many_requests_waits_as_the_server_says(fleet, east):
     assert fleet["east"].counts == {"PATCH": 2}
 
 
-def test_a_retry_after_beyond_the_cluster_budget_gives_up_at_once(fleet, kubeconfig):
+def test_a_retry_after_beyond_the_cluster_budget_gives_up_at_once_and_says_why(fleet, kubeconfig):
     fleet["west"].fail(429, method="GET", retry_after=30)
-    with ClusterClient(kubeconfig, "west", retry=RetryPolicy(max_retry_after=60), timeout=2) as west:
+    with ClusterClient(kubeconfig, "west", budget=Budget.starting_now(2)) as west:
         started = time.monotonic()
         with pytest.raises(ClusterRequestError) as error:
             west.get("v1", "Namespace", None, "bookinfo")
     assert time.monotonic() - started < 1
-    assert "HTTP 429" in error.value.message and "no time left" in error.value.message
+    assert error.value.message.startswith(f"HTTP 429 Too Many Requests from {fleet['west'].server}")
+    assert re.search(r"\(after 1 attempt\(s\); the server asked to retry after 30 s, more than the "
+                     r"1\.\d+ s left of the 2 s allowed for this cluster \(--cluster-timeout\)\)$",
+                     error.value.message), error.value.message
+    assert fleet["west"].counts == {"GET": 1}
+
+
+def test_a_retry_after_within_the_budget_is_waited_for(fleet, kubeconfig):
+    fleet["west"].fail(503, times=1, method="GET", retry_after=0.5)
+    with ClusterClient(kubeconfig, "west", budget=Budget.starting_now(5)) as west:
+        started = time.monotonic()
+        assert west.get("v1", "Namespace", None, "bookinfo") is not None
+    assert 0.45 <= time.monotonic() - started < 2
+    assert fleet["west"].counts == {"GET": 2}
 
 
 def test_a_persistent_server_error_fails_after_the_bounded_attempts(fleet, east):
@@ -355,6 +371,42 @@ def test_no_answer_within_the_request_timeout(fleet, kubeconfig):
                                    "(applying DestinationRule bookinfo/reviews) (after 2 attempts)")
 
 
+def test_each_request_has_the_whole_request_timeout(fleet, kubeconfig):
+    """Three requests of 0.4 s each with a request timeout of 1 s: no budget for the cluster's
+    requests together unless one is given (--cluster-timeout)."""
+    fleet["west"].latency = 0.4
+    with ClusterClient(kubeconfig, "west", request_timeout=1, retry=NO_RETRY) as west:
+        for name in ("details", "reviews"):
+            west.apply(managed_dr("bookinfo", name, f"{name}.bookinfo.svc.cluster.local"))
+        assert len(west.list_managed([DESTINATION_RULES])) == 2
+    assert fleet["west"].counts == {"PATCH": 2, "GET": 1}
+
+
+def test_interrupted_clients_try_nothing_again(fleet, kubeconfig):
+    """Once the cancel event is set (Ctrl-C), a failed request is not retried and a backoff
+    pause ends at once."""
+    cancel = threading.Event()
+    cancel.set()
+    fleet["west"].fail(503, method="PATCH")
+    with ClusterClient(kubeconfig, "west", cancel=cancel, retry=RetryPolicy(backoff=30)) as west:
+        started = time.monotonic()
+        with pytest.raises(ClusterRequestError) as error:
+            west.apply(managed_dr("bookinfo", "reviews", "reviews.bookinfo.svc.cluster.local"))
+    assert time.monotonic() - started < 1
+    assert error.value.message.endswith("(not tried again: interrupted)")
+    assert fleet["west"].counts == {"PATCH": 1}
+
+    later = threading.Event()
+    with ClusterClient(kubeconfig, "west", cancel=later,
+                       retry=RetryPolicy(backoff=30, max_backoff=30)) as west:
+        threading.Timer(0.3, later.set).start()
+        started = time.monotonic()
+        with pytest.raises(ClusterRequestError, match="interrupted"):
+            west.apply(managed_dr("bookinfo", "reviews", "reviews.bookinfo.svc.cluster.local"))
+    assert 0.25 < time.monotonic() - started < 2  # the 15-30 s backoff pause ended when set
+    assert fleet["west"].counts == {"PATCH": 2}
+
+
 def test_a_down_cluster_fails_quickly(fleet, kubeconfig):
     started = time.monotonic()
     with ClusterClient(kubeconfig, "south", retry=FAST) as south:
@@ -367,9 +419,10 @@ def test_a_down_cluster_fails_quickly(fleet, kubeconfig):
 
 
 def test_a_spent_cluster_budget_stops_further_requests(fleet, kubeconfig):
-    with ClusterClient(kubeconfig, "west", timeout=0.2, retry=FAST) as west:
+    with ClusterClient(kubeconfig, "west", budget=Budget.starting_now(0.2), retry=FAST) as west:
         time.sleep(0.25)
-        with pytest.raises(ClusterRequestError, match="0.2 s allowed for this cluster are spent"):
+        with pytest.raises(ClusterRequestError,
+                           match=r"the 0\.2 s allowed for this cluster \(--cluster-timeout\) are spent"):
             west.get("v1", "Namespace", None, "bookinfo")
         with pytest.raises(ClusterRequestError, match="are spent"):
             west.list_managed(GENERATED)

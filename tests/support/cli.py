@@ -18,7 +18,7 @@ EXAMPLE = ROOT / "examples" / "bookinfo"
 
 # `cluster-2 workloadentry.networking.istio.io/k-details-... created`, one line per object.
 STEP = re.compile(r"^(?P<cluster>cluster-\d+) (?P<label>\S+) "
-                  r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept|failed)"
+                  r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept|failed|not done)"
                   r"(?P<suffix> \((?:dry run|server dry run|snapshot fleet: not written)\))?(?:: .+)?$")
 
 

@@ -19,7 +19,9 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
   required, `managedFields` kept per manager, conflicts (409) with other managers unless
   `force=true`, fields a manager stops applying are removed, a no-op apply writes nothing;
 - `dryRun=All` on every write; the `status` subresource; deleting a namespace deletes its objects;
-- bearer-token checking (401, quoting the credentials received if `echo_credentials`), injected latency and failures, request counts by method.
+- bearer-token checking (401, quoting the credentials received if `echo_credentials`), injected
+  latency (on every request, or on matching ones: a hung write), injected failures, request
+  counts by method.
 
 Still simplified: lists are atomic for server-side apply (no merge keys), a strategic merge patch
 is a plain merge patch, namespace deletion is immediate (no Terminating phase), finalizers are
@@ -212,12 +214,13 @@ async def parse_request(raw: aiohttp.web.BaseRequest, *, id: int) -> rendering.R
 
 @dataclass
 class Fault:
-    status: int = 500
+    status: int | None = 500  # None: answer normally (after `delay`)
     times: int | None = None  # None: every matching request
     method: str | None = None  # e.g. "GET"
     path: str | None = None  # a regular expression searched in the request path
     message: str = "injected failure"
     retry_after: str | None = None  # sent as the Retry-After header (e.g. with 429 or 503)
+    delay: float = 0.0  # seconds to wait before answering (a slow or hung server)
 
     def matches(self, request: rendering.Request) -> bool:
         if self.method and request.method.value.upper() != self.method.upper():
@@ -286,11 +289,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     # -- public helpers (call them on the server's event loop; the harness does) ---------------
 
-    def fail(self, status: int = 500, *, times: int | None = None, method: str | None = None,
+    def fail(self, status: int | None = 500, *, times: int | None = None, method: str | None = None,
              path: str | None = None, message: str = "injected failure",
-             retry_after: str | float | None = None) -> Fault:
+             retry_after: str | float | None = None, delay: float = 0.0) -> Fault:
         fault = Fault(status, times, method, path, message,
-                      None if retry_after is None else str(retry_after))
+                      None if retry_after is None else str(retry_after), delay)
         self.faults.append(fault)
         return fault
 
@@ -371,6 +374,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                         fault.times -= 1
                         if fault.times <= 0:
                             self.faults.remove(fault)
+                    if fault.delay:
+                        await asyncio.sleep(fault.delay)  # cancelled when the client gives up
+                    if fault.status is None:
+                        continue
                     if fault.retry_after is not None:
                         raise InjectedError(status=fault.status, reason=_REASONS.get(fault.status, "Unknown"),
                                             message=fault.message, details={},

@@ -8,9 +8,11 @@ demands its own bearer token, so a client configured for the wrong cluster is re
     with EmulatedFleet(tmp_path) as fleet:
         east = fleet.add_cluster("east", objects=[namespace("shop"), service("shop", "cart")])
         fleet.add_down_cluster("gone")          # a reserved port with nothing listening
+        fleet.add_blackhole_cluster("dead")     # connecting times out
         east.latency = 0.2                      # seconds per request
+        east.delay(600, method="PATCH")         # writes hang
         east.fail(500, times=1, path="/services")
-        path = fleet.write_kubeconfig()         # contexts east, gone; current-context east
+        path = fleet.write_kubeconfig()         # contexts east, gone, dead; current-context east
         ...
         assert east.counts["GET"] == 3
 
@@ -59,6 +61,7 @@ class EmulatedCluster:
         self._sock: socket.socket | None = _reserve_port()
         self.port: int = self._sock.getsockname()[1]
         self._runner: aiohttp.web.BaseRunner | None = None
+        self._fillers: list[socket.socket] = []  # connections that keep a blackhole's queue full
 
     def __repr__(self) -> str:
         return f"EmulatedCluster({self.name!r}, {self.server!r}, running={self.running})"
@@ -95,6 +98,19 @@ class EmulatedCluster:
         await site.start()
         self._runner = runner
 
+    def blackhole(self) -> EmulatedCluster:
+        """Stop serving and make connecting time out: the port listens with a backlog of one
+        that is already full and is never accepted from, so the kernel drops new SYNs."""
+        self.stop()
+        assert self._sock is not None
+        self._sock.listen(0)
+        for _ in range(2):  # more than the queue takes, so it is surely full
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self._fillers.append(filler)
+        return self
+
     async def _stop(self) -> None:
         runner, self._runner = self._runner, None
         if runner is not None:
@@ -102,10 +118,14 @@ class EmulatedCluster:
         self._sock = _reserve_port(self.port)
 
     async def _close(self) -> None:
-        await self._stop()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        for sock in [self._sock, *self._fillers]:
+            if sock is not None:
+                sock.close()
+        self._sock = None
+        self._fillers.clear()
 
     # -- objects ------------------------------------------------------------------------------
 
@@ -136,6 +156,13 @@ class EmulatedCluster:
         with a `Retry-After` header when `retry_after` is given."""
         return self.fleet.call(self.emulator.fail, status, times=times, method=method, path=path,
                                message=message, retry_after=retry_after)
+
+    def delay(self, seconds: float, *, times: int | None = None, method: str | None = None,
+              path: str | None = None) -> Fault:
+        """Answer matching requests (all of them, or the next `times`) only after `seconds`:
+        a slow request, or with a long delay a hung one (say, `delay(600, method="PATCH")`)."""
+        return self.fleet.call(self.emulator.fail, None, times=times, method=method, path=path,
+                               delay=seconds)
 
     def clear_faults(self) -> None:
         self.fleet.call(self.emulator.faults.clear)
@@ -239,6 +266,13 @@ class EmulatedFleet:
     def add_down_cluster(self, name: str, **kwargs: Any) -> EmulatedCluster:
         """A cluster whose port is reserved but not listening (connection refused)."""
         return self.add_cluster(name, start=False, **kwargs)
+
+    def add_blackhole_cluster(self, name: str, **kwargs: Any) -> EmulatedCluster:
+        """A cluster whose address takes no connection: connecting times out, as for a server
+        that is switched off or behind a firewall that drops packets (a dead context)."""
+        cluster = self.add_cluster(name, start=False, **kwargs)
+        cluster.blackhole()
+        return cluster
 
     def write_kubeconfig(self, path: str | Path | None = None, *, names: Iterable[str] | None = None,
                          current_context: str | None = None) -> Path:

@@ -13,6 +13,7 @@ from tctl_py.cli.state import hoist_global_options
     (["apply", "-f", "x.yaml", "--store", "S", "--debug", "--request-timeout", "2"],
      ["--store", "S", "--debug", "--request-timeout", "2", "apply", "-f", "x.yaml"]),
     (["--kubeconfig", "K", "sync"], ["--kubeconfig", "K", "sync"]),
+    (["sync", "--cluster-timeout", "60", "--cluster", "c"], ["--cluster-timeout", "60", "sync", "--cluster", "c"]),
     (["apply", "-f", "x", "--dry-run"], ["apply", "-f", "x", "--dry-run=client"]),
     (["apply", "-f", "x", "--dry-run=server"], ["apply", "-f", "x", "--dry-run=server"]),
     (["get", "ws", "--", "--store", "S"], ["get", "ws", "--", "--store", "S"]),
