@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Global options that take a value, and those that do not.
-_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout")
+_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout", "--max-input-size")
 _FLAGS = ("--debug",)
 
 

@@ -391,7 +391,7 @@ def test_explicit_file_with_any_extension_is_read(folder):
 
 
 def test_stdin():
-    loaded = load(["-"], stdin=io.StringIO("a: 1\n---\nb: 2\n"))
+    loaded = load(["-"], stdin=io.BytesIO(b"a: 1\n---\nb: 2\n"))
     assert loaded.problems == []
     assert [d.body for d in loaded.documents] == [{"a": 1}, {"b": 2}]
     assert {d.source for d in loaded.documents} == {"<stdin>"}
@@ -400,7 +400,7 @@ def test_stdin():
 
 
 def test_empty_stdin_is_a_problem():
-    loaded = load(["-"], stdin=io.StringIO(""))
+    loaded = load(["-"], stdin=io.BytesIO(b""))
     assert loaded.documents == []
     assert len(loaded.problems) == 1 and "no documents" in loaded.problems[0].message
 

@@ -304,7 +304,7 @@ def test_problems_are_sorted_in_input_order_across_files(tmp_path):
     third = tmp_path / "m-third.yaml"
     first.write_text(workspace('"bookinfo"', spec="  displayName: 5\n") + "---\n" + ORGANIZATION + "extra: 1\n")
     second.write_text(ORGANIZATION)  # same object as in `first`: reported here, in the second file
-    third.write_bytes(b"name: caf\xe9\n")  # not UTF-8
+    third.write_bytes(b"name: caf\xe9\n")  # not UTF-8, at the é
     loaded = load([str(first), str(second), str(third)])
     problems = validate(loaded)
     assert [(Path(p.position.file).name, p.position.line, p.position.column) for p in problems] == [
@@ -312,7 +312,7 @@ def test_problems_are_sorted_in_input_order_across_files(tmp_path):
         ("z-first.yaml", 11, 16),
         ("z-first.yaml", 17, 1),
         ("a-second.yaml", 4, 9),
-        ("m-third.yaml", 0, 0),
+        ("m-third.yaml", 1, 10),
     ]
 
 
