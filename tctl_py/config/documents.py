@@ -153,7 +153,7 @@ class _Builder:
                            "YAML aliases (*name) that repeat large anchors are refused")
         if depth > MAX_DEPTH:
             raise _Refused(node, f"document is nested more than {MAX_DEPTH} levels deep",
-                           "a YAML alias may refer to itself")
+                           "flatten it; a YAML alias inside its own anchor nests without end")
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
@@ -348,7 +348,7 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
     if syntax_error and not documents and source.name.endswith(".json"):
         return _parse_json(source)
     if empty and not problems:
-        problems.append(Problem(Position(source.name), NO_DOCUMENTS,
+        problems.append(Problem(Position(source.name, 1, 1), NO_DOCUMENTS,
                                 hint="the input is empty or holds only comments"))
     return documents, problems
 
