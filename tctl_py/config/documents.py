@@ -357,23 +357,25 @@ _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEven
 
 
 def _crowded_document(text: str) -> yaml.Mark | None:
-    """Where a document first holds more than MAX_NODES values, if one does.
+    """Where a document is first sure to hold more than MAX_NODES values, if one does.
 
     Counted on parser events, before libyaml's composer builds a node tree (about 300 bytes a
-    node) that the builder's budget would refuse only afterwards. A document needs at least a
-    character per value (`{a,b}`), so shorter texts are not counted."""
-    if len(text) <= MAX_NODES:
+    node) that the builder's budget would refuse only afterwards. Events count keys too, and a
+    mapping has as many values as keys, so past 2 x MAX_NODES events the values are over budget.
+    A node takes at least a character (`{a,b}`): shorter texts need no counting."""
+    budget = 2 * MAX_NODES
+    if len(text) <= budget:
         return None
     parser = _Loader(text)
-    values = 0
+    nodes = 0
     try:
         while parser.check_event():
             event = parser.get_event()
             if isinstance(event, yaml.DocumentStartEvent):
-                values = 0
+                nodes = 0
             elif isinstance(event, _NODE_EVENTS):
-                values += 1
-                if values > MAX_NODES:
+                nodes += 1
+                if nodes > budget:
                     return event.start_mark
     except yaml.YAMLError:
         return None  # composing the documents reports it, with what comes before

@@ -165,12 +165,13 @@ def test_a_10_mb_line_is_reported_without_echoing_it(tmp_path):
 
 def test_a_document_of_too_many_values_is_refused_before_it_is_built(tmp_path):
     path = tmp_path / "crowded.yaml"
-    path.write_text("[" + "1," * (MAX_NODES + 10) + "1]\n")
+    path.write_text("[" + "1," * (2 * MAX_NODES + 10) + "1]\n")
     ran = run_main(["validate", "-f", str(path)])
     _clean(ran)
     assert ran.exit_code == ExitCode.INVALID
-    # the list is value 1; its item MAX_NODES (1-based) is the first over the budget
-    column = 2 + 2 * (MAX_NODES - 1)
+    # counting stops past 2 x MAX_NODES nodes (keys count too): the list is node 1, so its
+    # item 2 x MAX_NODES (1-based) is where reading stopped
+    column = 2 + 2 * (2 * MAX_NODES - 1)
     assert f"more than {MAX_NODES} values" in _problem_line(ran, str(path), f"1:{column}")
 
 
