@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from tctl_py.errors import ExitCode, Problem, TctlError, UsageError
+from tctl_py.errors import ExitCode, TctlError, UsageError
 
 if TYPE_CHECKING:
     from tctl_py.config.documents import Document
