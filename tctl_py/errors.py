@@ -40,6 +40,11 @@ class Position:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters, so a value quoted in a message never floods the terminal."""
+    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text)} characters)"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with the input, positioned on the offending value."""
@@ -54,7 +59,7 @@ class Problem:
 
     @property
     def subject(self) -> str:
-        return " ".join(part for part in (self.kind, self.name) if part)
+        return " ".join(shorten(part) for part in (self.kind, self.name) if part)
 
     def __str__(self) -> str:
         parts = [str(self.position)]

@@ -17,6 +17,7 @@ from tctl_py import __version__
 from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
 from tctl_py.cli.state import OPTIONS, hoist_global_options
+from tctl_py.config import limits
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
 app = typer.Typer(
@@ -56,12 +57,20 @@ def global_options(
         None, "--cluster-timeout", envvar="TCTL_CLUSTER_TIMEOUT", show_envvar=True, min=0.1,
         metavar="SECONDS", help="Give up on a cluster that is not done this long after its first "
         "request (reads and writes together). Default: no limit; each request has its own."),
+    max_input_size: str = typer.Option(
+        limits.DEFAULT_MAX_INPUT_SIZE, limits.OPTION, envvar=limits.ENV, show_envvar=True,
+        metavar="SIZE", help="Largest input tctl reads: each -f file or stdin, snapshot file and "
+        "kubeconfig (bytes, or with Ki, Mi, Gi)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
+    try:
+        limits.max_input_size = limits.parse_size(max_input_size)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=f"'{limits.OPTION}'") from None
 
 
 app.command("validate", help=validate.HELP)(validate.command)
@@ -87,6 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     # tctl builds large, acyclic trees (documents, nodes, objects) and exits: the cyclic
     # collector would only re-scan them over and over (loading 2,000 files took 3x longer).
     gc.disable()
+    # File names that are not UTF-8 reach us as surrogates: print their bytes back, never fail.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     OPTIONS.debug = "--debug" in args
     streams = sys.stdout, sys.stderr

@@ -7,15 +7,19 @@ nesting depth, and keep the node so any JSON path can later be mapped back to li
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import yaml
 
+from tctl_py.config import limits
 from tctl_py.errors import Position, Problem, UsageError
 
 try:  # libyaml when available: about 10x faster than the pure-Python parser
@@ -26,11 +30,20 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 EXTENSIONS = (".yaml", ".yml", ".json")
 STDIN = "-"
 STDIN_NAME = "<stdin>"
+NO_DOCUMENTS = "no documents found"
 
 # A Kubernetes object of a few thousand values is already large; aliases that make one document
 # expand beyond this are an attack or a mistake, and are refused before they cost memory.
 MAX_NODES = 200_000
 MAX_DEPTH = 128
+# Python refuses to convert longer decimal integers (quadratic time); so do we, with a position.
+MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+_CHUNK = 1 << 20  # bytes read at a time, so the size cap holds before memory grows
+
+# What YAML 1.1 accepts in a stream: no NUL, and no control characters but tab and line breaks.
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_OTHER_ENCODINGS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+                    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -130,6 +143,8 @@ class _Builder:
 
     def __init__(self) -> None:
         self.budget = MAX_NODES
+        # Aliases repeat an anchor's text without costing input bytes; bound what they expand to.
+        self.characters = limits.max_input_size
 
     def build(self, node: yaml.Node, depth: int = 0) -> object:
         self.budget -= 1
@@ -138,7 +153,7 @@ class _Builder:
                            "YAML aliases (*name) that repeat large anchors are refused")
         if depth > MAX_DEPTH:
             raise _Refused(node, f"document is nested more than {MAX_DEPTH} levels deep",
-                           "a YAML alias may refer to itself")
+                           "flatten it; a YAML alias inside its own anchor nests without end")
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
@@ -149,9 +164,17 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode) -> object:
         tag = node.tag
+        self.characters -= len(node.value)
+        if self.characters < 0:
+            raise _Refused(node, f"document expands to more than {limits.max_input_size} characters",
+                           "YAML aliases (*name) that repeat large anchors are refused")
         if tag in _AS_TEXT:
             return node.value
         if tag == _INT:
+            digits = sum(c.isdigit() for c in node.value)
+            if digits > MAX_INT_DIGITS:
+                raise _Refused(node, f"integer of {digits} digits is too large (at most {MAX_INT_DIGITS})",
+                               "quote it if it is meant as text")
             return _scalars.construct_yaml_int(node)
         if tag == _FLOAT:
             return _scalars.construct_yaml_float(node)
@@ -191,11 +214,13 @@ class Source:
 
 
 def iter_sources(paths: Iterable[str], recursive: bool = False, stdin=None) -> Iterator[Source | Problem]:
-    """Files named by -f, in order: a file as given, a folder's .yaml/.yml/.json files sorted."""
+    """Files named by -f, in order: a file as given, a folder's .yaml/.yml/.json files sorted.
+
+    `stdin` is a binary stream (default: the process's standard input)."""
     for path in paths:
         if path == STDIN:
-            stream = stdin if stdin is not None else sys.stdin
-            yield Source(STDIN_NAME, stream.read())
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            yield decode(STDIN_NAME, read_capped(stream))
             continue
         target = Path(path)
         if target.is_dir():
@@ -211,8 +236,9 @@ def iter_sources(paths: Iterable[str], recursive: bool = False, stdin=None) -> I
 
 
 def _folder_files(folder: Path, recursive: bool) -> list[Path]:
+    # Every entry but folders, so a dangling link or a FIFO is reported rather than skipped.
     if not recursive:
-        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in EXTENSIONS)
+        return sorted(p for p in folder.iterdir() if not p.is_dir() and p.suffix in EXTENSIONS)
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -221,12 +247,62 @@ def _folder_files(folder: Path, recursive: bool) -> list[Path]:
 
 
 def read_source(path: Path) -> Source | Problem:
+    """One file's text; a Problem if it is too large or not UTF-8, a UsageError if it cannot be read."""
     try:
-        return Source(str(path), path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        return Problem(Position(str(path)), f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        with open(path, "rb") as stream:
+            data = read_capped(stream)
     except OSError as exc:
-        return Problem(Position(str(path)), f"cannot read: {exc.strerror}")
+        raise UsageError(f'cannot read "{path}": {exc.strerror}',
+                         hint="check that it is a readable file") from None
+    return decode(str(path), data)
+
+
+def read_capped(stream: BinaryIO) -> bytearray:
+    """What `stream` holds, up to one byte past the input size cap (`decode` refuses that).
+
+    Read a chunk at a time, so stdin, FIFOs and devices (/dev/zero) stop at the cap like files."""
+    cap = limits.max_input_size
+    data = bytearray()
+    while len(data) <= cap:
+        chunk = stream.read(min(_CHUNK, cap + 1 - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def decode(name: str, data: bytes | bytearray) -> Source | Problem:
+    """UTF-8 text (a byte order mark is dropped); a positioned Problem for anything else."""
+    cap = limits.max_input_size
+    if len(data) > cap:
+        size = limits.describe(cap)
+        return Problem(_byte_position(name, data, cap), f"the input is larger than {size}B, the limit "
+                       "on one input; reading stopped here",
+                       hint=f"if it is meant to be this large, raise the limit: {limits.OPTION} 256Mi "
+                            f"(or {limits.ENV}=256Mi)")
+    for mark, encoding in _OTHER_ENCODINGS:
+        if data.startswith(mark):
+            return Problem(Position(name, 1, 1), f"{encoding} text (it starts with a {encoding} byte "
+                           "order mark); tctl reads UTF-8", hint=f"convert it: iconv -f {encoding} -t UTF-8")
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return Source(name, data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        offset = bom + exc.start
+        return Problem(_byte_position(name, data, offset),
+                       f"not UTF-8 text: {exc.reason} (byte 0x{data[offset]:02X})",
+                       hint="tctl reads UTF-8; convert the file (iconv -f LATIN1 -t UTF-8), or is it binary?")
+
+
+def _byte_position(name: str, data: bytes | bytearray, offset: int) -> Position:
+    """Line and column (in characters, as YAML counts them) of the byte at `offset`."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[start:offset].decode("utf-8-sig", "replace")) + 1
+    return Position(name, data.count(b"\n", 0, offset) + 1, column)
+
+
+def _text_position(name: str, text: str, offset: int) -> Position:
+    return Position(name, text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
 
 
 def parse(source: Source) -> tuple[list[Document], list[Problem]]:
@@ -235,6 +311,11 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
     problems: list[Problem] = []
     syntax_error = False
     empty = True  # no YAML document at all (an empty `kind: List` is a document, not empty)
+    crowded = _crowded_document(source.text)
+    if crowded is not None:
+        return [], [Problem(Position(source.name, crowded.line + 1, crowded.column + 1),
+                            f"document holds more than {MAX_NODES} values; reading stopped here",
+                            hint="split it into several documents or files")]
     loader = _Loader(source.text)
     try:
         while True:
@@ -245,6 +326,9 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
             except yaml.MarkedYAMLError as exc:
                 problems.append(_syntax_problem(source, exc))
                 syntax_error = True
+                break
+            except yaml.reader.ReaderError:
+                problems.append(_unreadable_character(source))
                 break
             if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL):
                 continue  # an empty document between two `---`
@@ -264,41 +348,136 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
     if syntax_error and not documents and source.name.endswith(".json"):
         return _parse_json(source)
     if empty and not problems:
-        problems.append(Problem(Position(source.name), "no documents found",
+        problems.append(Problem(Position(source.name, 1, 1), NO_DOCUMENTS,
                                 hint="the input is empty or holds only comments"))
     return documents, problems
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+
+
+def _crowded_document(text: str) -> yaml.Mark | None:
+    """Where a document is first sure to hold more than MAX_NODES values, if one does.
+
+    Counted on parser events, before libyaml's composer builds a node tree (about 300 bytes a
+    node) that the builder's budget would refuse only afterwards. Events count keys too, and a
+    mapping has as many values as keys, so past 2 x MAX_NODES events the values are over budget.
+    A node takes at least a character (`{a,b}`): shorter texts need no counting."""
+    budget = 2 * MAX_NODES
+    if len(text) <= budget:
+        return None
+    parser = _Loader(text)
+    nodes = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, yaml.DocumentStartEvent):
+                nodes = 0
+            elif isinstance(event, _NODE_EVENTS):
+                nodes += 1
+                if nodes > budget:
+                    return event.start_mark
+    except yaml.YAMLError:
+        return None  # composing the documents reports it, with what comes before
+    finally:
+        parser.dispose()
+    return None
+
+
+def _unreadable_character(source: Source) -> Problem:
+    found = _NOT_YAML.search(source.text)
+    if found is None:  # pragma: no cover - libyaml refuses only what the pattern finds
+        return Problem(Position(source.name, 1, 1), "cannot parse: a character YAML does not accept")
+    return Problem(_text_position(source.name, source.text, found.start()),
+                   f"character U+{ord(found[0]):04X} is not allowed in YAML text",
+                   hint="YAML holds no control characters but tab and line breaks: "
+                        "is the file binary, or UTF-16 without a byte order mark?")
 
 
 def _parse_json(source: Source) -> tuple[list[Document], list[Problem]]:
     """JSON that YAML 1.1 cannot read (tabs, for one): read as JSON, with the same refusals."""
     try:
-        body = json.loads(source.text, object_pairs_hook=_unique_keys)
-        _check_depth(body)
+        body = json.loads(source.text, object_pairs_hook=_unique_keys, parse_int=_json_int,
+                          parse_constant=_json_constant)
+        _check_json(body)
     except json.JSONDecodeError as exc:
         return [], [Problem(Position(source.name, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")]
-    except (ValueError, RecursionError) as exc:
-        message = str(exc) if isinstance(exc, ValueError) else f"nested more than {MAX_DEPTH} levels deep"
-        return [], [Problem(Position(source.name, 1, 1), message)]
+    except _JsonRefused as refused:
+        return [], [Problem(_json_position(source, refused.at), refused.message, hint=refused.hint)]
+    except RecursionError:
+        return [], [Problem(Position(source.name, 1, 1), f"nested more than {MAX_DEPTH} levels deep")]
     return [Document(source.name, item) for item in _items(body)], []
+
+
+class _JsonRefused(ValueError):
+    """JSON that must not be read; `at` tells the token it was met on, if it can be told."""
+
+    def __init__(self, message: str, at=None, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+        self.hint = hint
+
+
+def _json_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _JsonRefused(f"integer of {digits} digits is too large (at most {MAX_INT_DIGITS})",
+                           lambda token: token == text, "quote it if it is meant as text")
+    return int(text)
+
+
+def _json_constant(text: str) -> float:
+    raise _JsonRefused(f"{text} is not a JSON number", lambda token: token == text,
+                       "JSON has no NaN or Infinity; write a number")
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     result: dict = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f'duplicate key "{key}"')
+            raise _JsonRefused(f'duplicate key "{key}"', hint="each key may appear once in an object")
         result[key] = value
     return result
 
 
-def _check_depth(body: object) -> None:
+def _check_json(body: object) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and strings with lone surrogates (`"\\ud800"`), which
+    no UTF-8 output or the store could hold."""
     pending = [(body, 0)]
     while pending:
         value, depth = pending.pop()
         if depth > MAX_DEPTH:
-            raise ValueError(f"document is nested more than {MAX_DEPTH} levels deep")
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        pending += [(child, depth + 1) for child in children]
+            raise _JsonRefused(f"document is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            pending += [(key, depth + 1) for key in value]
+            pending += [(child, depth + 1) for child in value.values()]
+        elif isinstance(value, list):
+            pending += [(child, depth + 1) for child in value]
+        elif isinstance(value, str) and _has_surrogate(value):
+            raise _JsonRefused("a \\u escape encodes half a character (a lone UTF-16 surrogate)",
+                               lambda token: token.startswith('"') and _has_surrogate(json.loads(token)),
+                               "write the character itself, or both halves of its surrogate pair")
+
+
+def _has_surrogate(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# A JSON string, or a run of characters that is a number or a literal.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s\[\]{},:"]+')
+
+
+def _json_position(source: Source, at) -> Position:
+    """Where the first token `at` accepts starts (1:1 if `at` is None or none does)."""
+    if at is not None:
+        for token in _JSON_TOKEN.finditer(source.text):
+            if at(token[0]):
+                return _text_position(source.name, source.text, token.start())
+    return Position(source.name, 1, 1)
 
 
 def _items(body: object) -> list[object]:

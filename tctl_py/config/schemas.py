@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tctl_py.config.documents import Document
 from tctl_py.config.kinds import Kind
-from tctl_py.errors import Problem
+from tctl_py.errors import Problem, shorten
 
 
 def schema_dir() -> Path:
@@ -90,7 +90,10 @@ def _to_problems(document: Document, error) -> list[Problem]:
         hint = described.split(".")[0] if described else ""
         return [_problem(document, path, f"{_show(error.instance)} does not match the pattern "
                                          f"{error.validator_value}", hint=hint)]
-    return [_problem(document, path, error.message)]
+    if validator in ("maxLength", "minLength"):
+        bound = "longer than" if validator == "maxLength" else "shorter than"
+        return [_problem(document, path, f"{_show(error.instance)} is {bound} {error.validator_value} characters")]
+    return [_problem(document, path, shorten(error.message, 200))]
 
 
 def _extra_keys(error) -> list[str]:
@@ -127,5 +130,6 @@ def _type_name(value: object) -> str:
 
 
 def _show(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, (dict, list)) else _type_name(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, str):
+        return json.dumps(shorten(value))
+    return shorten(json.dumps(value) if not isinstance(value, (dict, list)) else _type_name(value))

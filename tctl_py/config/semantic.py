@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from tctl_py.config.documents import Document
 from tctl_py.config.kinds import Kind
 from tctl_py.config.schemas import json_path
-from tctl_py.errors import Problem
+from tctl_py.errors import Problem, shorten
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -21,9 +21,9 @@ def label_key_error(key: str) -> str:
     """Why `key` is not a valid Kubernetes label key, or "" when it is."""
     prefix, slash, name = key.rpartition("/")
     if slash and (not prefix or len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)):
-        return f'label key "{key}": the prefix must be a DNS subdomain (e.g. "example.com/")'
+        return f'label key "{shorten(key)}": the prefix must be a DNS subdomain (e.g. "example.com/")'
     if not name or len(name) > 63 or not LABEL_NAME.match(name):
-        return (f'label key "{key}": the name must be 1-63 characters of letters, digits, "-", "_" '
+        return (f'label key "{shorten(key)}": the name must be 1-63 characters of letters, digits, "-", "_" '
                 f'or ".", starting and ending with a letter or digit')
     return ""
 
@@ -32,7 +32,7 @@ def label_value_error(value: object) -> str:
     if not isinstance(value, str):
         return ""  # the schema reports the type
     if value and (len(value) > 63 or not LABEL_NAME.match(value)):
-        return (f'label value "{value}": must be empty or 1-63 characters of letters, digits, '
+        return (f'label value "{shorten(value)}": must be empty or 1-63 characters of letters, digits, '
                 f'"-", "_" or ".", starting and ending with a letter or digit')
     return ""
 
@@ -41,19 +41,19 @@ def selector_error(entry: str) -> str:
     """Why a namespaceSelector entry is not `<cluster>/<namespace>`, or "" when it is valid."""
     cluster, slash, namespace = entry.partition("/")
     if not slash or "/" in namespace:
-        return f'"{entry}" must be <cluster>/<namespace>, e.g. "*/bookinfo" or "cluster-1/ns*"'
+        return f'"{shorten(entry)}" must be <cluster>/<namespace>, e.g. "*/bookinfo" or "cluster-1/ns*"'
     if not cluster or "*" in cluster and cluster != "*" or any(c.isspace() for c in cluster):
-        return f'"{entry}": the cluster part must be "*" or a cluster name'
+        return f'"{shorten(entry)}": the cluster part must be "*" or a cluster name'
     if namespace == "*":
         return ""
     if namespace.endswith("*"):
         prefix = namespace[:-1]
         if NAMESPACE_PREFIX.match(prefix) and len(prefix) < 63:
             return ""
-        return f'"{entry}": a namespace prefix must be the start of a namespace name, then "*"'
+        return f'"{shorten(entry)}": a namespace prefix must be the start of a namespace name, then "*"'
     if DNS_LABEL.match(namespace) and len(namespace) <= 63:
         return ""
-    return f'"{entry}": "{namespace}" is not a valid namespace name, "*" or a prefix "ns*"'
+    return f'"{shorten(entry)}": "{shorten(namespace)}" is not a valid namespace name, "*" or a prefix "ns*"'
 
 
 def check(document: Document, kind: Kind) -> list[Problem]:
@@ -75,7 +75,7 @@ def check(document: Document, kind: Kind) -> list[Problem]:
             if isinstance(namespace, str) and not (DNS_LABEL.match(namespace) and len(namespace) <= 63):
                 problems.append(_at(document, ["spec", "defaultEastWestGatewaySettings", index,
                                                "workloadSelector", "namespace"],
-                                    f'"{namespace}" is not a valid namespace name'))
+                                    f'"{shorten(namespace)}" is not a valid namespace name'))
     if kind.kind == "IngressGateway":
         annotations = _get(spec, "kubeSpec", "service", "annotations")
         addresses = annotations.get(EXTERNAL_ADDRESSES) if isinstance(annotations, dict) else None

@@ -16,10 +16,13 @@ def kind_of(document: Document) -> tuple[Kind | None, Problem | None]:
     if not isinstance(body, dict):
         return None, Problem(document.position(), "a document must be a mapping with apiVersion, kind, "
                                                   "metadata and spec")
-    missing = [name for name in ("apiVersion", "kind") if not isinstance(body.get(name), str)]
-    if missing:
-        return None, Problem(document.position(), f'missing required field "{missing[0]}"',
-                             path=f"$.{missing[0]}", name=document.name)
+    for field_name in ("apiVersion", "kind"):
+        if field_name not in body:
+            return None, Problem(document.position(), f'missing required field "{field_name}"',
+                                 path=f"$.{field_name}", name=document.name)
+        if not isinstance(body[field_name], str):
+            return None, Problem(document.position([field_name]), f"{field_name} must be a string",
+                                 path=f"$.{field_name}", name=document.name)
     kind = kinds.lookup(document.api_version, document.kind)
     if kind is not None and kind.schema:
         return kind, None

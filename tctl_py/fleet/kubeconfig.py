@@ -28,12 +28,13 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from tctl_py.errors import ExitCode, TctlError, UsageError
-from tctl_py.fleet._yaml import Loader as _Loader
 from tctl_py.fleet.redaction import REDACTOR, display_server
+
+if TYPE_CHECKING:
+    from tctl_py.config.documents import Document
 
 # section -> (key of the entry's body, fields holding file paths)
 _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -124,10 +125,16 @@ def kubeconfig_files(explicit: str | os.PathLike[str] | None = None, *,
 
 
 def read_file(path: str | os.PathLike[str], *, required: bool = False) -> dict | None:
-    """One kubeconfig file as a dict; None if missing and not required; KubeconfigError if bad."""
+    """One kubeconfig file as a dict; None if missing and not required; KubeconfigError if bad.
+
+    Read like `-f` input (size cap, encoding, YAML refusals, positions); messages name the file,
+    the position and the entry, never a value: the file holds credentials."""
+    from tctl_py.config.documents import NO_DOCUMENTS, Source, decode, parse, read_capped
+
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as stream:
+            data = read_capped(stream)
     except FileNotFoundError:
         if required:
             raise UsageError(f'kubeconfig file "{path}" does not exist',
@@ -135,51 +142,50 @@ def read_file(path: str | os.PathLike[str], *, required: bool = False) -> dict |
         return None
     except IsADirectoryError:
         raise KubeconfigError(f'kubeconfig "{path}" is a folder, not a file') from None
-    except UnicodeDecodeError as exc:
-        raise KubeconfigError(f'kubeconfig "{path}" is not UTF-8 text (byte {exc.start})') from None
     except OSError as exc:
         raise KubeconfigError(f'cannot read kubeconfig "{path}": {exc.strerror}') from None
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as exc:
-        # Only the parser's own words and the position: never `str(exc)`, which quotes the line
-        # (and that line may hold a token).
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        what = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        raise KubeconfigError(f"kubeconfig {where}: cannot parse YAML: {what}") from None
-    except yaml.YAMLError:
-        raise KubeconfigError(f'kubeconfig "{path}": cannot parse YAML') from None
-    if data is None:
+    source = decode(os.fspath(path), data)
+    documents, problems = parse(source) if isinstance(source, Source) else ([], [source])
+    # An empty (or comments-only) kubeconfig is an empty configuration, as for kubectl.
+    problems = [problem for problem in problems if problem.message != NO_DOCUMENTS]
+    if problems:
+        raise KubeconfigError(f"kubeconfig {problems[0].position}: {problems[0].message}",
+                              hint=problems[0].hint)
+    if not documents:
         return {}
-    _check_shape(path, data)
-    return data
+    if len(documents) > 1:
+        raise KubeconfigError(f"kubeconfig {documents[1].position()}: a second YAML document",
+                              hint="a kubeconfig is one document; merge files with KUBECONFIG instead")
+    _check_shape(documents[0])
+    return documents[0].body
 
 
-def _check_shape(path: Path, data: object) -> None:
-    """Refuse what is not a kubeconfig, naming the file and the entry, never a value."""
+def _check_shape(document: Document) -> None:
+    """Refuse what is not a kubeconfig, naming the file, position and entry, never a value."""
+    data = document.body
     if not isinstance(data, dict):
-        raise KubeconfigError(f'kubeconfig "{path}" is not a mapping of kubeconfig fields',
+        raise KubeconfigError(f"kubeconfig {document.position()}: the document is not a mapping of kubeconfig fields",
                               hint="a kubeconfig starts with apiVersion: v1, kind: Config")
     current = data.get("current-context")
     if current is not None and not isinstance(current, str):
-        raise KubeconfigError(f'kubeconfig "{path}": current-context must be a string')
+        raise KubeconfigError(f"kubeconfig {document.position(['current-context'])}: "
+                              "current-context must be a string")
     for section, (body_key, _) in _SECTIONS.items():
         entries = data.get(section)
         if entries is None:
             continue
         if not isinstance(entries, list):
-            raise KubeconfigError(f'kubeconfig "{path}": {section} must be a list')
+            raise KubeconfigError(f"kubeconfig {document.position([section])}: {section} must be a list")
         for index, entry in enumerate(entries):
+            where = f"kubeconfig {document.position([section, index])}: {section}[{index}]"
             if not isinstance(entry, dict):
-                raise KubeconfigError(f'kubeconfig "{path}": {section}[{index}] must be a mapping')
+                raise KubeconfigError(f"{where} must be a mapping")
             name = entry.get("name")
             if not isinstance(name, str) or not name:
-                raise KubeconfigError(f'kubeconfig "{path}": {section}[{index}] has no name')
+                raise KubeconfigError(f"{where} has no name")
             body = entry.get(body_key)
             if body is not None and not isinstance(body, dict):
-                raise KubeconfigError(f'kubeconfig "{path}": {section}[{index}] ("{name}"): '
-                                      f"{body_key} must be a mapping")
+                raise KubeconfigError(f'{where} ("{name}"): {body_key} must be a mapping')
 
 
 def _resolve_paths(section: str, entry: dict, base: str) -> dict:

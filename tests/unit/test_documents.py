@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tctl_py.config.documents import Source, load, parse
+from tctl_py.config.documents import MAX_NODES, Source, load, parse
 from tctl_py.errors import Position, UsageError
 
 
@@ -324,6 +324,26 @@ def test_json_nested_absurdly_deep_is_a_problem_not_an_exception():
     assert len(problems) == 1
 
 
+def test_a_large_document_within_the_value_budget_is_read():
+    """Keys are parser events but not values: a mapping of 150,000 keys (300,000 events) is read."""
+    pairs = 150_000
+    text = "{" + ", ".join(f"k{i}: {i}" for i in range(pairs)) + "}\n"
+    documents, problems = parse(Source("big.yaml", text))
+    assert problems == []
+    assert len(documents[0].body) == pairs
+
+
+def test_a_document_over_the_value_budget_is_refused_where_counting_stopped():
+    text = "k: [" + "1," * (2 * MAX_NODES) + "1]\n"
+    documents, problems = parse(Source("crowded.yaml", text))
+    assert documents == []
+    [problem] = problems
+    assert f"more than {MAX_NODES} values" in problem.message
+    # nodes: the mapping, the key, the list, then the items (item 1 at column 5): node
+    # 2 x MAX_NODES + 1, the first over, is item 2 x MAX_NODES - 2
+    assert problem.position == Position("crowded.yaml", 1, 5 + 2 * (2 * MAX_NODES - 2 - 1))
+
+
 # --- files, folders, stdin ------------------------------------------------------------------------
 
 def test_non_utf8_file_is_a_problem(tmp_path):
@@ -391,7 +411,7 @@ def test_explicit_file_with_any_extension_is_read(folder):
 
 
 def test_stdin():
-    loaded = load(["-"], stdin=io.StringIO("a: 1\n---\nb: 2\n"))
+    loaded = load(["-"], stdin=io.BytesIO(b"a: 1\n---\nb: 2\n"))
     assert loaded.problems == []
     assert [d.body for d in loaded.documents] == [{"a": 1}, {"b": 2}]
     assert {d.source for d in loaded.documents} == {"<stdin>"}
@@ -400,7 +420,7 @@ def test_stdin():
 
 
 def test_empty_stdin_is_a_problem():
-    loaded = load(["-"], stdin=io.StringIO(""))
+    loaded = load(["-"], stdin=io.BytesIO(b""))
     assert loaded.documents == []
     assert len(loaded.problems) == 1 and "no documents" in loaded.problems[0].message
 

@@ -259,7 +259,10 @@ def test_malformed_files_are_reported_without_values(tmp_path, text, fragment):
 def test_unreadable_bytes_and_folders_are_errors(tmp_path):
     binary = tmp_path / "bin"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(KubeconfigError, match="not UTF-8"):
+    with pytest.raises(KubeconfigError, match=f"{binary}:1:1: UTF-16 text"):
+        load_kubeconfig(str(binary))
+    binary.write_bytes(b"users: \xe9t\xe9\n")
+    with pytest.raises(KubeconfigError, match=f"{binary}:1:8: not UTF-8"):
         load_kubeconfig(str(binary))
     with pytest.raises(KubeconfigError, match="is a folder"):
         load_kubeconfig(str(tmp_path))

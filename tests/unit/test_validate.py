@@ -188,8 +188,8 @@ BROKEN = [
      19, 11, "", 'duplicate key "app"'),
     ("syntax-error", ORGANIZATION.replace("name: tse", "name: tse: x"), 4, 12, "", "YAML syntax error"),
     ("syntax-tab", ORGANIZATION.replace("  name", "\tname"), 4, 1, "", "YAML syntax error"),
-    ("empty", "", 0, 0, "", "no documents"),
-    ("comments-only", "# nothing here\n---\n", 0, 0, "", "no documents"),
+    ("empty", "", 1, 1, "", "no documents"),
+    ("comments-only", "# nothing here\n---\n", 1, 1, "", "no documents"),
     ("alias-bomb", ALIAS_BOMB, None, None, "", "expands to more than"),
     ("alias-self", "apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata: &m\n  name: x\n  labels: *m\n",
      None, None, "", "nested more than"),
@@ -304,7 +304,7 @@ def test_problems_are_sorted_in_input_order_across_files(tmp_path):
     third = tmp_path / "m-third.yaml"
     first.write_text(workspace('"bookinfo"', spec="  displayName: 5\n") + "---\n" + ORGANIZATION + "extra: 1\n")
     second.write_text(ORGANIZATION)  # same object as in `first`: reported here, in the second file
-    third.write_bytes(b"name: caf\xe9\n")  # not UTF-8
+    third.write_bytes(b"name: caf\xe9\n")  # not UTF-8, at the é
     loaded = load([str(first), str(second), str(third)])
     problems = validate(loaded)
     assert [(Path(p.position.file).name, p.position.line, p.position.column) for p in problems] == [
@@ -312,7 +312,7 @@ def test_problems_are_sorted_in_input_order_across_files(tmp_path):
         ("z-first.yaml", 11, 16),
         ("z-first.yaml", 17, 1),
         ("a-second.yaml", 4, 9),
-        ("m-third.yaml", 0, 0),
+        ("m-third.yaml", 1, 10),
     ]
 
 
@@ -320,7 +320,7 @@ def test_a_read_problem_does_not_hide_the_problems_of_other_files(tmp_path):
     (tmp_path / "a.yaml").write_text("")
     (tmp_path / "b.yaml").write_text(ORGANIZATION + "extra: 1\n")
     problems = validate(load([str(tmp_path)]))
-    assert [(Path(p.position.file).name, p.position.line) for p in problems] == [("a.yaml", 0), ("b.yaml", 5)]
+    assert [(Path(p.position.file).name, p.position.line) for p in problems] == [("a.yaml", 1), ("b.yaml", 5)]
 
 
 # --- the semantic helpers on their own ----------------------------------------------------------------
