@@ -99,27 +99,37 @@ class Scenario:
 
 def _service(name: str, i: int) -> dict:
     return {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": NAMESPACE,
-                     "labels": {"app": name, "exposed": "true"}},
-        "spec": {"type": "ClusterIP", "selector": {"app": name},
-                 "ports": [{"name": "http", "port": 8080, "protocol": "TCP", "targetPort": 8080}]},
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app": name, "exposed": "true"}},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app": name},
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP", "targetPort": 8080}],
+        },
     }
 
 
 def _gateway_service(c: int) -> dict:
     return {
-        "apiVersion": "v1", "kind": "Service",
+        "apiVersion": "v1",
+        "kind": "Service",
         "metadata": {"name": GATEWAY, "namespace": NAMESPACE, "labels": {"app": GATEWAY}},
-        "spec": {"type": "LoadBalancer", "selector": {"app": GATEWAY, "istio": "eastwestgateway"},
-                 "ports": [{"name": "tls", "port": 15443, "protocol": "TCP", "targetPort": 15443}]},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": GATEWAY, "istio": "eastwestgateway"},
+            "ports": [{"name": "tls", "port": 15443, "protocol": "TCP", "targetPort": 15443}],
+        },
         "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in gateway_ips(c)]}},
     }
 
 
 def _namespace(name: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": {"istio-injection": "enabled"}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"istio-injection": "enabled"}},
+    }
 
 
 def make_scenario(clusters: int, services: int, only: int | None = None) -> Scenario:
@@ -137,14 +147,21 @@ def make_scenario(clusters: int, services: int, only: int | None = None) -> Scen
             placed[c].append(_service(f"svc-{i:03d}", i))
     kept = range(clusters) if only is None else [only]
     names = [cluster_name(c) for c in kept]
-    objects = {cluster_name(c): [_namespace("default"), _namespace("istio-system"),
-                                 _namespace(NAMESPACE), _gateway_service(c), *placed[c]]
-               for c in kept}
+    objects = {
+        cluster_name(c): [
+            _namespace("default"),
+            _namespace("istio-system"),
+            _namespace(NAMESPACE),
+            _gateway_service(c),
+            *placed[c],
+        ]
+        for c in kept
+    }
 
     expected: dict[str, collections.Counter] = {}
     for d in kept:
         count: collections.Counter = collections.Counter()
-        for i, where in where_of.items():
+        for where in where_of.values():
             remote = [c for c in where if c != d and c in kept]
             if not remote:
                 continue
@@ -160,22 +177,46 @@ def make_scenario(clusters: int, services: int, only: int | None = None) -> Scen
 
     org = {"organization": "tse"}
     config = [
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Organization",
-         "metadata": {"name": "tse"}, "spec": {"displayName": "TSE"}},
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Tenant",
-         "metadata": {"name": "tse", **org}, "spec": {"displayName": "TSE"}},
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Workspace",
-         "metadata": {"name": "bench-ws", "tenant": "tse", **org},
-         "spec": {"namespaceSelector": {"names": [f"*/{NAMESPACE}"]}}},
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "WorkspaceSetting",
-         "metadata": {"name": "bench-ws-settings", "workspace": "bench-ws", "tenant": "tse", **org},
-         "spec": {"defaultEastWestGatewaySettings": [{
-             "workloadSelector": {"namespace": NAMESPACE, "labels": {"app": GATEWAY}},
-             "exposedServices": [{"serviceLabels": {"exposed": "true"}}]}]}},
-        *({"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Cluster",
-           "metadata": {"name": cluster_name(c), **org},
-           "spec": {"network": f"network-{c:02d}", "locality": {"region": "eu-west-1"}}}
-          for c in kept),
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "Organization",
+            "metadata": {"name": "tse"},
+            "spec": {"displayName": "TSE"},
+        },
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "Tenant",
+            "metadata": {"name": "tse", **org},
+            "spec": {"displayName": "TSE"},
+        },
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "Workspace",
+            "metadata": {"name": "bench-ws", "tenant": "tse", **org},
+            "spec": {"namespaceSelector": {"names": [f"*/{NAMESPACE}"]}},
+        },
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "WorkspaceSetting",
+            "metadata": {"name": "bench-ws-settings", "workspace": "bench-ws", "tenant": "tse", **org},
+            "spec": {
+                "defaultEastWestGatewaySettings": [
+                    {
+                        "workloadSelector": {"namespace": NAMESPACE, "labels": {"app": GATEWAY}},
+                        "exposedServices": [{"serviceLabels": {"exposed": "true"}}],
+                    }
+                ]
+            },
+        },
+        *(
+            {
+                "apiVersion": "api.tsb.tetrate.io/v2",
+                "kind": "Cluster",
+                "metadata": {"name": cluster_name(c), **org},
+                "spec": {"network": f"network-{c:02d}", "locality": {"region": "eu-west-1"}},
+            }
+            for c in kept
+        ),
     ]
     return Scenario(names, objects, config, expected)
 
@@ -241,8 +282,9 @@ class Emulated:
     """A scenario's clusters on fresh emulators (spread over up to `processes` processes), a
     fresh store and a kubeconfig reaching them, and tctl run against them."""
 
-    def __init__(self, scenario: Scenario, directory: Path, latency: float,
-                 processes: int = EMULATOR_PROCESSES) -> None:
+    def __init__(
+        self, scenario: Scenario, directory: Path, latency: float, processes: int = EMULATOR_PROCESSES
+    ) -> None:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         self.scenario = scenario
@@ -251,9 +293,16 @@ class Emulated:
         self.conns, self.processes = [], []
         for i, names in enumerate(groups):
             parent, child = context.Pipe()
-            process = context.Process(target=_serve, daemon=True, args=(
-                child, {name: scenario.objects[name] for name in names},
-                str(directory / f"emulators-{i}"), latency))
+            process = context.Process(
+                target=_serve,
+                daemon=True,
+                args=(
+                    child,
+                    {name: scenario.objects[name] for name in names},
+                    str(directory / f"emulators-{i}"),
+                    latency,
+                ),
+            )
             process.start()
             self.conns.append(parent)
             self.processes.append(process)
@@ -264,9 +313,13 @@ class Emulated:
         self.config.write_text(yaml.safe_dump_all(scenario.config, sort_keys=False))
         kubeconfig = directory / "kubeconfig.yaml"
         kubeconfig.write_text(yaml.safe_dump(_kubeconfig(scenario.clusters, endpoints), sort_keys=False))
-        self.env = dict(os.environ, KUBECONFIG=str(kubeconfig),
-                        TCTL_STORE=str(directory / "store.db"), NO_PROXY="127.0.0.1,localhost",
-                        no_proxy="127.0.0.1,localhost")
+        self.env = dict(
+            os.environ,
+            KUBECONFIG=str(kubeconfig),
+            TCTL_STORE=str(directory / "store.db"),
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+        )
         self.env.pop("TCTL_FLEET", None)
 
     def __enter__(self) -> Emulated:
@@ -295,27 +348,32 @@ class Emulated:
         _, _, cpu = self._ask("reset")
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        result = subprocess.run([str(BIN / "tctl"), *args], env=self.env, capture_output=True,
-                                text=True)
+        result = subprocess.run([str(BIN / "tctl"), *args], env=self.env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU times add up: a delta is fine
         tctl_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
         counts, writes, cpu_after = self._ask("stats")
         if result.returncode != expect or "warning" in result.stderr.lower():
-            sys.exit(f"tctl {' '.join(args)}: exit code {result.returncode} (expected {expect})\n"
-                     f"{result.stderr[-3000:]}")
+            sys.exit(
+                f"tctl {' '.join(args)}: exit code {result.returncode} (expected {expect})\n"
+                f"{result.stderr[-3000:]}"
+            )
         return Run(elapsed, counts, writes, cpu_after - cpu, tctl_cpu, result.stdout)
 
 
 def _kubeconfig(names: list[str], endpoints: dict[str, tuple[str, str]]) -> dict:
     """One context (cluster + token user) per emulated cluster, as EmulatedFleet writes them."""
     return {
-        "apiVersion": "v1", "kind": "Config",
+        "apiVersion": "v1",
+        "kind": "Config",
         "clusters": [{"name": n, "cluster": {"server": endpoints[n][0]}} for n in names],
         "users": [{"name": f"{n}-admin", "user": {"token": endpoints[n][1]}} for n in names],
-        "contexts": [{"name": n, "context": {"cluster": n, "user": f"{n}-admin",
-                                             "namespace": "default"}} for n in names],
-        "current-context": names[0], "preferences": {},
+        "contexts": [
+            {"name": n, "context": {"cluster": n, "user": f"{n}-admin", "namespace": "default"}}
+            for n in names
+        ],
+        "current-context": names[0],
+        "preferences": {},
     }
 
 
@@ -329,11 +387,15 @@ def check_first(scenario: Scenario, run: Run, targets: list[str]) -> None:
             created[parts[0]][kinds[parts[1].split("/")[0].split(".")[0]]] += 1
     for name in targets:
         if created[name] != scenario.expected[name]:
-            sys.exit(f"{name}: the first apply created {dict(created[name])}, expected "
-                     f"{dict(scenario.expected[name])}")
+            sys.exit(
+                f"{name}: the first apply created {dict(created[name])}, expected "
+                f"{dict(scenario.expected[name])}"
+            )
         if run.writes[name] != scenario.generated(name) or run.counts[name]["PATCH"] != run.writes[name]:
-            sys.exit(f"{name}: {run.writes[name]} changes persisted with {run.counts[name]['PATCH']} "
-                     f"PATCH requests, expected {scenario.generated(name)} of each (no retries)")
+            sys.exit(
+                f"{name}: {run.writes[name]} changes persisted with {run.counts[name]['PATCH']} "
+                f"PATCH requests, expected {scenario.generated(name)} of each (no retries)"
+            )
 
 
 def check_noop(run: Run) -> None:
@@ -350,8 +412,9 @@ def check_noop(run: Run) -> None:
 CASES = ("alone", "share", "fleet")
 
 
-def one_round(args: argparse.Namespace, scenarios: dict[str, Scenario],
-              best: dict[str, dict[str, Run]]) -> None:
+def one_round(
+    args: argparse.Namespace, scenarios: dict[str, Scenario], best: dict[str, dict[str, Run]]
+) -> None:
     first_cluster = cluster_name(0)
     for case in CASES:
         scenario = scenarios[case]
@@ -371,9 +434,12 @@ def one_round(args: argparse.Namespace, scenarios: dict[str, Scenario],
         for kind, run in (("first", first), ("noop", noop)):
             if kind not in best[case] or run.seconds < best[case][kind].seconds:
                 best[case][kind] = run
-        print(f"  {case}: first {first.seconds:.2f} s (tctl CPU {first.tctl_cpu:.2f} s, emulators "
-              f"{first.emulator_cpu:.2f} s), no-op {noop.seconds:.2f} s (tctl CPU "
-              f"{noop.tctl_cpu:.2f} s, emulators {noop.emulator_cpu:.2f} s)", file=sys.stderr)
+        print(
+            f"  {case}: first {first.seconds:.2f} s (tctl CPU {first.tctl_cpu:.2f} s, emulators "
+            f"{first.emulator_cpu:.2f} s), no-op {noop.seconds:.2f} s (tctl CPU "
+            f"{noop.tctl_cpu:.2f} s, emulators {noop.emulator_cpu:.2f} s)",
+            file=sys.stderr,
+        )
 
 
 def per_cluster(run: Run, names: list[str], method: str) -> str:
@@ -390,8 +456,7 @@ def _count(n: int, kind: str) -> str:
     return f"{n} {kind if n == 1 else plural}"
 
 
-def report(args: argparse.Namespace, scenarios: dict[str, Scenario],
-           best: dict[str, dict[str, Run]]) -> str:
+def report(args: argparse.Namespace, scenarios: dict[str, Scenario], best: dict[str, dict[str, Run]]) -> str:
     fleet, alone = scenarios["fleet"], scenarios["alone"]
     first_cluster = cluster_name(0)
     n = len(fleet.clusters)
@@ -410,8 +475,10 @@ def report(args: argparse.Namespace, scenarios: dict[str, Scenario],
         return f"{run.seconds:.2f} s"
 
     def cpu(case: str) -> str:
-        return (f"{b[case]['first'].tctl_cpu:.2f} / {b[case]['noop'].tctl_cpu:.2f} s | "
-                f"{b[case]['first'].emulator_cpu:.2f} / {b[case]['noop'].emulator_cpu:.2f} s")
+        return (
+            f"{b[case]['first'].tctl_cpu:.2f} / {b[case]['noop'].tctl_cpu:.2f} s | "
+            f"{b[case]['first'].emulator_cpu:.2f} / {b[case]['noop'].emulator_cpu:.2f} s"
+        )
 
     def ratio(kind: str, over: str) -> str:
         return f"{b['fleet'][kind].seconds / b[over][kind].seconds:.2f}x"
@@ -443,8 +510,7 @@ def report(args: argparse.Namespace, scenarios: dict[str, Scenario],
         f"{seconds('fleet', 'noop')} | {cpu('fleet')} |",
         f"| **{n} clusters / one cluster's share** | | **{ratio('first', 'share')}** | "
         f"**{ratio('noop', 'share')}** | | |",
-        f"| {n} clusters / one cluster alone | | {ratio('first', 'alone')} | "
-        f"{ratio('noop', 'alone')} | | |",
+        f"| {n} clusters / one cluster alone | | {ratio('first', 'alone')} | {ratio('noop', 'alone')} | | |",
         "",
         "Requests each cluster received, by method (a range over the clusters where they "
         "differ), their sum over those clusters, and the changes the emulators persisted:",
@@ -456,8 +522,7 @@ def report(args: argparse.Namespace, scenarios: dict[str, Scenario],
     def row(label: str, run: Run, names: list[str], who: str) -> str:
         total = sum(sum(run.counts[name][m] for m in METHODS) for name in names)
         cells = " | ".join(per_cluster(run, names, m) for m in METHODS)
-        return (f"| {label} | {who} | {cells} | {total} | "
-                f"{sum(run.writes[name] for name in names)} |")
+        return f"| {label} | {who} | {cells} | {total} | {sum(run.writes[name] for name in names)} |"
 
     for kind, title in (("first", "first apply"), ("noop", "no-op re-apply")):
         lines += [
@@ -475,10 +540,15 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.020, help="seconds added per request")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--emulator-processes", type=int, default=EMULATOR_PROCESSES,
-                        help="processes the emulated clusters are spread over")
-    parser.add_argument("--quick", action="store_true", help="5 clusters x 50 services, one round; "
-                                                             "print only")
+    parser.add_argument(
+        "--emulator-processes",
+        type=int,
+        default=EMULATOR_PROCESSES,
+        help="processes the emulated clusters are spread over",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="5 clusters x 50 services, one round; print only"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
     args = parser.parse_args()
     if args.quick:
@@ -486,8 +556,10 @@ def main() -> None:
     if args.clusters < 2 or args.services < 2 * args.clusters:
         parser.error("need at least 2 clusters and twice as many Services as clusters")
 
-    scenarios = {"fleet": make_scenario(args.clusters, args.services),
-                 "alone": make_scenario(args.clusters, args.services, only=0)}
+    scenarios = {
+        "fleet": make_scenario(args.clusters, args.services),
+        "alone": make_scenario(args.clusters, args.services, only=0),
+    }
     scenarios["share"] = scenarios["fleet"]
     best: dict[str, dict[str, Run]] = {case: {} for case in CASES}
     for r in range(args.runs):

@@ -31,8 +31,7 @@ import sys
 # The floor process imports nothing but yaml: keep the module's top level light.
 
 
-def floor(fleet_dir: str, count: int, endpoints: int, cyclic_gc: bool = False,
-          size: bool = False) -> None:
+def floor(fleet_dir: str, count: int, endpoints: int, cyclic_gc: bool = False, size: bool = False) -> None:
     """Parse every fleet file with libyaml, then dump `count` ServiceEntry-sized dicts (holding
     `endpoints` endpoints in all) as one `kind: List` with libyaml to /dev/null.
 
@@ -62,8 +61,9 @@ def floor(fleet_dir: str, count: int, endpoints: int, cyclic_gc: bool = False,
         n = endpoints * (i + 1) // count - endpoints * i // count
         items.append(_service_entry(i, n))
     document = {"apiVersion": "v1", "kind": "List", "items": items}
-    options = dict(Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False,
-                   allow_unicode=True, width=1 << 16)
+    options = dict(
+        Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16
+    )
     if size:
         print(len(yaml.dump(document, **options).encode()))
         return
@@ -92,16 +92,16 @@ def _service_entry(i: int, n_endpoints: int) -> dict:
             },
             "annotations": {
                 "tctl.tetrate.io/origins": ",".join(sorted(set(clusters))),
-                "tctl.tetrate.io/source":
-                    "organizations/tse/tenants/tse/workspaces/fleet-ws/settings/fleet-ws-settings",
+                "tctl.tetrate.io/source": "organizations/tse/tenants/tse/workspaces/fleet-ws/settings/fleet-ws-settings",
             },
         },
         "spec": {
             "hosts": [f"{name}.{namespace}.svc.cluster.local"],
             "location": "MESH_INTERNAL",
             "resolution": "STATIC",
-            "ports": [{"name": port, "number": number, "protocol": protocol}
-                      for port, number, protocol in ports],
+            "ports": [
+                {"name": port, "number": number, "protocol": protocol} for port, number, protocol in ports
+            ],
             "endpoints": [
                 {
                     "address": f"10.{k}.{i % 250}.{k + 1}",
@@ -172,26 +172,32 @@ def _gateway_service(c: int) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": "eastwest-gateway", "namespace": GATEWAY_NAMESPACE,
-                     "labels": {"app": "eastwest-gateway"}},
+        "metadata": {
+            "name": "eastwest-gateway",
+            "namespace": GATEWAY_NAMESPACE,
+            "labels": {"app": "eastwest-gateway"},
+        },
         "spec": {
             "type": "LoadBalancer",
             "selector": {"app": "eastwest-gateway", "istio": "eastwestgateway"},
-            "ports": [{"name": "tls", "port": 15443, "protocol": "TCP", "targetPort": 15443,
-                       "nodePort": 30443}],
+            "ports": [
+                {"name": "tls", "port": 15443, "protocol": "TCP", "targetPort": 15443, "nodePort": 30443}
+            ],
         },
         "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in _addresses(c)]}},
     }
 
 
 def _namespace(name: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": {"istio-injection": "enabled"}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"istio-injection": "enabled"}},
+    }
 
 
 def _as_list(items: list[dict]) -> dict:
-    return {"apiVersion": "v1", "kind": "List", "items": items,
-            "metadata": {"resourceVersion": ""}}
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
 
 
 class Fleet:
@@ -250,32 +256,67 @@ def make_fleet(root, clusters: int, services: int, bin_dir) -> Fleet:
         fleet.objects += len(namespaces) + len(items)
 
     config = [
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Organization",
-         "metadata": {"name": "tse"}, "spec": {"displayName": "TSE"}},
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Tenant",
-         "metadata": {"name": "tse", "organization": "tse"}, "spec": {"displayName": "TSE"}},
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Workspace",
-         "metadata": {"name": "fleet-ws", "tenant": "tse", "organization": "tse"},
-         "spec": {"namespaceSelector": {"names": [
-             f"*/{GATEWAY_NAMESPACE}", *(f"*/ns-{n:02d}" for n in range(NAMESPACES))]}}},
-        {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "WorkspaceSetting",
-         "metadata": {"name": "fleet-ws-settings", "workspace": "fleet-ws", "tenant": "tse",
-                      "organization": "tse"},
-         "spec": {"defaultEastWestGatewaySettings": [{
-             "workloadSelector": {"namespace": GATEWAY_NAMESPACE,
-                                  "labels": {"app": "eastwest-gateway"}},
-             "exposedServices": [{"serviceLabels": {"exposed": "true"}}]}]}},
-        *({"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Cluster",
-           "metadata": {"name": _cluster_name(c), "organization": "tse"},
-           "spec": {"network": f"network-{c:02d}",
-                    "locality": {"region": REGIONS[c % len(REGIONS)]}}}
-          for c in range(clusters)),
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "Organization",
+            "metadata": {"name": "tse"},
+            "spec": {"displayName": "TSE"},
+        },
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "Tenant",
+            "metadata": {"name": "tse", "organization": "tse"},
+            "spec": {"displayName": "TSE"},
+        },
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "Workspace",
+            "metadata": {"name": "fleet-ws", "tenant": "tse", "organization": "tse"},
+            "spec": {
+                "namespaceSelector": {
+                    "names": [f"*/{GATEWAY_NAMESPACE}", *(f"*/ns-{n:02d}" for n in range(NAMESPACES))]
+                }
+            },
+        },
+        {
+            "apiVersion": "api.tsb.tetrate.io/v2",
+            "kind": "WorkspaceSetting",
+            "metadata": {
+                "name": "fleet-ws-settings",
+                "workspace": "fleet-ws",
+                "tenant": "tse",
+                "organization": "tse",
+            },
+            "spec": {
+                "defaultEastWestGatewaySettings": [
+                    {
+                        "workloadSelector": {
+                            "namespace": GATEWAY_NAMESPACE,
+                            "labels": {"app": "eastwest-gateway"},
+                        },
+                        "exposedServices": [{"serviceLabels": {"exposed": "true"}}],
+                    }
+                ]
+            },
+        },
+        *(
+            {
+                "apiVersion": "api.tsb.tetrate.io/v2",
+                "kind": "Cluster",
+                "metadata": {"name": _cluster_name(c), "organization": "tse"},
+                "spec": {"network": f"network-{c:02d}", "locality": {"region": REGIONS[c % len(REGIONS)]}},
+            }
+            for c in range(clusters)
+        ),
     ]
     config_file = root / "config.yaml"
     config_file.write_text(yaml.dump_all(config, Dumper=yaml.CSafeDumper, sort_keys=False))
     fleet.objects += len(config)
-    applied = subprocess.run([str(bin_dir / "tctl"), "--store", str(fleet.store), "apply", "-f",
-                              str(config_file)], capture_output=True, text=True)
+    applied = subprocess.run(
+        [str(bin_dir / "tctl"), "--store", str(fleet.store), "apply", "-f", str(config_file)],
+        capture_output=True,
+        text=True,
+    )
     if applied.returncode != 0:
         sys.exit(f"tctl apply failed ({applied.returncode}):\n{applied.stderr}")
     return fleet
@@ -318,8 +359,18 @@ def run(command: list[str]) -> tuple[float, int | None, int, str]:
 
 
 def tctl_command(bin_dir, fleet: Fleet) -> list[str]:
-    return [str(bin_dir / "tctl"), "--store", str(fleet.store), "--fleet", str(fleet.dir),
-            "get", "se", "-A", "-o", "yaml"]
+    return [
+        str(bin_dir / "tctl"),
+        "--store",
+        str(fleet.store),
+        "--fleet",
+        str(fleet.dir),
+        "get",
+        "se",
+        "-A",
+        "-o",
+        "yaml",
+    ]
 
 
 def check_output(bin_dir, fleet: Fleet) -> None:
@@ -336,8 +387,10 @@ def check_output(bin_dir, fleet: Fleet) -> None:
     items = yaml.load(result.stdout, Loader=yaml.CSafeLoader)["items"]
     endpoints = sum(len(item["spec"]["endpoints"]) for item in items)
     if (len(items), endpoints) != (fleet.service_entries, fleet.endpoints):
-        sys.exit(f"tctl printed {len(items)} ServiceEntries with {endpoints} endpoints; expected "
-                 f"{fleet.service_entries} with {fleet.endpoints}")
+        sys.exit(
+            f"tctl printed {len(items)} ServiceEntries with {endpoints} endpoints; expected "
+            f"{fleet.service_entries} with {fleet.endpoints}"
+        )
 
 
 def best_of(commands: dict, runs: int) -> dict:
@@ -370,13 +423,16 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--services", type=int, default=400)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--quick", action="store_true",
-                        help="10 clusters x 100 services, smaller sizes, 2 runs; print only")
+    parser.add_argument(
+        "--quick", action="store_true", help="10 clusters x 100 services, smaller sizes, 2 runs; print only"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
     args = parser.parse_args()
     if args.services < 2 * args.clusters:
-        parser.error("--services must be at least twice --clusters, so that every cluster's "
-                     "gateway exposes a Service (else tctl warns, and the check stops)")
+        parser.error(
+            "--services must be at least twice --clusters, so that every cluster's "
+            "gateway exposes a Service (else tctl warns, and the check stops)"
+        )
     if args.quick:
         args.clusters, args.services, args.runs = 10, 100, 2
         sizes = [(5, 100), (10, 50), (10, 100)]
@@ -392,23 +448,41 @@ def main() -> None:
         fleet = make_fleet(work / f"{clusters}x{services}", clusters, services, bin_dir)
         check_output(bin_dir, fleet)
         fleets[(clusters, services)] = fleet
-        print(f"{clusters} clusters x {services} services: generated {fleet.objects} objects "
-              f"(fleet files and configuration); tctl prints {fleet.service_entries} "
-              f"ServiceEntries ({fleet.endpoints} endpoints) and also computes "
-              f"{fleet.workload_entries} WorkloadEntries, {fleet.destination_rules} "
-              f"DestinationRules", file=sys.stderr)
+        print(
+            f"{clusters} clusters x {services} services: generated {fleet.objects} objects "
+            f"(fleet files and configuration); tctl prints {fleet.service_entries} "
+            f"ServiceEntries ({fleet.endpoints} endpoints) and also computes "
+            f"{fleet.workload_entries} WorkloadEntries, {fleet.destination_rules} "
+            f"DestinationRules",
+            file=sys.stderr,
+        )
 
     main_fleet = fleets[main_size]
-    floor_command = [sys.executable, str(Path(__file__).resolve()), "floor", str(main_fleet.dir),
-                     str(main_fleet.service_entries), str(main_fleet.endpoints)]
-    floor_bytes = int(subprocess.run([*floor_command, "--size"], capture_output=True, text=True,
-                                     check=True).stdout)
+    floor_command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "floor",
+        str(main_fleet.dir),
+        str(main_fleet.service_entries),
+        str(main_fleet.endpoints),
+    ]
+    floor_bytes = int(
+        subprocess.run([*floor_command, "--size"], capture_output=True, text=True, check=True).stdout
+    )
     if abs(floor_bytes - main_fleet.output_bytes) > 0.05 * main_fleet.output_bytes:
-        print(f"warning: the floor dumps {floor_bytes} bytes, tctl prints "
-              f"{main_fleet.output_bytes}: update _service_entry to tctl's ServiceEntries",
-              file=sys.stderr)
-    side = best_of({"tctl": tctl_command(bin_dir, main_fleet), "floor": floor_command,
-                    "floor-gc": [*floor_command, "--gc"]}, args.runs)
+        print(
+            f"warning: the floor dumps {floor_bytes} bytes, tctl prints "
+            f"{main_fleet.output_bytes}: update _service_entry to tctl's ServiceEntries",
+            file=sys.stderr,
+        )
+    side = best_of(
+        {
+            "tctl": tctl_command(bin_dir, main_fleet),
+            "floor": floor_command,
+            "floor-gc": [*floor_command, "--gc"],
+        },
+        args.runs,
+    )
     (tctl_s, tctl_kb), (floor_s, floor_kb) = side["tctl"], side["floor"]
 
     others = [size for size in [tiny, *sizes] if size != main_size]
@@ -428,8 +502,7 @@ def main() -> None:
         "",
         "| command | wall time | peak memory |",
         "|---|---|---|",
-        f"| `tctl --store S --fleet DIR get se -A -o yaml > /dev/null` | {tctl_s:.2f} s "
-        f"| {_mib(tctl_kb)} |",
+        f"| `tctl --store S --fleet DIR get se -A -o yaml > /dev/null` | {tctl_s:.2f} s | {_mib(tctl_kb)} |",
         f"| floor: libyaml load of the fleet files, libyaml dump of as many ServiceEntries "
         f"| {floor_s:.2f} s | {_mib(floor_kb)} |",
         f"| the same floor with the cyclic GC left on | {side['floor-gc'][0]:.2f} s "
@@ -444,9 +517,12 @@ def main() -> None:
         "| clusters x services | ServiceEntries | wall time | peak memory "
         "| per cluster x service | the same above start-up |",
         "|---|---|---|---|---|---|",
-        *(f"| {c} x {s} | {fleets[(c, s)].service_entries} | {linear[(c, s)][0]:.2f} s "
-          f"| {_mib(linear[(c, s)][1])} | {linear[(c, s)][0] / (c * s) * 1e6:.0f} µs "
-          f"| {(linear[(c, s)][0] - base) / (c * s) * 1e6:.0f} µs |" for c, s in sizes),
+        *(
+            f"| {c} x {s} | {fleets[(c, s)].service_entries} | {linear[(c, s)][0]:.2f} s "
+            f"| {_mib(linear[(c, s)][1])} | {linear[(c, s)][0] / (c * s) * 1e6:.0f} µs "
+            f"| {(linear[(c, s)][0] - base) / (c * s) * 1e6:.0f} µs |"
+            for c, s in sizes
+        ),
     ]
     text = "\n".join(lines)
     print(text)
@@ -467,7 +543,12 @@ def _yaml_version() -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "floor":
-        floor(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), cyclic_gc="--gc" in sys.argv[5:],
-              size="--size" in sys.argv[5:])
+        floor(
+            sys.argv[2],
+            int(sys.argv[3]),
+            int(sys.argv[4]),
+            cyclic_gc="--gc" in sys.argv[5:],
+            size="--size" in sys.argv[5:],
+        )
     else:
         main()

@@ -84,8 +84,12 @@ def main() -> None:
     files = make_files(args.files)
     commands = {
         "tctl validate -f DIR": [str(BIN / "tctl"), "validate", "-f", str(WORK)],
-        "check-jsonschema --schemafile": [str(BIN / "check-jsonschema"), "--schemafile", str(SCHEMA),
-                                          *map(str, files)],
+        "check-jsonschema --schemafile": [
+            str(BIN / "check-jsonschema"),
+            "--schemafile",
+            str(SCHEMA),
+            *map(str, files),
+        ],
     }
     best = {name: float("inf") for name in commands}
     for _ in range(args.runs):
@@ -96,8 +100,9 @@ def main() -> None:
             best[name] = min(best[name], elapsed)
 
     tctl, other = best["tctl validate -f DIR"], best["check-jsonschema --schemafile"]
-    version = subprocess.run([str(BIN / "check-jsonschema"), "--version"], capture_output=True,
-                             text=True).stdout.strip()
+    version = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--version"], capture_output=True, text=True
+    ).stdout.strip()
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {_cpus()} CPUs, "
         f"Python {platform.python_version()}, {version}; {args.files} WorkspaceSetting files, "
@@ -105,8 +110,10 @@ def main() -> None:
         "",
         "| command | wall time | per file |",
         "|---|---|---|",
-        *(f"| `{name}` | {seconds:.2f} s | {seconds / args.files * 1000:.2f} ms |"
-          for name, seconds in best.items()),
+        *(
+            f"| `{name}` | {seconds:.2f} s | {seconds / args.files * 1000:.2f} ms |"
+            for name, seconds in best.items()
+        ),
         "",
         f"tctl is **{other / tctl:.1f}x** faster, and gives line and column for every problem.",
     ]

@@ -42,7 +42,7 @@ class Position:
 
 def shorten(text: str, limit: int = 60) -> str:
     """`text` cut to `limit` characters, so a value quoted in a message never floods the terminal."""
-    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text)} characters)"
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)

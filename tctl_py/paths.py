@@ -31,14 +31,19 @@ def cluster_folder(name: str) -> str:
     '%' is never kept, so an encoded name cannot equal a kept one.
     """
     if not name:
-        raise UsageError("a cluster has an empty name, which cannot be a folder name",
-                         hint="name the kubeconfig context")
-    folder = "".join(ch if ch in _KEPT and not (index == 0 and ch == ".") else _percent(ch)
-                     for index, ch in enumerate(name))
+        raise UsageError(
+            "a cluster has an empty name, which cannot be a folder name", hint="name the kubeconfig context"
+        )
+    folder = "".join(
+        ch if ch in _KEPT and not (index == 0 and ch == ".") else _percent(ch)
+        for index, ch in enumerate(name)
+    )
     if len(folder) > MAX_FOLDER_NAME:
-        raise UsageError(f'cluster name "{name}" is too long to be a folder name '
-                         f"({len(folder)} bytes once encoded, at most {MAX_FOLDER_NAME})",
-                         hint="rename the kubeconfig context")
+        raise UsageError(
+            f'cluster name "{name}" is too long to be a folder name '
+            f"({len(folder)} bytes once encoded, at most {MAX_FOLDER_NAME})",
+            hint="rename the kubeconfig context",
+        )
     return folder
 
 
@@ -52,9 +57,10 @@ def inside(root: Path, relative: Path) -> Path:
     inside `root` (itself resolved): a link in `root` must not lead tctl to write elsewhere."""
     target = (root / relative).resolve()
     if not target.is_relative_to(root):
-        raise UsageError(f'"{root / relative}" leads outside "{root}" (to "{target}") '
-                         "through a symbolic link",
-                         hint=f'tctl writes only inside "{root}": remove the link')
+        raise UsageError(
+            f'"{root / relative}" leads outside "{root}" (to "{target}") through a symbolic link',
+            hint=f'tctl writes only inside "{root}": remove the link',
+        )
     return target
 
 

@@ -44,8 +44,9 @@ def cli(store):
 def main_run(store):
     """tctl through `main()` (argv rewriting and error mapping), with `--store` after the command."""
 
-    def run(*args: str, input: str | None = None, store_option: bool = True,
-            store_path: Path | None = None) -> Ran:
+    def run(
+        *args: str, input: str | None = None, store_option: bool = True, store_path: Path | None = None
+    ) -> Ran:
         argv = [*map(str, args), "--store", str(store_path or store)] if store_option else list(args)
         return run_main(argv, input=input)
 

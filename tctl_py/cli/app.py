@@ -40,30 +40,60 @@ def _version(value: bool) -> None:
 @app.callback()
 def global_options(
     kubeconfig: Optional[str] = typer.Option(
-        None, "--kubeconfig", metavar="PATH",
+        None,
+        "--kubeconfig",
+        metavar="PATH",
         help="Kubeconfig of the fleet; without it, the files of KUBECONFIG (':'-separated, merged "
-        "as kubectl does), else ~/.kube/config."),
+        "as kubectl does), else ~/.kube/config.",
+    ),
     fleet: Optional[str] = typer.Option(
-        None, "--fleet", envvar="TCTL_FLEET", show_envvar=True, metavar="DIR",
-        help="Read the fleet from a snapshot folder instead of live clusters."),
+        None,
+        "--fleet",
+        envvar="TCTL_FLEET",
+        show_envvar=True,
+        metavar="DIR",
+        help="Read the fleet from a snapshot folder instead of live clusters.",
+    ),
     store: Optional[str] = typer.Option(
-        None, "--store", envvar="TCTL_STORE", show_envvar=True, metavar="PATH",
-        help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db)."),
+        None,
+        "--store",
+        envvar="TCTL_STORE",
+        show_envvar=True,
+        metavar="PATH",
+        help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db).",
+    ),
     request_timeout: float = typer.Option(
-        10.0, "--request-timeout", envvar="TCTL_REQUEST_TIMEOUT", show_envvar=True, min=0.1,
-        metavar="SECONDS", help="How long to wait for an API server to answer one request "
-        "(for a connection: at most 5 s)."),
+        10.0,
+        "--request-timeout",
+        envvar="TCTL_REQUEST_TIMEOUT",
+        show_envvar=True,
+        min=0.1,
+        metavar="SECONDS",
+        help="How long to wait for an API server to answer one request (for a connection: at most 5 s).",
+    ),
     cluster_timeout: Optional[float] = typer.Option(
-        None, "--cluster-timeout", envvar="TCTL_CLUSTER_TIMEOUT", show_envvar=True, min=0.1,
-        metavar="SECONDS", help="Give up on a cluster that is not done this long after its first "
-        "request (reads and writes together). Default: no limit; each request has its own."),
+        None,
+        "--cluster-timeout",
+        envvar="TCTL_CLUSTER_TIMEOUT",
+        show_envvar=True,
+        min=0.1,
+        metavar="SECONDS",
+        help="Give up on a cluster that is not done this long after its first "
+        "request (reads and writes together). Default: no limit; each request has its own.",
+    ),
     max_input_size: str = typer.Option(
-        limits.DEFAULT_MAX_INPUT_SIZE, limits.OPTION, envvar=limits.ENV, show_envvar=True,
-        metavar="SIZE", help="Largest input tctl reads: each -f file or stdin, snapshot file and "
-        "kubeconfig (bytes, or with Ki, Mi, Gi)."),
+        limits.DEFAULT_MAX_INPUT_SIZE,
+        limits.OPTION,
+        envvar=limits.ENV,
+        show_envvar=True,
+        metavar="SIZE",
+        help="Largest input tctl reads: each -f file or stdin, snapshot file and "
+        "kubeconfig (bytes, or with Ki, Mi, Gi).",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
@@ -117,8 +147,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write("interrupted\n")
             exit_now(EXIT_INTERRUPTED)
         if interrupt.stop.is_set():  # writes were stopped: the report above says what was not done
-            sys.stderr.write('interrupted: objects reported "not done" were not written; '
-                             "run tctl sync to finish\n")
+            sys.stderr.write(
+                'interrupted: objects reported "not done" were not written; run tctl sync to finish\n'
+            )
             code = EXIT_INTERRUPTED
     finally:
         sys.stdout.flush()
@@ -141,11 +172,13 @@ def _run(args: list[str]) -> int:
             traceback.print_exc()
         _report(error)
         return int(error.exit_code)
-    except Exception as error:  # a bug: say so plainly, keep the traceback behind --debug
+    except Exception as error:  # noqa: BLE001 - a bug: say so plainly, keep the traceback behind --debug
         if OPTIONS.debug:
             traceback.print_exc()
-        sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n"
-                         "Run again with --debug for the traceback, and please report it.\n")
+        sys.stderr.write(
+            f"error: internal error: {type(error).__name__}: {error}\n"
+            "Run again with --debug for the traceback, and please report it.\n"
+        )
         return int(ExitCode.INTERNAL)
     return int(ExitCode.OK)
 

@@ -33,17 +33,25 @@ def command(
     filenames: list[str] = Filenames,
     recursive: bool = Recursive,
     dry_run: Optional[str] = typer.Option(
-        None, "--dry-run", metavar="[client|server]",
-        help="Compute and show the changes, write nothing ('--dry-run' alone means client)."),
+        None,
+        "--dry-run",
+        metavar="[client|server]",
+        help="Compute and show the changes, write nothing ('--dry-run' alone means client).",
+    ),
     no_sync: bool = typer.Option(False, "--no-sync", help="Store the configuration; leave the clusters."),
     prune: bool = typer.Option(
-        False, "--prune",
+        False,
+        "--prune",
         help="The input is the whole configuration of the organizations it names: remove from the "
-        "store, and prune from the clusters, what their settings not in the input produced."),
-    force_conflicts: bool = typer.Option(False, "--force-conflicts",
-                                         help="Take over objects with tctl's names that tctl does not own."),
+        "store, and prune from the clusters, what their settings not in the input produced.",
+    ),
+    force_conflicts: bool = typer.Option(
+        False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
+    ),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Cluster to install IngressGateways in."),
-    all_clusters: bool = typer.Option(False, "--all-clusters", help="Install IngressGateways in every cluster."),
+    all_clusters: bool = typer.Option(
+        False, "--all-clusters", help="Install IngressGateways in every cluster."
+    ),
     verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
@@ -57,8 +65,10 @@ def command(
         raise InvalidInput(problems, "nothing applied: the input has problems")
     installs = [d for d in loaded.documents if d.kind == "IngressGateway"]
     if installs and not (cluster or all_clusters):
-        raise UsageError(f"{installs[0].source}: IngressGateway {installs[0].name} is installed in a "
-                         "cluster: name it with --cluster C or use --all-clusters")
+        raise UsageError(
+            f"{installs[0].source}: IngressGateway {installs[0].name} is installed in a "
+            "cluster: name it with --cluster C or use --all-clusters"
+        )
     if cluster and all_clusters:
         raise UsageError("give either --cluster or --all-clusters, not both")
     batch = objects.items(loaded.documents)
@@ -82,9 +92,17 @@ def command(
             codes.append(install(fleet, [d.body for d in installs], targets, dry_run))
         if not no_sync:
             ownership = meshview.ownership(store, config, organizations)
-            codes.append(reconcile_and_report(config, fleet, ownership, dry_run=dry_run,
-                                              force_conflicts=force_conflicts, baseline=baseline,
-                                              verbose=verbose))
+            codes.append(
+                reconcile_and_report(
+                    config,
+                    fleet,
+                    ownership,
+                    dry_run=dry_run,
+                    force_conflicts=force_conflicts,
+                    baseline=baseline,
+                    verbose=verbose,
+                )
+            )
     if stored_changed:
         codes.append(int(ExitCode.DIFFERENCES))
     raise typer.Exit(worst(codes))
@@ -105,8 +123,11 @@ def store_batch(store, batch, organizations: Sequence[str], *, dry_run: bool):
 
     baseline = meshview.mesh_config(store)
     try:
-        changes = store.apply([item.as_store_item() for item in batch], dry_run=dry_run,
-                              replace_under=[f"organizations/{name}" for name in organizations])
+        changes = store.apply(
+            [item.as_store_item() for item in batch],
+            dry_run=dry_run,
+            replace_under=[f"organizations/{name}" for name in organizations],
+        )
     except ApplyRefused as refused:
         raise InvalidInput(objects.locate(refused, batch), "nothing applied") from None
     if not dry_run:
@@ -157,6 +178,10 @@ def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) 
             failed = True
             err(f"error: cluster {name}: {getattr(result, 'message', result)}\n")
             continue
-        out("".join(f"{name} ingressgateway.install.tetrate.io/{body['metadata']['name']} {outcome}\n"
-                    for body, outcome in zip(bodies, result)))
+        out(
+            "".join(
+                f"{name} ingressgateway.install.tetrate.io/{body['metadata']['name']} {outcome}\n"
+                for body, outcome in zip(bodies, result, strict=False)
+            )
+        )
     return int(ExitCode.CLUSTER) if failed else int(ExitCode.OK)

@@ -25,20 +25,26 @@ def command() -> None:
     addresses: dict[str, list[str]] = {}
     for gateway in result.gateways:
         addresses.setdefault(gateway.cluster, []).extend(
-            a for a in gateway.addresses if a not in addresses.get(gateway.cluster, []))
+            a for a in gateway.addresses if a not in addresses.get(gateway.cluster, [])
+        )
     rows = []
     for state in fleet.states:
         spec = declared.get(state.name, {})
         locality = spec.get("locality") or {}
-        rows.append([
-            state.name,
-            fleet.servers.get(state.name, "") or ("(snapshot)" if not fleet.live else ""),
-            spec.get("network") or state.name,
-            "/".join(p for p in (locality.get("region", ""), locality.get("zone", "")) if p),
-            "yes" if state.reachable else "no",
-            str(len(state.services)) if state.reachable else "",
-            ",".join(addresses.get(state.name, [])) or ("<pending>" if state.name in addresses else ""),
-        ])
-    tables.render(["NAME", "SERVER", "NETWORK", "LOCALITY", "REACHABLE", "SERVICES", "GATEWAY ADDRESSES"],
-                  rows, sys.stdout)
+        rows.append(
+            [
+                state.name,
+                fleet.servers.get(state.name, "") or ("(snapshot)" if not fleet.live else ""),
+                spec.get("network") or state.name,
+                "/".join(p for p in (locality.get("region", ""), locality.get("zone", "")) if p),
+                "yes" if state.reachable else "no",
+                str(len(state.services)) if state.reachable else "",
+                ",".join(addresses.get(state.name, [])) or ("<pending>" if state.name in addresses else ""),
+            ]
+        )
+    tables.render(
+        ["NAME", "SERVER", "NETWORK", "LOCALITY", "REACHABLE", "SERVICES", "GATEWAY ADDRESSES"],
+        rows,
+        sys.stdout,
+    )
     exit_for_unreachable(fleet.states)

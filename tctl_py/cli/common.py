@@ -20,9 +20,12 @@ FILENAME_HELP = "File, folder (.yaml, .yml, .json) or '-' for stdin; repeatable.
 Filenames = typer.Option(..., "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
 OptionalFilenames = typer.Option(None, "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
 Recursive = typer.Option(False, "-R", "--recursive", help="Walk folders given to -f recursively.")
-Verbose = typer.Option(False, "-v", "--verbose",
-                       help="Also list objects made by tctl for configuration this store does not hold "
-                       "(left alone).")
+Verbose = typer.Option(
+    False,
+    "-v",
+    "--verbose",
+    help="Also list objects made by tctl for configuration this store does not hold (left alone).",
+)
 
 
 def read_inputs(paths: list[str], recursive: bool) -> tuple[Loaded, list]:

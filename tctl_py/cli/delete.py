@@ -26,8 +26,9 @@ Deleting a workspace deletes its setting; deleting an organization deletes every
 def command(
     kind: Optional[str] = typer.Argument(None, help="Kind of object (plural, singular or short name)."),
     name: Optional[str] = typer.Argument(None, help="Name of the object."),
-    filenames: Optional[list[str]] = typer.Option(None, "-f", "--filename", metavar="PATH",
-                                                  help="Delete the objects defined in these files."),
+    filenames: Optional[list[str]] = typer.Option(
+        None, "-f", "--filename", metavar="PATH", help="Delete the objects defined in these files."
+    ),
     recursive: bool = Recursive,
     org: Optional[str] = Org,
     tenant: Optional[str] = Tenant,
@@ -50,8 +51,10 @@ def command(
                 raise InvalidInput(problems, "nothing deleted: the input has problems")
             installs = [d for d in loaded.documents if not kinds.lookup(d.api_version, d.kind).stored]
             if installs:
-                raise UsageError(f"{installs[0].source}: {installs[0].kind} {installs[0].name} is not "
-                                 "kept in the store; delete it from its cluster with kubectl")
+                raise UsageError(
+                    f"{installs[0].source}: {installs[0].kind} {installs[0].name} is not "
+                    "kept in the store; delete it from its cluster with kubectl"
+                )
             targets = [item.fqn for item in objects.items(loaded.documents)]
         else:
             resolved = kinds.resolve(kind)
@@ -61,12 +64,16 @@ def command(
                 raise UsageError(f"{resolved.plural} are not kept in the store")
             found = select(store, resolved, name=name, org=org, tenant=tenant, workspace=workspace)
             if not found:
-                raise NotFound(f'{resolved.singular} "{name}" not found; nothing deleted',
-                               hint=f"`tctl get {resolved.plural}` lists what the store holds")
+                raise NotFound(
+                    f'{resolved.singular} "{name}" not found; nothing deleted',
+                    hint=f"`tctl get {resolved.plural}` lists what the store holds",
+                )
             if len(found) > 1:
                 choices = ", ".join(stored.fqn for stored in found)
-                raise UsageError(f'"{name}" names {len(found)} objects: {choices}',
-                                 hint="narrow it with --org, --tenant or --workspace")
+                raise UsageError(
+                    f'"{name}" names {len(found)} objects: {choices}',
+                    hint="narrow it with --org, --tenant or --workspace",
+                )
             targets = [found[0].fqn]
         with contextlib.ExitStack() as held:
             if not no_sync:
@@ -80,6 +87,13 @@ def command(
             # What the deleted configuration generated is pruned from the clusters: the
             # tombstones the store just recorded make it this store's to prune.
             fleet = meshview.load_fleet(config)
-            code = reconcile_and_report(config, fleet, meshview.ownership(store, config), dry_run=None,
-                                        force_conflicts=False, baseline=baseline, verbose=verbose)
+            code = reconcile_and_report(
+                config,
+                fleet,
+                meshview.ownership(store, config),
+                dry_run=None,
+                force_conflicts=False,
+                baseline=baseline,
+                verbose=verbose,
+            )
     raise typer.Exit(code)

@@ -19,8 +19,10 @@ def command(
     filenames: Optional[list[str]] = OptionalFilenames,
     recursive: bool = Recursive,
     prune: bool = typer.Option(
-        False, "--prune",
-        help="As apply --prune: the input is the whole configuration of the organizations it names."),
+        False,
+        "--prune",
+        help="As apply --prune: the input is the whole configuration of the organizations it names.",
+    ),
 ) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.apply import organizations_of, store_batch, worst
@@ -46,7 +48,8 @@ def command(
         ownership = meshview.ownership(store, config, organizations)
     show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout)
     fleet = meshview.load_fleet(config)
-    code = reconcile_and_report(config, fleet, ownership, dry_run="client", force_conflicts=False,
-                                baseline=baseline, diff_only=True)
+    code = reconcile_and_report(
+        config, fleet, ownership, dry_run="client", force_conflicts=False, baseline=baseline, diff_only=True
+    )
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(worst(codes))

@@ -47,11 +47,19 @@ class Reconciliation:
         return [i for i in range(len(self.steps)) if self.outcome(i) == "conflict"]
 
 
-def reconcile(config: MeshConfig, fleet: Fleet, *, ownership: Ownership, write: bool,
-              server_dry_run: bool = False,
-              force_conflicts: bool = False, clusters: Sequence[str] | None = None,
-              baseline: MeshConfig | None = None, result: MeshResult | None = None,
-              on_cluster: Callable[[str, str], None] | None = None) -> Reconciliation:
+def reconcile(
+    config: MeshConfig,
+    fleet: Fleet,
+    *,
+    ownership: Ownership,
+    write: bool,
+    server_dry_run: bool = False,
+    force_conflicts: bool = False,
+    clusters: Sequence[str] | None = None,
+    baseline: MeshConfig | None = None,
+    result: MeshResult | None = None,
+    on_cluster: Callable[[str, str], None] | None = None,
+) -> Reconciliation:
     """Plan every readable cluster (or those named), and with `write` carry the plan out.
 
     A snapshot fleet is never written. It holds no generated objects, so its clusters are taken
@@ -65,8 +73,9 @@ def reconcile(config: MeshConfig, fleet: Fleet, *, ownership: Ownership, write: 
 
     result = result or meshview.compute(config, fleet)  # callers that computed it pass it in
     unreachable = {state.name for state in fleet.states if not state.reachable}
-    targets = [name for name in fleet.names() if name not in unreachable
-               and (clusters is None or name in clusters)]
+    targets = [
+        name for name in fleet.names() if name not in unreachable and (clusters is None or name in clusters)
+    ]
     outcome = Reconciliation(result, unreachable=unreachable)
     if not fleet.live:
         before = result if baseline is None else meshview.compute(baseline, fleet)
@@ -74,9 +83,15 @@ def reconcile(config: MeshConfig, fleet: Fleet, *, ownership: Ownership, write: 
     else:
         live = _read_owned(fleet, result, targets, outcome.failed, on_cluster)
     readable = [name for name in targets if name not in outcome.failed]
-    outcome.steps = plan(result.objects, live, ownership=ownership,
-                         unreachable=unreachable | set(outcome.failed), unsettled=result.held_origins,
-                         force_conflicts=force_conflicts, clusters=readable)
+    outcome.steps = plan(
+        result.objects,
+        live,
+        ownership=ownership,
+        unreachable=unreachable | set(outcome.failed),
+        unsettled=result.held_origins,
+        force_conflicts=force_conflicts,
+        clusters=readable,
+    )
     if write and fleet.live and outcome.changes:
         _execute(fleet, outcome, server_dry_run, on_cluster)
     return outcome
@@ -96,8 +111,9 @@ def _snapshot_objects(fleet: Fleet, before: MeshResult, targets: Sequence[str]) 
     return {name: list(found.values()) for name, found in objects.items()}
 
 
-def _read_owned(fleet: Fleet, result: MeshResult, targets: Sequence[str], failed: dict[str, str],
-                on_cluster) -> dict[str, list[dict]]:
+def _read_owned(
+    fleet: Fleet, result: MeshResult, targets: Sequence[str], failed: dict[str, str], on_cluster
+) -> dict[str, list[dict]]:
     """Per cluster: objects labelled as tctl's, plus any object a desired name would take.
 
     Namespaces and DestinationRules were read whole with the fleet; ServiceEntries,
@@ -121,21 +137,31 @@ def _read_owned(fleet: Fleet, result: MeshResult, targets: Sequence[str], failed
         state = states[name]
         namespaces = {(ns.get("metadata") or {}).get("name") for ns in state.namespaces}
         with fleet.client(name) as client:
-            found = [*state.namespaces, *state.destination_rules,
-                     *client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS])]
+            found = [
+                *state.namespaces,
+                *state.destination_rules,
+                *client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS]),
+            ]
             known = {_identity(obj) for obj in found}
             missing: dict[tuple[str, str, str], list[dict]] = {}  # (apiVersion, kind, ns) -> bodies
             for body in desired.get(name, ()):
                 namespace = body["metadata"].get("namespace") or ""
-                if (_identity(body) not in known and body["kind"] not in ("Namespace", "DestinationRule")
-                        and namespace in namespaces):
+                if (
+                    _identity(body) not in known
+                    and body["kind"] not in ("Namespace", "DestinationRule")
+                    and namespace in namespaces
+                ):
                     missing.setdefault((body["apiVersion"], body["kind"], namespace), []).append(body)
             for (api_version, kind, namespace), bodies in missing.items():
                 if len(bodies) >= _LIST_FROM:
                     wanted = {_identity(body) for body in bodies}
-                    found += [obj for obj in client.list_managed([resource_for(api_version, kind)],
-                                                                 selector="", namespace=namespace)
-                              if _identity(obj) in wanted]
+                    found += [
+                        obj
+                        for obj in client.list_managed(
+                            [resource_for(api_version, kind)], selector="", namespace=namespace
+                        )
+                        if _identity(obj) in wanted
+                    ]
                     continue
                 for body in bodies:
                     other = client.get(api_version, kind, namespace, body["metadata"]["name"])
@@ -189,14 +215,20 @@ def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_clu
                     step = outcome.steps[pending[0]]
                     try:
                         if step.desired is None:
-                            client.delete(step.api_version, step.kind, step.namespace or None,
-                                          step.name, dry_run=server_dry_run)
+                            client.delete(
+                                step.api_version,
+                                step.kind,
+                                step.namespace or None,
+                                step.name,
+                                dry_run=server_dry_run,
+                            )
                         else:
                             # Forced for every update: a managed object is tctl's even where
                             # someone edited a field (the edit is the drift being repaired), and
                             # an unmanaged one is only updated under --force-conflicts.
-                            client.apply(step.desired, force=step.action is Action.UPDATE,
-                                         dry_run=server_dry_run)
+                            client.apply(
+                                step.desired, force=step.action is Action.UPDATE, dry_run=server_dry_run
+                            )
                     except ConflictError as refused:
                         done[pending[0]] = "conflict"
                         outcome.refusals[pending[0]] = refused.message
@@ -209,8 +241,11 @@ def _execute(fleet: Fleet, outcome: Reconciliation, server_dry_run: bool, on_clu
                 done[pending.pop(0)] = "failed"  # the step that failed
         if stop.is_set() and pending:
             done.update({index: "not done" for index in pending})
-            error = "; ".join(filter(None, [error, f"interrupted: {len(pending)} of "
-                                                   f"{len(by_cluster[name])} writes not done"]))
+            error = "; ".join(
+                filter(
+                    None, [error, f"interrupted: {len(pending)} of {len(by_cluster[name])} writes not done"]
+                )
+            )
         else:
             done.update({index: "failed" for index in pending})
         return done, error

@@ -9,8 +9,9 @@ import typer
 from tctl_py.cli.common import err, open_store
 
 
-def get_generated(kind, name: str | None, cluster: str | None, all_clusters: bool,
-                  namespace: str | None, output: str) -> None:
+def get_generated(
+    kind, name: str | None, cluster: str | None, all_clusters: bool, namespace: str | None, output: str
+) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.get import print_objects
     from tctl_py.errors import NotFound, UsageError
@@ -20,18 +21,26 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
         ownership = meshview.ownership(store, config)
     fleet = meshview.load_fleet(config)
     if not fleet.states:
-        raise UsageError("there is no fleet: no kubeconfig was found and --fleet is not set",
-                         hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG")
+        raise UsageError(
+            "there is no fleet: no kubeconfig was found and --fleet is not set",
+            hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG",
+        )
     clusters = meshview.selected_clusters(fleet, cluster, all_clusters)
     result = meshview.compute(config, fleet)
     report_findings(result.findings, clusters)
-    chosen = [o for o in result.objects
-              if o.kind == kind.kind and o.cluster in clusters
-              and (namespace is None or o.namespace == namespace)
-              and (name is None or o.name == name)]
+    chosen = [
+        o
+        for o in result.objects
+        if o.kind == kind.kind
+        and o.cluster in clusters
+        and (namespace is None or o.namespace == namespace)
+        and (name is None or o.name == name)
+    ]
     if name and not chosen:
-        raise NotFound(f'{kind.singular} "{name}" not found in {_where(clusters, namespace)}',
-                       hint=f"`tctl get {kind.plural} -A` lists every generated one")
+        raise NotFound(
+            f'{kind.singular} "{name}" not found in {_where(clusters, namespace)}',
+            hint=f"`tctl get {kind.plural} -A` lists every generated one",
+        )
     readable = [c for c in clusters if c not in unreachable_names(fleet.states)]
     if not chosen and readable:
         err(f"No resources found in {_where(readable, namespace)}.\n")
@@ -44,9 +53,15 @@ def get_generated(kind, name: str | None, cluster: str | None, all_clusters: boo
         suffix = []
         if fleet.live and output in ("table", "wide"):
             suffix.append(("SYNC", sync_column(config, fleet, result, clusters, chosen, ownership)))
-        print_objects(kind, [o.body for o in chosen], output, single=bool(name) and len(chosen) == 1,
-                      prefix=tuple(prefix), suffix=tuple(suffix),
-                      clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None)
+        print_objects(
+            kind,
+            [o.body for o in chosen],
+            output,
+            single=bool(name) and len(chosen) == 1,
+            prefix=tuple(prefix),
+            suffix=tuple(suffix),
+            clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None,
+        )
     exit_for_unreachable(fleet.states, result.held_origins)
 
 
@@ -56,8 +71,9 @@ def sync_column(config, fleet, result, clusters: Sequence[str], chosen: Sequence
     from tctl_py.cli import fleetsync
     from tctl_py.reconcile.plan import sync_status
 
-    rec = fleetsync.reconcile(config, fleet, ownership=ownership, write=False, clusters=clusters,
-                              result=result)
+    rec = fleetsync.reconcile(
+        config, fleet, ownership=ownership, write=False, clusters=clusters, result=result
+    )
     status = {(s.cluster, s.kind, s.namespace, s.name): sync_status(s) for s in rec.steps}
     return [status.get(o.sort_key, "unknown") for o in chosen]
 

@@ -40,8 +40,12 @@ def command(
     tenant: Optional[str] = Tenant,
     workspace: Optional[str] = Workspace,
     output: Output = typer.Option(Output.table, "-o", "--output", help="Output format."),
-    cluster: Optional[str] = typer.Option(None, "--cluster", "--context", help="Cluster of generated objects."),
-    all_clusters: bool = typer.Option(False, "-A", "--all-clusters", help="Generated objects of every cluster."),
+    cluster: Optional[str] = typer.Option(
+        None, "--cluster", "--context", help="Cluster of generated objects."
+    ),
+    all_clusters: bool = typer.Option(
+        False, "-A", "--all-clusters", help="Generated objects of every cluster."
+    ),
     namespace: Optional[str] = typer.Option(None, "-n", "--namespace", help="Only this namespace."),
 ) -> None:
     from tctl_py.config import kinds
@@ -55,21 +59,33 @@ def command(
         get_generated(resolved, name, cluster, all_clusters, namespace, output.value)
         return
     if not resolved.stored:
-        raise UsageError(f"{resolved.plural} are installed in clusters, not kept in the store",
-                         hint="list them with kubectl get")
+        raise UsageError(
+            f"{resolved.plural} are installed in clusters, not kept in the store",
+            hint="list them with kubectl get",
+        )
     with open_store() as store:
         found = select(store, resolved, name=name, org=org, tenant=tenant, workspace=workspace)
     if name and not found:
-        raise NotFound(f'{resolved.singular} "{name}" not found',
-                       hint=f"`tctl get {resolved.plural}` lists what the store holds")
+        raise NotFound(
+            f'{resolved.singular} "{name}" not found',
+            hint=f"`tctl get {resolved.plural}` lists what the store holds",
+        )
     if not found:
         err("No resources found\n")
         return
     print_objects(resolved, [stored.body for stored in found], output.value, single=bool(name))
 
 
-def print_objects(resolved, bodies: list[dict], output: str, *, single: bool,
-                  prefix: tuple = (), suffix: tuple = (), clusters: list[str] | None = None) -> None:
+def print_objects(
+    resolved,
+    bodies: list[dict],
+    output: str,
+    *,
+    single: bool,
+    prefix: tuple = (),
+    suffix: tuple = (),
+    clusters: list[str] | None = None,
+) -> None:
     """Objects in the chosen format; `prefix` columns (cluster, namespace) lead the table and
     `suffix` ones (sync) close it; `clusters` (one per body, when several clusters are shown)
     lead each `-o name` line."""
@@ -82,9 +98,14 @@ def print_objects(resolved, bodies: list[dict], output: str, *, single: bool,
         out(render.json_text(bodies, single=single))
     elif output == "name":
         leads = [f"{cluster} " for cluster in clusters] if clusters else [""] * len(bodies)
-        out("".join(f"{lead}{objects.label(resolved, b['metadata']['name'])}\n"
-                    for lead, b in zip(leads, bodies)))
+        out(
+            "".join(
+                f"{lead}{objects.label(resolved, b['metadata']['name'])}\n"
+                for lead, b in zip(leads, bodies, strict=False)
+            )
+        )
     else:
-        headers, rows = tables.rows(resolved.kind, bodies, wide=output == "wide", prefix=prefix,
-                                    suffix=suffix)
+        headers, rows = tables.rows(
+            resolved.kind, bodies, wide=output == "wide", prefix=prefix, suffix=suffix
+        )
         tables.render(headers, rows, sys.stdout)

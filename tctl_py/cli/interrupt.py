@@ -59,8 +59,10 @@ class Interrupt:
         if not self._writing:
             raise KeyboardInterrupt
         name = "interrupted" if number == signal.SIGINT else "terminated (SIGTERM)"
-        self._say(f"{name}: starting no new writes; those in flight finish or time out "
-                  "(--request-timeout); press Ctrl-C again to quit at once")
+        self._say(
+            f"{name}: starting no new writes; those in flight finish or time out "
+            "(--request-timeout); press Ctrl-C again to quit at once"
+        )
 
     def _say(self, text: str) -> None:
         stream = self._stream or sys.stderr

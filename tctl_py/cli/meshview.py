@@ -48,9 +48,13 @@ class Fleet:
         """A client that reads and writes cluster `name` (a live fleet's context)."""
         from tctl_py.fleet.writer import ClusterClient
 
-        return ClusterClient(self.kubeconfig, name, request_timeout=OPTIONS.request_timeout,
-                             budget=self.budgets.get(name) if self.budgets else None,
-                             cancel=self.interrupt.stop)
+        return ClusterClient(
+            self.kubeconfig,
+            name,
+            request_timeout=OPTIONS.request_timeout,
+            budget=self.budgets.get(name) if self.budgets else None,
+            cancel=self.interrupt.stop,
+        )
 
 
 def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
@@ -68,8 +72,10 @@ def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str]
         bodies[kind.fqn(body.get("metadata", {}))] = body
     for fqn in without:
         bodies.pop(fqn, None)
-    grouped = {name: tuple(b for fqn, b in sorted(bodies.items()) if b["kind"] == kind)
-               for name, kind in _CONFIG_KINDS.items()}
+    grouped = {
+        name: tuple(b for fqn, b in sorted(bodies.items()) if b["kind"] == kind)
+        for name, kind in _CONFIG_KINDS.items()
+    }
     return MeshConfig(**grouped)
 
 
@@ -104,8 +110,7 @@ def load_fleet(config: MeshConfig) -> Fleet:
         from tctl_py.fleet.timeouts import ClusterBudgets
 
         budgets = ClusterBudgets(OPTIONS.cluster_timeout)
-        live = LiveFleet.load(OPTIONS.kubeconfig, request_timeout=OPTIONS.request_timeout,
-                              budgets=budgets)
+        live = LiveFleet.load(OPTIONS.kubeconfig, request_timeout=OPTIONS.request_timeout, budgets=budgets)
         if not live.kubeconfig.files:
             return Fleet([])  # no kubeconfig at all: no fleet to work on (configuration only)
         # A declared cluster missing from the kubeconfig is read as unreachable, not an error:
@@ -114,8 +119,13 @@ def load_fleet(config: MeshConfig) -> Fleet:
         states = live.read()
         if not declared:
             states = [_how_to_leave_out(state) for state in states]
-        fleet = Fleet(states, live.kubeconfig.current_context, live.kubeconfig,
-                      {ref.name: ref.server for ref in live.refs}, budgets)
+        fleet = Fleet(
+            states,
+            live.kubeconfig.current_context,
+            live.kubeconfig,
+            {ref.name: ref.server for ref in live.refs},
+            budgets,
+        )
     if declared:
         fleet.states = [s for s in fleet.states if s.name in declared]
     return fleet
@@ -128,10 +138,14 @@ def _how_to_leave_out(state: ClusterState) -> ClusterState:
 
     if state.reachable:
         return state
-    return dataclasses.replace(state, error=(
-        f"{state.error} (without Cluster objects in the store every context of the kubeconfig "
-        f'is a cluster of the fleet; if "{state.name}" is not one, apply Cluster objects naming '
-        "those that are, or use a kubeconfig without it)"))
+    return dataclasses.replace(
+        state,
+        error=(
+            f"{state.error} (without Cluster objects in the store every context of the kubeconfig "
+            f'is a cluster of the fleet; if "{state.name}" is not one, apply Cluster objects naming '
+            "those that are, or use a kubeconfig without it)"
+        ),
+    )
 
 
 def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> list[str]:
@@ -161,6 +175,8 @@ def check_clusters(fleet: Fleet, names: Sequence[str]) -> list[str]:
 
     unknown = [name for name in names if name not in fleet.names()]
     if unknown:
-        raise UsageError(f'cluster "{unknown[0]}" is not in the fleet',
-                         hint="clusters: " + (", ".join(fleet.names()) or "none"))
+        raise UsageError(
+            f'cluster "{unknown[0]}" is not in the fleet',
+            hint="clusters: " + (", ".join(fleet.names()) or "none"),
+        )
     return list(names)

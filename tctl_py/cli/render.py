@@ -25,14 +25,18 @@ def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to wri
     fleet = meshview.load_fleet(config)
     result = meshview.compute(config, fleet)
     report_findings(result.findings)
-    files = [(manifests.relative_path(o.cluster, _plural(kinds, o.body), o.namespace, o.name), o.body)
-             for o in result.objects]
+    files = [
+        (manifests.relative_path(o.cluster, _plural(kinds, o.body), o.namespace, o.name), o.body)
+        for o in result.objects
+    ]
     # An unreadable cluster, or one whose gateway addresses cannot be parsed, is no evidence that
     # what derives from it is gone: keep those files.
     settled = all(s.reachable for s in fleet.states) and not result.held_origins
     report = manifests.render(files, out_dir, prune=settled)
-    out(f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed in {out_dir}\n")
+    out(
+        f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed in {out_dir}\n"
+    )
     exit_for_unreachable(fleet.states, result.held_origins)
 
 

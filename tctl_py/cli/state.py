@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from tctl_py.cli.interrupt import Interrupt
 
 # Global options that take a value, and those that do not.
-_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout", "--cluster-timeout",
-           "--max-input-size")
+_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout", "--cluster-timeout", "--max-input-size")
 _FLAGS = ("--debug",)
 
 

@@ -18,10 +18,12 @@ Only what this store's configuration produced is ever pruned: objects of setting
 
 def command(
     clusters: Optional[list[str]] = typer.Option(None, "--cluster", help="Only this cluster; repeatable."),
-    dry_run: Optional[str] = typer.Option(None, "--dry-run", metavar="[client|server]",
-                                          help="Show what would change; write nothing."),
-    force_conflicts: bool = typer.Option(False, "--force-conflicts",
-                                         help="Take over objects with tctl's names that tctl does not own."),
+    dry_run: Optional[str] = typer.Option(
+        None, "--dry-run", metavar="[client|server]", help="Show what would change; write nothing."
+    ),
+    force_conflicts: bool = typer.Option(
+        False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
+    ),
     verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
@@ -31,8 +33,15 @@ def command(
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
         fleet = meshview.load_fleet(config)
-        code = reconcile_and_report(config, fleet, ownership, dry_run=dry_run,
-                                    force_conflicts=force_conflicts, clusters=clusters, verbose=verbose)
+        code = reconcile_and_report(
+            config,
+            fleet,
+            ownership,
+            dry_run=dry_run,
+            force_conflicts=force_conflicts,
+            clusters=clusters,
+            verbose=verbose,
+        )
     raise typer.Exit(code)
 
 
@@ -43,9 +52,18 @@ def check_dry_run(dry_run: str | None) -> None:
         raise UsageError(f'--dry-run must be "client" or "server", not "{dry_run}"')
 
 
-def reconcile_and_report(config, fleet, ownership, *, dry_run: str | None, force_conflicts: bool,
-                         clusters: Sequence[str] | None = None, baseline=None,
-                         diff_only: bool = False, verbose: bool = False) -> int:
+def reconcile_and_report(
+    config,
+    fleet,
+    ownership,
+    *,
+    dry_run: str | None,
+    force_conflicts: bool,
+    clusters: Sequence[str] | None = None,
+    baseline=None,
+    diff_only: bool = False,
+    verbose: bool = False,
+) -> int:
     """Plan (and unless a dry run, write) every cluster; print one line per object (a dry run
     adds the diffs; `diff_only` prints only those; objects owned elsewhere only with `verbose`);
     return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
@@ -63,10 +81,17 @@ def reconcile_and_report(config, fleet, ownership, *, dry_run: str | None, force
         return int(ExitCode.OK)
     shown = list(clusters) if clusters else fleet.names()
     with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
-        rec = fleetsync.reconcile(config, fleet, ownership=ownership, write=dry_run != "client",
-                                  server_dry_run=dry_run == "server",
-                                  force_conflicts=force_conflicts, clusters=clusters,
-                                  baseline=baseline, on_cluster=progress)
+        rec = fleetsync.reconcile(
+            config,
+            fleet,
+            ownership=ownership,
+            write=dry_run != "client",
+            server_dry_run=dry_run == "server",
+            force_conflicts=force_conflicts,
+            clusters=clusters,
+            baseline=baseline,
+            on_cluster=progress,
+        )
     report_findings(rec.result.findings, shown)
     if not diff_only:
         print_steps(rec, dry_run, fleet.live, verbose)
@@ -78,15 +103,21 @@ def reconcile_and_report(config, fleet, ownership, *, dry_run: str | None, force
         print_diffs(rec)
     foreign = [step for step in rec.steps if step.action is Action.FOREIGN]
     if foreign and not verbose:
-        err(f"note: {len(foreign)} object(s) made by tctl for configuration this store does not hold "
-            "were left alone (-v lists them)\n")
+        err(
+            f"note: {len(foreign)} object(s) made by tctl for configuration this store does not hold "
+            "were left alone (-v lists them)\n"
+        )
     for name, objects in sorted(rec.unvalidated.items()):
-        err(f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
-            "namespace does not exist yet (the real apply creates it first)\n")
+        err(
+            f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
+            "namespace does not exist yet (the real apply creates it first)\n"
+        )
     for name in sorted(rec.unreachable & set(shown)):
         state = next(s for s in fleet.states if s.name == name)
-        err(f"error: cluster {name} could not be read: {state.error}; nothing derived from it was "
-            "changed elsewhere\n")
+        err(
+            f"error: cluster {name} could not be read: {state.error}; nothing derived from it was "
+            "changed elsewhere\n"
+        )
     for name, message in sorted(rec.failed.items()):
         err(f"error: cluster {name}: {message}; run again to converge\n")
     if rec.unreachable & set(shown) or rec.failed or rec.result.held_origins:
@@ -120,7 +151,8 @@ def print_steps(rec, dry_run: str | None, live: bool, verbose: bool = False) -> 
         outcome = rec.outcome(index)
         line = f"{step.cluster} {label} {outcome}{suffix if step.writes else ''}"
         why = rec.refusals.get(index) or (
-            step.reason if outcome in ("conflict", "kept", Action.FOREIGN.value) else "")
+            step.reason if outcome in ("conflict", "kept", Action.FOREIGN.value) else ""
+        )
         if why:
             line += f": {why}"
         lines.append(line + "\n")

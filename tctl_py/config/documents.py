@@ -42,8 +42,12 @@ _CHUNK = 1 << 20  # bytes read at a time, so the size cap holds before memory gr
 
 # What YAML 1.1 accepts in a stream: no NUL, and no control characters but tab and line breaks.
 _NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_OTHER_ENCODINGS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
-                    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+_OTHER_ENCODINGS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -149,11 +153,17 @@ class _Builder:
     def build(self, node: yaml.Node, depth: int = 0) -> object:
         self.budget -= 1
         if self.budget < 0:
-            raise _Refused(node, f"document expands to more than {MAX_NODES} values",
-                           "YAML aliases (*name) that repeat large anchors are refused")
+            raise _Refused(
+                node,
+                f"document expands to more than {MAX_NODES} values",
+                "YAML aliases (*name) that repeat large anchors are refused",
+            )
         if depth > MAX_DEPTH:
-            raise _Refused(node, f"document is nested more than {MAX_DEPTH} levels deep",
-                           "flatten it; a YAML alias inside its own anchor nests without end")
+            raise _Refused(
+                node,
+                f"document is nested more than {MAX_DEPTH} levels deep",
+                "flatten it; a YAML alias inside its own anchor nests without end",
+            )
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
@@ -166,15 +176,21 @@ class _Builder:
         tag = node.tag
         self.characters -= len(node.value)
         if self.characters < 0:
-            raise _Refused(node, f"document expands to more than {limits.max_input_size} characters",
-                           "YAML aliases (*name) that repeat large anchors are refused")
+            raise _Refused(
+                node,
+                f"document expands to more than {limits.max_input_size} characters",
+                "YAML aliases (*name) that repeat large anchors are refused",
+            )
         if tag in _AS_TEXT:
             return node.value
         if tag == _INT:
             digits = sum(c.isdigit() for c in node.value)
             if digits > MAX_INT_DIGITS:
-                raise _Refused(node, f"integer of {digits} digits is too large (at most {MAX_INT_DIGITS})",
-                               "quote it if it is meant as text")
+                raise _Refused(
+                    node,
+                    f"integer of {digits} digits is too large (at most {MAX_INT_DIGITS})",
+                    "quote it if it is meant as text",
+                )
             return _scalars.construct_yaml_int(node)
         if tag == _FLOAT:
             return _scalars.construct_yaml_float(node)
@@ -199,8 +215,11 @@ class _Builder:
                 raise _Refused(key_node, "mapping keys must be plain scalars")
             key = key_node.value
             if key in result:
-                raise _Refused(key_node, f'duplicate key "{key}"',
-                               "each key may appear once in a mapping; remove one of them")
+                raise _Refused(
+                    key_node,
+                    f'duplicate key "{key}"',
+                    "each key may appear once in a mapping; remove one of them",
+                )
             result[key] = self.build(value_node, depth + 1)
         if merged:
             return {**merged, **result}
@@ -252,8 +271,9 @@ def read_source(path: Path) -> Source | Problem:
         with open(path, "rb") as stream:
             data = read_capped(stream)
     except OSError as exc:
-        raise UsageError(f'cannot read "{path}": {exc.strerror}',
-                         hint="check that it is a readable file") from None
+        raise UsageError(
+            f'cannot read "{path}": {exc.strerror}', hint="check that it is a readable file"
+        ) from None
     return decode(str(path), data)
 
 
@@ -276,22 +296,29 @@ def decode(name: str, data: bytes | bytearray) -> Source | Problem:
     cap = limits.max_input_size
     if len(data) > cap:
         size = limits.describe(cap)
-        return Problem(_byte_position(name, data, cap), f"the input is larger than {size}B, the limit "
-                       "on one input; reading stopped here",
-                       hint=f"if it is meant to be this large, raise the limit: {limits.OPTION} 256Mi "
-                            f"(or {limits.ENV}=256Mi)")
+        return Problem(
+            _byte_position(name, data, cap),
+            f"the input is larger than {size}B, the limit on one input; reading stopped here",
+            hint=f"if it is meant to be this large, raise the limit: {limits.OPTION} 256Mi "
+            f"(or {limits.ENV}=256Mi)",
+        )
     for mark, encoding in _OTHER_ENCODINGS:
         if data.startswith(mark):
-            return Problem(Position(name, 1, 1), f"{encoding} text (it starts with a {encoding} byte "
-                           "order mark); tctl reads UTF-8", hint=f"convert it: iconv -f {encoding} -t UTF-8")
+            return Problem(
+                Position(name, 1, 1),
+                f"{encoding} text (it starts with a {encoding} byte order mark); tctl reads UTF-8",
+                hint=f"convert it: iconv -f {encoding} -t UTF-8",
+            )
     bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         return Source(name, data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         offset = bom + exc.start
-        return Problem(_byte_position(name, data, offset),
-                       f"not UTF-8 text: {exc.reason} (byte 0x{data[offset]:02X})",
-                       hint="tctl reads UTF-8; convert the file (iconv -f LATIN1 -t UTF-8), or is it binary?")
+        return Problem(
+            _byte_position(name, data, offset),
+            f"not UTF-8 text: {exc.reason} (byte 0x{data[offset]:02X})",
+            hint="tctl reads UTF-8; convert the file (iconv -f LATIN1 -t UTF-8), or is it binary?",
+        )
 
 
 def _byte_position(name: str, data: bytes | bytearray, offset: int) -> Position:
@@ -313,9 +340,13 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
     empty = True  # no YAML document at all (an empty `kind: List` is a document, not empty)
     crowded = _crowded_document(source.text)
     if crowded is not None:
-        return [], [Problem(Position(source.name, crowded.line + 1, crowded.column + 1),
-                            f"document holds more than {MAX_NODES} values; reading stopped here",
-                            hint="split it into several documents or files")]
+        return [], [
+            Problem(
+                Position(source.name, crowded.line + 1, crowded.column + 1),
+                f"document holds more than {MAX_NODES} values; reading stopped here",
+                hint="split it into several documents or files",
+            )
+        ]
     loader = _Loader(source.text)
     try:
         while True:
@@ -337,8 +368,13 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
                 body = _Builder().build(node)
             except _Refused as refused:
                 mark = refused.node.start_mark
-                problems.append(Problem(Position(source.name, mark.line + 1, mark.column + 1),
-                                        refused.message, hint=refused.hint))
+                problems.append(
+                    Problem(
+                        Position(source.name, mark.line + 1, mark.column + 1),
+                        refused.message,
+                        hint=refused.hint,
+                    )
+                )
                 continue
             documents.extend(_flatten(source.name, body, node))
     except yaml.YAMLError as exc:  # pragma: no cover - reader errors without a mark
@@ -348,8 +384,11 @@ def parse(source: Source) -> tuple[list[Document], list[Problem]]:
     if syntax_error and not documents and source.name.endswith(".json"):
         return _parse_json(source)
     if empty and not problems:
-        problems.append(Problem(Position(source.name, 1, 1), NO_DOCUMENTS,
-                                hint="the input is empty or holds only comments"))
+        problems.append(
+            Problem(
+                Position(source.name, 1, 1), NO_DOCUMENTS, hint="the input is empty or holds only comments"
+            )
+        )
     return documents, problems
 
 
@@ -388,17 +427,20 @@ def _unreadable_character(source: Source) -> Problem:
     found = _NOT_YAML.search(source.text)
     if found is None:  # pragma: no cover - libyaml refuses only what the pattern finds
         return Problem(Position(source.name, 1, 1), "cannot parse: a character YAML does not accept")
-    return Problem(_text_position(source.name, source.text, found.start()),
-                   f"character U+{ord(found[0]):04X} is not allowed in YAML text",
-                   hint="YAML holds no control characters but tab and line breaks: "
-                        "is the file binary, or UTF-16 without a byte order mark?")
+    return Problem(
+        _text_position(source.name, source.text, found.start()),
+        f"character U+{ord(found[0]):04X} is not allowed in YAML text",
+        hint="YAML holds no control characters but tab and line breaks: "
+        "is the file binary, or UTF-16 without a byte order mark?",
+    )
 
 
 def _parse_json(source: Source) -> tuple[list[Document], list[Problem]]:
     """JSON that YAML 1.1 cannot read (tabs, for one): read as JSON, with the same refusals."""
     try:
-        body = json.loads(source.text, object_pairs_hook=_unique_keys, parse_int=_json_int,
-                          parse_constant=_json_constant)
+        body = json.loads(
+            source.text, object_pairs_hook=_unique_keys, parse_int=_json_int, parse_constant=_json_constant
+        )
         _check_json(body)
     except json.JSONDecodeError as exc:
         return [], [Problem(Position(source.name, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")]
@@ -422,14 +464,20 @@ class _JsonRefused(ValueError):
 def _json_int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > MAX_INT_DIGITS:
-        raise _JsonRefused(f"integer of {digits} digits is too large (at most {MAX_INT_DIGITS})",
-                           lambda token: token == text, "quote it if it is meant as text")
+        raise _JsonRefused(
+            f"integer of {digits} digits is too large (at most {MAX_INT_DIGITS})",
+            lambda token: token == text,
+            "quote it if it is meant as text",
+        )
     return int(text)
 
 
 def _json_constant(text: str) -> float:
-    raise _JsonRefused(f"{text} is not a JSON number", lambda token: token == text,
-                       "JSON has no NaN or Infinity; write a number")
+    raise _JsonRefused(
+        f"{text} is not a JSON number",
+        lambda token: token == text,
+        "JSON has no NaN or Infinity; write a number",
+    )
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
@@ -455,9 +503,11 @@ def _check_json(body: object) -> None:
         elif isinstance(value, list):
             pending += [(child, depth + 1) for child in value]
         elif isinstance(value, str) and _has_surrogate(value):
-            raise _JsonRefused("a \\u escape encodes half a character (a lone UTF-16 surrogate)",
-                               lambda token: token.startswith('"') and _has_surrogate(json.loads(token)),
-                               "write the character itself, or both halves of its surrogate pair")
+            raise _JsonRefused(
+                "a \\u escape encodes half a character (a lone UTF-16 surrogate)",
+                lambda token: token.startswith('"') and _has_surrogate(json.loads(token)),
+                "write the character itself, or both halves of its surrogate pair",
+            )
 
 
 def _has_surrogate(text: str) -> bool:
@@ -484,15 +534,21 @@ def _items(body: object) -> list[object]:
     """The objects of a document: its items if it is a list (`kind: List`, or a typed one such
     as `ServiceList`, whose items `kubectl get --raw` prints without apiVersion and kind: they
     get the list's), else the document itself."""
-    if not (isinstance(body, dict) and isinstance(body.get("items"), list)
-            and isinstance(body.get("kind"), str) and body["kind"].endswith("List")):
+    if not (
+        isinstance(body, dict)
+        and isinstance(body.get("items"), list)
+        and isinstance(body.get("kind"), str)
+        and body["kind"].endswith("List")
+    ):
         return [body]
     kind = body["kind"][: -len("List")]
     if not kind:
         return body["items"]
     api_version = body.get("apiVersion", "")
-    return [{"apiVersion": api_version, "kind": kind, **item} if isinstance(item, dict) else item
-            for item in body["items"]]
+    return [
+        {"apiVersion": api_version, "kind": kind, **item} if isinstance(item, dict) else item
+        for item in body["items"]
+    ]
 
 
 def _flatten(name: str, body: object, node: yaml.Node) -> list[Document]:
@@ -501,7 +557,7 @@ def _flatten(name: str, body: object, node: yaml.Node) -> list[Document]:
         return [_document(name, body, node)]
     items_node, _ = _child(node, "items")
     nodes = items_node.value if isinstance(items_node, yaml.SequenceNode) else []
-    return [_document(name, item, item_node) for item, item_node in zip(items, nodes)]
+    return [_document(name, item, item_node) for item, item_node in zip(items, nodes, strict=False)]
 
 
 def _document(name: str, body: object, node: yaml.Node) -> Document:
@@ -536,6 +592,9 @@ def load(paths: Iterable[str], recursive: bool = False, stdin=None) -> Loaded:
         loaded.documents += found
         loaded.problems += trouble
     if not loaded.documents and not loaded.problems and loaded.files:
-        loaded.problems.append(Problem(Position(loaded.files[0]), "no objects in the input",
-                                       hint="its lists (kind: List) are empty"))
+        loaded.problems.append(
+            Problem(
+                Position(loaded.files[0]), "no objects in the input", hint="its lists (kind: List) are empty"
+            )
+        )
     return loaded

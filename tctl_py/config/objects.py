@@ -35,8 +35,15 @@ def items(documents: Sequence[Document]) -> list[Item]:
         if kind is None or not kind.stored:
             continue
         metadata = document.metadata
-        found.append(Item(document, kind, kind.fqn(metadata), kind.parent_fqn(metadata),
-                          without_server_fields(document.body)))
+        found.append(
+            Item(
+                document,
+                kind,
+                kind.fqn(metadata),
+                kind.parent_fqn(metadata),
+                without_server_fields(document.body),
+            )
+        )
     return found
 
 
@@ -59,9 +66,16 @@ def locate(refused, batch: Sequence[Item]) -> list[Problem]:
         orphan = fqn in refused.orphans and bool(item.kind.scope)
         field = item.kind.scope[-1] if orphan else "name"
         hint = "apply the parent first, or include it in the same apply" if orphan else ""
-        problems.append(Problem(item.document.position(["metadata", field]), message,
-                                kind=item.kind.kind, name=item.document.name,
-                                path=f"$.metadata.{field}", hint=hint))
+        problems.append(
+            Problem(
+                item.document.position(["metadata", field]),
+                message,
+                kind=item.kind.kind,
+                name=item.document.name,
+                path=f"$.metadata.{field}",
+                hint=hint,
+            )
+        )
     return problems
 
 

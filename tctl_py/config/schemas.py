@@ -76,8 +76,9 @@ def _to_problems(document: Document, error) -> list[Problem]:
         allowed = ", ".join(str(value) for value in error.validator_value)
         return [_problem(document, path, f"{_show(error.instance)} is not one of: {allowed}")]
     if validator == "const":
-        return [_problem(document, path, f"must be {_show(error.validator_value)}, "
-                                         f"not {_show(error.instance)}")]
+        return [
+            _problem(document, path, f"must be {_show(error.validator_value)}, not {_show(error.instance)}")
+        ]
     if validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
@@ -88,32 +89,51 @@ def _to_problems(document: Document, error) -> list[Problem]:
     if validator == "pattern":
         described = error.schema.get("description", "")
         hint = described.split(".")[0] if described else ""
-        return [_problem(document, path, f"{_show(error.instance)} does not match the pattern "
-                                         f"{error.validator_value}", hint=hint)]
+        return [
+            _problem(
+                document,
+                path,
+                f"{_show(error.instance)} does not match the pattern {error.validator_value}",
+                hint=hint,
+            )
+        ]
     if validator in ("maxLength", "minLength"):
         bound = "longer than" if validator == "maxLength" else "shorter than"
-        return [_problem(document, path, f"{_show(error.instance)} is {bound} {error.validator_value} characters")]
+        return [
+            _problem(document, path, f"{_show(error.instance)} is {bound} {error.validator_value} characters")
+        ]
     return [_problem(document, path, shorten(error.message, 200))]
 
 
 def _extra_keys(error) -> list[str]:
     allowed = set(error.schema.get("properties", {}))
     patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
-    return [key for key in error.instance
-            if key not in allowed and not any(p.search(key) for p in patterns)]
+    return [key for key in error.instance if key not in allowed and not any(p.search(key) for p in patterns)]
 
 
 def _unknown_field(document: Document, path: list, key: str, schema: dict) -> Problem:
     close = difflib.get_close_matches(key, list(schema.get("properties", {})), n=1)
     hint = f'did you mean "{close[0]}"?' if close else ""
-    return Problem(document.position([*path, key], key=True), f'unknown field "{key}"',
-                   kind=document.kind, name=document.name, path=json_path([*path, key]), hint=hint)
+    return Problem(
+        document.position([*path, key], key=True),
+        f'unknown field "{key}"',
+        kind=document.kind,
+        name=document.name,
+        path=json_path([*path, key]),
+        hint=hint,
+    )
 
 
 def _problem(document: Document, path: list, message: str, *, suffix: str = "", hint: str = "") -> Problem:
     shown = [*path, suffix] if suffix else path
-    return Problem(document.position(path), message, kind=document.kind, name=document.name,
-                   path=json_path(shown), hint=hint)
+    return Problem(
+        document.position(path),
+        message,
+        kind=document.kind,
+        name=document.name,
+        path=json_path(shown),
+        hint=hint,
+    )
 
 
 def json_path(path) -> str:
@@ -125,8 +145,15 @@ def json_path(path) -> str:
 
 
 def _type_name(value: object) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-            dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def _show(value: object) -> str:

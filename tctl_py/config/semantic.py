@@ -23,8 +23,10 @@ def label_key_error(key: str) -> str:
     if slash and (not prefix or len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)):
         return f'label key "{shorten(key)}": the prefix must be a DNS subdomain (e.g. "example.com/")'
     if not name or len(name) > 63 or not LABEL_NAME.match(name):
-        return (f'label key "{shorten(key)}": the name must be 1-63 characters of letters, digits, "-", "_" '
-                f'or ".", starting and ending with a letter or digit')
+        return (
+            f'label key "{shorten(key)}": the name must be 1-63 characters of letters, digits, "-", "_" '
+            f'or ".", starting and ending with a letter or digit'
+        )
     return ""
 
 
@@ -32,8 +34,10 @@ def label_value_error(value: object) -> str:
     if not isinstance(value, str):
         return ""  # the schema reports the type
     if value and (len(value) > 63 or not LABEL_NAME.match(value)):
-        return (f'label value "{shorten(value)}": must be empty or 1-63 characters of letters, digits, '
-                f'"-", "_" or ".", starting and ending with a letter or digit')
+        return (
+            f'label value "{shorten(value)}": must be empty or 1-63 characters of letters, digits, '
+            f'"-", "_" or ".", starting and ending with a letter or digit'
+        )
     return ""
 
 
@@ -42,7 +46,7 @@ def selector_error(entry: str) -> str:
     cluster, slash, namespace = entry.partition("/")
     if not slash or "/" in namespace:
         return f'"{shorten(entry)}" must be <cluster>/<namespace>, e.g. "*/bookinfo" or "cluster-1/ns*"'
-    if not cluster or "*" in cluster and cluster != "*" or any(c.isspace() for c in cluster):
+    if not cluster or ("*" in cluster and cluster != "*") or any(c.isspace() for c in cluster):
         return f'"{shorten(entry)}": the cluster part must be "*" or a cluster name'
     if namespace == "*":
         return ""
@@ -66,22 +70,33 @@ def check(document: Document, kind: Kind) -> list[Problem]:
         for index, entry in enumerate(names if isinstance(names, list) else []):
             message = selector_error(entry) if isinstance(entry, str) else ""
             if message:
-                problems.append(_at(document, ["spec", "namespaceSelector", "names", index], message,
-                                    hint="see `tctl validate --help` for the selector grammar"))
+                problems.append(
+                    _at(
+                        document,
+                        ["spec", "namespaceSelector", "names", index],
+                        message,
+                        hint="see `tctl validate --help` for the selector grammar",
+                    )
+                )
     if kind.kind == "WorkspaceSetting":
         gateways = spec.get("defaultEastWestGatewaySettings")
         for index, gateway in enumerate(gateways if isinstance(gateways, list) else []):
             namespace = _get(gateway, "workloadSelector", "namespace")
             if isinstance(namespace, str) and not (DNS_LABEL.match(namespace) and len(namespace) <= 63):
-                problems.append(_at(document, ["spec", "defaultEastWestGatewaySettings", index,
-                                               "workloadSelector", "namespace"],
-                                    f'"{shorten(namespace)}" is not a valid namespace name'))
+                problems.append(
+                    _at(
+                        document,
+                        ["spec", "defaultEastWestGatewaySettings", index, "workloadSelector", "namespace"],
+                        f'"{shorten(namespace)}" is not a valid namespace name',
+                    )
+                )
     if kind.kind == "IngressGateway":
         annotations = _get(spec, "kubeSpec", "service", "annotations")
         addresses = annotations.get(EXTERNAL_ADDRESSES) if isinstance(annotations, dict) else None
         if isinstance(addresses, str) and (message := external_addresses_error(addresses)):
-            problems.append(_at(document, ["spec", "kubeSpec", "service", "annotations",
-                                           EXTERNAL_ADDRESSES], message))
+            problems.append(
+                _at(document, ["spec", "kubeSpec", "service", "annotations", EXTERNAL_ADDRESSES], message)
+            )
     return problems
 
 
@@ -135,5 +150,11 @@ def _get(value: object, *keys: str) -> object:
 
 
 def _at(document: Document, path: list, message: str, hint: str = "", key: bool = False) -> Problem:
-    return Problem(document.position(path, key=key), message, kind=document.kind, name=document.name,
-                   path=json_path(path), hint=hint)
+    return Problem(
+        document.position(path, key=key),
+        message,
+        kind=document.kind,
+        name=document.name,
+        path=json_path(path),
+        hint=hint,
+    )

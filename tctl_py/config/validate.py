@@ -14,32 +14,54 @@ def kind_of(document: Document) -> tuple[Kind | None, Problem | None]:
     """The registered kind of a document, or the problem that prevents knowing it."""
     body = document.body
     if not isinstance(body, dict):
-        return None, Problem(document.position(), "a document must be a mapping with apiVersion, kind, "
-                                                  "metadata and spec")
+        return None, Problem(
+            document.position(), "a document must be a mapping with apiVersion, kind, metadata and spec"
+        )
     for field_name in ("apiVersion", "kind"):
         if field_name not in body:
-            return None, Problem(document.position(), f'missing required field "{field_name}"',
-                                 path=f"$.{field_name}", name=document.name)
+            return None, Problem(
+                document.position(),
+                f'missing required field "{field_name}"',
+                path=f"$.{field_name}",
+                name=document.name,
+            )
         if not isinstance(body[field_name], str):
-            return None, Problem(document.position([field_name]), f"{field_name} must be a string",
-                                 path=f"$.{field_name}", name=document.name)
+            return None, Problem(
+                document.position([field_name]),
+                f"{field_name} must be a string",
+                path=f"$.{field_name}",
+                name=document.name,
+            )
     kind = kinds.lookup(document.api_version, document.kind)
     if kind is not None and kind.schema:
         return kind, None
     if kind is not None:  # a kind tctl generates, not one it reads
-        return None, Problem(document.position(["kind"]), f"tctl generates {kind.kind} objects; "
-                             "it does not take them as input", kind=document.kind, name=document.name,
-                             path="$.kind", hint="apply generated objects with kubectl")
+        return None, Problem(
+            document.position(["kind"]),
+            f"tctl generates {kind.kind} objects; it does not take them as input",
+            kind=document.kind,
+            name=document.name,
+            path="$.kind",
+            hint="apply generated objects with kubectl",
+        )
     same_kind = kinds.by_kind(document.kind)
     if same_kind is not None and same_kind.schema:
-        return None, Problem(document.position(["apiVersion"]),
-                             f'{document.kind} belongs to apiVersion "{same_kind.api_version}", '
-                             f'not "{document.api_version}"', kind=document.kind, name=document.name,
-                             path="$.apiVersion")
+        return None, Problem(
+            document.position(["apiVersion"]),
+            f'{document.kind} belongs to apiVersion "{same_kind.api_version}", not "{document.api_version}"',
+            kind=document.kind,
+            name=document.name,
+            path="$.apiVersion",
+        )
     readable = ", ".join(f"{k.api_version} {k.kind}" for k in kinds.KINDS.values() if k.schema)
-    return None, Problem(document.position(["kind"]), f'unknown kind "{document.kind}" '
-                         f'(apiVersion "{document.api_version}")', kind=document.kind,
-                         name=document.name, path="$.kind", hint=f"tctl reads {readable}")
+    return None, Problem(
+        document.position(["kind"]),
+        f'unknown kind "{document.kind}" (apiVersion "{document.api_version}")',
+        kind=document.kind,
+        name=document.name,
+        path="$.kind",
+        hint=f"tctl reads {readable}",
+    )
 
 
 def validate(loaded: Loaded) -> list[Problem]:
@@ -60,8 +82,9 @@ def validate(loaded: Loaded) -> list[Problem]:
         typed.append((document, kind))
     found += _across_documents(typed)
     order = {name: index for index, name in enumerate(loaded.files)}
-    return sorted(found, key=lambda p: (order.get(p.position.file, len(order)), p.position.line,
-                                        p.position.column))
+    return sorted(
+        found, key=lambda p: (order.get(p.position.file, len(order)), p.position.line, p.position.column)
+    )
 
 
 def _across_documents(typed: Sequence[tuple[Document, Kind]]) -> list[Problem]:
@@ -80,9 +103,14 @@ def _across_documents(typed: Sequence[tuple[Document, Kind]]) -> list[Problem]:
         if kind.kind == "WorkspaceSetting":
             workspace = kind.parent_fqn(document.metadata)
             if workspace in settings:
-                problems.append(_repeat(document, f"workspace {workspace} already has a "
-                                        f'WorkspaceSetting "{settings[workspace].name}"', settings[workspace],
-                                        hint="a workspace has exactly one WorkspaceSetting; merge them"))
+                problems.append(
+                    _repeat(
+                        document,
+                        f'workspace {workspace} already has a WorkspaceSetting "{settings[workspace].name}"',
+                        settings[workspace],
+                        hint="a workspace has exactly one WorkspaceSetting; merge them",
+                    )
+                )
             else:
                 settings[workspace] = document
     return problems
@@ -90,6 +118,11 @@ def _across_documents(typed: Sequence[tuple[Document, Kind]]) -> list[Problem]:
 
 def _repeat(document: Document, message: str, first: Document, hint: str = "") -> Problem:
     where = Position(first.source, first.line, first.column)
-    return Problem(document.position(["metadata", "name"]), message, kind=document.kind,
-                   name=document.name, path="$.metadata.name",
-                   hint=hint or f"first defined at {where}")
+    return Problem(
+        document.position(["metadata", "name"]),
+        message,
+        kind=document.kind,
+        name=document.name,
+        path="$.metadata.name",
+        hint=hint or f"first defined at {where}",
+    )

@@ -42,10 +42,22 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from tctl_py.fleet.kubeconfig import (ClusterRef, Kubeconfig, KubeconfigError, load_kubeconfig,
-                                          merge_kubeconfigs)
-    from tctl_py.fleet.live import (ClusterRequestError, LiveFleet, api_client_for, list_objects,
-                                    load_live, read_cluster, read_live)
+    from tctl_py.fleet.kubeconfig import (
+        ClusterRef,
+        Kubeconfig,
+        KubeconfigError,
+        load_kubeconfig,
+        merge_kubeconfigs,
+    )
+    from tctl_py.fleet.live import (
+        ClusterRequestError,
+        LiveFleet,
+        api_client_for,
+        list_objects,
+        load_live,
+        read_cluster,
+        read_live,
+    )
     from tctl_py.fleet.parallel import run_per_cluster
     from tctl_py.fleet.retry import RetryPolicy
     from tctl_py.fleet.snapshot import read_snapshot, write_snapshot

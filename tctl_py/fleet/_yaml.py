@@ -30,5 +30,6 @@ class Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
 
 def dump(data: object) -> str:
     """Block-style YAML, keys sorted, long strings never folded: byte-stable for the same data."""
-    return yaml.dump(data, Dumper=Dumper, sort_keys=True, default_flow_style=False,
-                     allow_unicode=True, width=1 << 30)
+    return yaml.dump(
+        data, Dumper=Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1 << 30
+    )

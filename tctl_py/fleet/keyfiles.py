@@ -29,8 +29,11 @@ class KeyFiles:
     """Files holding key material, by content, for as long as this process lives."""
 
     def __init__(self, *, in_memory: bool | None = None) -> None:
-        self.in_memory = sys.platform.startswith("linux") and hasattr(os, "memfd_create") \
-            if in_memory is None else in_memory
+        self.in_memory = (
+            sys.platform.startswith("linux") and hasattr(os, "memfd_create")
+            if in_memory is None
+            else in_memory
+        )
         self._lock = threading.Lock()
         self._paths: dict[str, str] = {}  # sha256 of the content -> path
         self._fds: list[int] = []

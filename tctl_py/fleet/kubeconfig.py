@@ -84,8 +84,9 @@ class Kubeconfig:
         for ref in self.clusters:
             if ref.name == name:
                 return ref
-        raise UsageError(f'context "{name}" is not in the kubeconfig ({self.describe_files()})',
-                         hint=_known(self.names()))
+        raise UsageError(
+            f'context "{name}" is not in the kubeconfig ({self.describe_files()})', hint=_known(self.names())
+        )
 
     def select(self, names: Sequence[str] | None = None) -> list[ClusterRef]:
         """Every context (None), or the ones named, in the order asked; unknown names are errors."""
@@ -103,9 +104,12 @@ def _known(names: list[str]) -> str:
     return "known contexts: " + ", ".join(names)
 
 
-def kubeconfig_files(explicit: str | os.PathLike[str] | None = None, *,
-                     env: Mapping[str, str] | None = None,
-                     home: str | os.PathLike[str] | None = None) -> tuple[list[Path], bool]:
+def kubeconfig_files(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+) -> tuple[list[Path], bool]:
     """The files to merge, in precedence order, and whether they came from an explicit path."""
     environ = os.environ if env is None else env
     if explicit is not None and str(explicit) != "":
@@ -137,8 +141,10 @@ def read_file(path: str | os.PathLike[str], *, required: bool = False) -> dict |
             data = read_capped(stream)
     except FileNotFoundError:
         if required:
-            raise UsageError(f'kubeconfig file "{path}" does not exist',
-                             hint="check --kubeconfig, or leave it out to use KUBECONFIG or ~/.kube/config") from None
+            raise UsageError(
+                f'kubeconfig file "{path}" does not exist',
+                hint="check --kubeconfig, or leave it out to use KUBECONFIG or ~/.kube/config",
+            ) from None
         return None
     except IsADirectoryError:
         raise KubeconfigError(f'kubeconfig "{path}" is a folder, not a file') from None
@@ -149,13 +155,16 @@ def read_file(path: str | os.PathLike[str], *, required: bool = False) -> dict |
     # An empty (or comments-only) kubeconfig is an empty configuration, as for kubectl.
     problems = [problem for problem in problems if problem.message != NO_DOCUMENTS]
     if problems:
-        raise KubeconfigError(f"kubeconfig {problems[0].position}: {problems[0].message}",
-                              hint=problems[0].hint)
+        raise KubeconfigError(
+            f"kubeconfig {problems[0].position}: {problems[0].message}", hint=problems[0].hint
+        )
     if not documents:
         return {}
     if len(documents) > 1:
-        raise KubeconfigError(f"kubeconfig {documents[1].position()}: a second YAML document",
-                              hint="a kubeconfig is one document; merge files with KUBECONFIG instead")
+        raise KubeconfigError(
+            f"kubeconfig {documents[1].position()}: a second YAML document",
+            hint="a kubeconfig is one document; merge files with KUBECONFIG instead",
+        )
     _check_shape(documents[0])
     return documents[0].body
 
@@ -164,12 +173,15 @@ def _check_shape(document: Document) -> None:
     """Refuse what is not a kubeconfig, naming the file, position and entry, never a value."""
     data = document.body
     if not isinstance(data, dict):
-        raise KubeconfigError(f"kubeconfig {document.position()}: the document is not a mapping of kubeconfig fields",
-                              hint="a kubeconfig starts with apiVersion: v1, kind: Config")
+        raise KubeconfigError(
+            f"kubeconfig {document.position()}: the document is not a mapping of kubeconfig fields",
+            hint="a kubeconfig starts with apiVersion: v1, kind: Config",
+        )
     current = data.get("current-context")
     if current is not None and not isinstance(current, str):
-        raise KubeconfigError(f"kubeconfig {document.position(['current-context'])}: "
-                              "current-context must be a string")
+        raise KubeconfigError(
+            f"kubeconfig {document.position(['current-context'])}: current-context must be a string"
+        )
     for section, (body_key, _) in _SECTIONS.items():
         entries = data.get(section)
         if entries is None:
@@ -213,12 +225,20 @@ def merge_kubeconfigs(documents: Iterable[tuple[str | os.PathLike[str], Mapping 
     return _merge(documents)[0]
 
 
-def _merge(documents: Iterable[tuple[str | os.PathLike[str], Mapping | None]]
-           ) -> tuple[dict, dict[tuple[str, str], str]]:
+def _merge(
+    documents: Iterable[tuple[str | os.PathLike[str], Mapping | None]],
+) -> tuple[dict, dict[tuple[str, str], str]]:
     """The merged kubeconfig, and which file defined each (section, name) entry."""
     sources: dict[tuple[str, str], str] = {}
-    merged: dict = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-                    "clusters": [], "contexts": [], "users": [], "current-context": ""}
+    merged: dict = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [],
+        "contexts": [],
+        "users": [],
+        "current-context": "",
+    }
     seen: dict[str, set[str]] = {section: set() for section in _SECTIONS}
     extensions_seen: set[str] = set()
     for path, data in documents:
@@ -254,20 +274,25 @@ def cluster_refs(merged: Mapping, sources: Mapping[tuple[str, str], str] | None 
         context = entry.get("context") or {}
         cluster_name = str(context.get("cluster") or "")
         cluster = clusters.get(cluster_name) or {}
-        refs.append(ClusterRef(
-            name=entry["name"],
-            server=display_server(str(cluster.get("server") or "")),
-            cluster_name=cluster_name,
-            user_name=str(context.get("user") or ""),
-            namespace=str(context.get("namespace") or "default"),
-            source=(sources or {}).get(("contexts", entry["name"]), ""),
-        ))
+        refs.append(
+            ClusterRef(
+                name=entry["name"],
+                server=display_server(str(cluster.get("server") or "")),
+                cluster_name=cluster_name,
+                user_name=str(context.get("user") or ""),
+                namespace=str(context.get("namespace") or "default"),
+                source=(sources or {}).get(("contexts", entry["name"]), ""),
+            )
+        )
     return refs
 
 
-def load_kubeconfig(explicit: str | os.PathLike[str] | None = None, *,
-                    env: Mapping[str, str] | None = None,
-                    home: str | os.PathLike[str] | None = None) -> Kubeconfig:
+def load_kubeconfig(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+) -> Kubeconfig:
     """Read and merge the kubeconfig files kubectl would use (see the module docstring)."""
     paths, is_explicit = kubeconfig_files(explicit, env=env, home=home)
     documents = []

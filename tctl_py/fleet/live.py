@@ -30,8 +30,14 @@ from tctl_py.fleet.objects import DESTINATION_RULES, NAMESPACES, SERVICES, Resou
 from tctl_py.fleet.parallel import run_per_cluster
 from tctl_py.fleet.redaction import REDACTOR, display_server
 from tctl_py.fleet.retry import RetryPolicy, with_retries
-from tctl_py.fleet.timeouts import (DEFAULT_REQUEST_TIMEOUT, MIN_TIMEOUT, Budget, ClusterBudgets,
-                                    connect_timeout, seconds)
+from tctl_py.fleet.timeouts import (
+    DEFAULT_REQUEST_TIMEOUT,
+    MIN_TIMEOUT,
+    Budget,
+    ClusterBudgets,
+    connect_timeout,
+    seconds,
+)
 from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
@@ -54,8 +60,16 @@ class ClusterRequestError(ClusterError):
     server asked to wait (`Retry-After`), if it said.
     """
 
-    def __init__(self, message: str, *, status: int = 0, hint: str = "", retryable: bool = False,
-                 retry_after: float | None = None, body: dict | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        hint: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+        body: dict | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.retryable = retryable
@@ -66,27 +80,35 @@ class ClusterRequestError(ClusterError):
 # ---------------------------------------------------------------------------------------------
 # Clients
 
+
 def _context_config(merged: Mapping, context: str) -> dict:
     """A kubeconfig holding only `context`, its cluster and its user (deep copies)."""
     contexts = {e.get("name"): e for e in merged.get("contexts") or ()}
     if context not in contexts:
         known = ", ".join(sorted(str(name) for name in contexts)) or "none"
-        raise ClusterError(f'context "{context}" is not in the kubeconfig',
-                           hint=f"known contexts: {known}")
+        raise ClusterError(f'context "{context}" is not in the kubeconfig', hint=f"known contexts: {known}")
     entry = contexts[context]
     body = entry.get("context") or {}
     cluster_name = body.get("cluster")
     clusters = [e for e in merged.get("clusters") or () if e.get("name") == cluster_name]
     if not clusters:
-        raise ClusterError(f'context "{context}" names cluster "{cluster_name or ""}", '
-                           "which the kubeconfig does not define")
+        raise ClusterError(
+            f'context "{context}" names cluster "{cluster_name or ""}", which the kubeconfig does not define'
+        )
     if not (clusters[0].get("cluster") or {}).get("server"):
         raise ClusterError(f'cluster "{cluster_name}" of context "{context}" has no server')
     users = [e for e in merged.get("users") or () if e.get("name") == body.get("user")]
-    return copy.deepcopy({
-        "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": context,
-        "contexts": [entry], "clusters": clusters[:1], "users": users[:1],
-    })
+    return copy.deepcopy(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "current-context": context,
+            "contexts": [entry],
+            "clusters": clusters[:1],
+            "users": users[:1],
+        }
+    )
 
 
 def api_client_for(merged: Kubeconfig | Mapping, context: str, *, retries: int = 1) -> ApiClient:
@@ -114,29 +136,38 @@ def api_client_for(merged: Kubeconfig | Mapping, context: str, *, retries: int =
     try:
         with _plugin_failures() as failures:
             config.load_kube_config_from_dict(
-                minimal, context=context, client_configuration=configuration, persist_config=False,
+                minimal,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
                 # where the client writes key material an exec plugin returns (adopted below)
-                temp_file_path=KEY_FILES.private_folder() if "exec" in user else None)
-    except Exception as exc:  # ConfigException, unreadable cert files...
-        raise ClusterError(f'cannot configure a client for context "{context}": '
-                           f"{REDACTOR.scrub(_first_line(str(exc)))}") from None
+                temp_file_path=KEY_FILES.private_folder() if "exec" in user else None,
+            )
+    except Exception as exc:  # noqa: BLE001 - ConfigException, unreadable cert files...
+        raise ClusterError(
+            f'cannot configure a client for context "{context}": {REDACTOR.scrub(_first_line(str(exc)))}'
+        ) from None
     if failures:  # the client logs a failed exec plugin and goes on without credentials
-        raise ClusterError(f'cannot configure a client for context "{context}": the exec '
-                           f"credential plugin failed: {REDACTOR.scrub(_first_line(failures[0]))}")
+        raise ClusterError(
+            f'cannot configure a client for context "{context}": the exec '
+            f"credential plugin failed: {REDACTOR.scrub(_first_line(failures[0]))}"
+        )
     configuration.cert_file = configuration.cert_file and KEY_FILES.adopt(configuration.cert_file)
     configuration.key_file = configuration.key_file and KEY_FILES.adopt(configuration.key_file)
     REDACTOR.add(_credentials_of(configuration))
-    configuration.retries = Retry(total=retries, connect=retries, read=0, status=0,
-                                  redirect=0, other=0, raise_on_status=False)
+    configuration.retries = Retry(
+        total=retries, connect=retries, read=0, status=0, redirect=0, other=0, raise_on_status=False
+    )
     api = client.ApiClient(configuration)
     api.user_agent = f"tctl/{__version__}"
     return api
 
 
 # kubeconfig field with base64 data -> the field naming a file with the same content, by section
-_KEY_DATA = {"clusters": ("cluster", {"certificate-authority-data": "certificate-authority"}),
-             "users": ("user", {"client-certificate-data": "client-certificate",
-                                "client-key-data": "client-key"})}
+_KEY_DATA = {
+    "clusters": ("cluster", {"certificate-authority-data": "certificate-authority"}),
+    "users": ("user", {"client-certificate-data": "client-certificate", "client-key-data": "client-key"}),
+}
 
 
 def _key_data_to_files(minimal: dict, context: str) -> None:
@@ -157,9 +188,12 @@ def _key_data_to_files(minimal: dict, context: str) -> None:
                 try:
                     content = base64.b64decode(str(data), validate=True)
                 except (binascii.Error, ValueError):
-                    raise ClusterError(f'cannot configure a client for context "{context}": '
-                                       f'{data_field} of {section[:-1]} "{entry.get("name")}" is not '
-                                       "base64", hint="kubeconfig data fields hold base64 of PEM") from None
+                    raise ClusterError(
+                        f'cannot configure a client for context "{context}": '
+                        f'{data_field} of {section[:-1]} "{entry.get("name")}" is not '
+                        "base64",
+                        hint="kubeconfig data fields hold base64 of PEM",
+                    ) from None
                 body[file_field] = KEY_FILES.path_for(content)
 
 
@@ -186,8 +220,11 @@ class _PluginFailures(logging.Handler):
         kept = getattr(self.local, "kept", None)
         if kept is not None:
             kept.append(record.getMessage())
-        elif not _handled_below_root(record.name) and logging.lastResort is not None \
-                and record.levelno >= logging.lastResort.level:
+        elif (
+            not _handled_below_root(record.name)
+            and logging.lastResort is not None
+            and record.levelno >= logging.lastResort.level
+        ):
             logging.lastResort.handle(record)
 
 
@@ -219,8 +256,8 @@ def _plugin_failures() -> Iterator[list[str]]:
 # ---------------------------------------------------------------------------------------------
 # Reading
 
-def _get(api: ApiClient, path: str, query: list[tuple[str, str]],
-         timeouts: tuple[float, float]) -> bytes:
+
+def _get(api: ApiClient, path: str, query: list[tuple[str, str]], timeouts: tuple[float, float]) -> bytes:
     """GET `path` on the low-level `ApiClient`; the body of a 2xx answer, else ApiException.
 
     Not through the client's typed list calls: `CoreV1Api` alone costs ~0.4 s to import (its
@@ -229,8 +266,12 @@ def _get(api: ApiClient, path: str, query: list[tuple[str, str]],
     from kubernetes.client.exceptions import ApiException
 
     method, url, headers, _, _ = api.param_serialize(
-        method="GET", resource_path=path, query_params=query,
-        header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+        method="GET",
+        resource_path=path,
+        query_params=query,
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
     response = api.call_api(method, url, header_params=headers, _request_timeout=timeouts)
     response.read()
     if not 200 <= response.status <= 299:
@@ -238,10 +279,18 @@ def _get(api: ApiClient, path: str, query: list[tuple[str, str]],
     return response.data
 
 
-def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = None,
-                 label_selector: str | None = None, field_selector: str | None = None,
-                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budget: Budget | None = None,
-                 page_size: int = PAGE_SIZE, managed_fields: bool = False) -> list[dict]:
+def list_objects(
+    api: ApiClient,
+    resource: Resource,
+    *,
+    namespace: str | None = None,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    budget: Budget | None = None,
+    page_size: int = PAGE_SIZE,
+    managed_fields: bool = False,
+) -> list[dict]:
     """Every object of `resource` (in one namespace, or all), as `kubectl get -o yaml` shows them.
 
     (`managed_fields=True` keeps `metadata.managedFields`, which kubectl hides.)
@@ -264,7 +313,7 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
         timeouts = request_timeouts(request_timeout, budget, server, doing)
         try:
             data = _get(api, path, query, timeouts)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - urllib3's connection errors and timeouts, TLS
             raise _request_error(exc, server, doing, timeouts) from None
         try:
             body = json.loads(data)
@@ -273,8 +322,11 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise ClusterRequestError(f"{server} answered {doing} with something that is not a list")
         api_version = body.get("apiVersion") or resource.api_version
-        items += [normalize(item, api_version, resource.kind, managed_fields=managed_fields)
-                  for item in body.get("items") or () if isinstance(item, dict)]
+        items += [
+            normalize(item, api_version, resource.kind, managed_fields=managed_fields)
+            for item in body.get("items") or ()
+            if isinstance(item, dict)
+        ]
         token = (body.get("metadata") or {}).get("continue")
         if not token:
             return items
@@ -283,8 +335,9 @@ def list_objects(api: ApiClient, resource: Resource, *, namespace: str | None = 
 def _list_destination_rules(api: ApiClient, request_timeout: float, budget: Budget | None) -> list[dict]:
     """DestinationRules of every namespace; none when Istio's CRD is not installed (404)."""
     for version in _DESTINATION_RULE_VERSIONS:
-        resource = Resource(DESTINATION_RULES.group, version, DESTINATION_RULES.plural,
-                            DESTINATION_RULES.kind)
+        resource = Resource(
+            DESTINATION_RULES.group, version, DESTINATION_RULES.plural, DESTINATION_RULES.kind
+        )
         try:
             return list_objects(api, resource, request_timeout=request_timeout, budget=budget)
         except ClusterRequestError as error:
@@ -293,9 +346,14 @@ def _list_destination_rules(api: ApiClient, request_timeout: float, budget: Budg
     return []
 
 
-def read_cluster(kubeconfig: Kubeconfig | Mapping, ref: ClusterRef | str, *,
-                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budget: Budget | None = None,
-                 retry: RetryPolicy = RetryPolicy()) -> ClusterState:
+def read_cluster(
+    kubeconfig: Kubeconfig | Mapping,
+    ref: ClusterRef | str,
+    *,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    budget: Budget | None = None,
+    retry: RetryPolicy = RetryPolicy(),
+) -> ClusterState:
     """Namespaces, Services and DestinationRules of one cluster, each request within
     `request_timeout` seconds, all of them within the cluster's `budget` if it has one.
 
@@ -308,6 +366,7 @@ def read_cluster(kubeconfig: Kubeconfig | Mapping, ref: ClusterRef | str, *,
         api = api_client_for(kubeconfig, ref.name, retries=0)  # with_retries below is the retry
     except ClusterError as error:
         return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
+
     def retried(call: Callable[[], T]) -> T:  # a 5xx or a dropped connection is tried again
         return with_retries(call, policy=retry, budget=budget)
 
@@ -322,7 +381,8 @@ def read_cluster(kubeconfig: Kubeconfig | Mapping, ref: ClusterRef | str, *,
         except ClusterRequestError as error:
             return ClusterState(name=ref.name, server=ref.server, reachable=False, error=error.message)
     return ClusterState(
-        name=ref.name, server=ref.server,
+        name=ref.name,
+        server=ref.server,
         namespaces=sort_objects(namespaces),
         services=sort_objects(services),
         destination_rules=sort_objects(destination_rules),
@@ -337,10 +397,16 @@ def _refs_of(kubeconfig: Kubeconfig | Mapping) -> list[ClusterRef]:
     return cluster_refs(kubeconfig)
 
 
-def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
-              request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budgets: ClusterBudgets | None = None,
-              retry: RetryPolicy = RetryPolicy(), max_workers: int = DEFAULT_WORKERS,
-              on_done: Callable[[ClusterState], None] | None = None) -> list[ClusterState]:
+def read_live(
+    kubeconfig: Kubeconfig,
+    contexts: Sequence[str] | None = None,
+    *,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    budgets: ClusterBudgets | None = None,
+    retry: RetryPolicy = RetryPolicy(),
+    max_workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[ClusterState], None] | None = None,
+) -> list[ClusterState]:
     """Read the clusters (every context, or those named) concurrently; states sorted by name.
 
     Each request waits at most `request_timeout` seconds; `budgets` may limit each cluster's
@@ -356,17 +422,21 @@ def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
     if contexts is None:
         refs = list(kubeconfig.clusters)
         if not refs:
-            raise UsageError(f"the kubeconfig defines no context ({kubeconfig.describe_files()})",
-                             hint="set --kubeconfig or KUBECONFIG, or read a snapshot with --fleet DIR")
+            raise UsageError(
+                f"the kubeconfig defines no context ({kubeconfig.describe_files()})",
+                hint="set --kubeconfig or KUBECONFIG, or read a snapshot with --fleet DIR",
+            )
     else:
         refs = [by_name.get(name) or ClusterRef(name, "", "", "") for name in dict.fromkeys(contexts)]
     states: list[ClusterState] = []
     todo = []
     for ref in refs:
         if ref.name not in by_name:
-            state = ClusterState(name=ref.name, reachable=False,
-                                 error=f'context "{ref.name}" is not in the kubeconfig '
-                                       f"({kubeconfig.describe_files()})")
+            state = ClusterState(
+                name=ref.name,
+                reachable=False,
+                error=f'context "{ref.name}" is not in the kubeconfig ({kubeconfig.describe_files()})',
+            )
             states.append(state)
             if on_done:
                 on_done(state)
@@ -378,8 +448,13 @@ def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
             on_done(result)
 
     def read(name: str) -> ClusterState:
-        return read_cluster(kubeconfig, by_name[name], request_timeout=request_timeout,
-                            budget=budgets.get(name) if budgets else None, retry=retry)
+        return read_cluster(
+            kubeconfig,
+            by_name[name],
+            request_timeout=request_timeout,
+            budget=budgets.get(name) if budgets else None,
+            retry=retry,
+        )
 
     results = run_per_cluster(todo, read, max_workers=max_workers, on_done=done)
     for result in results.values():
@@ -392,9 +467,15 @@ def read_live(kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
 class LiveFleet:
     """The clusters of a kubeconfig: read them all, or get a client for one (for writers)."""
 
-    def __init__(self, kubeconfig: Kubeconfig, contexts: Sequence[str] | None = None, *,
-                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
-                 budgets: ClusterBudgets | None = None, max_workers: int = DEFAULT_WORKERS) -> None:
+    def __init__(
+        self,
+        kubeconfig: Kubeconfig,
+        contexts: Sequence[str] | None = None,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        budgets: ClusterBudgets | None = None,
+        max_workers: int = DEFAULT_WORKERS,
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.contexts = list(contexts) if contexts is not None else None
         self.request_timeout = request_timeout
@@ -402,11 +483,23 @@ class LiveFleet:
         self.max_workers = max_workers
 
     @classmethod
-    def load(cls, kubeconfig_path: str | None = None, contexts: Sequence[str] | None = None, *,
-             request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budgets: ClusterBudgets | None = None,
-             max_workers: int = DEFAULT_WORKERS, env: Mapping[str, str] | None = None) -> LiveFleet:
-        return cls(load_kubeconfig(kubeconfig_path, env=env), contexts,
-                   request_timeout=request_timeout, budgets=budgets, max_workers=max_workers)
+    def load(
+        cls,
+        kubeconfig_path: str | None = None,
+        contexts: Sequence[str] | None = None,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        budgets: ClusterBudgets | None = None,
+        max_workers: int = DEFAULT_WORKERS,
+        env: Mapping[str, str] | None = None,
+    ) -> LiveFleet:
+        return cls(
+            load_kubeconfig(kubeconfig_path, env=env),
+            contexts,
+            request_timeout=request_timeout,
+            budgets=budgets,
+            max_workers=max_workers,
+        )
 
     @property
     def refs(self) -> list[ClusterRef]:
@@ -416,40 +509,62 @@ class LiveFleet:
         return [by_name.get(name) or ClusterRef(name, "", "", "") for name in self.contexts]
 
     def read(self, on_done: Callable[[ClusterState], None] | None = None) -> list[ClusterState]:
-        return read_live(self.kubeconfig, self.contexts, request_timeout=self.request_timeout,
-                         budgets=self.budgets, max_workers=self.max_workers, on_done=on_done)
+        return read_live(
+            self.kubeconfig,
+            self.contexts,
+            request_timeout=self.request_timeout,
+            budgets=self.budgets,
+            max_workers=self.max_workers,
+            on_done=on_done,
+        )
 
     def api_client(self, context: str) -> ApiClient:
         return api_client_for(self.kubeconfig, context)
 
     def __repr__(self) -> str:  # never the kubeconfig itself: it holds credentials
-        return (f"LiveFleet(contexts={[ref.name for ref in self.refs]!r}, "
-                f"request_timeout={self.request_timeout!r})")
+        return (
+            f"LiveFleet(contexts={[ref.name for ref in self.refs]!r}, "
+            f"request_timeout={self.request_timeout!r})"
+        )
 
 
-def load_live(kubeconfig_path: str | None = None, contexts: Sequence[str] | None = None, *,
-              request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budgets: ClusterBudgets | None = None,
-              max_workers: int = DEFAULT_WORKERS,
-              env: Mapping[str, str] | None = None) -> list[ClusterState]:
+def load_live(
+    kubeconfig_path: str | None = None,
+    contexts: Sequence[str] | None = None,
+    *,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    budgets: ClusterBudgets | None = None,
+    max_workers: int = DEFAULT_WORKERS,
+    env: Mapping[str, str] | None = None,
+) -> list[ClusterState]:
     """Merge the kubeconfig kubectl would use and read its clusters (see `read_live`)."""
-    return LiveFleet.load(kubeconfig_path, contexts, request_timeout=request_timeout, budgets=budgets,
-                          max_workers=max_workers, env=env).read()
+    return LiveFleet.load(
+        kubeconfig_path,
+        contexts,
+        request_timeout=request_timeout,
+        budgets=budgets,
+        max_workers=max_workers,
+        env=env,
+    ).read()
 
 
 # ---------------------------------------------------------------------------------------------
 # Errors as short human messages: what failed, on which server. Never credentials.
 
-def request_timeouts(request_timeout: float, budget: Budget | None, server: str,
-                     doing: str) -> tuple[float, float]:
+
+def request_timeouts(
+    request_timeout: float, budget: Budget | None, server: str, doing: str
+) -> tuple[float, float]:
     """(connect, read) timeouts of the next request: the request timeout (the connection's at
     most 5 s), or what is left of the cluster's budget when that is less; an error when none is."""
     read = request_timeout
     if budget is not None:
         left = budget.left()
         if left <= 0:
-            raise ClusterRequestError(f"gave up on {server} ({doing}): {budget.describe()} are spent",
-                                      hint="a slow or overloaded API server; try again later, or "
-                                           "raise --cluster-timeout")
+            raise ClusterRequestError(
+                f"gave up on {server} ({doing}): {budget.describe()} are spent",
+                hint="a slow or overloaded API server; try again later, or raise --cluster-timeout",
+            )
         read = min(read, left)
     read = max(read, MIN_TIMEOUT)
     return (min(connect_timeout(request_timeout), read), read)
@@ -479,8 +594,9 @@ def _retry_after(headers: Any) -> float | None:
     return min(max(delay, 0.0), _MAX_RETRY_AFTER) if delay == delay else None  # NaN
 
 
-def _request_error(exc: BaseException, server: str, doing: str,
-                   timeouts: tuple[float, float]) -> ClusterRequestError:
+def _request_error(
+    exc: BaseException, server: str, doing: str, timeouts: tuple[float, float]
+) -> ClusterRequestError:
     """The short message for a failed request (`timeouts`: the (connect, read) seconds it had);
     `retryable` says whether sending it again may help."""
     from kubernetes.client.exceptions import ApiException
@@ -495,36 +611,45 @@ def _request_error(exc: BaseException, server: str, doing: str,
         text = str(exc.reason or "")
         if text.startswith("SSLError"):
             text = text.split("\n", 1)[-1]
-            return ClusterRequestError(f"TLS with {server} failed ({doing}): {_foreign(text)}",
-                                       hint="check the cluster's certificate-authority in the kubeconfig")
-        return ClusterRequestError(f"request to {server} failed ({doing}): {_foreign(text)}",
-                                   hint="this looks like a bug in tctl or the kubernetes client")
+            return ClusterRequestError(
+                f"TLS with {server} failed ({doing}): {_foreign(text)}",
+                hint="check the cluster's certificate-authority in the kubeconfig",
+            )
+        return ClusterRequestError(
+            f"request to {server} failed ({doing}): {_foreign(text)}",
+            hint="this looks like a bug in tctl or the kubernetes client",
+        )
     reason: BaseException = exc
     if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
         reason = exc.reason
     connect, read = timeouts
-    if isinstance(reason, u3.ReadTimeoutError) or isinstance(reason, TimeoutError):
-        return ClusterRequestError(f"no answer from {server} within {seconds(read)} ({doing})",
-                                   retryable=True)
+    if isinstance(reason, (u3.ReadTimeoutError, TimeoutError)):
+        return ClusterRequestError(
+            f"no answer from {server} within {seconds(read)} ({doing})", retryable=True
+        )
     if isinstance(reason, u3.ConnectTimeoutError) and (
-            not isinstance(reason, u3.NewConnectionError) or "timed out" in str(reason).lower()):
+        not isinstance(reason, u3.NewConnectionError) or "timed out" in str(reason).lower()
+    ):
         # Not retried: the kernel already resent the SYN within the connect timeout, and trying
         # again would only make a dead address cost every command twice as long.
-        return ClusterRequestError(f"cannot connect to {server}: no connection within "
-                                   f"{seconds(connect)} ({doing})")
+        return ClusterRequestError(
+            f"cannot connect to {server}: no connection within {seconds(connect)} ({doing})"
+        )
     if isinstance(reason, u3.NameResolutionError):
         return ClusterRequestError(f"cannot connect to {server}: unknown host ({doing})", retryable=True)
     if isinstance(reason, u3.NewConnectionError):
         why = "connection refused" if "refused" in str(reason).lower() else "no connection"
         return ClusterRequestError(f"cannot connect to {server}: {why} ({doing})", retryable=True)
     if isinstance(reason, u3.SSLError):
-        return ClusterRequestError(f"TLS with {server} failed ({doing}): "
-                                   f"{_foreign(str(reason.args[0] if reason.args else reason))}",
-                                   hint="check the cluster's certificate-authority in the kubeconfig")
+        return ClusterRequestError(
+            f"TLS with {server} failed ({doing}): {_foreign(str(reason.args[0] if reason.args else reason))}",
+            hint="check the cluster's certificate-authority in the kubeconfig",
+        )
     if isinstance(reason, (u3.ProtocolError, ConnectionError)):
         return ClusterRequestError(f"connection to {server} broke ({doing})", retryable=True)
-    return ClusterRequestError(f"{type(reason).__name__} from {server} ({doing}): {_foreign(str(reason))}",
-                               retryable=True)
+    return ClusterRequestError(
+        f"{type(reason).__name__} from {server} ({doing}): {_foreign(str(reason))}", retryable=True
+    )
 
 
 def _status_error(exc: Any, server: str, doing: str) -> ClusterRequestError:

@@ -57,8 +57,7 @@ STATE_FIELD_BY_KIND: dict[str, str] = {res.kind: name for name, res in STATE_RES
 SECRET_KINDS = frozenset({"Secret", "ServiceAccountToken", "TokenRequest"})
 
 
-def normalize(obj: Mapping, api_version: str = "", kind: str = "", *,
-              managed_fields: bool = False) -> dict:
+def normalize(obj: Mapping, api_version: str = "", kind: str = "", *, managed_fields: bool = False) -> dict:
     """The object as `kubectl get -o yaml` shows it: apiVersion and kind set, no managedFields
     (unless `managed_fields`, for callers that need to know which field manager owns what).
 

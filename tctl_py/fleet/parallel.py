@@ -16,10 +16,13 @@ T = TypeVar("T")
 DEFAULT_WORKERS = 32
 
 
-def run_per_cluster(names: Sequence[str], work: Callable[[str], T], *,
-                    max_workers: int = DEFAULT_WORKERS,
-                    on_done: Callable[[str, T | BaseException], None] | None = None,
-                    ) -> dict[str, T | BaseException]:
+def run_per_cluster(
+    names: Sequence[str],
+    work: Callable[[str], T],
+    *,
+    max_workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[str, T | BaseException], None] | None = None,
+) -> dict[str, T | BaseException]:
     """`work(name)` for each cluster name, at most `max_workers` at a time.
 
     Returns `{name: result or the exception work raised}` in the order of `names` (duplicates

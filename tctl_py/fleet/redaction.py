@@ -40,15 +40,17 @@ MIN_LENGTH = 4
 ANYWHERE_FROM = 8
 
 # Fields of a user (or of its auth-provider config) whose values are credentials.
-SECRET_FIELDS = frozenset({"token", "password", "client-key-data", "access-token", "refresh-token",
-                           "client-secret", "id-token"})
+SECRET_FIELDS = frozenset(
+    {"token", "password", "client-key-data", "access-token", "refresh-token", "client-secret", "id-token"}
+)
 
 # Credential-shaped text in messages tctl did not write: "Bearer x", "token=x", "password: x", JWTs.
 _CREDENTIAL_SHAPES = re.compile(
     r"(?i)(?P<scheme>\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+"
     r"|(?P<key>[\w-]*(?:token|password|passwd|secret|api[_-]?key|credential|authorization)[\w-]*"
     r"[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+|basic\s+)?[^\s\"',;&]+"
-    r"|\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+    r"|\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+)
 
 
 class Redactor:
@@ -70,7 +72,8 @@ class Redactor:
             self._anywhere = tuple(sorted(anywhere, key=len, reverse=True))
             self._words = tuple(
                 (value, re.compile(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])"))
-                for value in sorted(words, key=len, reverse=True))
+                for value in sorted(words, key=len, reverse=True)
+            )
 
     def add_kubeconfig(self, config: Mapping) -> None:
         self.add(kubeconfig_secrets(config))
@@ -127,8 +130,9 @@ def kubeconfig_secrets(config: Mapping) -> set[str]:
             found.add(_read_small(token_file))
         exec_ = user.get("exec")
         if isinstance(exec_, Mapping):
-            found.update(str(item.get("value") or "") for item in exec_.get("env") or ()
-                         if isinstance(item, Mapping))
+            found.update(
+                str(item.get("value") or "") for item in exec_.get("env") or () if isinstance(item, Mapping)
+            )
     for entry in _entries(config, "clusters"):
         cluster = entry.get("cluster")
         if isinstance(cluster, Mapping):
@@ -171,8 +175,7 @@ def display_server(server: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[-1]
     query = parts.query
     if query:
-        query = urlencode([(name, REDACTED) for name, _ in parse_qsl(query, keep_blank_values=True)],
-                          safe="")
+        query = urlencode([(name, REDACTED) for name, _ in parse_qsl(query, keep_blank_values=True)], safe="")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

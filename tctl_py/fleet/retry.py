@@ -42,9 +42,14 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(attempts=1)
 
 
-def with_retries(call: Callable[[], T], *, policy: RetryPolicy, budget: Budget | None = None,
-                 cancel: threading.Event | None = None,
-                 sleep: Callable[[float], None] | None = None) -> T:
+def with_retries(
+    call: Callable[[], T],
+    *,
+    policy: RetryPolicy,
+    budget: Budget | None = None,
+    cancel: threading.Event | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> T:
     """`call()`, again after a pause when it raises a ClusterError marked `retryable` (429, 5xx,
     no answer, a dropped connection), up to `policy.attempts` in all, never past the cluster's
     `budget`, and never once `cancel` is set (the pause ends early when it is).
@@ -70,11 +75,14 @@ def with_retries(call: Callable[[], T], *, policy: RetryPolicy, budget: Budget |
                 _annotate(error, "(not tried again: interrupted)")
                 raise
 
+
 def _too_long(wait: float, retry_after: float | None, budget: Budget) -> str:
     left = seconds(max(0.0, budget.left()))
     if retry_after is not None and retry_after >= wait:  # retrying sooner would be refused again
-        return (f"the server asked to retry after {seconds(retry_after)}, more than the {left} "
-                f"left of {budget.describe()}")
+        return (
+            f"the server asked to retry after {seconds(retry_after)}, more than the {left} "
+            f"left of {budget.describe()}"
+        )
     return f"waiting {seconds(wait)} to try again would exceed the {left} left of {budget.describe()}"
 
 

@@ -35,21 +35,36 @@ if TYPE_CHECKING:
 EXTENSIONS = (".yaml", ".yml", ".json")
 
 # The file written for each ClusterState field.
-FILE_NAMES = {"namespaces": "namespaces.yaml", "services": "services.yaml",
-              "destination_rules": "destinationrules.yaml"}
+FILE_NAMES = {
+    "namespaces": "namespaces.yaml",
+    "services": "services.yaml",
+    "destination_rules": "destinationrules.yaml",
+}
 
 # In DIR: `clusters:`, a list of `{folder, name}` for each folder not named after its cluster.
 CLUSTERS_FILE = "tctl-clusters.yaml"
-_CLUSTERS_HEADER = ("# Written by `tctl snapshot`: the cluster each of these folders holds, for cluster\n"
-                    "# names that cannot be folder names. Other folders are named after their cluster.\n")
+_CLUSTERS_HEADER = (
+    "# Written by `tctl snapshot`: the cluster each of these folders holds, for cluster\n"
+    "# names that cannot be folder names. Other folders are named after their cluster.\n"
+)
 
 # What an API server accepts as the name of each kind kept; namespaces are labels too.
-_LABEL = (is_dns1123_label, ("a DNS-1123 label (lowercase letters, digits and '-', "
-                             "alphanumeric at both ends, at most 63 characters)"))
-_SUBDOMAIN = (is_dns1123_subdomain, ("a DNS-1123 subdomain (DNS-1123 labels joined by '.', "
-                                     "at most 253 characters)"))
+_LABEL = (
+    is_dns1123_label,
+    (
+        "a DNS-1123 label (lowercase letters, digits and '-', "
+        "alphanumeric at both ends, at most 63 characters)"
+    ),
+)
+_SUBDOMAIN = (
+    is_dns1123_subdomain,
+    ("a DNS-1123 subdomain (DNS-1123 labels joined by '.', at most 253 characters)"),
+)
 _NAME_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
-    "namespaces": _LABEL, "services": _LABEL, "destination_rules": _SUBDOMAIN}
+    "namespaces": _LABEL,
+    "services": _LABEL,
+    "destination_rules": _SUBDOMAIN,
+}
 
 
 def _wanted(api_version: str, kind: str) -> str | None:
@@ -67,36 +82,45 @@ def _wanted(api_version: str, kind: str) -> str | None:
 class _Cluster:
     name: str
     objects: dict[str, dict[tuple[str, str], dict]] = field(
-        default_factory=lambda: {name: {} for name in STATE_RESOURCES})
+        default_factory=lambda: {name: {} for name in STATE_RESOURCES}
+    )
     seen_at: dict[tuple[str, str, str], Position] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 
+
 def read_snapshot(fleet_dir: str | os.PathLike[str]) -> list[ClusterState]:
     """The ClusterStates of a snapshot folder, sorted by name; InvalidInput lists every problem."""
     root = Path(fleet_dir)
     if not root.exists():
-        raise UsageError(f'fleet folder "{root}" does not exist',
-                         hint="--fleet (or TCTL_FLEET) names a folder written by `tctl snapshot`")
+        raise UsageError(
+            f'fleet folder "{root}" does not exist',
+            hint="--fleet (or TCTL_FLEET) names a folder written by `tctl snapshot`",
+        )
     if not root.is_dir():
-        raise UsageError(f'fleet "{root}" is not a folder',
-                         hint="--fleet names a folder with one sub-folder per cluster")
+        raise UsageError(
+            f'fleet "{root}" is not a folder', hint="--fleet names a folder with one sub-folder per cluster"
+        )
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise UsageError(f'fleet folder "{root}" has no cluster folders',
-                         hint="each sub-folder of --fleet is a cluster, named after the folder")
+        raise UsageError(
+            f'fleet folder "{root}" has no cluster folders',
+            hint="each sub-folder of --fleet is a cluster, named after the folder",
+        )
     names, problems = _cluster_names(root, [folder.name for folder in folders])
     states = []
     for folder in folders:
         cluster = _Cluster(names.get(folder.name, folder.name))
         for path in _files(folder):
             problems += _read_file(cluster, path)
-        states.append(ClusterState(
-            name=cluster.name,
-            **{name: sort_objects(found.values()) for name, found in cluster.objects.items()},
-        ))
+        states.append(
+            ClusterState(
+                name=cluster.name,
+                **{name: sort_objects(found.values()) for name, found in cluster.objects.items()},
+            )
+        )
     if problems:
         raise InvalidInput(problems, f"{len(problems)} problem(s) in the fleet snapshot {root}")
     return sorted(states, key=lambda state: state.name)
@@ -120,36 +144,60 @@ def _cluster_names(root: Path, folders: list[str]) -> tuple[dict[str, str], list
     body = document.body if isinstance(document.body, dict) else {}
     entries = body.get("clusters")
     if len(documents) > 1 or not isinstance(entries, list) or set(body) != {"clusters"}:
-        return {}, [Problem(document.position(), "expected one mapping with a `clusters:` list of "
-                            "{folder, name}", hint="the file `tctl snapshot` writes; remove it if "
-                            "every folder is named after its cluster")]
+        return {}, [
+            Problem(
+                document.position(),
+                "expected one mapping with a `clusters:` list of {folder, name}",
+                hint="the file `tctl snapshot` writes; remove it if every folder is named after its cluster",
+            )
+        ]
     names: dict[str, str] = {}
     named_at: dict[str, Position] = {}  # cluster name -> where the file gives it
     for index, entry in enumerate(entries):
         where = ("clusters", index)
-        if not isinstance(entry, dict) or set(entry) != {"folder", "name"} or not all(
-                isinstance(value, str) and value for value in entry.values()):
-            problems.append(Problem(document.position(where), "expected {folder: <folder>, name: "
-                                    "<cluster name>}, both non-empty strings"))
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"folder", "name"}
+            or not all(isinstance(value, str) and value for value in entry.values())
+        ):
+            problems.append(
+                Problem(
+                    document.position(where),
+                    "expected {folder: <folder>, name: <cluster name>}, both non-empty strings",
+                )
+            )
             continue
         folder, name = entry["folder"], entry["name"]
         if folder not in folders:
-            problems.append(Problem(document.position((*where, "folder")),
-                                    f'folder "{folder}" is not a cluster folder of {root}',
-                                    hint="list only the sub-folders that are there"))
+            problems.append(
+                Problem(
+                    document.position((*where, "folder")),
+                    f'folder "{folder}" is not a cluster folder of {root}',
+                    hint="list only the sub-folders that are there",
+                )
+            )
         elif folder in names:
-            problems.append(Problem(document.position((*where, "folder")),
-                                    f'folder "{folder}" is listed twice'))
+            problems.append(
+                Problem(document.position((*where, "folder")), f'folder "{folder}" is listed twice')
+            )
         elif name in named_at:
-            problems.append(Problem(document.position((*where, "name")),
-                                    f'cluster name "{name}" is given twice (first at {named_at[name]})'))
+            problems.append(
+                Problem(
+                    document.position((*where, "name")),
+                    f'cluster name "{name}" is given twice (first at {named_at[name]})',
+                )
+            )
         else:
             names[folder] = name
             named_at[name] = document.position((*where, "name"))
     for folder in folders:
         if folder not in names and folder in named_at:
-            problems.append(Problem(named_at[folder], f'cluster name "{folder}" is given twice: '
-                                    f'the folder "{folder}" is named after it too'))
+            problems.append(
+                Problem(
+                    named_at[folder],
+                    f'cluster name "{folder}" is given twice: the folder "{folder}" is named after it too',
+                )
+            )
     return names, problems
 
 
@@ -157,8 +205,7 @@ def _files(folder: Path) -> list[Path]:
     found = []
     for parent, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [Path(parent, f) for f in files
-                  if not f.startswith(".") and Path(f).suffix in EXTENSIONS]
+        found += [Path(parent, f) for f in files if not f.startswith(".") and Path(f).suffix in EXTENSIONS]
     return sorted(found)
 
 
@@ -180,13 +227,15 @@ def _add(cluster: _Cluster, document: Document) -> list[Problem]:
     if body is None:
         return []
     if not isinstance(body, dict):
-        return [Problem(position, "expected a Kubernetes object (a mapping), found "
-                        f"{type(body).__name__}")]
+        return [Problem(position, f"expected a Kubernetes object (a mapping), found {type(body).__name__}")]
     kind = body.get("kind")
     api_version = body.get("apiVersion") or ""
     if not isinstance(kind, str) or not kind:
-        return [Problem(position, "object has no kind",
-                        hint="objects are kept as `kubectl get -o yaml` prints them")]
+        return [
+            Problem(
+                position, "object has no kind", hint="objects are kept as `kubectl get -o yaml` prints them"
+            )
+        ]
     field_name = _wanted(str(api_version), kind)
     if field_name is None:
         return []  # a kind the fleet does not need
@@ -197,22 +246,47 @@ def _add(cluster: _Cluster, document: Document) -> list[Problem]:
     resource = STATE_RESOURCES[field_name]
     namespace = metadata.get("namespace")
     if resource.namespaced and (not isinstance(namespace, str) or not namespace):
-        return [Problem(position, "object has no metadata.namespace", kind=kind, name=name,
-                        hint="objects are kept as `kubectl get -o yaml` prints them, with their namespace")]
+        return [
+            Problem(
+                position,
+                "object has no metadata.namespace",
+                kind=kind,
+                name=name,
+                hint="objects are kept as `kubectl get -o yaml` prints them, with their namespace",
+            )
+        ]
     valid, rule = _NAME_RULES[field_name]
     if not valid(name):
-        return [Problem(document.position(("metadata", "name")), f'metadata.name "{name}" is not '
-                        f"a valid {kind} name: {rule}", kind=kind, name=name)]
+        return [
+            Problem(
+                document.position(("metadata", "name")),
+                f'metadata.name "{name}" is not a valid {kind} name: {rule}',
+                kind=kind,
+                name=name,
+            )
+        ]
     if resource.namespaced and not is_dns1123_label(namespace):
-        return [Problem(document.position(("metadata", "namespace")), f'metadata.namespace '
-                        f'"{namespace}" is not a valid namespace name: {_LABEL[1]}', kind=kind, name=name)]
+        return [
+            Problem(
+                document.position(("metadata", "namespace")),
+                f'metadata.namespace "{namespace}" is not a valid namespace name: {_LABEL[1]}',
+                kind=kind,
+                name=name,
+            )
+        ]
     obj = normalize(body, resource.api_version, resource.kind)
     key = object_key(obj)
     first = cluster.seen_at.get((field_name, *key))
     if first is not None:
         shown = f"{key[0]}/{key[1]}" if key[0] else key[1]
-        return [Problem(position, f'{kind} "{shown}" appears twice in cluster "{cluster.name}" '
-                        f"(first at {first})", kind=kind, name=name)]
+        return [
+            Problem(
+                position,
+                f'{kind} "{shown}" appears twice in cluster "{cluster.name}" (first at {first})',
+                kind=kind,
+                name=name,
+            )
+        ]
     cluster.seen_at[(field_name, *key)] = position
     cluster.objects[field_name][key] = obj
     return []
@@ -221,16 +295,23 @@ def _add(cluster: _Cluster, document: Document) -> list[Problem]:
 # ---------------------------------------------------------------------------------------------
 # Writing
 
+
 def snapshot_documents(state: ClusterState) -> dict[str, str]:
     """File name -> YAML text of one cluster's snapshot (pure; what write_snapshot writes)."""
     files = {}
     for field_name, file_name in FILE_NAMES.items():
         resource = STATE_RESOURCES[field_name]
-        items = [normalize(obj, resource.api_version, resource.kind)
-                 for obj in getattr(state, field_name)
-                 if isinstance(obj, Mapping) and obj.get("kind", resource.kind) not in SECRET_KINDS]
-        document = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
-                    "items": list(sort_objects(items))}
+        items = [
+            normalize(obj, resource.api_version, resource.kind)
+            for obj in getattr(state, field_name)
+            if isinstance(obj, Mapping) and obj.get("kind", resource.kind) not in SECRET_KINDS
+        ]
+        document = {
+            "apiVersion": "v1",
+            "kind": "List",
+            "metadata": {"resourceVersion": ""},
+            "items": list(sort_objects(items)),
+        }
         files[file_name] = _yaml.dump(document)
     return files
 
@@ -256,8 +337,9 @@ def write_snapshot(states: Iterable[ClusterState], out_dir: str | os.PathLike[st
     reachable = sorted((s for s in states if s.reachable), key=lambda s: s.name)
     folders = {s.name: folder_of.get(s.name) or cluster_folder(s.name) for s in reachable}
     clusters = {**earlier, **{folder: name for name, folder in folders.items()}}
-    entries = [{"folder": folder, "name": name} for folder, name in sorted(clusters.items())
-               if folder != name]
+    entries = [
+        {"folder": folder, "name": name} for folder, name in sorted(clusters.items()) if folder != name
+    ]
     written = []
     for state in reachable:
         folder = inside(root, Path(folders[state.name]))
@@ -276,6 +358,9 @@ def _clusters_there(root: Path) -> dict[str, str]:
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     names, problems = _cluster_names(root, folders)
     if problems:
-        raise InvalidInput(problems, f"{len(problems)} problem(s) in {root / CLUSTERS_FILE}: "
-                           "fix or remove it before writing a snapshot there")
+        raise InvalidInput(
+            problems,
+            f"{len(problems)} problem(s) in {root / CLUSTERS_FILE}: "
+            "fix or remove it before writing a snapshot there",
+        )
     return {folder: names.get(folder, folder) for folder in folders}

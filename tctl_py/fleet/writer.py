@@ -35,9 +35,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tctl_py.errors import ConflictError, ExitCode, TctlError
 from tctl_py.fleet.kubeconfig import Kubeconfig
-from tctl_py.fleet.live import ClusterRequestError, _request_error, api_client_for, list_objects, request_timeouts
-from tctl_py.fleet.objects import (DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS, NAMESPACES,
-                                   SERVICE_ENTRIES, WORKLOAD_ENTRIES, Resource, normalize)
+from tctl_py.fleet.live import (
+    ClusterRequestError,
+    _request_error,
+    api_client_for,
+    list_objects,
+    request_timeouts,
+)
+from tctl_py.fleet.objects import (
+    DESTINATION_RULES,
+    GATEWAYS,
+    INGRESS_GATEWAYS,
+    NAMESPACES,
+    SERVICE_ENTRIES,
+    WORKLOAD_ENTRIES,
+    Resource,
+    normalize,
+)
 from tctl_py.fleet.parallel import run_per_cluster
 from tctl_py.fleet.redaction import display_server
 from tctl_py.fleet.retry import NO_RETRY, RetryPolicy, with_retries
@@ -46,10 +60,22 @@ from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, Budget
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import ApiClient
 
-__all__ = ["APPLY_PATCH", "ApplyConflict", "ClusterClient", "DEFAULT_REQUEST_TIMEOUT", "FIELD_MANAGER",
-           "MANAGED_BY_LABEL", "MANAGED_SELECTOR",
-           "MULTICLUSTER_NAMESPACE", "NO_RETRY", "RetryPolicy", "UnsupportedResource",
-           "WRITABLE", "resource_for", "run_per_cluster"]
+__all__ = [
+    "APPLY_PATCH",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "FIELD_MANAGER",
+    "MANAGED_BY_LABEL",
+    "MANAGED_SELECTOR",
+    "MULTICLUSTER_NAMESPACE",
+    "NO_RETRY",
+    "WRITABLE",
+    "ApplyConflict",
+    "ClusterClient",
+    "RetryPolicy",
+    "UnsupportedResource",
+    "resource_for",
+    "run_per_cluster",
+]
 
 T = TypeVar("T")
 
@@ -62,13 +88,20 @@ APPLY_PATCH = "application/apply-patch+yaml"
 # What tctl writes, by (apiVersion, kind).
 WRITABLE: dict[tuple[str, str], Resource] = {
     (r.api_version, r.kind): r
-    for r in (NAMESPACES, SERVICE_ENTRIES, WORKLOAD_ENTRIES, DESTINATION_RULES, GATEWAYS,
-              INGRESS_GATEWAYS)
+    for r in (NAMESPACES, SERVICE_ENTRIES, WORKLOAD_ENTRIES, DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS)
 }
 
 # Set by the API server; sending them back would be a precondition (resourceVersion) or refused.
-_SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
-                    "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink")
+_SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+)
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]*)"')
 _CONFLICTS_DOC = "https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"
 
@@ -82,9 +115,19 @@ class UnsupportedResource(TctlError):
 class ApplyConflict(ConflictError):
     """Server-side apply refused: fields tctl applies are owned by other field managers (409)."""
 
-    def __init__(self, message: str, *, hint: str = "", managers: Sequence[str] = (),
-                 fields: Sequence[str] = (), cluster: str = "", server: str = "",
-                 kind: str = "", namespace: str = "", name: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        managers: Sequence[str] = (),
+        fields: Sequence[str] = (),
+        cluster: str = "",
+        server: str = "",
+        kind: str = "",
+        namespace: str = "",
+        name: str = "",
+    ) -> None:
         super().__init__(message, hint=hint)
         self.managers = tuple(managers)
         self.fields = tuple(fields)
@@ -101,11 +144,12 @@ def resource_for(api_version: str, kind: str) -> Resource:
     resource = WRITABLE.get((str(api_version or ""), str(kind or "")))
     if resource is None:
         known = ", ".join(f"{k} ({v})" for v, k in WRITABLE)
-        raise UnsupportedResource(f"tctl does not write {kind or '(no kind)'} "
-                                  f"({api_version or 'no apiVersion'}) objects to clusters",
-                                  hint=f"it writes {known}")
+        raise UnsupportedResource(
+            f"tctl does not write {kind or '(no kind)'} "
+            f"({api_version or 'no apiVersion'}) objects to clusters",
+            hint=f"it writes {known}",
+        )
     return resource
-
 
 
 _import_lock = threading.Lock()
@@ -145,12 +189,19 @@ class ClusterClient:
     Raises ClusterError if the context cannot be turned into a client configuration.
     """
 
-    def __init__(self, kubeconfig: Kubeconfig | Mapping, context: str, *,
-                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT, budget: Budget | None = None,
-                 cancel: threading.Event | None = None,
-                 retry: RetryPolicy = RetryPolicy(), field_manager: str = FIELD_MANAGER,
-                 auto_namespaces: Iterable[str] = (MULTICLUSTER_NAMESPACE,),
-                 sleep: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Kubeconfig | Mapping,
+        context: str,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        budget: Budget | None = None,
+        cancel: threading.Event | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        field_manager: str = FIELD_MANAGER,
+        auto_namespaces: Iterable[str] = (MULTICLUSTER_NAMESPACE,),
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         _load_client()
         self.name = context
         self.api: ApiClient = api_client_for(kubeconfig, context, retries=0)  # retries are ours
@@ -183,8 +234,9 @@ class ClusterClient:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def list_managed(self, resources: Iterable[Resource], *, selector: str = MANAGED_SELECTOR,
-                     namespace: str | None = None) -> list[dict]:
+    def list_managed(
+        self, resources: Iterable[Resource], *, selector: str = MANAGED_SELECTOR, namespace: str | None = None
+    ) -> list[dict]:
         """Objects of `resources` labelled managed-by tctl (every namespace, or one).
 
         apiVersion/kind filled in, `managedFields` kept (the plan decides what to ignore).
@@ -192,10 +244,18 @@ class ClusterClient:
         """
         found: list[dict] = []
         for resource in resources:
+
             def call(resource: Resource = resource) -> list[dict]:
-                return list_objects(self.api, resource, namespace=namespace, label_selector=selector,
-                                    request_timeout=self.request_timeout, budget=self.budget,
-                                    managed_fields=True)
+                return list_objects(
+                    self.api,
+                    resource,
+                    namespace=namespace,
+                    label_selector=selector,
+                    request_timeout=self.request_timeout,
+                    budget=self.budget,
+                    managed_fields=True,
+                )
+
             try:
                 found += self._with_retries(call)
             except ClusterRequestError as error:
@@ -208,8 +268,9 @@ class ClusterClient:
         resource = resource_for(api_version, kind)
         namespace = namespace if resource.namespaced else None
         try:
-            _, obj = self._request("GET", resource.path(namespace, name),
-                                   doing=f"reading {_describe(kind, namespace, name)}")
+            _, obj = self._request(
+                "GET", resource.path(namespace, name), doing=f"reading {_describe(kind, namespace, name)}"
+            )
         except ClusterRequestError as error:
             if error.status == 404:
                 return None
@@ -252,12 +313,20 @@ class ClusterClient:
                 if details.get("kind") == "namespaces":
                     error.hint = f'namespace "{namespace}" does not exist in this cluster'
                 else:
-                    error.hint = (f"does the cluster serve {resource.display} "
-                                  f"({resource.api_version})? Is its CRD installed?")
+                    error.hint = (
+                        f"does the cluster serve {resource.display} "
+                        f"({resource.api_version})? Is its CRD installed?"
+                    )
 
-        status, obj = self._request("PATCH", resource.path(namespace, name), query=query,
-                                    body=_apply_body(body), content_type=APPLY_PATCH,
-                                    doing=f"applying {what}", check=check)
+        status, obj = self._request(
+            "PATCH",
+            resource.path(namespace, name),
+            query=query,
+            body=_apply_body(body),
+            content_type=APPLY_PATCH,
+            doing=f"applying {what}",
+            check=check,
+        )
         if status == 201:
             self.created.append(what)
         if resource is NAMESPACES:  # remembered, so objects in it need not ask again
@@ -266,16 +335,27 @@ class ClusterClient:
             self.writes_sent += 1
         return normalize(obj, resource.api_version, resource.kind, managed_fields=True)
 
-    def delete(self, api_version: str, kind: str, namespace: str | None, name: str, *,
-               dry_run: bool = False, uid: str | None = None) -> bool:
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        *,
+        dry_run: bool = False,
+        uid: str | None = None,
+    ) -> bool:
         """Delete one object (background propagation); False if it was already gone (404).
 
         With `uid`, the server deletes only that very object (a precondition: 409 otherwise).
         """
         resource = resource_for(api_version, kind)
         namespace = namespace if resource.namespaced else None
-        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions",
-                                   "propagationPolicy": "Background"}
+        options: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Background",
+        }
         query: list[tuple[str, str]] = []
         if dry_run:
             options["dryRun"] = ["All"]
@@ -283,9 +363,14 @@ class ClusterClient:
         if uid:
             options["preconditions"] = {"uid": uid}
         try:
-            self._request("DELETE", resource.path(namespace, name), query=query, body=options,
-                          content_type="application/json",
-                          doing=f"deleting {_describe(kind, namespace, name)}")
+            self._request(
+                "DELETE",
+                resource.path(namespace, name),
+                query=query,
+                body=options,
+                content_type="application/json",
+                doing=f"deleting {_describe(kind, namespace, name)}",
+            )
         except ClusterRequestError as error:
             if error.status == 404:
                 return False
@@ -305,8 +390,7 @@ class ClusterClient:
         if self.get("v1", "Namespace", None, name) is not None:
             self._namespaces_known.add(name)
             return False
-        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
-                   dry_run=dry_run)
+        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, dry_run=dry_run)
         self.namespaces_created.append(name)
         return True
 
@@ -325,12 +409,16 @@ class ClusterClient:
             raise UnsupportedResource(f"{resource.kind} {name} has no metadata.namespace")
         return resource, namespace, name
 
-    def _conflict(self, error: ClusterRequestError, resource: Resource, namespace: str | None,
-                  name: str) -> ApplyConflict | None:
+    def _conflict(
+        self, error: ClusterRequestError, resource: Resource, namespace: str | None, name: str
+    ) -> ApplyConflict | None:
         """The ApplyConflict a 409 stands for, or None if it is not a field-manager conflict."""
         body = error.body if isinstance(error.body, dict) else {}
-        causes = [c for c in ((body.get("details") or {}).get("causes") or ())
-                  if isinstance(c, dict) and c.get("type") == "FieldManagerConflict"]
+        causes = [
+            c
+            for c in ((body.get("details") or {}).get("causes") or ())
+            if isinstance(c, dict) and c.get("type") == "FieldManagerConflict"
+        ]
         if not causes:
             return None
         by_manager: dict[str, list[str]] = {}
@@ -339,20 +427,37 @@ class ClusterClient:
             manager = found.group(1) if found else "another field manager"
             by_manager.setdefault(manager, []).append(str(cause.get("field") or "?"))
         what = _describe(resource.kind, namespace, name)
-        parts = "; ".join(f'conflict with "{manager}": {", ".join(fields)}'
-                          for manager, fields in by_manager.items())
-        message = (f"applying {what} to {self.server} failed with {len(causes)} conflict(s): "
-                   f"{parts}")
-        hint = ("re-run with --force-conflicts to take these fields over, stop setting them, "
-                f"or set the values the other manager has (ownership is then shared); {_CONFLICTS_DOC}")
-        return ApplyConflict(message, hint=hint, managers=list(by_manager),
-                             fields=[f for fields in by_manager.values() for f in fields],
-                             cluster=self.name, server=self.server, kind=resource.kind,
-                             namespace=namespace or "", name=name)
+        parts = "; ".join(
+            f'conflict with "{manager}": {", ".join(fields)}' for manager, fields in by_manager.items()
+        )
+        message = f"applying {what} to {self.server} failed with {len(causes)} conflict(s): {parts}"
+        hint = (
+            "re-run with --force-conflicts to take these fields over, stop setting them, "
+            f"or set the values the other manager has (ownership is then shared); {_CONFLICTS_DOC}"
+        )
+        return ApplyConflict(
+            message,
+            hint=hint,
+            managers=list(by_manager),
+            fields=[f for fields in by_manager.values() for f in fields],
+            cluster=self.name,
+            server=self.server,
+            kind=resource.kind,
+            namespace=namespace or "",
+            name=name,
+        )
 
-    def _request(self, method: str, path: str, *, query: Sequence[tuple[str, str]] = (),
-                 body: Any = None, content_type: str | None = None, doing: str,
-                 check: Callable[[ClusterRequestError], None] | None = None) -> tuple[int, dict]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str | None = None,
+        doing: str,
+        check: Callable[[ClusterRequestError], None] | None = None,
+    ) -> tuple[int, dict]:
         """Send one request (retried as the policy says); (status, JSON body) of a 2xx answer."""
         import json
 
@@ -365,12 +470,17 @@ class ClusterClient:
                 headers["Content-Type"] = content_type
             try:
                 method_, url, header_params, _, _ = self.api.param_serialize(
-                    method=method, resource_path=path, query_params=list(query),
-                    header_params=headers, auth_settings=["BearerToken"])
-                response = self.api.call_api(method_, url, header_params=header_params,
-                                             body=body, _request_timeout=timeouts)
+                    method=method,
+                    resource_path=path,
+                    query_params=list(query),
+                    header_params=headers,
+                    auth_settings=["BearerToken"],
+                )
+                response = self.api.call_api(
+                    method_, url, header_params=header_params, body=body, _request_timeout=timeouts
+                )
                 response.read()
-            except Exception as exc:  # urllib3's connection errors and timeouts, TLS
+            except Exception as exc:  # noqa: BLE001 - urllib3's connection errors and timeouts, TLS
                 raise _request_error(exc, self.server, doing, timeouts) from None
             if not 200 <= response.status <= 299:
                 error = _request_error(ApiException(http_resp=response), self.server, doing, timeouts)
@@ -380,15 +490,19 @@ class ClusterClient:
             try:
                 data = json.loads(response.data or b"{}")
             except ValueError:
-                raise ClusterRequestError(f"{self.server} answered {doing} with something that is "
-                                          "not JSON", status=response.status) from None
+                raise ClusterRequestError(
+                    f"{self.server} answered {doing} with something that is not JSON", status=response.status
+                ) from None
             if not isinstance(data, dict):
-                raise ClusterRequestError(f"{self.server} answered {doing} with something that is "
-                                          "not an object", status=response.status)
+                raise ClusterRequestError(
+                    f"{self.server} answered {doing} with something that is not an object",
+                    status=response.status,
+                )
             return response.status, data
 
         return self._with_retries(once)
 
     def _with_retries(self, call: Callable[[], T]) -> T:
-        return with_retries(call, policy=self.retry, budget=self.budget, cancel=self.cancel,
-                            sleep=self._sleep)
+        return with_retries(
+            call, policy=self.retry, budget=self.budget, cancel=self.cancel, sleep=self._sleep
+        )

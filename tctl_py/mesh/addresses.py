@@ -40,12 +40,12 @@ def render_ip(ip: IP) -> str:
     mapped = ip.ipv4_mapped
     if mapped is not None:
         return f"::ffff:{render_ip(mapped)}{zone}"
-    fields = [int.from_bytes(ip.packed[i:i + 2], "big") for i in range(0, 16, 2)]
+    fields = [int.from_bytes(ip.packed[i : i + 2], "big") for i in range(0, 16, 2)]
     start, length = _longest_zero_run(fields)
     if length < 2:
         return ":".join(f"{f:x}" for f in fields) + zone
     head = ":".join(f"{f:x}" for f in fields[:start])
-    tail = ":".join(f"{f:x}" for f in fields[start + length:])
+    tail = ":".join(f"{f:x}" for f in fields[start + length :])
     return f"{head}::{tail}{zone}"
 
 

@@ -181,9 +181,10 @@ def _metadata_pairs(
             good_labels.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED, "", subject,
-                f"label {key}={value!r} is not a valid Kubernetes label: "
-                "not copied to generated objects",
+                F.METADATA_SKIPPED,
+                "",
+                subject,
+                f"label {key}={value!r} is not a valid Kubernetes label: not copied to generated objects",
                 source=source,
             )
     good_annotations = []
@@ -194,7 +195,9 @@ def _metadata_pairs(
             good_annotations.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED, "", subject,
+                F.METADATA_SKIPPED,
+                "",
+                subject,
                 f"annotation key {key!r} is not valid: not copied to generated objects",
                 source=source,
             )
@@ -214,7 +217,9 @@ def _workspace(body: dict, findings: Findings) -> Workspace | None:
         cluster, sep, namespace = as_str(entry).partition("/")
         if not sep or not cluster or not namespace or "/" in namespace:
             findings.add(
-                F.CONFIG_IGNORED, "", f"Workspace {fqn}",
+                F.CONFIG_IGNORED,
+                "",
+                f"Workspace {fqn}",
                 f"namespaceSelector entry {entry!r} is not <cluster>/<namespace>: ignored",
             )
             continue
@@ -242,8 +247,11 @@ def _setting(body: dict, findings: Findings) -> Setting | None:
         exposed = tuple(pairs(as_map(item).get("serviceLabels")) for item in exposed_raw) or None
         gen = as_map(raw.get("configGenerationMetadata"))
         meta_labels, meta_annotations = _metadata_pairs(
-            gen.get("labels"), gen.get("annotations"),
-            f"{subject} defaultEastWestGatewaySettings[{index}]", probe.fqn, findings,
+            gen.get("labels"),
+            gen.get("annotations"),
+            f"{subject} defaultEastWestGatewaySettings[{index}]",
+            probe.fqn,
+            findings,
         )
         entries.append(
             GatewayEntry(
@@ -257,7 +265,9 @@ def _setting(body: dict, findings: Findings) -> Setting | None:
         )
         if not entries[-1].namespace or not entries[-1].labels:
             findings.add(
-                F.CONFIG_IGNORED, "", subject,
+                F.CONFIG_IGNORED,
+                "",
+                subject,
                 f"defaultEastWestGatewaySettings[{index}].workloadSelector needs a namespace and "
                 "at least one label: this gateway selects nothing",
                 source=probe.fqn,
@@ -304,13 +314,18 @@ def parse_config(config: MeshConfig, findings: Findings) -> ParsedConfig:
     for setting in settings:
         if setting.workspace_key not in workspaces:
             findings.add(
-                F.CONFIG_IGNORED, "", f"WorkspaceSetting {setting.fqn}",
-                "its workspace does not exist: the setting is ignored", source=setting.fqn,
+                F.CONFIG_IGNORED,
+                "",
+                f"WorkspaceSetting {setting.fqn}",
+                "its workspace does not exist: the setting is ignored",
+                source=setting.fqn,
             )
         elif setting.workspace_key in parsed.settings:
             kept = parsed.settings[setting.workspace_key]
             findings.add(
-                F.CONFIG_IGNORED, "", f"WorkspaceSetting {setting.fqn}",
+                F.CONFIG_IGNORED,
+                "",
+                f"WorkspaceSetting {setting.fqn}",
                 f"a workspace has one WorkspaceSetting; {kept.fqn} is used and this one is ignored",
                 source=setting.fqn,
             )

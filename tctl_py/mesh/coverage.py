@@ -48,7 +48,9 @@ class Coverage:
             if len(ranked) > 1:
                 others = ", ".join(ws.fqn for _, ws in ranked if ws is not owner)
                 self._findings.add(
-                    F.NAMESPACE_OVERLAP, cluster, f"namespace {namespace}",
+                    F.NAMESPACE_OVERLAP,
+                    cluster,
+                    f"namespace {namespace}",
                     f"covered by several workspaces; {owner.fqn} owns it "
                     f"(most specific selector), not {others}",
                     hint="give each namespace of each cluster to exactly one workspace",

@@ -54,8 +54,11 @@ def compute(config: MeshConfig, fleet: Sequence[ClusterState]) -> MeshResult:
             clusters.append(ClusterIndex.build(state))
         else:
             findings.add(
-                F.CLUSTER_UNREACHABLE, state.name, f"cluster {state.name}",
-                "could not be read" + (f" ({state.error})" if state.error else "")
+                F.CLUSTER_UNREACHABLE,
+                state.name,
+                f"cluster {state.name}",
+                "could not be read"
+                + (f" ({state.error})" if state.error else "")
                 + ": nothing is generated for it, and its Services are neither exposed nor "
                 "considered absent",
             )
@@ -65,11 +68,14 @@ def compute(config: MeshConfig, fleet: Sequence[ClusterState]) -> MeshResult:
     generator.services(clusters, exposures)
     generator.gateways(exposures)
     generator.namespaces(clusters)
-    gateways = sorted({GatewaySummary(g.cluster, g.namespace, g.service, g.addresses)
-                       for g in exposures.gateways}, key=lambda g: (g.cluster, g.namespace, g.service))
+    gateways = sorted(
+        {GatewaySummary(g.cluster, g.namespace, g.service, g.addresses) for g in exposures.gateways},
+        key=lambda g: (g.cluster, g.namespace, g.service),
+    )
     held = frozenset(g.cluster for g in exposures.gateways if g.annotation_error)
-    return MeshResult(objects=generator.result(), findings=findings.sorted(), gateways=gateways,
-                      held_origins=held)
+    return MeshResult(
+        objects=generator.result(), findings=findings.sorted(), gateways=gateways, held_origins=held
+    )
 
 
 def _unique_clusters(fleet: Sequence[ClusterState]) -> list[ClusterState]:
@@ -128,7 +134,9 @@ class _Generator:
             differing = [o for o in origins if o.ports != lead.ports]
             if differing:
                 self.findings.add(
-                    F.PORT_CONFLICT, "", subject,
+                    F.PORT_CONFLICT,
+                    "",
+                    subject,
                     "origin clusters disagree on ports: "
                     + "; ".join(f"{o.cluster}: {_describe_ports(o)}" for o in origins)
                     + f". ServiceEntries use the ports of {lead.cluster} (first origin by name)",
@@ -138,7 +146,9 @@ class _Generator:
             fqns = sorted({o.gateway.setting.fqn for o in origins})
             if len(fqns) > 1:
                 self.findings.add(
-                    F.SERVICE_MULTIPLE_WORKSPACES, "", subject,
+                    F.SERVICE_MULTIPLE_WORKSPACES,
+                    "",
+                    subject,
                     f"exposed by several workspaces ({', '.join(fqns)}); its ServiceEntries are "
                     f"attributed to {lead.gateway.setting.fqn}, the setting of {lead.cluster}",
                     source=lead.gateway.setting.fqn,
@@ -161,22 +171,22 @@ class _Generator:
         gw = lead.gateway
         sources = {o.cluster for o in origins if o.gateway.addresses}
         meta = objects.metadata(
-            service_entry_name(namespace, name), MULTICLUSTER_NAMESPACE,
-            gw.workspace, gw.setting, gw.entry, origins=sources,
+            service_entry_name(namespace, name),
+            MULTICLUSTER_NAMESPACE,
+            gw.workspace,
+            gw.setting,
+            gw.entry,
+            origins=sources,
         )
         endpoints = [
-            (self.parsed.cluster(o.cluster), address)
-            for o in origins
-            for address in o.gateway.addresses
+            (self.parsed.cluster(o.cluster), address) for o in origins for address in o.gateway.addresses
         ]
         body = objects.service_entry(meta, service_fqdn(namespace, name), lead.ports, endpoints)
         obj = self._add(d.name, body)
         self._service_entries.setdefault(d.name, []).append((obj, gw.workspace, gw.setting))
         self._consumer_origins.setdefault(d.name, set()).update(sources)
 
-    def _shadow(
-        self, d: ClusterIndex, key: tuple[str, str], local: dict, remote: list[Exposure]
-    ) -> None:
+    def _shadow(self, d: ClusterIndex, key: tuple[str, str], local: dict, remote: list[Exposure]) -> None:
         """Rules 5-7: d has its own Service s, so no ServiceEntry; failover to the other
         origins of the same workspace when that workspace also covers d/ns."""
         namespace, name = key
@@ -187,7 +197,9 @@ class _Generator:
         if elsewhere:
             by = sorted({o.gateway.workspace.fqn for o in elsewhere})
             self.findings.add(
-                F.NO_FAILOVER, d.name, subject,
+                F.NO_FAILOVER,
+                d.name,
+                subject,
                 f"also exposed from {', '.join(o.cluster for o in elsewhere)} by "
                 f"{' and '.join(by)}, which {'does' if len(by) == 1 else 'do'} not cover "
                 f"{d.name}/{namespace}: the local Service is used and cannot fail over to "
@@ -209,13 +221,18 @@ class _Generator:
             reason = "the local Service has no named TCP port to map to the gateway port 15443"
         if reason:
             self.findings.add(
-                F.FAILOVER_UNSUPPORTED, d.name, subject, f"no failover: {reason}",
+                F.FAILOVER_UNSUPPORTED,
+                d.name,
+                subject,
+                f"no failover: {reason}",
                 source=setting.fqn,
             )
             return
         if unmapped:
             self.findings.add(
-                F.PORT_UNSUPPORTED, d.name, subject,
+                F.PORT_UNSUPPORTED,
+                d.name,
+                subject,
                 f"unnamed port(s) {', '.join(unmapped)} of the local Service do not fail over "
                 "(Istio maps WorkloadEntry ports by Service port name)",
                 hint="name every port of the Service",
@@ -228,7 +245,9 @@ class _Generator:
             origin_numbers = {p.number for p in origin.ports}
             if origin_numbers != local_numbers:
                 self.findings.add(
-                    F.PORT_CONFLICT, d.name, subject,
+                    F.PORT_CONFLICT,
+                    d.name,
+                    subject,
                     f"local ports differ from those of {origin.cluster} "
                     f"({_describe_ports(origin)}): failover works only for the ports both have",
                     hint="give the Service the same ports in every cluster",
@@ -237,7 +256,9 @@ class _Generator:
             info_c = self.parsed.cluster(origin.cluster)
             if info_c.network == info_d.network:
                 self.findings.add(
-                    F.SHARED_NETWORK, d.name, subject,
+                    F.SHARED_NETWORK,
+                    d.name,
+                    subject,
                     f"{d.name} and {origin.cluster} share network {info_d.network!r}: failover "
                     "priority on topology.istio.io/network cannot keep traffic local, the shadow "
                     "WorkloadEntries are used alongside local endpoints",
@@ -247,7 +268,11 @@ class _Generator:
             for i, address in enumerate(gw.addresses, start=1):
                 meta = objects.metadata(
                     workload_entry_name(origin.cluster, namespace, name, i),
-                    namespace, gw.workspace, gw.setting, gw.entry, origins=(origin.cluster,),
+                    namespace,
+                    gw.workspace,
+                    gw.setting,
+                    gw.entry,
+                    origins=(origin.cluster,),
                 )
                 body = objects.workload_entry(meta, address, port_names, selector, info_c)
                 self._add(d.name, body)
@@ -270,7 +295,9 @@ class _Generator:
                 in_the_way.append(object_name(dr))
         if in_the_way:
             self.findings.add(
-                F.DESTINATION_RULE_CONFLICT, d.name, f"DestinationRule {namespace}/{in_the_way[0]}",
+                F.DESTINATION_RULE_CONFLICT,
+                d.name,
+                f"DestinationRule {namespace}/{in_the_way[0]}",
                 f"not managed by tctl and targets {host}: the failover DestinationRule "
                 f"{namespace}/{dr_name} is not generated, so {d.name} fails over only if that rule "
                 "sets outlierDetection and localityLbSetting",
@@ -280,7 +307,11 @@ class _Generator:
             )
             return
         meta = objects.metadata(
-            dr_name, namespace, gw.workspace, gw.setting, gw.entry,
+            dr_name,
+            namespace,
+            gw.workspace,
+            gw.setting,
+            gw.entry,
             origins={o.cluster for o in failover},
         )
         self._add(d.name, objects.destination_rule(meta, host))
@@ -292,7 +323,11 @@ class _Generator:
             gw = min((e.gateway for e in exposed), key=lambda g: g.entry.index)
             hosts = sorted({service_fqdn(e.namespace, e.name) for e in exposed})
             meta = objects.metadata(
-                gateway_name(service), namespace, gw.workspace, gw.setting, gw.entry,
+                gateway_name(service),
+                namespace,
+                gw.workspace,
+                gw.setting,
+                gw.entry,
                 origins=(cluster,),
             )
             self._add(cluster, objects.gateway(meta, dict(gw.entry.labels), hosts))
@@ -310,14 +345,17 @@ class _Generator:
             if not entries:
                 continue
             existing = d.namespaces.get(MULTICLUSTER_NAMESPACE)
-            owned = existing is None or (
-                service_labels_of(existing).get(MANAGED_BY) == MANAGED_BY_VALUE
-            )
+            owned = existing is None or (service_labels_of(existing).get(MANAGED_BY) == MANAGED_BY_VALUE)
             if not owned:
                 continue
             _, workspace, setting = min(entries, key=lambda e: e[0].name)
             meta = objects.metadata(
-                MULTICLUSTER_NAMESPACE, "", workspace, setting, None,
-                origins=self._consumer_origins.get(d.name, ()), propagate=False,
+                MULTICLUSTER_NAMESPACE,
+                "",
+                workspace,
+                setting,
+                None,
+                origins=self._consumer_origins.get(d.name, ()),
+                propagate=False,
             )
             self._add(d.name, objects.namespace(meta))

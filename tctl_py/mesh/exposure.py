@@ -63,9 +63,7 @@ def expose(
             ws = workspaces[setting.workspace_key]
             states[setting.fqn] = resolve_gateways(index, ws, setting, coverage, findings)
             result.gateways += [st.gateway for st in states[setting.fqn] if st.gateway is not None]
-            gateway_services[setting.fqn] = set().union(
-                *(s.service_keys for s in states[setting.fqn])
-            )
+            gateway_services[setting.fqn] = set().union(*(s.service_keys for s in states[setting.fqn]))
         waiting: dict[tuple[str, int], int] = defaultdict(int)  # services held by a bad gateway
 
         for (namespace, name), svc in index.services.items():
@@ -95,13 +93,17 @@ def expose(
             ports, skipped = service_entry_ports(svc)
             if skipped:
                 findings.add(
-                    F.PORT_UNSUPPORTED, cluster, subject,
+                    F.PORT_UNSUPPORTED,
+                    cluster,
+                    subject,
                     f"port(s) {', '.join(skipped)} not exposed: only TCP ports cross clusters",
                     source=setting.fqn,
                 )
             if not ports:
                 findings.add(
-                    F.SERVICE_NOT_EXPOSED, cluster, subject,
+                    F.SERVICE_NOT_EXPOSED,
+                    cluster,
+                    subject,
                     "selected for exposure but has no TCP port: not exposed",
                     source=setting.fqn,
                 )
@@ -120,7 +122,9 @@ def expose(
                 relevant = held or index.has_namespace(entry.namespace)
                 if state.covered and state.gateway is None and relevant:
                     findings.add(
-                        F.GATEWAY_MISSING, cluster, f"gateway {entry.namespace}/*",
+                        F.GATEWAY_MISSING,
+                        cluster,
+                        f"gateway {entry.namespace}/*",
                         f"no Service in namespace {entry.namespace} selects pods labelled "
                         f"{dict(entry.labels)} (defaultEastWestGatewaySettings[{entry.index}]): "
                         f"{held} Service(s) of workspace {ws.name} not exposed from {cluster}",
@@ -132,9 +136,10 @@ def expose(
                 idle = gw is not None and (cluster, gw.namespace, gw.service) not in by_gateway
                 if state.usable and gw is not None and idle:
                     findings.add(
-                        F.GATEWAY_EXPOSES_NOTHING, cluster, gw.subject,
-                        "no Service of the workspace is exposed through this gateway: "
-                        "no Gateway object",
+                        F.GATEWAY_EXPOSES_NOTHING,
+                        cluster,
+                        gw.subject,
+                        "no Service of the workspace is exposed through this gateway: no Gateway object",
                         source=setting.fqn,
                     )
 
@@ -144,7 +149,9 @@ def expose(
             for j, selector in enumerate(entry.exposed or ()):
                 if (setting.fqn, entry.index, j) not in selector_hits:
                     findings.add(
-                        F.SELECTOR_MATCHES_NOTHING, "", f"WorkspaceSetting {setting.fqn}",
+                        F.SELECTOR_MATCHES_NOTHING,
+                        "",
+                        f"WorkspaceSetting {setting.fqn}",
                         f"defaultEastWestGatewaySettings[{entry.index}].exposedServices[{j}] "
                         f"(serviceLabels {dict(selector)}) matches no Service of workspace "
                         f"{ws.name} in any reachable cluster",

@@ -101,14 +101,18 @@ def resolve_gateways(
         if not coverage.covers(workspace, cluster, entry.namespace):
             if matches:
                 findings.add(
-                    F.GATEWAY_OUTSIDE_WORKSPACE, cluster,
+                    F.GATEWAY_OUTSIDE_WORKSPACE,
+                    cluster,
                     f"gateway {entry.namespace}/{matches[0][0]}",
                     f"matches defaultEastWestGatewaySettings[{entry.index}] but namespace "
                     f"{entry.namespace} of {cluster} is not in workspace {workspace.fqn}: not used",
                     hint=f"add {cluster}/{entry.namespace} (or */{entry.namespace}) to the "
                     "workspace's namespaceSelector"
-                    + (f" ({entry.namespace} is a system namespace: `*` and prefixes leave it "
-                       "out)" if entry.namespace in SYSTEM_NAMESPACES else ""),
+                    + (
+                        f" ({entry.namespace} is a system namespace: `*` and prefixes leave it out)"
+                        if entry.namespace in SYSTEM_NAMESPACES
+                        else ""
+                    ),
                     source=setting.fqn,
                 )
             continue
@@ -119,7 +123,9 @@ def resolve_gateways(
         name, svc = matches[0]
         if len(matches) > 1:
             findings.add(
-                F.GATEWAY_AMBIGUOUS, cluster, f"gateway {entry.namespace}/{name}",
+                F.GATEWAY_AMBIGUOUS,
+                cluster,
+                f"gateway {entry.namespace}/{name}",
                 f"{len(matches)} Services select labels {dict(entry.labels)}: "
                 f"{', '.join(n for n, _ in matches)}; using {name} (first by name)",
                 source=setting.fqn,
@@ -139,7 +145,9 @@ def resolve_gateways(
         if annotation_error:
             value = service_labels_of(svc, "annotations")[EXTERNAL_ADDRESSES_ANNOTATION]
             findings.add(
-                F.GATEWAY_ANNOTATION_INVALID, cluster, subject,
+                F.GATEWAY_ANNOTATION_INVALID,
+                cluster,
+                subject,
                 f"annotation {EXTERNAL_ADDRESSES_ANNOTATION}={value!r} of Service "
                 f"{entry.namespace}/{name} cannot be used ({annotation_error}): this gateway "
                 f"exposes nothing new, and what was derived from {cluster} is kept as it is "
@@ -151,13 +159,17 @@ def resolve_gateways(
             continue
         if invalid:
             findings.add(
-                F.GATEWAY_INVALID_ADDRESS, cluster, subject,
+                F.GATEWAY_INVALID_ADDRESS,
+                cluster,
+                subject,
                 f"ignored address(es) that are neither an IP nor a DNS name: {', '.join(invalid)}",
                 source=setting.fqn,
             )
         if not addresses:
             findings.add(
-                F.GATEWAY_PENDING, cluster, subject,
+                F.GATEWAY_PENDING,
+                cluster,
+                subject,
                 "pending: the gateway has no external address yet, so it exposes nothing",
                 hint="wait for the load balancer, or set the annotation "
                 f"{EXTERNAL_ADDRESSES_ANNOTATION} on the gateway Service",
@@ -166,7 +178,9 @@ def resolve_gateways(
         elif state.gateway.has_hostname:
             names = ", ".join(a for a in addresses if not is_ip(a))
             findings.add(
-                F.GATEWAY_HOSTNAME, cluster, subject,
+                F.GATEWAY_HOSTNAME,
+                cluster,
+                subject,
                 f"address {names} is a DNS name: ServiceEntries for it use resolution DNS, and "
                 "shadow WorkloadEntries with a DNS-name address do not fail over (Istio needs IPs)",
                 hint=f"set {EXTERNAL_ADDRESSES_ANNOTATION} on the gateway Service to its IPs",

@@ -59,7 +59,7 @@ def port_protocol(port: dict) -> str:
     if isinstance(app, str) and app in _KUBERNETES_APP_PROTOCOLS:
         return _KUBERNETES_APP_PROTOCOLS[app]
     value = app if isinstance(app, str) else as_str(port.get("name"))
-    if value[:len(_GRPC_WEB)].lower() == _GRPC_WEB:
+    if value[: len(_GRPC_WEB)].lower() == _GRPC_WEB:
         return _ISTIO_PROTOCOLS[_GRPC_WEB]
     return _ISTIO_PROTOCOLS.get(value.split("-", 1)[0].lower(), "TCP")
 

@@ -12,8 +12,12 @@ def unified(before: dict | None, after: dict | None, label: str) -> str:
     """`diff -u`-style text between two versions of one object; "" when they are equal."""
     old = to_yaml(before).splitlines(keepends=True) if before is not None else []
     new = to_yaml(after).splitlines(keepends=True) if after is not None else []
-    lines = difflib.unified_diff(old, new, fromfile=f"a/{label}" if before is not None else "/dev/null",
-                                 tofile=f"b/{label}" if after is not None else "/dev/null")
+    lines = difflib.unified_diff(
+        old,
+        new,
+        fromfile=f"a/{label}" if before is not None else "/dev/null",
+        tofile=f"b/{label}" if after is not None else "/dev/null",
+    )
     return "".join(lines)
 
 
@@ -68,11 +72,12 @@ def external(program: str, changes: list[tuple[str, dict | None, dict | None]], 
                     (folder / name).write_text(to_yaml(body), encoding="utf-8")
         stream.flush()
         try:
-            done = subprocess.run([*shlex.split(program), str(live), str(merged)],
-                                  stdout=subprocess.PIPE)
+            done = subprocess.run([*shlex.split(program), str(live), str(merged)], stdout=subprocess.PIPE)
         except OSError as error:
-            raise UsageError(f'cannot run the diff program "{program}": {error.strerror}',
-                             hint="check TCTL_EXTERNAL_DIFF / KUBECTL_EXTERNAL_DIFF") from None
+            raise UsageError(
+                f'cannot run the diff program "{program}": {error.strerror}',
+                hint="check TCTL_EXTERNAL_DIFF / KUBECTL_EXTERNAL_DIFF",
+            ) from None
         stream.write(done.stdout.decode("utf-8", "replace"))
         if done.returncode > 1:
             raise UsageError(f'the diff program "{program}" failed with exit code {done.returncode}')

@@ -28,17 +28,25 @@ def relative_path(cluster: str, kind_plural: str, namespace: str, name: str) -> 
     Kind, namespace and name must be what an API server accepts (a DNS-1123 label, label and
     subdomain): such names hold no '/' and are never '.' or '..'. InvalidInput otherwise.
     """
-    for value, valid, what in ((kind_plural, is_dns1123_label, "kind"),
-                               (namespace, _namespace, "namespace"),
-                               (name, is_dns1123_subdomain, "name")):
+    for value, valid, what in (
+        (kind_plural, is_dns1123_label, "kind"),
+        (namespace, _namespace, "namespace"),
+        (name, is_dns1123_subdomain, "name"),
+    ):
         if not valid(value):
             shown = f"{namespace}/{name}" if namespace else name
-            raise InvalidInput([Problem(
-                Position(f'cluster "{cluster}"'),
-                f'{what} "{value}" is not a valid Kubernetes name, so it is no file name',
-                kind=kind_plural, name=shown,
-                hint="an API server never holds such a name: fix the snapshot the fleet was read from")],
-                "nothing was rendered")
+            raise InvalidInput(
+                [
+                    Problem(
+                        Position(f'cluster "{cluster}"'),
+                        f'{what} "{value}" is not a valid Kubernetes name, so it is no file name',
+                        kind=kind_plural,
+                        name=shown,
+                        hint="an API server never holds such a name: fix the snapshot the fleet was read from",
+                    )
+                ],
+                "nothing was rendered",
+            )
     return Path(cluster_folder(cluster), kind_plural, namespace or CLUSTER_SCOPED, f"{name}.yaml")
 
 
@@ -63,8 +71,10 @@ def render(objects: Iterable[tuple[Path, dict]], out_dir: Path, *, prune: bool =
     marker = root / MARKER
     owned = marker.is_file()
     if not owned and any(root.iterdir()):
-        raise UsageError(f'"{out_dir}" is not empty and was not written by tctl render',
-                         hint="render into an empty folder, or one tctl rendered before")
+        raise UsageError(
+            f'"{out_dir}" is not empty and was not written by tctl render',
+            hint="render into an empty folder, or one tctl rendered before",
+        )
     targets = {inside(root, relative): body for relative, body in objects}
     if not owned:
         marker.write_text("Written by `tctl render`; files here are replaced on every render.\n")

@@ -29,9 +29,15 @@ def as_json(problems: Sequence[Problem], documents: int, files: int) -> str:
         "summary": {"files": files, "documents": documents, "problems": len(problems)},
         "problems": [
             {
-                "file": p.position.file, "line": p.position.line, "column": p.position.column,
-                "kind": p.kind, "name": p.name, "path": p.path, "message": p.message,
-                "hint": p.hint, "severity": p.severity.value,
+                "file": p.position.file,
+                "line": p.position.line,
+                "column": p.position.column,
+                "kind": p.kind,
+                "name": p.name,
+                "path": p.path,
+                "message": p.message,
+                "hint": p.hint,
+                "severity": p.severity.value,
             }
             for p in problems
         ],
@@ -45,17 +51,21 @@ def as_junit(problems: Sequence[Problem], files: Sequence[str]) -> str:
     for problem in problems:
         by_file.setdefault(problem.position.file, []).append(problem)
     failed = sum(1 for found in by_file.values() if found)
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name="tctl validate" tests="{len(by_file)}" failures="{failed}">',
-             f'  <testsuite name="tctl validate" tests="{len(by_file)}" failures="{failed}">']
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuites name="tctl validate" tests="{len(by_file)}" failures="{failed}">',
+        f'  <testsuite name="tctl validate" tests="{len(by_file)}" failures="{failed}">',
+    ]
     for name, found in by_file.items():
         if not found:
             lines.append(f"    <testcase classname={quoteattr(name)} name={quoteattr(name)}/>")
             continue
         lines.append(f"    <testcase classname={quoteattr(name)} name={quoteattr(name)}>")
         for problem in found:
-            lines.append(f"      <failure message={quoteattr(problem.message)} type=\"{problem.severity.value}\">"
-                         f"{escape(str(problem))}</failure>")
+            lines.append(
+                f'      <failure message={quoteattr(problem.message)} type="{problem.severity.value}">'
+                f"{escape(str(problem))}</failure>"
+            )
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>"]
     return "\n".join(lines) + "\n"

@@ -22,8 +22,9 @@ class ClusterProgress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(self._render(), console=Console(file=self.stream), transient=True,
-                              refresh_per_second=8)
+            self._live = Live(
+                self._render(), console=Console(file=self.stream), transient=True, refresh_per_second=8
+            )
             self._live.__enter__()
         return self
 

@@ -22,8 +22,14 @@ class _PlainDumper(_Dumper):  # type: ignore[misc,valid-type]
 
 
 def to_yaml(body: object) -> str:
-    return yaml.dump(body, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=1 << 16)
+    return yaml.dump(
+        body,
+        Dumper=_PlainDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1 << 16,
+    )
 
 
 def as_list(bodies: Sequence[dict]) -> dict:

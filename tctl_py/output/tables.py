@@ -25,20 +25,26 @@ def _spec(*path: str) -> Callable[[dict], str]:
         if isinstance(value, list):
             return ",".join(str(v) for v in value)
         return "" if value is None else str(value)
+
     return get
 
 
 def _gateways(body: dict) -> str:
     gateways = body.get("spec", {}).get("defaultEastWestGatewaySettings") or []
-    return ",".join(f"{g.get('workloadSelector', {}).get('namespace', '')}/"
-                    + ",".join(f"{k}={v}" for k, v in g.get("workloadSelector", {}).get("labels", {}).items())
-                    for g in gateways)
+    return ",".join(
+        f"{g.get('workloadSelector', {}).get('namespace', '')}/"
+        + ",".join(f"{k}={v}" for k, v in g.get("workloadSelector", {}).get("labels", {}).items())
+        for g in gateways
+    )
 
 
 def _exposed(body: dict) -> str:
     gateways = body.get("spec", {}).get("defaultEastWestGatewaySettings") or []
-    selectors = [",".join(f"{k}={v}" for k, v in s.get("serviceLabels", {}).items())
-                 for g in gateways for s in g.get("exposedServices") or []]
+    selectors = [
+        ",".join(f"{k}={v}" for k, v in s.get("serviceLabels", {}).items())
+        for g in gateways
+        for s in g.get("exposedServices") or []
+    ]
     if gateways and not selectors:
         return "<all>"
     return " | ".join(selectors)
@@ -56,7 +62,9 @@ def _ports(body: dict) -> str:
 
 
 def _failover(body: dict) -> str:
-    locality = body.get("spec", {}).get("trafficPolicy", {}).get("loadBalancer", {}).get("localityLbSetting", {})
+    locality = (
+        body.get("spec", {}).get("trafficPolicy", {}).get("loadBalancer", {}).get("localityLbSetting", {})
+    )
     return ",".join(locality.get("failoverPriority") or [])
 
 
@@ -75,21 +83,46 @@ _DESCRIPTION = Column("DESCRIPTION", _spec("description"), wide=True)
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "Organization": (_NAME, _DISPLAY, _DESCRIPTION),
     "Tenant": (_NAME, Column("ORGANIZATION", _meta("organization")), _DISPLAY, _DESCRIPTION),
-    "Workspace": (_NAME, Column("TENANT", _meta("tenant")),
-                  Column("NAMESPACES", _spec("namespaceSelector", "names")),
-                  Column("ORGANIZATION", _meta("organization"), wide=True), _DISPLAY, _DESCRIPTION),
-    "WorkspaceSetting": (_NAME, Column("WORKSPACE", _meta("workspace")),
-                         Column("EAST-WEST GATEWAYS", _gateways), Column("EXPOSED", _exposed),
-                         Column("TENANT", _meta("tenant"), wide=True),
-                         Column("ORGANIZATION", _meta("organization"), wide=True)),
-    "Cluster": (_NAME, Column("NETWORK", _spec("network")), Column("REGION", _spec("locality", "region")),
-                Column("ORGANIZATION", _meta("organization"), wide=True), _DISPLAY, _DESCRIPTION),
+    "Workspace": (
+        _NAME,
+        Column("TENANT", _meta("tenant")),
+        Column("NAMESPACES", _spec("namespaceSelector", "names")),
+        Column("ORGANIZATION", _meta("organization"), wide=True),
+        _DISPLAY,
+        _DESCRIPTION,
+    ),
+    "WorkspaceSetting": (
+        _NAME,
+        Column("WORKSPACE", _meta("workspace")),
+        Column("EAST-WEST GATEWAYS", _gateways),
+        Column("EXPOSED", _exposed),
+        Column("TENANT", _meta("tenant"), wide=True),
+        Column("ORGANIZATION", _meta("organization"), wide=True),
+    ),
+    "Cluster": (
+        _NAME,
+        Column("NETWORK", _spec("network")),
+        Column("REGION", _spec("locality", "region")),
+        Column("ORGANIZATION", _meta("organization"), wide=True),
+        _DISPLAY,
+        _DESCRIPTION,
+    ),
     # The generated kinds show what `kubectl get` shows for them (Istio's printer columns).
-    "ServiceEntry": (_NAME, Column("HOSTS", _spec("hosts")), Column("LOCATION", _spec("location")),
-                     Column("RESOLUTION", _spec("resolution")), Column("ENDPOINTS", _endpoints, wide=True),
-                     Column("PORTS", _ports, wide=True)),
-    "WorkloadEntry": (_NAME, Column("ADDRESS", _spec("address")), Column("NETWORK", _spec("network"), wide=True),
-                      Column("LOCALITY", _spec("locality"), wide=True), Column("PORTS", _ports, wide=True)),
+    "ServiceEntry": (
+        _NAME,
+        Column("HOSTS", _spec("hosts")),
+        Column("LOCATION", _spec("location")),
+        Column("RESOLUTION", _spec("resolution")),
+        Column("ENDPOINTS", _endpoints, wide=True),
+        Column("PORTS", _ports, wide=True),
+    ),
+    "WorkloadEntry": (
+        _NAME,
+        Column("ADDRESS", _spec("address")),
+        Column("NETWORK", _spec("network"), wide=True),
+        Column("LOCALITY", _spec("locality"), wide=True),
+        Column("PORTS", _ports, wide=True),
+    ),
     "DestinationRule": (_NAME, Column("HOST", _spec("host")), Column("FAILOVER", _failover, wide=True)),
     "Gateway": (_NAME, Column("SELECTOR", _selector), Column("HOSTS", _servers_hosts, wide=True)),
 }
@@ -98,14 +131,18 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 Extra = Sequence[tuple[str, Sequence[str]]]  # (header, one value per body) columns
 
 
-def rows(kind: str, bodies: Sequence[dict], wide: bool, prefix: Extra = (),
-         suffix: Extra = ()) -> tuple[list[str], list[list[str]]]:
+def rows(
+    kind: str, bodies: Sequence[dict], wide: bool, prefix: Extra = (), suffix: Extra = ()
+) -> tuple[list[str], list[list[str]]]:
     """Headers and cells; `prefix` columns lead (cluster, namespace), `suffix` ones close (sync)."""
     columns = [c for c in COLUMNS[kind] if wide or not c.wide]
     headers = [h for h, _ in prefix] + [c.header for c in columns] + [h for h, _ in suffix]
-    cells = [[values[index] for _, values in prefix] + [c.value(body) for c in columns]
-             + [values[index] for _, values in suffix]
-             for index, body in enumerate(bodies)]
+    cells = [
+        [values[index] for _, values in prefix]
+        + [c.value(body) for c in columns]
+        + [values[index] for _, values in suffix]
+        for index, body in enumerate(bodies)
+    ]
     return headers, cells
 
 
@@ -127,7 +164,9 @@ def render(headers: Sequence[str], table_rows: Sequence[Sequence[str]], stream) 
 
 
 def plain(headers: Sequence[str], table_rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *table_rows)]
-    lines = ["   ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-             for row in (headers, *table_rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *table_rows, strict=False)]
+    lines = [
+        "   ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        for row in (headers, *table_rows)
+    ]
     return "\n".join(lines) + "\n"

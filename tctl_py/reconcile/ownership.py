@@ -53,8 +53,14 @@ class Ownership:
     store: str = ""
 
     @classmethod
-    def of(cls, settings: Iterable[str], *, released: Iterable[str] = (), scopes: Iterable[str] = (),
-           store: str = "") -> Ownership:
+    def of(
+        cls,
+        settings: Iterable[str],
+        *,
+        released: Iterable[str] = (),
+        scopes: Iterable[str] = (),
+        store: str = "",
+    ) -> Ownership:
         return cls(frozenset(settings), frozenset(released), tuple(sorted(set(scopes))), store)
 
     def owns(self, live: Mapping) -> bool:
@@ -62,13 +68,18 @@ class Ownership:
         source = source_of(live)
         if not source:
             return False
-        return (source in self.held or source in self.released
-                or any(source.startswith(scope) for scope in self.scopes))
+        return (
+            source in self.held
+            or source in self.released
+            or any(source.startswith(scope) for scope in self.scopes)
+        )
 
     def why_not(self, live: Mapping) -> str:
         """Why `live` is left alone: the reason printed for an object owned elsewhere."""
         source = source_of(live)
         if not source:
             return f"managed by tctl but names no WorkspaceSetting ({ANNOTATION_SOURCE}): left alone"
-        return (f"produced by {source}, which this store does not hold: left alone "
-                "(owned by another store, or by configuration applied elsewhere)")
+        return (
+            f"produced by {source}, which this store does not hold: left alone "
+            "(owned by another store, or by configuration applied elsewhere)"
+        )

@@ -230,9 +230,7 @@ class Store:
         except FileExistsError:
             pass  # another tctl made it a moment ago
         except OSError as e:
-            raise StoreError(
-                f"cannot create the store {self.path}: {e.strerror or e}", hint=_HINT
-            ) from None
+            raise StoreError(f"cannot create the store {self.path}: {e.strerror or e}", hint=_HINT) from None
 
     def _open(self, *, read_only: bool) -> sqlite3.Connection:
         if not read_only:
@@ -271,7 +269,7 @@ class Store:
                     db.execute("PRAGMA journal_mode = WAL")
                 break
             except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
         db.execute("PRAGMA synchronous = FULL")
@@ -283,8 +281,7 @@ class Store:
             version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
             self._check_version(version, writable=True)
             if version == 0:
-                tables = [r[0] for r in db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
+                tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
                 if tables:
                     raise StoreError(
                         f"{self.path} is a SQLite database but not a tctl store "
@@ -346,13 +343,9 @@ class Store:
                     f"{BUSY_TIMEOUT_S:.0f}s ({text})",
                     hint="retry when the other tctl command has finished",
                 ) from None
-            raise StoreError(
-                f"cannot {doing} the store {self.path}: {text}", hint=_HINT
-            ) from None
+            raise StoreError(f"cannot {doing} the store {self.path}: {text}", hint=_HINT) from None
         except OSError as e:
-            raise StoreError(
-                f"cannot {doing} the store {self.path}: {e.strerror or e}", hint=_HINT
-            ) from None
+            raise StoreError(f"cannot {doing} the store {self.path}: {e.strerror or e}", hint=_HINT) from None
 
     @contextmanager
     def _transaction(self, db: sqlite3.Connection, *, write: bool) -> Iterator[None]:
@@ -384,8 +377,7 @@ class Store:
             db = self._connect(create=False)
             if db is None:
                 return None
-            row = db.execute(
-                f"SELECT {self._COLUMNS} FROM objects WHERE fqn = ?", (fqn,)).fetchone()
+            row = db.execute(f"SELECT {self._COLUMNS} FROM objects WHERE fqn = ?", (fqn,)).fetchone()
         return self._object(row) if row else None
 
     def list(self, kind: str | None = None, under: str | None = None) -> list[StoredObject]:
@@ -449,8 +441,9 @@ class Store:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as e:
             if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise StoreError(f"cannot create the lock file {lock_path}: {e.strerror or e}",
-                                 hint=_HINT) from None
+                raise StoreError(
+                    f"cannot create the lock file {lock_path}: {e.strerror or e}", hint=_HINT
+                ) from None
             yield
             return
         try:
@@ -504,8 +497,7 @@ class Store:
                     raise ApplyRefused(problems)
                 changes, now = [], _now()
                 for item in batch:
-                    row = db.execute(
-                        "SELECT body FROM objects WHERE fqn = ?", (item.fqn,)).fetchone()
+                    row = db.execute("SELECT body FROM objects WHERE fqn = ?", (item.fqn,)).fetchone()
                     after = json.loads(item.text)
                     if row is None:
                         changes.append(Change(item.fqn, item.kind, "created", None, after))
@@ -513,22 +505,27 @@ class Store:
                             db.execute(
                                 "INSERT INTO objects (fqn, kind, parent, body, revision, created,"
                                 " updated) VALUES (?, ?, ?, ?, 1, ?, ?)",
-                                (item.fqn, item.kind, item.parent, item.text, now, now))
+                                (item.fqn, item.kind, item.parent, item.text, now, now),
+                            )
                     elif json.loads(row[0]) == after:  # key order alone is no change
                         changes.append(Change(item.fqn, item.kind, "unchanged", after, after))
                     else:
-                        changes.append(
-                            Change(item.fqn, item.kind, "configured", json.loads(row[0]), after))
+                        changes.append(Change(item.fqn, item.kind, "configured", json.loads(row[0]), after))
                         if not dry_run:
                             db.execute(
                                 "UPDATE objects SET kind = ?, parent = ?, body = ?,"
                                 " revision = revision + 1, updated = ? WHERE fqn = ?",
-                                (item.kind, item.parent, item.text, now, item.fqn))
+                                (item.kind, item.parent, item.text, now, item.fqn),
+                            )
                 if not dry_run:  # applied again: no longer deleted
                     db.executemany("DELETE FROM tombstones WHERE fqn = ?", [(i.fqn,) for i in batch])
                 kept = {i.fqn for i in batch} | {a for i in batch for a in _ancestors(i.fqn)}
-                doomed = [row for root in replace_under for row in self._subtree(db, root.rstrip("/"))
-                          if row[0] not in kept]
+                doomed = [
+                    row
+                    for root in replace_under
+                    for row in self._subtree(db, root.rstrip("/"))
+                    if row[0] not in kept
+                ]
                 changes += self._remove(db, doomed, now, dry_run)
         return changes
 
@@ -549,8 +546,7 @@ class Store:
                 continue
             seen = by_fqn.setdefault(fqn, item)
             if seen is not item and json.loads(seen.text) != body:
-                problems.append(
-                    (fqn, "appears more than once in this apply, with different content"))
+                problems.append((fqn, "appears more than once in this apply, with different content"))
         batch = sorted(by_fqn.values(), key=lambda i: (_depth(i.fqn), i.fqn))
         return batch, problems
 
@@ -569,9 +565,12 @@ class Store:
             if item.kind in _ONE_PER_PARENT and item.parent is not None:
                 singles.setdefault((item.parent, item.kind), []).append(item.fqn)
         for (parent, kind), fqns in singles.items():
-            stored = [r[0] for r in query(
-                "SELECT fqn FROM objects WHERE parent = ? AND kind = ? ORDER BY fqn",
-                (parent, kind))]
+            stored = [
+                r[0]
+                for r in query(
+                    "SELECT fqn FROM objects WHERE parent = ? AND kind = ? ORDER BY fqn", (parent, kind)
+                )
+            ]
             every = sorted(set(stored) | set(fqns))
             if len(every) <= 1:
                 continue
@@ -579,8 +578,9 @@ class Store:
                 if fqn in stored:
                     continue
                 others = ", ".join(f for f in every if f != fqn)
-                problems.append((fqn, f"{parent} can have only one {kind}; it already has "
-                                      f"or is given {others}"))
+                problems.append(
+                    (fqn, f"{parent} can have only one {kind}; it already has or is given {others}")
+                )
         problems.sort()
         return problems
 
@@ -596,8 +596,11 @@ class Store:
             if not dry_run:
                 self._check_writable()
             with self._transaction(db, write=not dry_run):
-                missing = [f for f in targets if not db.execute(
-                    "SELECT 1 FROM objects WHERE fqn = ?", (f,)).fetchone()]
+                missing = [
+                    f
+                    for f in targets
+                    if not db.execute("SELECT 1 FROM objects WHERE fqn = ?", (f,)).fetchone()
+                ]
                 if missing:
                     raise self._not_found(missing)
                 doomed = [row for fqn in targets for row in self._subtree(db, fqn)]
@@ -607,8 +610,9 @@ class Store:
     def _subtree(db: sqlite3.Connection, fqn: str) -> list[tuple]:
         """(fqn, kind, body) of `fqn` and everything under it."""
         low, high = _subtree_bounds(fqn)
-        return db.execute("SELECT fqn, kind, body FROM objects WHERE fqn = ? OR (fqn > ? AND fqn < ?)",
-                          (fqn, low, high)).fetchall()
+        return db.execute(
+            "SELECT fqn, kind, body FROM objects WHERE fqn = ? OR (fqn > ? AND fqn < ?)", (fqn, low, high)
+        ).fetchall()
 
     @staticmethod
     def _remove(db: sqlite3.Connection, rows: list[tuple], now: str, dry_run: bool) -> list[Change]:
@@ -617,8 +621,10 @@ class Store:
         order = sorted(doomed, key=lambda f: (-_depth(f), f))
         if not dry_run:
             db.executemany("DELETE FROM objects WHERE fqn = ?", [(f,) for f in order])
-            db.executemany("INSERT OR REPLACE INTO tombstones (fqn, kind, deleted) VALUES (?, ?, ?)",
-                           [(f, doomed[f][1], now) for f in order])
+            db.executemany(
+                "INSERT OR REPLACE INTO tombstones (fqn, kind, deleted) VALUES (?, ?, ?)",
+                [(f, doomed[f][1], now) for f in order],
+            )
         return [Change(f, doomed[f][1], "deleted", json.loads(doomed[f][2]), None) for f in order]
 
     def _not_found(self, fqns: list[str]) -> NotFound:

@@ -26,12 +26,19 @@ def cfg(tmp_path) -> Config:
     folder = tmp_path / "config"
     folder.mkdir()
     # copies of the example's files, so each test owns (and may change) its input
-    files = {"organization.yaml": (EXAMPLE / "config" / "organization.yaml").read_text(),
-             "workspace.yaml": (EXAMPLE / "config" / "workspace.yaml").read_text(),
-             "bookinfo-settings.yaml": SEED_WORKSPACE_SETTING}
+    files = {
+        "organization.yaml": (EXAMPLE / "config" / "organization.yaml").read_text(),
+        "workspace.yaml": (EXAMPLE / "config" / "workspace.yaml").read_text(),
+        "bookinfo-settings.yaml": SEED_WORKSPACE_SETTING,
+    }
     for name, text in files.items():
         (folder / name).write_text(text)
     gateway = tmp_path / "eastwest-gateway.yaml"
     gateway.write_text(SEED_INGRESS_GATEWAY)
-    return Config(folder, folder / "organization.yaml", folder / "workspace.yaml",
-                  folder / "bookinfo-settings.yaml", gateway)
+    return Config(
+        folder,
+        folder / "organization.yaml",
+        folder / "workspace.yaml",
+        folder / "bookinfo-settings.yaml",
+        gateway,
+    )

@@ -24,8 +24,11 @@ from tests.support.cli import ROOT, Ran, run_main, run_process
 CORPUS = ROOT / "tests" / "data" / "bad-input"
 INDEX = CORPUS / "expected.yaml"
 EXPECTED: dict[str, dict] = yaml.safe_load(INDEX.read_text())
-VALIDATED = sorted(name for name, entry in EXPECTED.items()
-                   if entry.get("command", "validate") == "validate" and entry["exit"] == ExitCode.INVALID)
+VALIDATED = sorted(
+    name
+    for name, entry in EXPECTED.items()
+    if entry.get("command", "validate") == "validate" and entry["exit"] == ExitCode.INVALID
+)
 
 
 def _clean(ran: Ran) -> None:
@@ -94,6 +97,7 @@ def test_apply_refuses_what_validate_refuses_and_stores_nothing(name, tmp_path):
 
 # --- inputs too large to commit, and paths that are not files ----------------------------------
 
+
 def test_dev_zero_stops_at_the_default_cap_and_says_how_to_raise_it():
     ran = run_process(["validate", "-f", "/dev/zero"])
     _clean(ran)
@@ -134,8 +138,10 @@ def test_a_fifo_that_never_ends_is_capped(tmp_path):
 
 def test_a_file_over_a_raised_or_lowered_cap(tmp_path):
     big = tmp_path / "big.yaml"
-    big.write_text("apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata:\n  name: tse\n"
-                   + "# padding\n" * 200_000)  # 2 MB of comments
+    big.write_text(
+        "apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata:\n  name: tse\n"
+        + "# padding\n" * 200_000
+    )  # 2 MB of comments
     assert run_main(["validate", "-f", str(big), "--max-input-size", "4Mi"]).exit_code == ExitCode.OK
     ran = run_main(["validate", "-f", str(big), "--max-input-size", "1Mi"])
     _clean(ran)
@@ -154,8 +160,10 @@ def test_a_size_that_is_not_one_is_a_usage_error(size):
 def test_a_10_mb_line_is_reported_without_echoing_it(tmp_path):
     path = tmp_path / "long-line.yaml"
     value = "v" * 10_000_000
-    path.write_text("apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata:\n  name: tse\n"
-                    f"  labels:\n    team: {value}\n")
+    path.write_text(
+        "apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata:\n  name: tse\n"
+        f"  labels:\n    team: {value}\n"
+    )
     ran = run_main(["validate", "-f", str(path)])
     _clean(ran)
     assert ran.exit_code == ExitCode.INVALID
@@ -186,8 +194,14 @@ def test_aliases_of_a_huge_anchor_are_refused(tmp_path):
 
 def test_random_bytes_piped_to_a_process():
     binary = (CORPUS / "encoding-random-bytes.bin").read_bytes()
-    done = subprocess.run([sys.executable, "-m", "tctl_py", "validate", "-f", "-"], input=binary, check=False,
-                          capture_output=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "tctl_py", "validate", "-f", "-"],
+        input=binary,
+        check=False,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     ran = Ran(done.returncode, done.stdout.decode(), done.stderr.decode())
     _clean(ran)
     assert ran.exit_code == ExitCode.INVALID
@@ -198,8 +212,13 @@ def test_a_file_name_that_is_not_utf8(tmp_path):
     name = os.fsencode(tmp_path) + b"/caf\xe9.yaml"
     with open(name, "wb") as stream:
         stream.write(b"a: [\n")
-    done = subprocess.run([sys.executable, "-m", "tctl_py", "validate", "-f", name], check=False,
-                          capture_output=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "tctl_py", "validate", "-f", name],
+        check=False,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     ran = Ran(done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
     _clean(ran)
     assert ran.exit_code == ExitCode.INVALID

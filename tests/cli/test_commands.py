@@ -61,6 +61,7 @@ def bad_file(tmp_path):
 
 # --- validate -------------------------------------------------------------------------------------
 
+
 def test_validate_valid_exits_0(cli, cfg):
     ran = cli("validate", "-f", str(cfg.dir))
     assert ran.exit_code == 0
@@ -76,14 +77,17 @@ def test_validate_seed_gateway(cli, cfg):
 def test_validate_problems_exit_3_with_positions(cli, bad_file):
     ran = cli("validate", "-f", str(bad_file))
     assert ran.exit_code == 3
-    assert lines(ran.stderr)[0] == (f"{bad_file}:11:16: Workspace broken-ws: $.spec.displayName: "
-                                    "expected string, got integer 5")
+    assert lines(ran.stderr)[0] == (
+        f"{bad_file}:11:16: Workspace broken-ws: $.spec.displayName: expected string, got integer 5"
+    )
     assert "1 problem found in 1 document in 1 file" in ran.stderr
 
 
 def test_validate_reports_every_problem_of_every_file(cli, tmp_path, bad_file):
     other = tmp_path / "other.yaml"
-    other.write_text("apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata:\n  name: o\nextra: 1\n")
+    other.write_text(
+        "apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata:\n  name: o\nextra: 1\n"
+    )
     empty = tmp_path / "empty.yaml"
     empty.write_text("# nothing\n")
     ran = cli("validate", "-f", str(bad_file), "-f", str(other), "-f", str(empty))
@@ -131,7 +135,11 @@ def test_validate_json(cli, bad_file, cfg):
     assert report["summary"] == {"files": 1, "documents": 1, "problems": 1}
     problem = report["problems"][0]
     assert (problem["file"], problem["line"], problem["column"]) == (str(bad_file), 11, 16)
-    assert (problem["kind"], problem["name"], problem["path"]) == ("Workspace", "broken-ws", "$.spec.displayName")
+    assert (problem["kind"], problem["name"], problem["path"]) == (
+        "Workspace",
+        "broken-ws",
+        "$.spec.displayName",
+    )
     valid = cli("validate", "-f", str(cfg.dir), "-o", "json")
     assert valid.exit_code == 0 and json.loads(valid.stdout)["valid"] is True
 
@@ -151,7 +159,8 @@ def test_validate_github(cli, bad_file, cfg):
     assert ran.exit_code == 3
     assert lines(ran.stdout) == [
         f"::error file={bad_file},line=11,col=16,title=Workspace broken-ws%3A $.spec.displayName::"
-        "expected string, got integer 5"]
+        "expected string, got integer 5"
+    ]
     assert cli("validate", "-f", str(cfg.dir), "-o", "github").stdout == ""
 
 
@@ -163,6 +172,7 @@ def test_validate_nonexistent_path_exits_2(main_run, tmp_path):
 
 
 # --- apply ------------------------------------------------------------------------------------------
+
 
 def test_apply_creates_then_unchanged_then_configured(cli, tmp_path, cfg):
     first = cli("apply", "-f", str(cfg.dir))
@@ -237,8 +247,9 @@ metadata:
 
 
 @pytest.mark.parametrize("workspace", ["bookinfo-ws", "parent-ws"])
-def test_apply_second_setting_of_a_stored_workspace_is_refused_on_its_name(main_run, cli, cfg, tmp_path,
-                                                                           workspace):
+def test_apply_second_setting_of_a_stored_workspace_is_refused_on_its_name(
+    main_run, cli, cfg, tmp_path, workspace
+):
     """The store allows one WorkspaceSetting per workspace; the refusal points at the new setting's
     name, whatever the workspace is called (even a name containing "parent")."""
     for path in (cfg.org, cfg.ws, cfg.settings):
@@ -308,8 +319,10 @@ def test_dry_run_of_a_change_is_a_unified_diff(cli, applied, tmp_path, cfg):
     assert ran.exit_code == 1
     out = lines(ran.stdout)
     assert out[0] == "workspace/bookinfo-ws configured (dry run)"
-    assert out[1:3] == ["--- a/organizations/tse/tenants/tse/workspaces/bookinfo-ws",
-                        "+++ b/organizations/tse/tenants/tse/workspaces/bookinfo-ws"]
+    assert out[1:3] == [
+        "--- a/organizations/tse/tenants/tse/workspaces/bookinfo-ws",
+        "+++ b/organizations/tse/tenants/tse/workspaces/bookinfo-ws",
+    ]
     assert "-  displayName: Bookinfo" in out and "+  displayName: Other" in out
     assert "displayName: Bookinfo" in cli("get", "ws", "bookinfo-ws", "-o", "yaml").stdout
 
@@ -359,6 +372,7 @@ def test_ingressgateway_without_cluster_writes_no_configuration_either(main_run,
 
 # --- get ----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def with_cluster(cli, applied, tmp_path):
     path = tmp_path / "cluster.yaml"
@@ -366,16 +380,31 @@ def with_cluster(cli, applied, tmp_path):
     assert cli("apply", "-f", str(path)).exit_code == 0
 
 
-@pytest.mark.parametrize(("kind", "header", "row"), [
-    ("organizations", ["NAME", "DISPLAY", "NAME"], ["tse", "TSE"]),
-    ("tenants", ["NAME", "ORGANIZATION", "DISPLAY", "NAME"], ["tse", "tse", "TSE"]),
-    ("workspaces", ["NAME", "TENANT", "NAMESPACES", "DISPLAY", "NAME"], ["bookinfo-ws", "tse", "*/bookinfo",
-                                                                        "Bookinfo"]),
-    ("workspacesettings", ["NAME", "WORKSPACE", "EAST-WEST", "GATEWAYS", "EXPOSED"],
-     ["bookinfo-ws-settings", "bookinfo-ws", "bookinfo/app=eastwest-gateway", "app=details", "|",
-      "app=reviews"]),
-    ("clusters", ["NAME", "NETWORK", "REGION", "DISPLAY", "NAME"], ["cluster-1", "vpc-1", "eu-west-2"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "header", "row"),
+    [
+        ("organizations", ["NAME", "DISPLAY", "NAME"], ["tse", "TSE"]),
+        ("tenants", ["NAME", "ORGANIZATION", "DISPLAY", "NAME"], ["tse", "tse", "TSE"]),
+        (
+            "workspaces",
+            ["NAME", "TENANT", "NAMESPACES", "DISPLAY", "NAME"],
+            ["bookinfo-ws", "tse", "*/bookinfo", "Bookinfo"],
+        ),
+        (
+            "workspacesettings",
+            ["NAME", "WORKSPACE", "EAST-WEST", "GATEWAYS", "EXPOSED"],
+            [
+                "bookinfo-ws-settings",
+                "bookinfo-ws",
+                "bookinfo/app=eastwest-gateway",
+                "app=details",
+                "|",
+                "app=reviews",
+            ],
+        ),
+        ("clusters", ["NAME", "NETWORK", "REGION", "DISPLAY", "NAME"], ["cluster-1", "vpc-1", "eu-west-2"]),
+    ],
+)
 def test_get_table(cli, with_cluster, kind, header, row):
     ran = cli("get", kind)
     assert ran.exit_code == 0, ran.stderr
@@ -386,10 +415,16 @@ def test_get_table(cli, with_cluster, kind, header, row):
     assert all(line == line.rstrip() for line in out)
 
 
-@pytest.mark.parametrize(("kind", "extra"), [
-    ("org", {"DESCRIPTION"}), ("tenants", {"DESCRIPTION"}), ("ws", {"ORGANIZATION", "DESCRIPTION"}),
-    ("wss", {"TENANT", "ORGANIZATION"}), ("clusters", {"ORGANIZATION", "DESCRIPTION"}),
-])
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [
+        ("org", {"DESCRIPTION"}),
+        ("tenants", {"DESCRIPTION"}),
+        ("ws", {"ORGANIZATION", "DESCRIPTION"}),
+        ("wss", {"TENANT", "ORGANIZATION"}),
+        ("clusters", {"ORGANIZATION", "DESCRIPTION"}),
+    ],
+)
 def test_get_wide_adds_columns(cli, with_cluster, kind, extra):
     table = lines(cli("get", kind).stdout)
     wide = lines(cli("get", kind, "-o", "wide").stdout)
@@ -406,9 +441,16 @@ def test_get_kind_aliases(cli, applied, alias):
     assert lines(cli("get", alias, "-o", "name").stdout) == ["organization/tse"]
 
 
-@pytest.mark.parametrize(("alias", "expected"), [("ws", "workspace/bookinfo-ws"), ("workspace", "workspace/bookinfo-ws"),
-                                                 ("wss", "workspacesetting/bookinfo-ws-settings"),
-                                                 ("tenant", "tenant/tse"), ("cluster", "cluster/cluster-1")])
+@pytest.mark.parametrize(
+    ("alias", "expected"),
+    [
+        ("ws", "workspace/bookinfo-ws"),
+        ("workspace", "workspace/bookinfo-ws"),
+        ("wss", "workspacesetting/bookinfo-ws-settings"),
+        ("tenant", "tenant/tse"),
+        ("cluster", "cluster/cluster-1"),
+    ],
+)
 def test_get_name(cli, with_cluster, alias, expected):
     ran = cli("get", alias, "-o", "name")
     assert ran.exit_code == 0
@@ -451,7 +493,9 @@ def test_round_trip_is_unchanged(cli, with_cluster, kind, output):
 
 def test_round_trip_of_one_named_object(cli, applied):
     printed = cli("get", "wss", "bookinfo-ws-settings", "-o", "yaml").stdout
-    assert lines(cli("apply", "-f", "-", input=printed).stdout) == ["workspacesetting/bookinfo-ws-settings unchanged"]
+    assert lines(cli("apply", "-f", "-", input=printed).stdout) == [
+        "workspacesetting/bookinfo-ws-settings unchanged"
+    ]
 
 
 def test_round_trip_through_a_pipe(proc, tmp_path, cfg):
@@ -503,17 +547,25 @@ def names(ran) -> list[str]:
 
 
 def test_get_filters(cli, two_tenants):
-    assert names(cli("get", "ws", "-o", "name")) == ["workspace/bookinfo-ws", "workspace/bookinfo-ws",
-                                                     "workspace/w2"]
+    assert names(cli("get", "ws", "-o", "name")) == [
+        "workspace/bookinfo-ws",
+        "workspace/bookinfo-ws",
+        "workspace/w2",
+    ]
     assert names(cli("get", "ws", "--org", "org2", "-o", "name")) == ["workspace/w2"]
     assert names(cli("get", "ws", "--organization", "tse", "-o", "name")) == ["workspace/bookinfo-ws"] * 2
     assert names(cli("get", "ws", "--tenant", "other", "-o", "name")) == ["workspace/bookinfo-ws"]
-    assert names(cli("get", "ws", "--org", "tse", "--tenant", "tse", "-o", "name")) == ["workspace/bookinfo-ws"]
+    assert names(cli("get", "ws", "--org", "tse", "--tenant", "tse", "-o", "name")) == [
+        "workspace/bookinfo-ws"
+    ]
     assert names(cli("get", "tenants", "--org", "org2", "-o", "name")) == ["tenant/tse"]
     assert names(cli("get", "wss", "--tenant", "other", "--workspace", "bookinfo-ws", "-o", "name")) == [
-        "workspacesetting/other-settings"]
+        "workspacesetting/other-settings"
+    ]
     assert names(cli("get", "wss", "-w", "bookinfo-ws", "-o", "name")) == [
-        "workspacesetting/bookinfo-ws-settings", "workspacesetting/other-settings"]
+        "workspacesetting/bookinfo-ws-settings",
+        "workspacesetting/other-settings",
+    ]
     assert names(cli("get", "org", "--org", "org2", "-o", "name")) == ["organization/org2"]
     tenant_other = yaml.safe_load(cli("get", "ws", "bookinfo-ws", "--tenant", "other", "-o", "yaml").stdout)
     assert tenant_other["spec"]["namespaceSelector"]["names"] == ["*/other"]
@@ -562,10 +614,14 @@ def test_get_bad_output_exits_2(cli, applied):
 
 # --- delete -------------------------------------------------------------------------------------------
 
+
 def test_delete_workspace_deletes_its_setting(cli, applied):
     ran = cli("delete", "ws", "bookinfo-ws")
     assert ran.exit_code == 0, ran.stderr
-    assert lines(ran.stdout) == ["workspacesetting/bookinfo-ws-settings deleted", "workspace/bookinfo-ws deleted"]
+    assert lines(ran.stdout) == [
+        "workspacesetting/bookinfo-ws-settings deleted",
+        "workspace/bookinfo-ws deleted",
+    ]
     assert "No resources found" in cli("get", "wss").stderr
     assert "No resources found" in cli("get", "ws").stderr
     assert lines(cli("get", "tenants", "-o", "name").stdout) == ["tenant/tse"]
@@ -574,8 +630,9 @@ def test_delete_workspace_deletes_its_setting(cli, applied):
 def test_delete_organization_deletes_everything_in_it(cli, with_cluster):
     ran = cli("delete", "org", "tse")
     assert ran.exit_code == 0, ran.stderr
-    assert sorted(lines(ran.stdout)) == sorted([line.replace("created", "deleted") for line in CREATED]
-                                               + ["cluster/cluster-1 deleted"])
+    assert sorted(lines(ran.stdout)) == sorted(
+        [line.replace("created", "deleted") for line in CREATED] + ["cluster/cluster-1 deleted"]
+    )
     assert lines(ran.stdout)[-1] == "organization/tse deleted"
     for kind in ("org", "tenants", "ws", "wss", "clusters"):
         assert "No resources found" in cli("get", kind).stderr
@@ -621,7 +678,10 @@ def test_delete_ambiguous_name_needs_a_filter(main_run, cli, two_tenants):
     assert len(lines(cli("get", "ws", "-o", "name").stdout)) == 3
     narrowed = cli("delete", "ws", "bookinfo-ws", "--tenant", "other")
     assert narrowed.exit_code == 0, narrowed.stderr
-    assert lines(narrowed.stdout) == ["workspacesetting/other-settings deleted", "workspace/bookinfo-ws deleted"]
+    assert lines(narrowed.stdout) == [
+        "workspacesetting/other-settings deleted",
+        "workspace/bookinfo-ws deleted",
+    ]
     assert lines(cli("get", "wss", "-o", "name").stdout) == ["workspacesetting/bookinfo-ws-settings"]
 
 
@@ -640,6 +700,7 @@ def test_delete_of_an_empty_store(main_run, store):
 
 
 # --- global options, exit codes and errors in a real process ------------------------------------------------
+
 
 def test_global_options_after_the_command(proc, tmp_path, cfg):
     other = tmp_path / "other.db"
@@ -661,19 +722,22 @@ def test_store_from_the_environment(proc, store, cfg):
     assert lines(proc("get", "org", "-o", "name").stdout) == ["organization/tse"]
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (("validate", "-f", "/nonexistent/x.yaml"), 2, "does not exist"),
-    (("validate",), 2, "-f"),
-    (("validate", "-f", "{dir}", "-o", "xml"), 2, "xml"),
-    (("apply", "-f", "{ws}"), 3, "does not exist"),
-    (("apply", "-f", "{gateway}"), 2, "--cluster"),
-    (("apply", "--dry-run=bogus", "-f", "{dir}"), 2, "--dry-run"),
-    (("get", "widgets"), 2, "unknown resource type"),
-    (("get", "ws", "nope"), 3, "not found"),
-    (("delete", "ws", "nope"), 3, "not found"),
-    (("delete",), 2, "KIND NAME"),
-    (("frobnicate",), 2, "frobnicate"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("validate", "-f", "/nonexistent/x.yaml"), 2, "does not exist"),
+        (("validate",), 2, "-f"),
+        (("validate", "-f", "{dir}", "-o", "xml"), 2, "xml"),
+        (("apply", "-f", "{ws}"), 3, "does not exist"),
+        (("apply", "-f", "{gateway}"), 2, "--cluster"),
+        (("apply", "--dry-run=bogus", "-f", "{dir}"), 2, "--dry-run"),
+        (("get", "widgets"), 2, "unknown resource type"),
+        (("get", "ws", "nope"), 3, "not found"),
+        (("delete", "ws", "nope"), 3, "not found"),
+        (("delete",), 2, "KIND NAME"),
+        (("frobnicate",), 2, "frobnicate"),
+    ],
+)
 def test_errors_in_a_process(proc, cfg, args, code, message):
     ran = proc(*(arg.format(dir=cfg.dir, ws=cfg.ws, gateway=cfg.gateway) for arg in args))
     assert ran.exit_code == code, ran.stderr

@@ -64,9 +64,11 @@ def table(text: str) -> list[dict[str, str]]:
     found = list(re.finditer(r"\S+(?: \S+)*", header))  # cells hold at most single spaces
     names = [match.group() for match in found]
     starts = [match.start() for match in found]
-    ends = starts[1:] + [None]
-    return [{name: line[start:end].strip() for name, start, end in zip(names, starts, ends)}
-            for line in lines[1:]]
+    ends = [*starts[1:], None]
+    return [
+        {name: line[start:end].strip() for name, start, end in zip(names, starts, ends, strict=False)}
+        for line in lines[1:]
+    ]
 
 
 def headers(text: str) -> list[str]:
@@ -110,31 +112,40 @@ def items_of(ran) -> list[dict]:
 
 # --- get serviceentries ------------------------------------------------------------------------
 
+
 def test_get_se_cluster_3_table(tctl):
     ran = tctl("get", "se", "--cluster", "cluster-3")
     assert ran.exit_code == 0, ran.stderr
     assert headers(ran.stdout) == ["NAMESPACE", "NAME", "HOSTS", "LOCATION", "RESOLUTION"]
     assert table(ran.stdout) == [
-        {"NAMESPACE": "xcp-multicluster", "NAME": f"{name}.bookinfo", "HOSTS": host,
-         "LOCATION": "MESH_INTERNAL", "RESOLUTION": "STATIC"}
-        for name, host in zip(EXPOSED, HOSTS)]
+        {
+            "NAMESPACE": "xcp-multicluster",
+            "NAME": f"{name}.bookinfo",
+            "HOSTS": host,
+            "LOCATION": "MESH_INTERNAL",
+            "RESOLUTION": "STATIC",
+        }
+        for name, host in zip(EXPOSED, HOSTS, strict=False)
+    ]
     no_traceback(ran)
 
 
 def test_get_se_cluster_3_names(tctl):
     ran = tctl("get", "se", "--cluster", "cluster-3", "-o", "name")
     assert ran.exit_code == 0, ran.stderr
-    assert ran.stdout.splitlines() == ["serviceentry.networking.istio.io/details.bookinfo",
-                                       "serviceentry.networking.istio.io/reviews.bookinfo"]
+    assert ran.stdout.splitlines() == [
+        "serviceentry.networking.istio.io/details.bookinfo",
+        "serviceentry.networking.istio.io/reviews.bookinfo",
+    ]
 
 
 def test_get_se_cluster_3_yaml(tctl):
     items = items_of(tctl("get", "se", "--cluster", "cluster-3", "-o", "yaml"))
     assert [item["metadata"]["name"] for item in items] == ["details.bookinfo", "reviews.bookinfo"]
-    expected_endpoints = (
-        [(address, "cluster-1") for address in C1_ADDRESSES]
-        + [(address, "cluster-2") for address in C2_ADDRESSES])
-    for item, host in zip(items, HOSTS):
+    expected_endpoints = [(address, "cluster-1") for address in C1_ADDRESSES] + [
+        (address, "cluster-2") for address in C2_ADDRESSES
+    ]
+    for item, host in zip(items, HOSTS, strict=False):
         assert item["apiVersion"] == "networking.istio.io/v1"
         assert item["kind"] == "ServiceEntry"
         assert item["metadata"]["namespace"] == "xcp-multicluster"
@@ -145,8 +156,9 @@ def test_get_se_cluster_3_yaml(tctl):
         assert spec["resolution"] == "STATIC"
         assert spec["ports"] == [{"name": "http", "number": 9080, "protocol": "HTTP"}]
         endpoints = spec["endpoints"]
-        assert [(e["address"], e["labels"]["topology.istio.io/cluster"]) for e in endpoints] \
-            == expected_endpoints
+        assert [
+            (e["address"], e["labels"]["topology.istio.io/cluster"]) for e in endpoints
+        ] == expected_endpoints
         for endpoint in endpoints:
             cluster = endpoint["labels"]["topology.istio.io/cluster"]
             assert endpoint["ports"] == {"http": 15443}
@@ -189,7 +201,8 @@ def test_get_se_all_clusters_has_a_cluster_column(tctl):
     # cluster-1 and cluster-2 run both services themselves: only cluster-3 consumes them
     assert [(r["CLUSTER"], r["NAMESPACE"], r["NAME"]) for r in rows] == [
         ("cluster-3", "xcp-multicluster", "details.bookinfo"),
-        ("cluster-3", "xcp-multicluster", "reviews.bookinfo")]
+        ("cluster-3", "xcp-multicluster", "reviews.bookinfo"),
+    ]
 
 
 def test_get_se_namespace_filter(tctl):
@@ -197,7 +210,9 @@ def test_get_se_namespace_filter(tctl):
     assert ran.exit_code == 0, ran.stderr
     assert "NAMESPACE" not in headers(ran.stdout)
     assert [(r["CLUSTER"], r["NAME"]) for r in table(ran.stdout)] == [
-        ("cluster-3", "details.bookinfo"), ("cluster-3", "reviews.bookinfo")]
+        ("cluster-3", "details.bookinfo"),
+        ("cluster-3", "reviews.bookinfo"),
+    ]
 
 
 def test_get_se_name_filter_over_all_clusters(tctl):
@@ -209,8 +224,10 @@ def test_get_se_name_filter_over_all_clusters(tctl):
 
 def test_get_gw_names_over_all_clusters_are_told_apart(tctl):
     ran = tctl("get", "gw", "-A", "-o", "name")
-    assert ran.stdout.splitlines() == ["cluster-1 gateway.networking.istio.io/tctl-eastwest-gateway",
-                                       "cluster-2 gateway.networking.istio.io/tctl-eastwest-gateway"]
+    assert ran.stdout.splitlines() == [
+        "cluster-1 gateway.networking.istio.io/tctl-eastwest-gateway",
+        "cluster-2 gateway.networking.istio.io/tctl-eastwest-gateway",
+    ]
 
 
 def test_get_nothing_in_a_namespace_is_exit_0(tctl):
@@ -232,15 +249,21 @@ def test_unknown_cluster_is_a_usage_error(tctl):
 
 # --- get workloadentries -------------------------------------------------------------------------
 
+
 def test_get_we_cluster_2_is_the_seed_listing(tctl):
     ran = tctl("get", "we", "-n", "bookinfo", "--cluster", "cluster-2")
     assert ran.exit_code == 0, ran.stderr
     assert headers(ran.stdout) == ["NAME", "ADDRESS"]
-    expected = [{"NAME": we_name("cluster-1", "bookinfo", name, index), "ADDRESS": address}
-                for name in EXPOSED for index, address in enumerate(C1_ADDRESSES, start=1)]
+    expected = [
+        {"NAME": we_name("cluster-1", "bookinfo", name, index), "ADDRESS": address}
+        for name in EXPOSED
+        for index, address in enumerate(C1_ADDRESSES, start=1)
+    ]
     assert table(ran.stdout) == expected
-    assert we_name("cluster-1", "bookinfo", "details") == \
-        "k-details-" + hashlib.md5(b"cluster-1/bookinfo/details").hexdigest()
+    assert (
+        we_name("cluster-1", "bookinfo", "details")
+        == "k-details-" + hashlib.md5(b"cluster-1/bookinfo/details").hexdigest()
+    )
     # productpage and ratings are not exposed: no shadow entries for them
     assert "productpage" not in ran.stdout and "ratings" not in ran.stdout
 
@@ -263,16 +286,21 @@ def test_get_we_all_clusters(tctl):
     ran = tctl("get", "we", "-A")
     assert ran.exit_code == 0, ran.stderr
     rows = table(ran.stdout)
-    expected = (
-        [("cluster-1", we_name("cluster-2", "bookinfo", name, i), address)
-         for name in EXPOSED for i, address in enumerate(C2_ADDRESSES, start=1)]
-        + [("cluster-2", we_name("cluster-1", "bookinfo", name, i), address)
-           for name in EXPOSED for i, address in enumerate(C1_ADDRESSES, start=1)])
+    expected = [
+        ("cluster-1", we_name("cluster-2", "bookinfo", name, i), address)
+        for name in EXPOSED
+        for i, address in enumerate(C2_ADDRESSES, start=1)
+    ] + [
+        ("cluster-2", we_name("cluster-1", "bookinfo", name, i), address)
+        for name in EXPOSED
+        for i, address in enumerate(C1_ADDRESSES, start=1)
+    ]
     assert [(r["CLUSTER"], r["NAME"], r["ADDRESS"]) for r in rows] == expected
     assert {r["NAMESPACE"] for r in rows} == {"bookinfo"}
 
 
 # --- get destinationrules and gateways -----------------------------------------------------------
+
 
 def test_get_dr_all_clusters(tctl):
     ran = tctl("get", "dr", "-A")
@@ -280,13 +308,17 @@ def test_get_dr_all_clusters(tctl):
     rows = table(ran.stdout)
     assert [(r["CLUSTER"], r["NAMESPACE"], r["NAME"], r["HOST"]) for r in rows] == [
         (cluster, "bookinfo", f"{name}.bookinfo", host)
-        for cluster in ("cluster-1", "cluster-2") for name, host in zip(EXPOSED, HOSTS)]
+        for cluster in ("cluster-1", "cluster-2")
+        for name, host in zip(EXPOSED, HOSTS, strict=False)
+    ]
     items = items_of(tctl("get", "dr", "-A", "-o", "yaml"))
     for item in items:
         assert item["apiVersion"] == "networking.istio.io/v1" and item["kind"] == "DestinationRule"
         policy = item["spec"]["trafficPolicy"]
         assert "outlierDetection" in policy
-        assert policy["loadBalancer"]["localityLbSetting"]["failoverPriority"] == ["topology.istio.io/network"]
+        assert policy["loadBalancer"]["localityLbSetting"]["failoverPriority"] == [
+            "topology.istio.io/network"
+        ]
 
 
 def test_get_gw_wide_hosts_are_exactly_the_exposed_fqdns(tctl):
@@ -295,7 +327,8 @@ def test_get_gw_wide_hosts_are_exactly_the_exposed_fqdns(tctl):
     rows = table(ran.stdout)
     assert [(r["CLUSTER"], r["NAMESPACE"], r["NAME"], r["SELECTOR"]) for r in rows] == [
         (cluster, "bookinfo", "tctl-eastwest-gateway", "app=eastwest-gateway")
-        for cluster in ("cluster-1", "cluster-2")]
+        for cluster in ("cluster-1", "cluster-2")
+    ]
     for row in rows:
         assert row["HOSTS"].split(",") == HOSTS
     for item in items_of(tctl("get", "gw", "-A", "-o", "yaml")):
@@ -309,30 +342,39 @@ def test_get_gw_wide_hosts_are_exactly_the_exposed_fqdns(tctl):
 
 # --- global options -------------------------------------------------------------------------------
 
+
 def test_global_options_after_the_command(main_run, applied):
     ran = main_run("get", "se", "--fleet", str(FLEET), "--cluster", "cluster-3", "-o", "name")
     assert ran.exit_code == 0, ran.stderr
-    assert ran.stdout.splitlines() == ["serviceentry.networking.istio.io/details.bookinfo",
-                                       "serviceentry.networking.istio.io/reviews.bookinfo"]
+    assert ran.stdout.splitlines() == [
+        "serviceentry.networking.istio.io/details.bookinfo",
+        "serviceentry.networking.istio.io/reviews.bookinfo",
+    ]
 
 
 def test_global_options_after_the_command_in_a_subprocess(proc, main_run, applied):
     ran = proc("get", "se", "--fleet", str(FLEET), "--cluster", "cluster-3", "-o", "name")
     assert ran.exit_code == 0, ran.stderr
-    assert ran.stdout.splitlines() == ["serviceentry.networking.istio.io/details.bookinfo",
-                                       "serviceentry.networking.istio.io/reviews.bookinfo"]
+    assert ran.stdout.splitlines() == [
+        "serviceentry.networking.istio.io/details.bookinfo",
+        "serviceentry.networking.istio.io/reviews.bookinfo",
+    ]
     ran = proc("get", "se", "--cluster", "cluster-3", "--fleet", str(FLEET), "-o", "yaml")
     assert ran.exit_code == 0, ran.stderr
-    assert ran.stdout == main_run("--fleet", str(FLEET), "get", "se", "--cluster", "cluster-3",
-                                  "-o", "yaml").stdout
+    assert (
+        ran.stdout
+        == main_run("--fleet", str(FLEET), "get", "se", "--cluster", "cluster-3", "-o", "yaml").stdout
+    )
 
 
 def test_tctl_fleet_environment_variable(main_run, applied, monkeypatch, proc):
     monkeypatch.setenv("TCTL_FLEET", str(FLEET))
     ran = main_run("get", "se", "--cluster", "cluster-3", "-o", "name")
     assert ran.exit_code == 0, ran.stderr
-    assert ran.stdout.splitlines() == ["serviceentry.networking.istio.io/details.bookinfo",
-                                       "serviceentry.networking.istio.io/reviews.bookinfo"]
+    assert ran.stdout.splitlines() == [
+        "serviceentry.networking.istio.io/details.bookinfo",
+        "serviceentry.networking.istio.io/reviews.bookinfo",
+    ]
     sub = proc("get", "se", "--cluster", "cluster-3", "-o", "name", env={"TCTL_FLEET": str(FLEET)})
     assert sub.exit_code == 0, sub.stderr
     assert sub.stdout == ran.stdout
@@ -354,6 +396,7 @@ def test_missing_fleet_folder_is_a_usage_error(main_run, applied, tmp_path):
 
 # --- rules seen through the CLI ------------------------------------------------------------------
 
+
 def test_local_instance_wins_and_shadow_entries_appear(tctl, fleet_copy):
     (fleet_copy / "cluster-3" / "details.yaml").write_text(DETAILS_SERVICE)
     ran = tctl("get", "se", "--cluster", "cluster-3", "-o", "name", fleet=fleet_copy)
@@ -362,11 +405,16 @@ def test_local_instance_wins_and_shadow_entries_appear(tctl, fleet_copy):
 
     # cluster-3's details is in bookinfo, which the workspace covers: it fails over to 1 and 2
     we = items_of(tctl("get", "we", "--cluster", "cluster-3", "-o", "yaml", fleet=fleet_copy))
-    assert [(w["metadata"]["namespace"], w["metadata"]["name"], w["spec"]["address"]) for w in we] \
-        == sorted([("bookinfo", we_name("cluster-1", "bookinfo", "details", i), a)
-                   for i, a in enumerate(C1_ADDRESSES, start=1)]
-                  + [("bookinfo", we_name("cluster-2", "bookinfo", "details", i), a)
-                     for i, a in enumerate(C2_ADDRESSES, start=1)])
+    assert [(w["metadata"]["namespace"], w["metadata"]["name"], w["spec"]["address"]) for w in we] == sorted(
+        [
+            ("bookinfo", we_name("cluster-1", "bookinfo", "details", i), a)
+            for i, a in enumerate(C1_ADDRESSES, start=1)
+        ]
+        + [
+            ("bookinfo", we_name("cluster-2", "bookinfo", "details", i), a)
+            for i, a in enumerate(C2_ADDRESSES, start=1)
+        ]
+    )
     for entry in we:
         assert entry["spec"]["labels"] == {"app": "details", "security.istio.io/tlsMode": "istio"}
         assert entry["spec"]["ports"] == {"http": 15443}
@@ -414,8 +462,9 @@ def test_malformed_gateway_annotation_is_an_error_naming_cluster_service_and_val
     document = yaml.safe_load(services.read_text())
     for item in document["items"]:
         if item["metadata"]["name"] == "eastwest-gateway":
-            item["metadata"].setdefault("annotations", {})[
-                "xcp.tetrate.io/cluster-external-addresses"] = "not_an_ip,also"
+            item["metadata"].setdefault("annotations", {})["xcp.tetrate.io/cluster-external-addresses"] = (
+                "not_an_ip,also"
+            )
     services.write_text(yaml.safe_dump(document))
 
     ran = tctl("get", "se", "-A", "-o", "yaml", fleet=fleet_copy)
@@ -432,13 +481,14 @@ def test_malformed_gateway_annotation_is_an_error_naming_cluster_service_and_val
 
 # --- render ---------------------------------------------------------------------------------------
 
+
 def _expected_files(tctl, fleet=FLEET) -> dict[Path, dict]:
     expected: dict[Path, dict] = {}
     for plural, short in GENERATED.items():
         rows = table(tctl("get", short, "-A", fleet=fleet).stdout)
         items = items_of(tctl("get", short, "-A", "-o", "yaml", fleet=fleet))
         assert len(rows) == len(items)
-        for row, item in zip(rows, items):
+        for row, item in zip(rows, items, strict=False):
             meta = item["metadata"]
             assert (row["NAMESPACE"], row["NAME"]) == (meta["namespace"], meta["name"])
             expected[Path(row["CLUSTER"], plural, meta["namespace"], f"{meta['name']}.yaml")] = item
@@ -446,8 +496,7 @@ def _expected_files(tctl, fleet=FLEET) -> dict[Path, dict]:
 
 
 def _rendered(out: Path) -> dict[Path, dict]:
-    return {path.relative_to(out): yaml.safe_load(path.read_text())
-            for path in sorted(out.rglob("*.yaml"))}
+    return {path.relative_to(out): yaml.safe_load(path.read_text()) for path in sorted(out.rglob("*.yaml"))}
 
 
 def test_render_writes_one_file_per_generated_object(tctl, tmp_path):
@@ -494,11 +543,17 @@ def test_render_removes_files_of_objects_no_longer_generated(tctl, tmp_path, fle
     # the Gateways of cluster-1 and cluster-2 lost a host; the reviews files are removed
     assert re.search(rf"^2 written, \d+ unchanged, {len(reviews)} removed in ", ran.stdout), ran.stdout
     for cluster in ("cluster-1", "cluster-2"):
-        gateway = yaml.safe_load((out / cluster / "gateways" / "bookinfo" / "tctl-eastwest-gateway.yaml")
-                                 .read_text())
+        gateway = yaml.safe_load(
+            (out / cluster / "gateways" / "bookinfo" / "tctl-eastwest-gateway.yaml").read_text()
+        )
         assert gateway["spec"]["servers"][0]["hosts"] == [HOSTS[0]]
-    assert not (out / "cluster-1" / "workloadentries" / "bookinfo"
-                / f"{we_name('cluster-2', 'bookinfo', 'reviews')}.yaml").exists()
+    assert not (
+        out
+        / "cluster-1"
+        / "workloadentries"
+        / "bookinfo"
+        / f"{we_name('cluster-2', 'bookinfo', 'reviews')}.yaml"
+    ).exists()
     generated = {p: b for p, b in _rendered(out).items() if p.parts[1] in GENERATED}
     assert generated == _expected_files(tctl, fleet_copy)
 
@@ -524,6 +579,7 @@ def test_render_into_an_empty_existing_folder(tctl, tmp_path):
 
 # --- render never writes outside --out ------------------------------------------------------------
 
+
 @pytest.fixture()
 def every_namespace(main_run, tmp_path):
     """The example's configuration without Cluster objects (every snapshot folder is a cluster,
@@ -537,23 +593,29 @@ def every_namespace(main_run, tmp_path):
 
 def _created_outside(top: Path, out: Path, before: set[Path]) -> list[Path]:
     """What appeared under `top` since `before`, other than `out`, its contents and its parents."""
-    return sorted(p for p in top.rglob("*")
-                  if p not in before and not p.is_relative_to(out) and p not in out.parents)
+    return sorted(
+        p for p in top.rglob("*") if p not in before and not p.is_relative_to(out) and p not in out.parents
+    )
 
 
 # (context name, its folder): an absolute path (under the test's folder, so an escape is seen),
 # a relative one that climbs out of --out, and `..` itself.
-PATH_CONTEXTS = [("{top}/abs/x", "{top_encoded}%2Fabs%2Fx"), ("../../escaped", "%2E.%2F..%2Fescaped"),
-                 ("..", "%2E.")]
+PATH_CONTEXTS = [
+    ("{top}/abs/x", "{top_encoded}%2Fabs%2Fx"),
+    ("../../escaped", "%2E.%2F..%2Fescaped"),
+    ("..", "%2E."),
+]
 
 
 @pytest.mark.parametrize(("context", "folder"), PATH_CONTEXTS)
-def test_render_keeps_a_context_name_that_is_a_path_inside_out(main_run, every_namespace, fleet_copy,
-                                                                tmp_path, context, folder):
+def test_render_keeps_a_context_name_that_is_a_path_inside_out(
+    main_run, every_namespace, fleet_copy, tmp_path, context, folder
+):
     name = context.format(top=tmp_path)
     folder = folder.format(top_encoded=str(tmp_path).replace("/", "%2F"))
-    (fleet_copy / "tctl-clusters.yaml").write_text(yaml.safe_dump(
-        {"clusters": [{"folder": "cluster-3", "name": name}]}))
+    (fleet_copy / "tctl-clusters.yaml").write_text(
+        yaml.safe_dump({"clusters": [{"folder": "cluster-3", "name": name}]})
+    )
     out = tmp_path / "a" / "b" / "out"
     before = set(tmp_path.rglob("*"))
     ran = main_run("--fleet", str(fleet_copy), "render", "--out", str(out))
@@ -562,7 +624,8 @@ def test_render_keeps_a_context_name_that_is_a_path_inside_out(main_run, every_n
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(["cluster-1", "cluster-2", folder])
     # cluster-3, now called `name`, is the cluster that gets the ServiceEntries
     assert {p.relative_to(out).parts[:2] for p in out.rglob("*.yaml") if "serviceentries" in p.parts} == {
-        (folder, "serviceentries")}
+        (folder, "serviceentries")
+    }
     no_traceback(ran)
 
 
@@ -580,9 +643,12 @@ def test_render_refuses_a_snapshot_namespace_that_climbs_out(main_run, every_nam
     ran = main_run("--fleet", str(fleet_copy), "render", "--out", str(out))
     assert _created_outside(tmp_path, out, before) == [] and not out.exists()
     assert ran.exit_code == 3
-    problems = re.findall(rf'^{re.escape(str(fleet_copy))}/cluster-(\d)/services.yaml:\d+:\d+: Service (\w+): '
-                          r'metadata.namespace "../../../../escaped" is not a valid namespace name', ran.stderr,
-                          re.MULTILINE)
+    problems = re.findall(
+        rf"^{re.escape(str(fleet_copy))}/cluster-(\d)/services.yaml:\d+:\d+: Service (\w+): "
+        r'metadata.namespace "../../../../escaped" is not a valid namespace name',
+        ran.stderr,
+        re.MULTILINE,
+    )
     assert problems == [("1", "details"), ("1", "reviews"), ("2", "details"), ("2", "reviews")], ran.stderr
     no_traceback(ran)
 
@@ -601,7 +667,8 @@ def test_render_refuses_a_link_in_out_that_leads_outside(tctl, tmp_path):
     assert f'"{entries / "xcp-multicluster" / "details.bookinfo.yaml"}" leads outside' in ran.stderr
     assert list(elsewhere.iterdir()) == []
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
-        p: b for p, b in before.items() if not p.is_relative_to(entries)}  # nothing written
+        p: b for p, b in before.items() if not p.is_relative_to(entries)
+    }  # nothing written
     no_traceback(ran)
 
 
@@ -622,6 +689,7 @@ def test_render_prunes_nothing_a_link_in_out_leads_to(tctl, tmp_path):
 
 # --- clusters -------------------------------------------------------------------------------------
 
+
 def test_clusters_of_the_snapshot_fleet(tctl):
     ran = tctl("clusters")
     assert ran.exit_code == 0, ran.stderr
@@ -629,7 +697,8 @@ def test_clusters_of_the_snapshot_fleet(tctl):
     assert [(r["NAME"], r["NETWORK"], r["LOCALITY"], r["REACHABLE"]) for r in rows] == [
         ("cluster-1", "network-1", "eu-west-2", "yes"),
         ("cluster-2", "network-2", "eu-west-1", "yes"),
-        ("cluster-3", "network-3", "us-east-1", "yes")]
+        ("cluster-3", "network-3", "us-east-1", "yes"),
+    ]
     by_name = {r["NAME"]: r for r in rows}
     assert by_name["cluster-1"]["GATEWAY ADDRESSES"].split(",") == C1_ADDRESSES
     assert by_name["cluster-2"]["GATEWAY ADDRESSES"].split(",") == C2_ADDRESSES
@@ -638,6 +707,7 @@ def test_clusters_of_the_snapshot_fleet(tctl):
 
 
 # --- determinism ----------------------------------------------------------------------------------
+
 
 def test_two_runs_give_identical_bytes(tctl, proc):
     first = tctl("get", "se", "-A", "-o", "yaml")

@@ -36,17 +36,29 @@ def _env(tmp_path) -> dict:
 
 
 def probe(tmp_path, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=ROOT,
-                          env=_env(tmp_path), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(tmp_path),
+        timeout=60,
+    )
     report = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
     assert report, done.stdout + done.stderr
-    return json.loads(report[-1][len("PROBE "):])
+    return json.loads(report[-1][len("PROBE ") :])
 
 
 def imported_modules(tmp_path, *args: str) -> tuple[int, set[str]]:
     """`python -X importtime -m tctl_py ARGS`: the top-level packages it imported."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "tctl_py", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=_env(tmp_path), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tctl_py", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(tmp_path),
+        timeout=60,
+    )
     modules = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and line.count("|") == 2:

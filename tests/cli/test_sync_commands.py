@@ -18,9 +18,11 @@ EXAMPLE = ROOT / "examples" / "bookinfo"
 CONFIG = EXAMPLE / "config"
 EASTWEST = EXAMPLE / "eastwest-gateway.yaml"
 NOT_WRITTEN = " (snapshot fleet: not written)"
-STEP = re.compile(r"^(?P<cluster>cluster-\d+) (?P<label>\S+) "
-                  r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept)"
-                  r"(?P<suffix> \((?:dry run|server dry run|snapshot fleet: not written)\))?(?:: .+)?$")
+STEP = re.compile(
+    r"^(?P<cluster>cluster-\d+) (?P<label>\S+) "
+    r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept)"
+    r"(?P<suffix> \((?:dry run|server dry run|snapshot fleet: not written)\))?(?:: .+)?$"
+)
 GW = "gateway.networking.istio.io/tctl-eastwest-gateway"
 OBJECTS = 2 + 1 + 10 + 4 + 2  # cluster-3's ServiceEntries and namespace, WEs, DRs, Gateways
 
@@ -55,10 +57,12 @@ def snapshot(tmp_path) -> Path:
 @pytest.fixture()
 def tctl(main_run, snapshot):
     """tctl in this process with `--fleet` the snapshot copy."""
+
     def run(*args):
         ran = main_run("--fleet", str(snapshot), *map(str, args))
         assert "Traceback" not in ran.stderr, ran.stderr
         return ran
+
     return run
 
 
@@ -104,14 +108,18 @@ def test_diff_of_a_changed_setting_shows_the_gateway_hosts_change(tctl, applied,
     ran = tctl("diff", "-f", changed_setting)
     assert ran.exit_code == 1, ran.stderr
     for cluster in ("cluster-1", "cluster-2"):
-        header = (f"--- a/{cluster}/Gateway/bookinfo/tctl-eastwest-gateway\n"
-                  f"+++ b/{cluster}/Gateway/bookinfo/tctl-eastwest-gateway\n")
+        header = (
+            f"--- a/{cluster}/Gateway/bookinfo/tctl-eastwest-gateway\n"
+            f"+++ b/{cluster}/Gateway/bookinfo/tctl-eastwest-gateway\n"
+        )
         assert header in ran.stdout
         hunk = ran.stdout.split(header, 1)[1].split("\n--- ", 1)[0]
         assert "     - details.bookinfo.svc.cluster.local\n-    - reviews.bookinfo.svc.cluster.local" in hunk
     assert "--- a/cluster-3/ServiceEntry/xcp-multicluster/reviews.bookinfo\n+++ /dev/null" in ran.stdout
-    assert "+++ b/store/organizations/tse/tenants/tse/workspaces/bookinfo-ws/settings/" \
-           "bookinfo-ws-settings" in ran.stdout
+    assert (
+        "+++ b/store/organizations/tse/tenants/tse/workspaces/bookinfo-ws/settings/"
+        "bookinfo-ws-settings" in ran.stdout
+    )
     # the same bytes every time, and the store is left as it was
     assert tctl("diff", "-f", changed_setting).stdout.encode() == ran.stdout.encode()
     assert tctl("diff").exit_code == 0
@@ -138,14 +146,18 @@ def test_sync_and_apply_refuse_unknown_clusters_and_dry_run_modes(tctl, applied)
     assert tctl("sync", "--dry-run=sometimes").exit_code == 2
 
 
-def test_apply_after_a_setting_change_reports_what_the_change_changes(tctl, applied, changed_setting,
-                                                                      snapshot):
+def test_apply_after_a_setting_change_reports_what_the_change_changes(
+    tctl, applied, changed_setting, snapshot
+):
     before = files(snapshot)
     ran = tctl("apply", "-f", changed_setting)
     assert ran.exit_code == 0, ran.stderr
     found = steps(ran.stdout)
     assert found[("cluster-1", GW)] == ("configured", NOT_WRITTEN)
-    assert found[("cluster-3", "serviceentry.networking.istio.io/reviews.bookinfo")] == ("pruned", NOT_WRITTEN)
+    assert found[("cluster-3", "serviceentry.networking.istio.io/reviews.bookinfo")] == (
+        "pruned",
+        NOT_WRITTEN,
+    )
     assert found[("cluster-3", "serviceentry.networking.istio.io/details.bookinfo")] == ("unchanged", "")
     assert files(snapshot) == before
     assert tctl("diff").exit_code == 0
@@ -170,11 +182,15 @@ def test_ingress_gateway_on_a_snapshot_fleet(tctl, applied):
     assert one.exit_code == 0, one.stderr
     label = "ingressgateway.install.tetrate.io/eastwest-gateway"
     assert [line for line in one.stdout.splitlines() if label in line] == [
-        f"cluster-1 {label} created{NOT_WRITTEN}"]
+        f"cluster-1 {label} created{NOT_WRITTEN}"
+    ]
     every = tctl("apply", "-f", EASTWEST, "--all-clusters")
     assert every.exit_code == 0, every.stderr
     assert [line.split()[0] for line in every.stdout.splitlines() if label in line] == [
-        "cluster-1", "cluster-2", "cluster-3"]
+        "cluster-1",
+        "cluster-2",
+        "cluster-3",
+    ]
 
 
 def test_sync_with_the_fleet_from_the_environment(proc, snapshot, tmp_path):

@@ -43,12 +43,15 @@ FLEET = EXAMPLE / "fleet"
 EASTWEST = EXAMPLE / "eastwest-gateway.yaml"
 
 # Gateway addresses in rule 2's order (IPs in numeric order), networks and regions of the example.
-IPS = {"cluster-1": ["18.135.167.198", "18.168.99.230", "35.179.51.164"],
-       "cluster-2": ["198.51.100.20", "198.51.100.21"]}
+IPS = {
+    "cluster-1": ["18.135.167.198", "18.168.99.230", "35.179.51.164"],
+    "cluster-2": ["198.51.100.20", "198.51.100.21"],
+}
 NETWORK = {"cluster-1": "network-1", "cluster-2": "network-2", "cluster-3": "network-3"}
 REGION = {"cluster-1": "eu-west-2", "cluster-2": "eu-west-1", "cluster-3": "us-east-1"}
 SOURCE = "organizations/tse/tenants/tse/workspaces/bookinfo-ws/settings/bookinfo-ws-settings"
 MULTICLUSTER = "xcp-multicluster"
+
 
 def shadow(origin: str, name: str, ns: str = "bookinfo") -> str:
     """Rule 6's WorkloadEntry name for the first address of `origin`'s Service ns/name."""
@@ -83,24 +86,37 @@ def user_edits(fleet: EmulatedFleet, cluster: str, plural: str, ns: str, name: s
 
     with user_client(fleet, cluster) as api:
         client.CustomObjectsApi(api).patch_namespaced_custom_object(
-            "networking.istio.io", "v1", ns, plural, name, patch, field_manager="kubectl-edit")
+            "networking.istio.io", "v1", ns, plural, name, patch, field_manager="kubectl-edit"
+        )
 
 
 def colliding_service_entry() -> dict:
     """A user's ServiceEntry with the name tctl gives details' ServiceEntry in cluster-3."""
-    return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-            "metadata": {"name": "details.bookinfo", "namespace": MULTICLUSTER,
-                         "labels": {"team": "payments"}},
-            "spec": {"hosts": ["details.bookinfo.svc.cluster.local"], "location": "MESH_EXTERNAL",
-                     "resolution": "DNS",
-                     "ports": [{"name": "http", "number": 80, "protocol": "HTTP"}]}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": "details.bookinfo", "namespace": MULTICLUSTER, "labels": {"team": "payments"}},
+        "spec": {
+            "hosts": ["details.bookinfo.svc.cluster.local"],
+            "location": "MESH_EXTERNAL",
+            "resolution": "DNS",
+            "ports": [{"name": "http", "number": 80, "protocol": "HTTP"}],
+        },
+    }
 
 
 def endpoints(origins: list[str]) -> list[dict]:
-    return [{"address": ip, "ports": {"http": 15443},
-             "labels": {"security.istio.io/tlsMode": "istio", "topology.istio.io/cluster": c},
-             "network": NETWORK[c], "locality": REGION[c]}
-            for c in origins for ip in IPS[c]]
+    return [
+        {
+            "address": ip,
+            "ports": {"http": 15443},
+            "labels": {"security.istio.io/tlsMode": "istio", "topology.istio.io/cluster": c},
+            "network": NETWORK[c],
+            "locality": REGION[c],
+        }
+        for c in origins
+        for ip in IPS[c]
+    ]
 
 
 def assert_tctl_owns(obj: dict) -> None:
@@ -115,20 +131,26 @@ def assert_tctl_owns(obj: dict) -> None:
 
 # --- the seed scenario ---------------------------------------------------------------------------
 
+
 def test_apply_writes_the_seed_scenario_field_by_field(fleet, tctl):
     ran = tctl("apply", "-f", CONFIG)
     assert ran.exit_code == 0, ran.stderr
     c1, c2, c3 = (fleet[name] for name in CLUSTERS)
 
     # where everything is
-    assert names(c3, "ServiceEntry") == names(c3, "ServiceEntry", MULTICLUSTER) == [
-        "details.bookinfo", "reviews.bookinfo"]
+    assert (
+        names(c3, "ServiceEntry")
+        == names(c3, "ServiceEntry", MULTICLUSTER)
+        == ["details.bookinfo", "reviews.bookinfo"]
+    )
     assert names(c1, "ServiceEntry") == names(c2, "ServiceEntry") == []
     assert names(c3, "WorkloadEntry") == names(c3, "DestinationRule") == names(c3, "Gateway") == []
-    shadows_in_2 = [f"{shadow('cluster-1', s)}{suffix}" for s in ("details", "reviews")
-                    for suffix in ("", "-2", "-3")]
-    shadows_in_1 = [f"{shadow('cluster-2', s)}{suffix}" for s in ("details", "reviews")
-                    for suffix in ("", "-2")]
+    shadows_in_2 = [
+        f"{shadow('cluster-1', s)}{suffix}" for s in ("details", "reviews") for suffix in ("", "-2", "-3")
+    ]
+    shadows_in_1 = [
+        f"{shadow('cluster-2', s)}{suffix}" for s in ("details", "reviews") for suffix in ("", "-2")
+    ]
     assert names(c2, "WorkloadEntry", "bookinfo") == sorted(shadows_in_2)
     assert names(c1, "WorkloadEntry", "bookinfo") == sorted(shadows_in_1)
     for cluster in (c1, c2):
@@ -139,9 +161,12 @@ def test_apply_writes_the_seed_scenario_field_by_field(fleet, tctl):
     for name in ("details", "reviews"):
         entry = c3.get("ServiceEntry", f"{name}.bookinfo", MULTICLUSTER)
         assert entry["spec"] == {
-            "hosts": [f"{name}.bookinfo.svc.cluster.local"], "location": "MESH_INTERNAL",
-            "resolution": "STATIC", "ports": [{"name": "http", "number": 9080, "protocol": "HTTP"}],
-            "endpoints": endpoints(["cluster-1", "cluster-2"])}, name
+            "hosts": [f"{name}.bookinfo.svc.cluster.local"],
+            "location": "MESH_INTERNAL",
+            "resolution": "STATIC",
+            "ports": [{"name": "http", "number": 9080, "protocol": "HTTP"}],
+            "endpoints": endpoints(["cluster-1", "cluster-2"]),
+        }, name
         assert entry["metadata"]["annotations"]["tctl.tetrate.io/origins"] == '["cluster-1","cluster-2"]'
     # the namespace they live in was created for them, and is tctl's
     assert "xcp-multicluster" not in names(c1, "Namespace") + names(c2, "Namespace")
@@ -155,9 +180,12 @@ def test_apply_writes_the_seed_scenario_field_by_field(fleet, tctl):
                 entry = fleet[here].get("WorkloadEntry", entry_name, "bookinfo")
                 assert entry is not None, (here, entry_name)
                 assert entry["spec"] == {
-                    "address": ip, "ports": {"http": 15443},
+                    "address": ip,
+                    "ports": {"http": 15443},
                     "labels": {"app": name, "security.istio.io/tlsMode": "istio"},
-                    "network": NETWORK[origin], "locality": REGION[origin]}, (here, entry_name)
+                    "network": NETWORK[origin],
+                    "locality": REGION[origin],
+                }, (here, entry_name)
                 assert entry["metadata"]["annotations"]["tctl.tetrate.io/origins"] == f'["{origin}"]'
 
     # failover DestinationRules and the Gateways exposing exactly details and reviews
@@ -167,12 +195,19 @@ def test_apply_writes_the_seed_scenario_field_by_field(fleet, tctl):
             assert rule["host"] == f"{name}.bookinfo.svc.cluster.local"
             assert rule["trafficPolicy"]["outlierDetection"]
             assert rule["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failoverPriority"] == [
-                "topology.istio.io/network"]
+                "topology.istio.io/network"
+            ]
         gateway = cluster.get("Gateway", "tctl-eastwest-gateway", "bookinfo")["spec"]
-        assert gateway == {"selector": {"app": "eastwest-gateway"}, "servers": [{
-            "hosts": ["details.bookinfo.svc.cluster.local", "reviews.bookinfo.svc.cluster.local"],
-            "port": {"name": "tls", "number": 15443, "protocol": "TLS"},
-            "tls": {"mode": "AUTO_PASSTHROUGH"}}]}
+        assert gateway == {
+            "selector": {"app": "eastwest-gateway"},
+            "servers": [
+                {
+                    "hosts": ["details.bookinfo.svc.cluster.local", "reviews.bookinfo.svc.cluster.local"],
+                    "port": {"name": "tls", "number": 15443, "protocol": "TLS"},
+                    "tls": {"mode": "AUTO_PASSTHROUGH"},
+                }
+            ],
+        }
 
     # every generated object: labelled as tctl's, applied with field manager tctl
     for cluster in fleet.clusters.values():
@@ -217,12 +252,21 @@ def test_a_second_apply_writes_nothing_and_reads_little(fleet, tctl, applied):
 
 # --- the fleet changes ---------------------------------------------------------------------------
 
+
 def test_a_service_added_in_a_consumer_cluster_turns_its_service_entry_into_shadow_entries(
-        fleet, tctl, applied):
+    fleet, tctl, applied
+):
     c3 = fleet["cluster-3"]
-    c3.seed(namespace("bookinfo"),
-            service("bookinfo", "details", labels={"app": "details"}, selector={"app": "details"},
-                    ports=[{"name": "http", "port": 9080}]))
+    c3.seed(
+        namespace("bookinfo"),
+        service(
+            "bookinfo",
+            "details",
+            labels={"app": "details"},
+            selector={"app": "details"},
+            ports=[{"name": "http", "port": 9080}],
+        ),
+    )
     ran = tctl("sync")
     assert ran.exit_code == 0, ran.stderr
     steps = ran.steps()
@@ -233,22 +277,31 @@ def test_a_service_added_in_a_consumer_cluster_turns_its_service_entry_into_shad
     assert names(c3, "ServiceEntry") == ["reviews.bookinfo"]
     from_1, from_2 = shadow("cluster-1", "details"), shadow("cluster-2", "details")
     assert from_1 != from_2
-    expected = {from_1: ("cluster-1", IPS["cluster-1"][0]), f"{from_1}-2": ("cluster-1", IPS["cluster-1"][1]),
-                f"{from_1}-3": ("cluster-1", IPS["cluster-1"][2]),
-                from_2: ("cluster-2", IPS["cluster-2"][0]), f"{from_2}-2": ("cluster-2", IPS["cluster-2"][1])}
+    expected = {
+        from_1: ("cluster-1", IPS["cluster-1"][0]),
+        f"{from_1}-2": ("cluster-1", IPS["cluster-1"][1]),
+        f"{from_1}-3": ("cluster-1", IPS["cluster-1"][2]),
+        from_2: ("cluster-2", IPS["cluster-2"][0]),
+        f"{from_2}-2": ("cluster-2", IPS["cluster-2"][1]),
+    }
     assert names(c3, "WorkloadEntry", "bookinfo") == sorted(expected)
     for entry_name, (origin, ip) in expected.items():
         entry = c3.get("WorkloadEntry", entry_name, "bookinfo")
-        assert entry["spec"] == {"address": ip, "ports": {"http": 15443},
-                                 "labels": {"app": "details", "security.istio.io/tlsMode": "istio"},
-                                 "network": NETWORK[origin], "locality": REGION[origin]}
+        assert entry["spec"] == {
+            "address": ip,
+            "ports": {"http": 15443},
+            "labels": {"app": "details", "security.istio.io/tlsMode": "istio"},
+            "network": NETWORK[origin],
+            "locality": REGION[origin],
+        }
         assert_tctl_owns(entry)
         assert steps[("cluster-3", we(entry_name))] == "created"
     rule = c3.get("DestinationRule", "details.bookinfo", "bookinfo")
     assert_tctl_owns(rule)
     assert rule["spec"]["host"] == "details.bookinfo.svc.cluster.local"
     assert rule["spec"]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failoverPriority"] == [
-        "topology.istio.io/network"]
+        "topology.istio.io/network"
+    ]
     # the other clusters were only read
     assert write_requests(fleet)["cluster-1"] == write_requests(fleet)["cluster-2"] == 0
     # converged: the next sync writes nothing
@@ -285,6 +338,7 @@ def test_a_removed_service_is_pruned_everywhere(fleet, tctl, applied):
 
 
 # --- objects tctl does not own -------------------------------------------------------------------
+
 
 def test_an_unmanaged_colliding_service_entry_is_a_conflict_left_as_it_was(fleet, tctl):
     c3 = fleet["cluster-3"]
@@ -325,6 +379,7 @@ def test_an_unmanaged_colliding_service_entry_is_a_conflict_left_as_it_was(fleet
 
 # --- clusters that fail --------------------------------------------------------------------------
 
+
 def derived_from(fleet: EmulatedFleet, origin: str) -> dict[tuple[str, str, str, str], str]:
     """resourceVersion of every generated object (any cluster) whose origins include `origin`."""
     found = {}
@@ -358,12 +413,16 @@ def test_a_down_cluster_changes_nothing_derived_from_it_until_it_is_back(fleet, 
     # the one write: cluster-2's own Gateway no longer exposes reviews (it derives from cluster-2)
     assert write_requests(fleet) == {"cluster-1": 0, "cluster-2": 1, "cluster-3": 0}
     assert [r["path"] for r in c2.request_log[mark:] if r["method"] in WRITE_METHODS] == [
-        "/apis/networking.istio.io/v1/namespaces/bookinfo/gateways/tctl-eastwest-gateway"]
+        "/apis/networking.istio.io/v1/namespaces/bookinfo/gateways/tctl-eastwest-gateway"
+    ]
     # cluster-3 keeps cluster-1's endpoints, cluster-2 its WorkloadEntries pointing at cluster-1
     assert c3.get("ServiceEntry", "reviews.bookinfo", MULTICLUSTER)["spec"]["endpoints"] == endpoints(
-        ["cluster-1", "cluster-2"])
-    assert c2.get("WorkloadEntry", shadow("cluster-1", "details") + "-3", "bookinfo")["spec"]["address"] \
+        ["cluster-1", "cluster-2"]
+    )
+    assert (
+        c2.get("WorkloadEntry", shadow("cluster-1", "details") + "-3", "bookinfo")["spec"]["address"]
         == IPS["cluster-1"][2]
+    )
     steps = ran.steps()
     assert steps[("cluster-3", se("reviews.bookinfo"))] == "kept"
     assert steps[("cluster-2", we(shadow("cluster-1", "reviews")))] == "kept"
@@ -378,7 +437,8 @@ def test_a_down_cluster_changes_nothing_derived_from_it_until_it_is_back(fleet, 
     # alone, cluster-1's shadows of cluster-2's reviews go, cluster-2's shadows of cluster-1's
     # reviews go too, and cluster-2 now consumes reviews through a ServiceEntry of its own
     assert c3.get("ServiceEntry", "reviews.bookinfo", MULTICLUSTER)["spec"]["endpoints"] == endpoints(
-        ["cluster-1"])
+        ["cluster-1"]
+    )
     assert steps[("cluster-3", se("reviews.bookinfo"))] == "configured"
     assert steps[("cluster-1", we(shadow("cluster-2", "reviews")))] == "pruned"
     assert not [n for n in names(c1, "WorkloadEntry") if "reviews" in n]
@@ -395,17 +455,20 @@ def test_apply_with_a_cluster_down_applies_the_others_and_names_it(fleet, tctl):
     fleet["cluster-2"].stop()
     ran = tctl("apply", "-f", CONFIG)
     assert ran.exit_code == 4, ran.stderr
-    assert re.search(r"^error: cluster cluster-2 could not be read: .*connection refused", ran.stderr,
-                     re.MULTILINE), ran.stderr
+    assert re.search(
+        r"^error: cluster cluster-2 could not be read: .*connection refused", ran.stderr, re.MULTILINE
+    ), ran.stderr
     assert names(fleet["cluster-1"], "Gateway") == ["tctl-eastwest-gateway"]
     assert fleet["cluster-3"].get("ServiceEntry", "details.bookinfo", MULTICLUSTER)["spec"][
-        "endpoints"] == endpoints(["cluster-1"])
+        "endpoints"
+    ] == endpoints(["cluster-1"])
     assert not [key for key in ran.steps() if key[0] == "cluster-2"]
     fleet["cluster-2"].start()
     again = tctl("apply", "-f", CONFIG)
     assert again.exit_code == 0, again.stderr
     assert fleet["cluster-3"].get("ServiceEntry", "details.bookinfo", MULTICLUSTER)["spec"][
-        "endpoints"] == endpoints(["cluster-1", "cluster-2"])
+        "endpoints"
+    ] == endpoints(["cluster-1", "cluster-2"])
 
 
 def test_transient_server_errors_on_writes_are_retried(fleet, tctl):
@@ -424,8 +487,10 @@ def test_transient_server_errors_on_reads_are_retried(fleet, tctl):
     ran = tctl("apply", "-f", CONFIG)
     assert ran.exit_code == 0, ran.stderr
     assert len(names(fleet["cluster-2"], "WorkloadEntry")) == 6
-    assert len(fleet["cluster-3"].get("ServiceEntry", "details.bookinfo", MULTICLUSTER)["spec"][
-        "endpoints"]) == 5
+    assert (
+        len(fleet["cluster-3"].get("ServiceEntry", "details.bookinfo", MULTICLUSTER)["spec"]["endpoints"])
+        == 5
+    )
 
 
 def test_a_cluster_slower_than_the_timeout_fails_alone(fleet, tctl):
@@ -434,15 +499,19 @@ def test_a_cluster_slower_than_the_timeout_fails_alone(fleet, tctl):
     fleet["cluster-2"].latency = 1.0
     ran = tctl("apply", "-f", CONFIG, "--request-timeout", "0.5")
     assert ran.exit_code == 4, ran.stderr
-    assert re.search(r"^error: cluster cluster-2 could not be read: no answer from "
-                     r"http://127\.0\.0\.1:\d+ within 0\.5 s \(listing namespaces\) \(after 3 attempts\)",
-                     ran.stderr, re.MULTILINE), ran.stderr
+    assert re.search(
+        r"^error: cluster cluster-2 could not be read: no answer from "
+        r"http://127\.0\.0\.1:\d+ within 0\.5 s \(listing namespaces\) \(after 3 attempts\)",
+        ran.stderr,
+        re.MULTILINE,
+    ), ran.stderr
     assert names(fleet["cluster-1"], "Gateway") == ["tctl-eastwest-gateway"]
     assert names(fleet["cluster-3"], "ServiceEntry") == ["details.bookinfo", "reviews.bookinfo"]
     assert fleet["cluster-2"].counts["PATCH"] == 0
 
 
 # --- diff ----------------------------------------------------------------------------------------
+
 
 def test_diff_exit_codes_and_stable_bytes(fleet, tctl, applied, changed_setting):
     same = tctl("diff")
@@ -466,12 +535,20 @@ def test_diff_exit_codes_and_stable_bytes(fleet, tctl, applied, changed_setting)
 
 def test_diff_with_an_external_diff_program(fleet, tctl, applied, changed_setting, monkeypatch, store):
     env = {"KUBECTL_EXTERNAL_DIFF": "diff -u -N"}
-    done = subprocess.run([sys.executable, "-m", "tctl_py", "diff", "-f", str(changed_setting),
-                           "--store", str(store)], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, **env}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "tctl_py", "diff", "-f", str(changed_setting), "--store", str(store)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     assert done.returncode == 1, done.stderr
-    assert re.search(r"^diff -u -N \S+/LIVE/cluster-1\.Gateway\.bookinfo\.tctl-eastwest-gateway ",
-                     done.stdout, re.MULTILINE), done.stdout
+    assert re.search(
+        r"^diff -u -N \S+/LIVE/cluster-1\.Gateway\.bookinfo\.tctl-eastwest-gateway ",
+        done.stdout,
+        re.MULTILINE,
+    ), done.stdout
     assert "-    - reviews.bookinfo.svc.cluster.local" in done.stdout
     monkeypatch.setenv("KUBECTL_EXTERNAL_DIFF", "diff -u -N")
     assert tctl("diff").exit_code == 0
@@ -485,6 +562,7 @@ def test_diff_with_an_external_diff_program(fleet, tctl, applied, changed_settin
 
 
 # --- dry runs and --no-sync ----------------------------------------------------------------------
+
 
 def test_client_dry_run_writes_nothing_and_exits_1_then_0_after_a_real_apply(fleet, tctl):
     ran = tctl("apply", "-f", CONFIG, "--dry-run")
@@ -515,11 +593,18 @@ def test_server_dry_run_sends_writes_with_dry_run_all_and_persists_nothing(fleet
         assert cluster.writes == 0, name
         assert managed_objects(cluster) == [], name
     # the shadow WorkloadEntries were validated by cluster-2's server
-    assert sum(1 for r in fleet["cluster-2"].request_log
-               if r["method"] == "PATCH" and "/workloadentries/" in r["path"]) == 6
+    assert (
+        sum(
+            1
+            for r in fleet["cluster-2"].request_log
+            if r["method"] == "PATCH" and "/workloadentries/" in r["path"]
+        )
+        == 6
+    )
     # cluster-3's ServiceEntries go to xcp-multicluster, which does not exist yet: said, not sent
-    assert ("note: cluster cluster-3: 2 object(s) not sent for validation, as their namespace "
-            "does not exist yet") in ran.stderr
+    assert (
+        "note: cluster cluster-3: 2 object(s) not sent for validation, as their namespace does not exist yet"
+    ) in ran.stderr
     assert tctl("get", "organizations").stdout == ""
 
 
@@ -533,6 +618,7 @@ def test_no_sync_stores_only(fleet, tctl):
 
 
 # --- delete --------------------------------------------------------------------------------------
+
 
 def test_deleting_the_workspace_prunes_everything_tctl_generated(fleet, tctl, applied):
     ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
@@ -548,19 +634,30 @@ def test_deleting_the_workspace_prunes_everything_tctl_generated(fleet, tctl, ap
     assert ("cluster-3", "namespace/xcp-multicluster") not in ran.steps()
     # the applications are untouched
     assert names(fleet["cluster-1"], "Service", "bookinfo") == [
-        "details", "eastwest-gateway", "productpage", "ratings", "reviews"]
+        "details",
+        "eastwest-gateway",
+        "productpage",
+        "ratings",
+        "reviews",
+    ]
     assert names(fleet["cluster-3"], "Namespace") == ["default", "istio-system", "sleep", MULTICLUSTER]
 
 
-def test_pruning_the_multicluster_namespace_never_deletes_objects_tctl_does_not_own(fleet, tctl,
-                                                                                    applied):
+def test_pruning_the_multicluster_namespace_never_deletes_objects_tctl_does_not_own(fleet, tctl, applied):
     """SPEC §3.3: only objects labelled managed-by tctl are ever deleted. Deleting the
     xcp-multicluster Namespace deletes everything in it, the user's objects too."""
     c3 = fleet["cluster-3"]
-    theirs = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-              "metadata": {"name": "httpbin-external", "namespace": MULTICLUSTER},
-              "spec": {"hosts": ["httpbin.org"], "location": "MESH_EXTERNAL", "resolution": "DNS",
-                       "ports": [{"name": "http", "number": 80, "protocol": "HTTP"}]}}
+    theirs = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": "httpbin-external", "namespace": MULTICLUSTER},
+        "spec": {
+            "hosts": ["httpbin.org"],
+            "location": "MESH_EXTERNAL",
+            "resolution": "DNS",
+            "ports": [{"name": "http", "number": 80, "protocol": "HTTP"}],
+        },
+    }
     c3.seed(theirs)
     ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
     assert ran.exit_code == 0, ran.stderr
@@ -569,6 +666,7 @@ def test_pruning_the_multicluster_namespace_never_deletes_objects_tctl_does_not_
 
 
 # --- IngressGateway ------------------------------------------------------------------------------
+
 
 def test_ingress_gateway_is_installed_in_the_named_cluster_only(fleet, tctl, applied):
     refused = tctl("apply", "-f", EASTWEST)
@@ -589,11 +687,14 @@ def test_ingress_gateway_is_installed_in_the_named_cluster_only(fleet, tctl, app
     reset(fleet)
     again = tctl("apply", "-f", EASTWEST, "--cluster", "cluster-1")
     assert again.exit_code == 0, again.stderr
-    assert "cluster-1 ingressgateway.install.tetrate.io/eastwest-gateway unchanged" in again.stdout.splitlines()
+    assert (
+        "cluster-1 ingressgateway.install.tetrate.io/eastwest-gateway unchanged" in again.stdout.splitlines()
+    )
     assert write_requests(fleet) == no_writes(fleet)
 
 
 # --- get: the SYNC column ------------------------------------------------------------------------
+
 
 def sync_column(tctl, kind: str = "se") -> dict[tuple[str, str], str]:
     ran = tctl("get", kind, "-A")
@@ -606,17 +707,27 @@ def sync_column(tctl, kind: str = "se") -> dict[tuple[str, str], str]:
 
 def test_get_shows_the_sync_state_of_each_object(fleet, tctl):
     assert tctl("apply", "-f", CONFIG, "--no-sync").exit_code == 0
-    assert sync_column(tctl) == {("cluster-3", "details.bookinfo"): "missing",
-                                 ("cluster-3", "reviews.bookinfo"): "missing"}
+    assert sync_column(tctl) == {
+        ("cluster-3", "details.bookinfo"): "missing",
+        ("cluster-3", "reviews.bookinfo"): "missing",
+    }
     assert tctl("sync").exit_code == 0
     assert set(sync_column(tctl).values()) == {"in-sync"}
     assert set(sync_column(tctl, "we").values()) == {"in-sync"}
     reset(fleet)
 
-    user_edits(fleet, "cluster-3", "serviceentries", MULTICLUSTER, "reviews.bookinfo",
-               {"spec": {"resolution": "DNS"}})
-    assert sync_column(tctl) == {("cluster-3", "details.bookinfo"): "in-sync",
-                                 ("cluster-3", "reviews.bookinfo"): "drifted"}
+    user_edits(
+        fleet,
+        "cluster-3",
+        "serviceentries",
+        MULTICLUSTER,
+        "reviews.bookinfo",
+        {"spec": {"resolution": "DNS"}},
+    )
+    assert sync_column(tctl) == {
+        ("cluster-3", "details.bookinfo"): "in-sync",
+        ("cluster-3", "reviews.bookinfo"): "drifted",
+    }
     assert tctl("diff").exit_code == 1
     assert write_requests(fleet)["cluster-3"] == 1  # the user's edit, nothing from tctl
 
@@ -625,10 +736,12 @@ def test_get_shows_the_sync_state_of_each_object(fleet, tctl):
 
     with user_client(fleet, "cluster-3") as api:
         custom = client.CustomObjectsApi(api)
-        custom.delete_namespaced_custom_object("networking.istio.io", "v1", MULTICLUSTER,
-                                               "serviceentries", "details.bookinfo")
-        custom.create_namespaced_custom_object("networking.istio.io", "v1", MULTICLUSTER,
-                                               "serviceentries", colliding_service_entry())
+        custom.delete_namespaced_custom_object(
+            "networking.istio.io", "v1", MULTICLUSTER, "serviceentries", "details.bookinfo"
+        )
+        custom.create_namespaced_custom_object(
+            "networking.istio.io", "v1", MULTICLUSTER, "serviceentries", colliding_service_entry()
+        )
     assert sync_column(tctl)[("cluster-3", "details.bookinfo")] == "conflict"
 
 
@@ -636,8 +749,14 @@ def test_sync_repairs_an_object_someone_edited(fleet, tctl, applied):
     """`sync` updates what drifted (its help, SPEC §7 "re-running converges"): an object labelled
     as tctl's, whose spec.resolution someone changed with `kubectl edit`, is put back. Like any
     controller reconciling its own objects, tctl must take its fields back (force)."""
-    user_edits(fleet, "cluster-3", "serviceentries", MULTICLUSTER, "reviews.bookinfo",
-               {"spec": {"resolution": "DNS"}})
+    user_edits(
+        fleet,
+        "cluster-3",
+        "serviceentries",
+        MULTICLUSTER,
+        "reviews.bookinfo",
+        {"spec": {"resolution": "DNS"}},
+    )
     ran = tctl("sync")
     assert ran.exit_code == 0, ran.stdout + ran.stderr
     assert ran.steps()[("cluster-3", se("reviews.bookinfo"))] == "configured"
@@ -649,8 +768,14 @@ def test_sync_repairs_an_object_someone_edited(fleet, tctl, applied):
 def test_force_conflicts_repairs_an_object_someone_edited(fleet, tctl, applied):
     """The conflict's own hint says "re-run with --force-conflicts to take these fields over":
     doing so must take them over, for tctl's own (labelled) objects too."""
-    user_edits(fleet, "cluster-3", "serviceentries", MULTICLUSTER, "reviews.bookinfo",
-               {"spec": {"resolution": "DNS"}})
+    user_edits(
+        fleet,
+        "cluster-3",
+        "serviceentries",
+        MULTICLUSTER,
+        "reviews.bookinfo",
+        {"spec": {"resolution": "DNS"}},
+    )
     ran = tctl("sync", "--force-conflicts")
     assert ran.exit_code == 0, ran.stdout + ran.stderr
     entry = fleet["cluster-3"].get("ServiceEntry", "reviews.bookinfo", MULTICLUSTER)

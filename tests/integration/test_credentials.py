@@ -71,21 +71,48 @@ def leaky(emulated: EmulatedFleet, tmp_path: Path) -> Path:
     servers["down"] = servers["down"].replace("://", f"://admin:{SECRETS['userinfo']}@")
     users = {
         "query": {"token": SECRETS["token"]},
-        "tls": {"token": clusters["tls"].token, "client-certificate-data": tls.data("client.crt"),
-                "client-key-data": tls.data("client.key")},
+        "tls": {
+            "token": clusters["tls"].token,
+            "client-certificate-data": tls.data("client.crt"),
+            "client-key-data": tls.data("client.key"),
+        },
         "echo": {"username": "admin", "password": SECRETS["password"]},
         "broken": {"tokenFile": str(token_file)},
-        "plugin": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin),
-                            "env": [{"name": "PLUGIN_PASSWORD", "value": SECRETS["exec env"]}]}},
-        "down": {"auth-provider": {"name": "oidc", "config": {
-            "client-id": "tctl", "idp-issuer-url": "https://127.0.0.1:1",
-            **{key: SECRETS[key] for key in ("access-token", "refresh-token", "client-secret", "id-token")}}}},
+        "plugin": {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": str(plugin),
+                "env": [{"name": "PLUGIN_PASSWORD", "value": SECRETS["exec env"]}],
+            }
+        },
+        "down": {
+            "auth-provider": {
+                "name": "oidc",
+                "config": {
+                    "client-id": "tctl",
+                    "idp-issuer-url": "https://127.0.0.1:1",
+                    **{
+                        key: SECRETS[key]
+                        for key in ("access-token", "refresh-token", "client-secret", "id-token")
+                    },
+                },
+            }
+        },
     }
     document = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "query",
-        "clusters": [{"name": name, "cluster": {"server": servers[name],
-                                                **({"certificate-authority-data": tls.data("ca.crt")}
-                                                   if name == "tls" else {})}} for name in clusters],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "query",
+        "clusters": [
+            {
+                "name": name,
+                "cluster": {
+                    "server": servers[name],
+                    **({"certificate-authority-data": tls.data("ca.crt")} if name == "tls" else {}),
+                },
+            }
+            for name in clusters
+        ],
         "users": [{"name": name, "user": users[name]} for name in clusters],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}} for name in clusters],
     }
@@ -132,13 +159,17 @@ def test_item7_no_credential_is_printed_by_fleet_commands(proc, configured, leak
 
 def test_item7_each_failure_is_still_explained(proc, configured, leaky):
     ran = proc("--kubeconfig", str(leaky), "clusters")
-    errors = {match["cluster"]: match.string
-              for match in map(re.compile(r"error: cluster (?P<cluster>\S+) ").match, ran.stderr.splitlines())
-              if match}
+    errors = {
+        match["cluster"]: match.string
+        for match in map(re.compile(r"error: cluster (?P<cluster>\S+) ").match, ran.stderr.splitlines())
+        if match
+    }
     assert "HTTP 401 Unauthorized" in errors["echo"] and "admin:REDACTED rejected" in errors["echo"]
     assert "HTTP 500" in errors["broken"] and "checking token REDACTED" in errors["broken"]
-    assert ("exec credential plugin failed" in errors["plugin"]
-            and "login with REDACTED refused; stale token REDACTED" in errors["plugin"])
+    assert (
+        "exec credential plugin failed" in errors["plugin"]
+        and "login with REDACTED refused; stale token REDACTED" in errors["plugin"]
+    )
     assert "cannot connect to http://127.0.0.1:" in errors["down"] and "admin" not in errors["down"]
     # the client's own log lines (a failed plugin's stderr, urllib3's retries) are not printed
     assert [line for line in ran.stderr.splitlines() if not line.startswith("error: ")] == []
@@ -155,6 +186,7 @@ def test_item7_a_debug_traceback_is_redacted(proc, configured, leaky):
 
 
 # --- item 8: client keys -----------------------------------------------------------------------
+
 
 def files_holding(folder: Path, content: bytes) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file() and content in path.read_bytes()]
@@ -182,15 +214,21 @@ def test_item8_a_sigkill_mid_run_leaves_no_key_on_disk(https_cluster, tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()
     cluster.latency = 5.0  # the first request hangs: tctl is killed while it holds the key
-    process = subprocess.Popen([sys.executable, "-m", "tctl_py", "--kubeconfig", str(kubeconfig), "sync"],
-                               cwd=ROOT, env={**os.environ, "TMPDIR": str(temp)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tctl_py", "--kubeconfig", str(kubeconfig), "sync"],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while cluster.counts["GET"] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert cluster.counts["GET"] > 0, "tctl never reached the cluster"
-        open_files = [os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{process.pid}/fd")]
+        open_files = [
+            os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{process.pid}/fd")
+        ]
         assert any(target.startswith("/memfd:tctl-key") for target in open_files)
         assert files_holding(temp, cluster.fleet.tls.client_key) == []
     finally:
@@ -198,4 +236,3 @@ def test_item8_a_sigkill_mid_run_leaves_no_key_on_disk(https_cluster, tmp_path):
         process.wait(10)
     assert files_holding(temp, cluster.fleet.tls.client_key) == []
     assert list(temp.iterdir()) == []
-

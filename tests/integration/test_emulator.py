@@ -24,10 +24,14 @@ MANAGED = {"app.kubernetes.io/managed-by": "tctl"}
 
 @pytest.fixture
 def cluster(emulated: EmulatedFleet) -> EmulatedCluster:
-    return emulated.add_cluster("c1", objects=[
-        namespace("shop"), service("shop", "cart", load_balancer=[{"ip": "192.0.2.1"}]),
-        destination_rule("shop", "theirs", "cart.shop.svc.cluster.local"),
-    ])
+    return emulated.add_cluster(
+        "c1",
+        objects=[
+            namespace("shop"),
+            service("shop", "cart", load_balancer=[{"ip": "192.0.2.1"}]),
+            destination_rule("shop", "theirs", "cart.shop.svc.cluster.local"),
+        ],
+    )
 
 
 @pytest.fixture
@@ -39,8 +43,9 @@ def api(emulated: EmulatedFleet, cluster: EmulatedCluster) -> Iterator[client.Ap
 
 @pytest.fixture
 def dr(api):
-    return dynamic.DynamicClient(api).resources.get(api_version="networking.istio.io/v1",
-                                                     kind="DestinationRule")
+    return dynamic.DynamicClient(api).resources.get(
+        api_version="networking.istio.io/v1", kind="DestinationRule"
+    )
 
 
 def body_of(error: ApiException) -> dict:
@@ -48,9 +53,12 @@ def body_of(error: ApiException) -> dict:
 
 
 def managed_dr(name: str, host: str, **spec) -> dict:
-    return {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
-            "metadata": {"name": name, "namespace": "shop", "labels": dict(MANAGED)},
-            "spec": {"host": host, **spec}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": name, "namespace": "shop", "labels": dict(MANAGED)},
+        "spec": {"host": host, **spec},
+    }
 
 
 def test_discovery_serves_istio_kinds(dr, api, emulated):
@@ -59,18 +67,18 @@ def test_discovery_serves_istio_kinds(dr, api, emulated):
     assert "networking.istio.io" in [g.name for g in groups.groups]
     plain = emulated.add_cluster("plain", istio=False)
     config = load_kubeconfig(str(emulated.write_kubeconfig()))
-    with api_client_for(config, "plain") as other:
-        with pytest.raises(ResourceNotFoundError):
-            dynamic.DynamicClient(other).resources.get(api_version="networking.istio.io/v1",
-                                                       kind="DestinationRule")
+    with api_client_for(config, "plain") as other, pytest.raises(ResourceNotFoundError):
+        dynamic.DynamicClient(other).resources.get(
+            api_version="networking.istio.io/v1", kind="DestinationRule"
+        )
     assert plain.running
 
 
 def test_create_is_201_with_server_fields_and_needs_the_namespace(api, cluster):
     core = client.CoreV1Api(api)
-    response = core.create_namespaced_service("shop", {"metadata": {"name": "pay"},
-                                                       "spec": {"ports": [{"port": 80}]}},
-                                              _preload_content=False)
+    response = core.create_namespaced_service(
+        "shop", {"metadata": {"name": "pay"}, "spec": {"ports": [{"port": 80}]}}, _preload_content=False
+    )
     assert response.status == 201
     created = json.loads(response.data)
     meta = created["metadata"]
@@ -83,7 +91,9 @@ def test_create_is_201_with_server_fields_and_needs_the_namespace(api, cluster):
     assert exists.value.status == 409 and body_of(exists.value)["reason"] == "AlreadyExists"
     with pytest.raises(ApiException) as missing:
         core.create_namespaced_service("nowhere", {"metadata": {"name": "pay"}})
-    assert missing.value.status == 404 and 'namespaces "nowhere" not found' in body_of(missing.value)["message"]
+    assert (
+        missing.value.status == 404 and 'namespaces "nowhere" not found' in body_of(missing.value)["message"]
+    )
     with pytest.raises(ApiException) as invalid:
         core.create_namespaced_service("shop", {"metadata": {"name": "Not_Valid"}})
     assert invalid.value.status == 422
@@ -95,7 +105,8 @@ def test_namespaces_are_a_resource_and_deleting_one_deletes_its_objects(api, clu
     assert core.read_namespace("shop").status.phase == "Active"
     core.create_namespace({"metadata": {"name": "xcp-multicluster"}})
     assert core.read_namespace("xcp-multicluster").metadata.labels == {
-        "kubernetes.io/metadata.name": "xcp-multicluster"}
+        "kubernetes.io/metadata.name": "xcp-multicluster"
+    }
     core.delete_namespace("shop")
     assert cluster.list("services") == [] and cluster.list("DestinationRule") == []
     with pytest.raises(ApiException) as gone:
@@ -125,33 +136,52 @@ def test_replace_checks_resource_version_and_bumps_generation_on_spec_changes(ap
 
 def test_status_subresource_changes_only_status(api, cluster):
     core = client.CoreV1Api(api)
-    core.patch_namespaced_service_status("cart", "shop", {
-        "status": {"loadBalancer": {"ingress": [{"hostname": "gw.example.com"}]}},
-        "spec": {"type": "NodePort"}})
+    core.patch_namespaced_service_status(
+        "cart",
+        "shop",
+        {
+            "status": {"loadBalancer": {"ingress": [{"hostname": "gw.example.com"}]}},
+            "spec": {"type": "NodePort"},
+        },
+    )
     stored = cluster.get("services", "cart", "shop")
     assert stored["status"]["loadBalancer"]["ingress"] == [{"hostname": "gw.example.com"}]
     assert stored["spec"]["type"] == "ClusterIP"
 
 
 def test_json_patch_and_merge_patch(api, cluster, dr):
-    dr.patch(name="theirs", namespace="shop", body={"spec": {"trafficPolicy": None}},
-             content_type="application/merge-patch+json")
+    dr.patch(
+        name="theirs",
+        namespace="shop",
+        body={"spec": {"trafficPolicy": None}},
+        content_type="application/merge-patch+json",
+    )
     assert "trafficPolicy" not in cluster.get("DestinationRule", "theirs", "shop")["spec"]
-    dr.patch(name="theirs", namespace="shop",
-             body=[{"op": "add", "path": "/metadata/labels", "value": {"x": "1"}},
-                   {"op": "replace", "path": "/spec/host", "value": "other"}],
-             content_type="application/json-patch+json")
+    dr.patch(
+        name="theirs",
+        namespace="shop",
+        body=[
+            {"op": "add", "path": "/metadata/labels", "value": {"x": "1"}},
+            {"op": "replace", "path": "/spec/host", "value": "other"},
+        ],
+        content_type="application/json-patch+json",
+    )
     stored = cluster.get("DestinationRule", "theirs", "shop")
     assert stored["metadata"]["labels"] == {"x": "1"} and stored["spec"]["host"] == "other"
     with pytest.raises(ApiException) as failed:
-        dr.patch(name="theirs", namespace="shop", body=[{"op": "test", "path": "/spec/host", "value": "no"}],
-                 content_type="application/json-patch+json")
+        dr.patch(
+            name="theirs",
+            namespace="shop",
+            body=[{"op": "test", "path": "/spec/host", "value": "no"}],
+            content_type="application/json-patch+json",
+        )
     assert failed.value.status == 422
 
 
 def test_server_side_apply_creates_merges_and_is_idempotent(dr, cluster):
-    body = managed_dr("mine", "cart.shop.svc.cluster.local",
-                      trafficPolicy={"outlierDetection": {"consecutive5xxErrors": 3}})
+    body = managed_dr(
+        "mine", "cart.shop.svc.cluster.local", trafficPolicy={"outlierDetection": {"consecutive5xxErrors": 3}}
+    )
     created = dr.server_side_apply(body=body, name="mine", namespace="shop", field_manager="tctl")
     version = created.metadata.resourceVersion
     writes = cluster.writes
@@ -160,11 +190,17 @@ def test_server_side_apply_creates_merges_and_is_idempotent(dr, cluster):
     stored = cluster.get("DestinationRule", "mine", "shop")
     [entry] = [m for m in stored["metadata"]["managedFields"] if m["manager"] == "tctl"]
     assert entry["operation"] == "Apply"
-    assert entry["fieldsV1"]["f:spec"] == {"f:host": {}, "f:trafficPolicy": {
-        "f:outlierDetection": {"f:consecutive5xxErrors": {}}}}
+    assert entry["fieldsV1"]["f:spec"] == {
+        "f:host": {},
+        "f:trafficPolicy": {"f:outlierDetection": {"f:consecutive5xxErrors": {}}},
+    }
     # another manager adds a field; tctl's next apply keeps it, and drops what tctl stopped applying
-    dr.patch(name="mine", namespace="shop", body={"metadata": {"annotations": {"note": "hi"}}},
-             content_type="application/merge-patch+json")
+    dr.patch(
+        name="mine",
+        namespace="shop",
+        body={"metadata": {"annotations": {"note": "hi"}}},
+        content_type="application/merge-patch+json",
+    )
     slim = managed_dr("mine", "cart.shop.svc.cluster.local")
     result = dr.server_side_apply(body=slim, name="mine", namespace="shop", field_manager="tctl").to_dict()
     assert result["metadata"]["annotations"] == {"note": "hi"}
@@ -178,11 +214,17 @@ def test_server_side_apply_conflicts_unless_forced(dr, cluster):
         dr.server_side_apply(body=body, name="theirs", namespace="shop", field_manager="tctl")
     status = body_of(conflict.value)
     assert conflict.value.status == 409 and status["reason"] == "Conflict"
-    assert status["details"]["causes"] == [{"type": "FieldManagerConflict", "field": ".spec.host",
-                                            "message": 'conflict with "kubectl-client-side-apply"'}]
+    assert status["details"]["causes"] == [
+        {
+            "type": "FieldManagerConflict",
+            "field": ".spec.host",
+            "message": 'conflict with "kubectl-client-side-apply"',
+        }
+    ]
     assert cluster.get("DestinationRule", "theirs", "shop")["spec"]["host"] == "cart.shop.svc.cluster.local"
-    forced = dr.server_side_apply(body=body, name="theirs", namespace="shop", field_manager="tctl",
-                                  force_conflicts=True)
+    forced = dr.server_side_apply(
+        body=body, name="theirs", namespace="shop", field_manager="tctl", force_conflicts=True
+    )
     assert forced.spec.host == "elsewhere.shop.svc.cluster.local"
     # the same value as another manager is no conflict: ownership is shared
     same = managed_dr("theirs", "elsewhere.shop.svc.cluster.local")
@@ -192,15 +234,22 @@ def test_server_side_apply_conflicts_unless_forced(dr, cluster):
 def test_server_side_apply_needs_a_field_manager(api):
     with pytest.raises(ApiException) as missing:
         client.CustomObjectsApi(api).patch_namespaced_custom_object(
-            "networking.istio.io", "v1", "shop", "destinationrules", "x",
-            managed_dr("x", "h"), _content_type="application/apply-patch+yaml")
+            "networking.istio.io",
+            "v1",
+            "shop",
+            "destinationrules",
+            "x",
+            managed_dr("x", "h"),
+            _content_type="application/apply-patch+yaml",
+        )
     assert missing.value.status == 422 and "fieldManager" in body_of(missing.value)["message"]
 
 
 def test_dry_run_writes_nothing(dr, api, cluster):
     writes = cluster.writes
-    preview = dr.server_side_apply(body=managed_dr("new", "h"), name="new", namespace="shop",
-                                   field_manager="tctl", dry_run="All")
+    preview = dr.server_side_apply(
+        body=managed_dr("new", "h"), name="new", namespace="shop", field_manager="tctl", dry_run="All"
+    )
     assert preview.metadata.name == "new" and cluster.get("DestinationRule", "new", "shop") is None
     client.CoreV1Api(api).delete_namespaced_service("cart", "shop", dry_run="All")
     assert cluster.get("services", "cart", "shop") is not None
@@ -209,8 +258,9 @@ def test_dry_run_writes_nothing(dr, api, cluster):
 
 def test_delete_collection_by_label(dr, cluster):
     for name in ("a", "b"):
-        dr.server_side_apply(body=managed_dr(name, f"{name}.shop"), name=name, namespace="shop",
-                             field_manager="tctl")
+        dr.server_side_apply(
+            body=managed_dr(name, f"{name}.shop"), name=name, namespace="shop", field_manager="tctl"
+        )
     dr.delete(namespace="shop", label_selector="app.kubernetes.io/managed-by=tctl")
     assert [o["metadata"]["name"] for o in cluster.list("DestinationRule")] == ["theirs"]
 
@@ -227,7 +277,6 @@ def test_faults_counts_and_tokens(emulated, api, cluster):
     assert cluster.counts == {"GET": 2, "PATCH": 1}
     anonymous = client.Configuration()
     anonymous.host = cluster.server
-    with client.ApiClient(anonymous) as stranger:
-        with pytest.raises(ApiException) as refused:
-            client.CoreV1Api(stranger).list_namespace()
+    with client.ApiClient(anonymous) as stranger, pytest.raises(ApiException) as refused:
+        client.CoreV1Api(stranger).list_namespace()
     assert refused.value.status == 401

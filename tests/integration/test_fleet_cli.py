@@ -25,8 +25,10 @@ CONFIG = EXAMPLE / "config"
 FLEET = EXAMPLE / "fleet"
 CLUSTERS = ("cluster-1", "cluster-2", "cluster-3")
 GENERATED = ("se", "we", "dr", "gw")
-NAMES = ["serviceentry.networking.istio.io/details.bookinfo",
-         "serviceentry.networking.istio.io/reviews.bookinfo"]
+NAMES = [
+    "serviceentry.networking.istio.io/details.bookinfo",
+    "serviceentry.networking.istio.io/reviews.bookinfo",
+]
 
 
 def no_traceback(ran: Ran) -> None:
@@ -70,12 +72,15 @@ def table(text: str) -> list[dict[str, str]]:
     found = list(re.finditer(r"\S+(?: \S+)*", header))
     names = [match.group() for match in found]
     starts = [match.start() for match in found]
-    ends = starts[1:] + [None]
-    return [{name: line[start:end].strip() for name, start, end in zip(names, starts, ends)}
-            for line in lines[1:]]
+    ends = [*starts[1:], None]
+    return [
+        {name: line[start:end].strip() for name, start, end in zip(names, starts, ends, strict=False)}
+        for line in lines[1:]
+    ]
 
 
 # --- live == snapshot ------------------------------------------------------------------------------
+
 
 def test_live_fleet_gives_the_same_objects_as_the_snapshot(main_run, applied, kubeconfig):
     for kind in GENERATED:
@@ -102,15 +107,15 @@ def test_kubeconfig_from_the_environment_in_a_subprocess(proc, applied, kubeconf
 
 
 def test_kubeconfig_from_the_environment_in_process(main_run, applied, kubeconfig, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(kubeconfig.parent / "missing.yaml"),
-                                                      str(kubeconfig)]))
+    monkeypatch.setenv(
+        "KUBECONFIG", os.pathsep.join([str(kubeconfig.parent / "missing.yaml"), str(kubeconfig)])
+    )
     ran = main_run("get", "se", "--cluster", "cluster-3", "-o", "name")
     assert ran.exit_code == 0, ran.stderr
     assert ran.stdout.splitlines() == NAMES
 
 
-def test_snapshot_of_the_live_fleet_gives_the_same_objects(main_run, applied, kubeconfig, tmp_path,
-                                                           bookinfo):
+def test_snapshot_of_the_live_fleet_gives_the_same_objects(main_run, applied, kubeconfig, tmp_path, bookinfo):
     out = tmp_path / "snap"
     ran = main_run("--kubeconfig", str(kubeconfig), "snapshot", "--out", str(out))
     assert ran.exit_code == 0, ran.stderr
@@ -132,6 +137,7 @@ def test_snapshot_of_the_live_fleet_gives_the_same_objects(main_run, applied, ku
 
 # --- a cluster that is down ----------------------------------------------------------------------
 
+
 @pytest.fixture()
 def with_down_cluster(bookinfo: EmulatedFleet) -> Path:
     """cluster-1..3 plus cluster-4, whose port is reserved with nothing listening."""
@@ -139,15 +145,15 @@ def with_down_cluster(bookinfo: EmulatedFleet) -> Path:
     return bookinfo.write_kubeconfig(bookinfo.directory / "kubeconfig-4.yaml", current_context="cluster-1")
 
 
-def test_a_down_cluster_is_reported_and_the_others_still_printed(main_run, applied_without_clusters,
-                                                                   with_down_cluster, bookinfo):
+def test_a_down_cluster_is_reported_and_the_others_still_printed(
+    main_run, applied_without_clusters, with_down_cluster, bookinfo
+):
     ran = main_run("--kubeconfig", str(with_down_cluster), "get", "se", "-A", "-o", "yaml")
     assert ran.exit_code == 4, ran.stderr
     items = yaml.safe_load(ran.stdout)["items"]
     assert [i["metadata"]["name"] for i in items] == ["details.bookinfo", "reviews.bookinfo"]
     addresses = [e["address"] for e in items[0]["spec"]["endpoints"]]
-    assert addresses == ["18.135.167.198", "18.168.99.230", "35.179.51.164",
-                         "198.51.100.20", "198.51.100.21"]
+    assert addresses == ["18.135.167.198", "18.168.99.230", "35.179.51.164", "198.51.100.20", "198.51.100.21"]
     assert "cluster-4" in ran.stderr
     assert bookinfo["cluster-4"].server in ran.stderr
     for cluster in bookinfo.clusters.values():
@@ -160,18 +166,22 @@ def test_a_down_cluster_is_reported_and_the_others_still_printed(main_run, appli
 
 def test_a_down_cluster_declared_in_the_store_exits_4(main_run, applied, with_down_cluster, tmp_path):
     cluster_4 = tmp_path / "cluster-4.yaml"
-    cluster_4.write_text("apiVersion: api.tsb.tetrate.io/v2\nkind: Cluster\nmetadata:\n"
-                         "  name: cluster-4\n  organization: tse\nspec:\n  network: network-4\n")
+    cluster_4.write_text(
+        "apiVersion: api.tsb.tetrate.io/v2\nkind: Cluster\nmetadata:\n"
+        "  name: cluster-4\n  organization: tse\nspec:\n  network: network-4\n"
+    )
     assert main_run("apply", "-f", str(cluster_4)).exit_code == 0
-    ran = main_run("--kubeconfig", str(with_down_cluster), "get", "se", "--cluster", "cluster-3",
-                   "-o", "name")
+    ran = main_run(
+        "--kubeconfig", str(with_down_cluster), "get", "se", "--cluster", "cluster-3", "-o", "name"
+    )
     assert ran.exit_code == 4
     assert ran.stdout.splitlines() == NAMES
     assert "cluster-4" in ran.stderr
 
 
-def test_a_context_the_store_does_not_name_is_not_in_the_fleet(main_run, applied, with_down_cluster,
-                                                               bookinfo):
+def test_a_context_the_store_does_not_name_is_not_in_the_fleet(
+    main_run, applied, with_down_cluster, bookinfo
+):
     ran = main_run("--kubeconfig", str(with_down_cluster), "get", "se", "-A", "-o", "yaml")
     assert ran.exit_code == 0, ran.stderr
     assert "cluster-4" not in ran.stderr
@@ -185,6 +195,7 @@ def test_a_context_the_store_does_not_name_is_not_in_the_fleet(main_run, applied
 
 # --- clusters ------------------------------------------------------------------------------------
 
+
 def test_clusters_of_the_live_fleet(main_run, applied_without_clusters, with_down_cluster, bookinfo):
     ran = main_run("--kubeconfig", str(with_down_cluster), "clusters")
     assert ran.exit_code == 4
@@ -193,8 +204,11 @@ def test_clusters_of_the_live_fleet(main_run, applied_without_clusters, with_dow
     for name, row in rows.items():
         assert row["SERVER"] == bookinfo[name].server
         assert row["REACHABLE"] == ("no" if name == "cluster-4" else "yes")
-    assert rows["cluster-1"]["GATEWAY ADDRESSES"].split(",") == ["18.135.167.198", "18.168.99.230",
-                                                                 "35.179.51.164"]
+    assert rows["cluster-1"]["GATEWAY ADDRESSES"].split(",") == [
+        "18.135.167.198",
+        "18.168.99.230",
+        "35.179.51.164",
+    ]
     assert rows["cluster-2"]["GATEWAY ADDRESSES"].split(",") == ["198.51.100.20", "198.51.100.21"]
     assert [rows[n]["SERVICES"] for n in ("cluster-1", "cluster-2", "cluster-3")] == ["5", "5", "1"]
     assert "cluster-4" in ran.stderr
@@ -209,10 +223,12 @@ def test_clusters_with_the_store_declaring_them(main_run, applied, kubeconfig, b
     assert [(r["NAME"], r["SERVER"], r["NETWORK"], r["LOCALITY"], r["REACHABLE"]) for r in rows] == [
         ("cluster-1", bookinfo["cluster-1"].server, "network-1", "eu-west-2", "yes"),
         ("cluster-2", bookinfo["cluster-2"].server, "network-2", "eu-west-1", "yes"),
-        ("cluster-3", bookinfo["cluster-3"].server, "network-3", "us-east-1", "yes")]
+        ("cluster-3", bookinfo["cluster-3"].server, "network-3", "us-east-1", "yes"),
+    ]
 
 
 # --- the current context -------------------------------------------------------------------------
+
 
 def test_default_cluster_is_the_current_context(main_run, applied, bookinfo):
     current_3 = bookinfo.write_kubeconfig(bookinfo.directory / "current-3.yaml", current_context="cluster-3")
@@ -220,8 +236,10 @@ def test_default_cluster_is_the_current_context(main_run, applied, bookinfo):
     assert ran.exit_code == 0, ran.stderr
     rows = table(ran.stdout)
     assert "CLUSTER" not in rows[0]
-    assert [(r["NAMESPACE"], r["NAME"]) for r in rows] == [("xcp-multicluster", "details.bookinfo"),
-                                                           ("xcp-multicluster", "reviews.bookinfo")]
+    assert [(r["NAMESPACE"], r["NAME"]) for r in rows] == [
+        ("xcp-multicluster", "details.bookinfo"),
+        ("xcp-multicluster", "reviews.bookinfo"),
+    ]
     named = main_run("--kubeconfig", str(current_3), "get", "se", "-o", "name")
     assert named.stdout.splitlines() == NAMES
     # cluster-1 runs details and reviews itself: nothing to consume there
@@ -243,8 +261,10 @@ def test_default_cluster_from_kubeconfig_env(proc, applied, bookinfo):
 
 # --- snapshot and render while a cluster is down -----------------------------------------------
 
-def test_snapshot_skips_a_down_cluster_and_exits_4(main_run, applied_without_clusters, with_down_cluster,
-                                                   tmp_path):
+
+def test_snapshot_skips_a_down_cluster_and_exits_4(
+    main_run, applied_without_clusters, with_down_cluster, tmp_path
+):
     out = tmp_path / "snap"
     ran = main_run("--kubeconfig", str(with_down_cluster), "snapshot", "--out", str(out))
     assert ran.exit_code == 4
@@ -271,12 +291,12 @@ def test_render_keeps_files_while_a_cluster_is_down(main_run, applied, kubeconfi
     assert re.search(r", 0 removed in ", again.stdout), again.stdout
 
 
-def test_a_declared_cluster_missing_from_the_kubeconfig_does_not_stop_the_others(main_run, applied,
-                                                                                 bookinfo):
+def test_a_declared_cluster_missing_from_the_kubeconfig_does_not_stop_the_others(main_run, applied, bookinfo):
     """SPEC §7: one failing cluster never stops the others and is reported (exit 4). A Cluster of
     the store whose context the kubeconfig lacks is such a cluster: the others are still read."""
-    partial = bookinfo.write_kubeconfig(bookinfo.directory / "partial.yaml",
-                                        names=["cluster-1", "cluster-2"], current_context="cluster-1")
+    partial = bookinfo.write_kubeconfig(
+        bookinfo.directory / "partial.yaml", names=["cluster-1", "cluster-2"], current_context="cluster-1"
+    )
     ran = main_run("--kubeconfig", str(partial), "get", "we", "-A", "-o", "name")
     assert ran.exit_code == 4, ran.stderr
     assert len(ran.stdout.splitlines()) == 10  # cluster-1: 2 x 2 shadow entries, cluster-2: 2 x 3
@@ -285,7 +305,10 @@ def test_a_declared_cluster_missing_from_the_kubeconfig_does_not_stop_the_others
     assert clusters.exit_code == 4, clusters.stderr
     rows = {row["NAME"]: row for row in table(clusters.stdout)}
     assert [(name, rows[name]["REACHABLE"]) for name in CLUSTERS] == [
-        ("cluster-1", "yes"), ("cluster-2", "yes"), ("cluster-3", "no")]
+        ("cluster-1", "yes"),
+        ("cluster-2", "yes"),
+        ("cluster-3", "no"),
+    ]
 
 
 # --- context names that are not folder names ----------------------------------------------------
@@ -304,8 +327,9 @@ def renamed(emulated: EmulatedFleet, tmp_path) -> dict[str, str]:
     return names
 
 
-def test_snapshot_of_arn_contexts_reads_back_under_their_names(main_run, applied_without_clusters, emulated,
-                                                                renamed, tmp_path):
+def test_snapshot_of_arn_contexts_reads_back_under_their_names(
+    main_run, applied_without_clusters, emulated, renamed, tmp_path
+):
     kubeconfig = emulated.write_kubeconfig(emulated.directory / "kubeconfig.yaml")
     out = tmp_path / "snap"
     ran = main_run("--kubeconfig", str(kubeconfig), "snapshot", "--out", str(out))
@@ -313,8 +337,11 @@ def test_snapshot_of_arn_contexts_reads_back_under_their_names(main_run, applied
     assert "3 cluster(s), 10 file(s) written" in ran.stdout  # 3 per cluster and tctl-clusters.yaml
     folders = {name: name.replace("/", "%2F") for name in renamed.values()}
     assert sorted(p.name for p in out.iterdir()) == sorted([*folders.values(), "tctl-clusters.yaml"])
-    assert yaml.safe_load((out / "tctl-clusters.yaml").read_text()) == {"clusters": [
-        {"folder": folder, "name": name} for name, folder in sorted(folders.items(), key=lambda i: i[1])]}
+    assert yaml.safe_load((out / "tctl-clusters.yaml").read_text()) == {
+        "clusters": [
+            {"folder": folder, "name": name} for name, folder in sorted(folders.items(), key=lambda i: i[1])
+        ]
+    }
     clusters = main_run("--fleet", str(out), "clusters")
     assert [row["NAME"] for row in table(clusters.stdout)] == sorted(renamed.values())
     for kind in GENERATED:
@@ -325,18 +352,24 @@ def test_snapshot_of_arn_contexts_reads_back_under_their_names(main_run, applied
     no_traceback(ran)
 
 
-def test_render_of_contexts_that_are_paths_writes_only_inside_out(main_run, applied_without_clusters,
-                                                                 emulated, renamed, tmp_path):
+def test_render_of_contexts_that_are_paths_writes_only_inside_out(
+    main_run, applied_without_clusters, emulated, renamed, tmp_path
+):
     emulated.add_cluster("../../escaped")  # an empty cluster: it gets the ServiceEntries too
     kubeconfig = emulated.write_kubeconfig(emulated.directory / "kubeconfig.yaml")
     out = tmp_path / "a" / "b" / "out"
     before = set(tmp_path.rglob("*"))
     ran = main_run("--kubeconfig", str(kubeconfig), "render", "--out", str(out))
     assert ran.exit_code == 0, ran.stderr
-    created = sorted(p for p in tmp_path.rglob("*")
-                     if p not in before and not p.is_relative_to(out) and p not in out.parents)
+    created = sorted(
+        p
+        for p in tmp_path.rglob("*")
+        if p not in before and not p.is_relative_to(out) and p not in out.parents
+    )
     assert created == []
     expected = {name.replace("/", "%2F") for name in renamed.values()} | {"%2E.%2F..%2Fescaped"}
     assert {p.name for p in out.iterdir() if p.is_dir()} == expected
-    assert (out / "%2E.%2F..%2Fescaped" / "serviceentries" / "xcp-multicluster" / "details.bookinfo.yaml").is_file()
+    assert (
+        out / "%2E.%2F..%2Fescaped" / "serviceentries" / "xcp-multicluster" / "details.bookinfo.yaml"
+    ).is_file()
     no_traceback(ran)

@@ -11,10 +11,10 @@ import pytest
 from tctl_py.errors import ClusterError
 from tctl_py.fleet.kubeconfig import load_kubeconfig
 from tctl_py.fleet.live import LiveFleet, api_client_for, list_objects, load_live, read_live
-from tctl_py.fleet.retry import RetryPolicy
-from tctl_py.fleet.timeouts import ClusterBudgets
 from tctl_py.fleet.objects import DESTINATION_RULES, SERVICES
+from tctl_py.fleet.retry import RetryPolicy
 from tctl_py.fleet.snapshot import read_snapshot, write_snapshot
+from tctl_py.fleet.timeouts import ClusterBudgets
 from tests.support import EmulatedFleet, destination_rule, namespace, service
 
 pytestmark = pytest.mark.integration
@@ -26,25 +26,41 @@ FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)
 @pytest.fixture
 def fleet(emulated: EmulatedFleet) -> EmulatedFleet:
     """east and west run Istio; north has no Istio CRDs; south is down (nothing listening)."""
-    emulated.add_cluster("east", objects=[
-        namespace("bookinfo", labels={"istio-injection": "enabled"}),
-        namespace("istio-system"),
-        service("bookinfo", "details", labels={"app": "details", "tier": "backend"}),
-        service("bookinfo", "reviews", labels={"app": "reviews", "tier": "backend"},
-                ports=[{"name": "http", "port": 9080}, {"name": "grpc", "port": 9090}]),
-        service("bookinfo", "productpage", labels={"app": "productpage", "tier": "frontend"}),
-        service("istio-system", "eastwest-gateway", labels={"istio": "eastwestgateway"},
-                type="LoadBalancer", load_balancer=GATEWAY_LB,
-                selector={"istio": "eastwestgateway"}),
-        destination_rule("bookinfo", "reviews", "reviews.bookinfo.svc.cluster.local"),
-    ])
-    emulated.add_cluster("west", objects=[
-        namespace("bookinfo"),
-        service("bookinfo", "details", labels={"app": "details"}),
-        service("bookinfo", "ratings", labels={"app": "ratings"}),
-    ])
-    emulated.add_cluster("north", istio=False, objects=[namespace("bookinfo"),
-                                                       service("bookinfo", "reviews")])
+    emulated.add_cluster(
+        "east",
+        objects=[
+            namespace("bookinfo", labels={"istio-injection": "enabled"}),
+            namespace("istio-system"),
+            service("bookinfo", "details", labels={"app": "details", "tier": "backend"}),
+            service(
+                "bookinfo",
+                "reviews",
+                labels={"app": "reviews", "tier": "backend"},
+                ports=[{"name": "http", "port": 9080}, {"name": "grpc", "port": 9090}],
+            ),
+            service("bookinfo", "productpage", labels={"app": "productpage", "tier": "frontend"}),
+            service(
+                "istio-system",
+                "eastwest-gateway",
+                labels={"istio": "eastwestgateway"},
+                type="LoadBalancer",
+                load_balancer=GATEWAY_LB,
+                selector={"istio": "eastwestgateway"},
+            ),
+            destination_rule("bookinfo", "reviews", "reviews.bookinfo.svc.cluster.local"),
+        ],
+    )
+    emulated.add_cluster(
+        "west",
+        objects=[
+            namespace("bookinfo"),
+            service("bookinfo", "details", labels={"app": "details"}),
+            service("bookinfo", "ratings", labels={"app": "ratings"}),
+        ],
+    )
+    emulated.add_cluster(
+        "north", istio=False, objects=[namespace("bookinfo"), service("bookinfo", "reviews")]
+    )
     emulated.add_down_cluster("south")
     emulated.write_kubeconfig(current_context="west")
     return emulated
@@ -55,7 +71,7 @@ def kubeconfig_of(fleet: EmulatedFleet) -> str:
 
 
 def names(objects) -> list[str]:
-    return [f'{o["metadata"].get("namespace", "")}/{o["metadata"]["name"]}' for o in objects]
+    return [f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}" for o in objects]
 
 
 def test_reads_every_cluster_and_reports_the_down_one(fleet):
@@ -65,8 +81,12 @@ def test_reads_every_cluster_and_reports_the_down_one(fleet):
 
     assert east.reachable and east.error == "" and east.server == fleet["east"].server
     assert names(east.namespaces) == ["/bookinfo", "/istio-system"]
-    assert names(east.services) == ["bookinfo/details", "bookinfo/productpage", "bookinfo/reviews",
-                                    "istio-system/eastwest-gateway"]
+    assert names(east.services) == [
+        "bookinfo/details",
+        "bookinfo/productpage",
+        "bookinfo/reviews",
+        "istio-system/eastwest-gateway",
+    ]
     assert names(east.destination_rules) == ["bookinfo/reviews"]
     assert names(west.services) == ["bookinfo/details", "bookinfo/ratings"]
 
@@ -107,12 +127,14 @@ def test_clusters_are_read_concurrently(fleet):
 def test_a_slow_cluster_times_out_alone(fleet):
     fleet["west"].latency = 3
     started = time.monotonic()
-    states = {s.name: s for s in read_live(load_kubeconfig(kubeconfig_of(fleet)), request_timeout=0.5,
-                                           retry=FAST)}
+    states = {
+        s.name: s for s in read_live(load_kubeconfig(kubeconfig_of(fleet)), request_timeout=0.5, retry=FAST)
+    }
     assert time.monotonic() - started < 2.5  # three attempts of 0.5 s, tiny pauses
     assert not states["west"].reachable
-    assert states["west"].error == (f"no answer from {fleet['west'].server} within 0.5 s "
-                                    "(listing namespaces) (after 3 attempts)")
+    assert states["west"].error == (
+        f"no answer from {fleet['west'].server} within 0.5 s (listing namespaces) (after 3 attempts)"
+    )
     assert states["east"].reachable and states["north"].reachable
 
 
@@ -129,8 +151,12 @@ def test_the_request_timeout_is_per_request_not_per_cluster(fleet):
 def test_a_cluster_budget_is_separate_and_says_what_ran_out(fleet):
     """--cluster-timeout: the same three lists within 1 s for the whole cluster do not fit."""
     fleet["west"].latency = 0.4
-    states = {s.name: s for s in read_live(load_kubeconfig(kubeconfig_of(fleet)), request_timeout=1,
-                                           budgets=ClusterBudgets(1), retry=FAST)}
+    states = {
+        s.name: s
+        for s in read_live(
+            load_kubeconfig(kubeconfig_of(fleet)), request_timeout=1, budgets=ClusterBudgets(1), retry=FAST
+        )
+    }
     assert not states["west"].reachable
     assert fleet["west"].server in states["west"].error
     assert "the 1 s allowed for this cluster (--cluster-timeout)" in states["west"].error
@@ -146,8 +172,9 @@ def test_a_dead_address_costs_one_connect_timeout(emulated, monkeypatch):
     started = time.monotonic()
     states = {s.name: s for s in load_live(str(emulated.write_kubeconfig()), request_timeout=10)}
     assert time.monotonic() - started < 1.5
-    assert states["dead"].error == (f"cannot connect to {emulated['dead'].server}: no connection "
-                                    "within 0.3 s (listing namespaces)")
+    assert states["dead"].error == (
+        f"cannot connect to {emulated['dead'].server}: no connection within 0.3 s (listing namespaces)"
+    )
     assert states["alive"].reachable
 
 
@@ -167,7 +194,10 @@ def test_an_answer_that_is_not_json_is_reported(fleet):
     fleet.call(lambda: west["list v1/services"] << b"<html>Proxy Authentication Required</html>")
     states = {s.name: s for s in load_live(kubeconfig_of(fleet))}
     assert not states["west"].reachable
-    assert states["west"].error == f"{fleet['west'].server} answered listing services with something that is not JSON"
+    assert (
+        states["west"].error
+        == f"{fleet['west'].server} answered listing services with something that is not JSON"
+    )
 
 
 def test_a_transient_error_is_retried_within_the_read(fleet):
@@ -184,7 +214,6 @@ def test_a_lasting_error_makes_the_cluster_unreachable_after_bounded_attempts(fl
     assert states["east"].reachable
     again = {s.name: s for s in load_live(kubeconfig_of(fleet))}
     assert not again["west"].reachable  # 10 - 3 failures left: still failing
-
 
 
 def test_each_cluster_gets_its_own_configuration_and_credentials(fleet, tmp_path):
@@ -216,11 +245,13 @@ def test_contexts_narrow_the_fleet_and_unknown_ones_are_reported(fleet):
 def test_kubeconfig_files_merge_first_wins_then_reach_the_clusters(fleet, tmp_path):
     primary = fleet.write_kubeconfig(tmp_path / "one.yaml", names=["east"], current_context="east")
     # a later file redefines the context "east" to point at the down cluster: ignored (first wins)
-    shadow = fleet.write_kubeconfig(tmp_path / "two.yaml", names=["south", "west"],
-                                    current_context="west")
-    shadow.write_text(shadow.read_text().replace("name: south\n", "name: east\n")
-                      .replace("cluster: south", "cluster: east")
-                      .replace("user: south-admin", "user: east-admin"))
+    shadow = fleet.write_kubeconfig(tmp_path / "two.yaml", names=["south", "west"], current_context="west")
+    shadow.write_text(
+        shadow.read_text()
+        .replace("name: south\n", "name: east\n")
+        .replace("cluster: south", "cluster: east")
+        .replace("user: south-admin", "user: east-admin")
+    )
     env = {"KUBECONFIG": os.pathsep.join([str(tmp_path / "missing.yaml"), str(primary), str(shadow)])}
     live = LiveFleet.load(None, env=env, request_timeout=5)
     assert live.kubeconfig.current_context == "east"
@@ -237,13 +268,21 @@ def test_requests_are_counted_per_server_and_method(fleet):
     # north: the v1 DestinationRule list is a 404, so v1beta1 is tried too
     assert fleet["north"].counts == {"GET": 4}
     assert [path.split("?")[0] for _, path in fleet["east"].requests] == [
-        "/api/v1/namespaces", "/api/v1/services", "/apis/networking.istio.io/v1/destinationrules"]
+        "/api/v1/namespaces",
+        "/api/v1/services",
+        "/apis/networking.istio.io/v1/destinationrules",
+    ]
 
 
 def test_older_istio_serving_only_v1beta1_is_read(emulated):
-    old = emulated.add_cluster("old", istio_version="v1beta1", objects=[
-        namespace("a"), destination_rule("a", "r", "r.a.svc.cluster.local",
-                                         api_version="networking.istio.io/v1beta1")])
+    old = emulated.add_cluster(
+        "old",
+        istio_version="v1beta1",
+        objects=[
+            namespace("a"),
+            destination_rule("a", "r", "r.a.svc.cluster.local", api_version="networking.istio.io/v1beta1"),
+        ],
+    )
     (state,) = load_live(str(emulated.write_kubeconfig()))
     assert state.reachable and names(state.destination_rules) == ["a/r"]
     assert state.destination_rules[0]["apiVersion"] == "networking.istio.io/v1beta1"
@@ -253,6 +292,7 @@ def test_older_istio_serving_only_v1beta1_is_read(emulated):
 def test_label_selectors_are_honoured(fleet):
     config = load_kubeconfig(kubeconfig_of(fleet))
     with api_client_for(config, "east") as api:
+
         def listed(selector: str | None = None, **kw) -> list[str]:
             return names(list_objects(api, SERVICES, label_selector=selector, request_timeout=5, **kw))
 
@@ -271,13 +311,23 @@ def test_label_selectors_are_honoured(fleet):
         with pytest.raises(ClusterError) as caught:
             listed("app in (unclosed")
         assert "HTTP 400" in caught.value.message
-        assert names(list_objects(api, DESTINATION_RULES, label_selector="app.kubernetes.io/managed-by=tctl",
-                                  request_timeout=5)) == []
+        assert (
+            names(
+                list_objects(
+                    api,
+                    DESTINATION_RULES,
+                    label_selector="app.kubernetes.io/managed-by=tctl",
+                    request_timeout=5,
+                )
+            )
+            == []
+        )
 
 
 def test_lists_are_read_page_by_page(emulated):
-    many = emulated.add_cluster("many", objects=[namespace("a")] + [
-        service("a", f"svc-{i:02d}") for i in range(7)])
+    many = emulated.add_cluster(
+        "many", objects=[namespace("a")] + [service("a", f"svc-{i:02d}") for i in range(7)]
+    )
     config = load_kubeconfig(str(emulated.write_kubeconfig()))
     with api_client_for(config, "many") as api:
         found = list_objects(api, SERVICES, page_size=3, request_timeout=5)

@@ -41,7 +41,9 @@ apiVersion: api.tsb.tetrate.io/v2
 kind: Tenant
 metadata: {name: shop, organization: acme}
 """
-OTHER_WORKSPACE = ACME_TENANT + """\
+OTHER_WORKSPACE = (
+    ACME_TENANT
+    + """\
 ---
 apiVersion: api.tsb.tetrate.io/v2
 kind: Workspace
@@ -56,14 +58,23 @@ spec:
   defaultEastWestGatewaySettings:
     - workloadSelector: {namespace: other-ns, labels: {app: other-gateway}}
 """
+)
 
 
 def other_ns_objects() -> list[dict]:
     """other-ns in cluster-1: a gateway with an address and one Service it exposes."""
-    return [namespace("other-ns"),
-            service("other-ns", "other-gateway", type="LoadBalancer", selector={"app": "other-gateway"},
-                    ports=[{"name": "tls", "port": 15443}], load_balancer=[{"ip": "192.0.2.50"}]),
-            service("other-ns", "cart", labels={"app": "cart"})]
+    return [
+        namespace("other-ns"),
+        service(
+            "other-ns",
+            "other-gateway",
+            type="LoadBalancer",
+            selector={"app": "other-gateway"},
+            ports=[{"name": "tls", "port": 15443}],
+            load_balancer=[{"ip": "192.0.2.50"}],
+        ),
+        service("other-ns", "cart", labels={"app": "cart"}),
+    ]
 
 
 def outcomes(ran, outcome: str) -> list[tuple[str, str]]:
@@ -86,6 +97,7 @@ def config_without_setting(tmp_path: Path) -> Path:
 
 # --- item 1: an empty, mistyped or foreign store prunes nothing ----------------------------------
 
+
 def test_a_mistyped_store_prunes_nothing_and_lists_what_it_left_alone(fleet, tctl, applied, tmp_path):
     before = fleet_objects(fleet)
     assert sum(map(len, before.values())) >= 16
@@ -103,13 +115,20 @@ def test_a_mistyped_store_prunes_nothing_and_lists_what_it_left_alone(fleet, tct
 
 
 def test_a_second_store_with_another_workspace_leaves_the_first_ones_objects(
-        fleet, tctl, applied, store_b, tmp_path):
+    fleet, tctl, applied, store_b, tmp_path
+):
     fleet["cluster-1"].seed(*other_ns_objects())
     before = fleet_objects(fleet)
-    versions = {name: {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]):
-                       o["metadata"]["resourceVersion"]
-                       for kind in ("ServiceEntry", "WorkloadEntry", "DestinationRule", "Gateway")
-                       for o in cluster.list(kind)} for name, cluster in fleet.clusters.items()}
+    versions = {
+        name: {
+            (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o["metadata"][
+                "resourceVersion"
+            ]
+            for kind in ("ServiceEntry", "WorkloadEntry", "DestinationRule", "Gateway")
+            for o in cluster.list(kind)
+        }
+        for name, cluster in fleet.clusters.items()
+    }
     other = tmp_path / "other.yaml"
     other.write_text(OTHER_WORKSPACE)
     ran = tctl("apply", "-f", other, store_path=store_b)
@@ -143,16 +162,22 @@ def test_a_deletion_recorded_while_not_syncing_is_pruned_by_a_later_sync(fleet, 
     assert all(kind == "Namespace" for objects in left.values() for kind, _, _ in objects), left
 
 
-def test_an_object_another_store_produced_under_a_name_we_need_is_a_conflict(fleet, tctl, applied, store_b,
-                                                                             tmp_path):
+def test_an_object_another_store_produced_under_a_name_we_need_is_a_conflict(
+    fleet, tctl, applied, store_b, tmp_path
+):
     """The same workspace and setting names in another organization: same object names,
     different configuration. Store B must not take A's objects over silently."""
     copy = tmp_path / "copy"
     shutil.copytree(CONFIG, copy)
     for path in copy.glob("*.yaml"):
-        path.write_text(path.read_text().replace("organization: tse", "organization: tse2")
-                        .replace("name: tse\nspec:\n  displayName: TSE\n  description",
-                                 "name: tse2\nspec:\n  displayName: TSE\n  description"))
+        path.write_text(
+            path.read_text()
+            .replace("organization: tse", "organization: tse2")
+            .replace(
+                "name: tse\nspec:\n  displayName: TSE\n  description",
+                "name: tse2\nspec:\n  displayName: TSE\n  description",
+            )
+        )
     before = fleet_objects(fleet)
     ran = tctl("apply", "-f", copy, store_path=store_b)
     assert ran.exit_code == 5, ran.stdout + ran.stderr
@@ -162,6 +187,7 @@ def test_an_object_another_store_produced_under_a_name_we_need_is_a_conflict(fle
 
 
 # --- item 2: GitOps pruning is explicit ----------------------------------------------------------
+
 
 def test_prune_from_a_fresh_store_removes_a_setting_deleted_from_git(fleet, tctl, tmp_path):
     ran = tctl("apply", "-f", CONFIG, "--prune", store_path=tmp_path / "run-1.db")
@@ -176,8 +202,9 @@ def test_prune_from_a_fresh_store_removes_a_setting_deleted_from_git(fleet, tctl
     reset(fleet)
     dry = tctl("apply", "-f", git, "--prune", "--dry-run", store_path=tmp_path / "run-3.db")
     assert dry.exit_code == 1, dry.stderr
-    assert len(outcomes(dry, "pruned")) == sum(len([o for o in v if o[0] != "Namespace"])
-                                               for v in created.values())
+    assert len(outcomes(dry, "pruned")) == sum(
+        len([o for o in v if o[0] != "Namespace"]) for v in created.values()
+    )
     diff = tctl("diff", "-f", git, "--prune", store_path=tmp_path / "run-3.db")
     assert diff.exit_code == 1, diff.stderr
     assert "-  name: k-details-" in diff.stdout
@@ -190,8 +217,7 @@ def test_prune_from_a_fresh_store_removes_a_setting_deleted_from_git(fleet, tctl
     assert all(kind == "Namespace" for objects in left.values() for kind, _, _ in objects), left
 
 
-def test_prune_makes_the_store_follow_and_leaves_other_organizations(fleet, tctl, store, store_b,
-                                                                     tmp_path):
+def test_prune_makes_the_store_follow_and_leaves_other_organizations(fleet, tctl, store, store_b, tmp_path):
     fleet["cluster-1"].seed(*other_ns_objects())
     other = tmp_path / "other.yaml"
     other.write_text(OTHER_WORKSPACE)
@@ -200,8 +226,10 @@ def test_prune_makes_the_store_follow_and_leaves_other_organizations(fleet, tctl
     # this store holds tse and acme's tenant; another store wrote acme's objects to the fleet
     assert tctl("apply", "-f", CONFIG, "-f", acme_tenant).exit_code == 0
     assert tctl("apply", "-f", other, store_path=store_b).exit_code == 0
-    acme = {name: [o for o in objects if o[1] == "other-ns" or o[2].endswith(".other-ns")]
-            for name, objects in fleet_objects(fleet).items()}
+    acme = {
+        name: [o for o in objects if o[1] == "other-ns" or o[2].endswith(".other-ns")]
+        for name, objects in fleet_objects(fleet).items()
+    }
     assert any(acme.values())
     ran = tctl("apply", "-f", config_without_setting(tmp_path), "--prune")
     assert ran.exit_code == 0, ran.stderr
@@ -220,16 +248,26 @@ def test_prune_needs_input_for_diff(fleet, tctl, applied):
 
 # --- item 3: concurrent commands on one store end with the fleet equal to the store ----------------
 
+
 def tctl_process(*args: str, store: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tctl_py", *map(str, args), "--store", str(store)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tctl_py", *map(str, args), "--store", str(store)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("first,second", [("changed", "config"), ("config", "delete")])
-def test_concurrent_commands_leave_the_fleet_equal_to_the_store(fleet, tctl, applied, store,
-                                                                changed_setting, first, second):
-    commands = {"config": ("apply", "-f", CONFIG), "changed": ("apply", "-f", changed_setting),
-                "delete": ("delete", "workspace", "bookinfo-ws")}
+def test_concurrent_commands_leave_the_fleet_equal_to_the_store(
+    fleet, tctl, applied, store, changed_setting, first, second
+):
+    commands = {
+        "config": ("apply", "-f", CONFIG),
+        "changed": ("apply", "-f", changed_setting),
+        "delete": ("delete", "workspace", "bookinfo-ws"),
+    }
     running = [tctl_process(*commands[first], store=store), tctl_process(*commands[second], store=store)]
     for process in running:
         out, err = process.communicate(timeout=60)
@@ -245,15 +283,17 @@ def test_a_reconcile_waits_for_the_lock_and_says_so(fleet, tctl, applied, store)
         waiting = tctl_process("sync", store=store)
         time.sleep(1.5)
         assert waiting.poll() is None  # still waiting
-    out, err = waiting.communicate(timeout=60)
+    _out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
     assert "waiting for another tctl command" in err and "tctl apply (held by the test)" in err
 
 
 # --- item 5: a comma in a context name ---------------------------------------------------------------
 
-def test_a_down_cluster_whose_name_holds_a_comma_keeps_what_derives_from_it(emulated: EmulatedFleet, tctl,
-                                                                            monkeypatch, tmp_path):
+
+def test_a_down_cluster_whose_name_holds_a_comma_keeps_what_derives_from_it(
+    emulated: EmulatedFleet, tctl, monkeypatch, tmp_path
+):
     odd = "cluster-1,cluster-3"
     emulated.add_cluster(odd, objects=example_objects("cluster-1"))
     emulated.add_cluster("cluster-2", objects=example_objects("cluster-2"))
@@ -264,7 +304,9 @@ def test_a_down_cluster_whose_name_holds_a_comma_keeps_what_derives_from_it(emul
     (config / "clusters.yaml").unlink()  # every context of the kubeconfig is the fleet
     ran = tctl("apply", "-f", config)
     assert ran.exit_code == 0, ran.stderr
-    shadows = [o for o in managed_objects(emulated["cluster-2"]) if o[0] in ("WorkloadEntry", "DestinationRule")]
+    shadows = [
+        o for o in managed_objects(emulated["cluster-2"]) if o[0] in ("WorkloadEntry", "DestinationRule")
+    ]
     assert shadows
     before = fleet_objects(emulated)
     emulated[odd].stop()
@@ -272,13 +314,15 @@ def test_a_down_cluster_whose_name_holds_a_comma_keeps_what_derives_from_it(emul
     ran = tctl("sync")
     assert ran.exit_code == 4
     assert outcomes(ran, "pruned") == []
-    assert {name: objects for name, objects in fleet_objects(emulated).items()} == \
-        {name: objects for name, objects in before.items() if name != odd}
+    assert {name: objects for name, objects in fleet_objects(emulated).items()} == {
+        name: objects for name, objects in before.items() if name != odd
+    }
     assert sum(write_requests(emulated).values()) == 0
     assert f"cluster {odd} could not be read" in ran.stderr
 
 
 # --- item 6: a malformed gateway address annotation ---------------------------------------------------
+
 
 def annotate_gateway(fleet: EmulatedFleet, cluster: str, value: str | None) -> None:
     from kubernetes import client

@@ -41,18 +41,35 @@ def env(fleet: EmulatedFleet, tmp_path: Path) -> dict[str, str]:
     """The environment of a tctl process reaching the emulated fleet, with its own store."""
     kubeconfig = fleet.write_kubeconfig(fleet.directory / "kubeconfig.yaml", current_context="cluster-1")
     no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
-    return {**os.environ, "KUBECONFIG": str(kubeconfig), "TCTL_STORE": str(tmp_path / "store.db"),
-            "NO_PROXY": no_proxy, "no_proxy": no_proxy}
+    return {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "TCTL_STORE": str(tmp_path / "store.db"),
+        "NO_PROXY": no_proxy,
+        "no_proxy": no_proxy,
+    }
 
 
 def start(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tctl_py", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tctl_py", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def run(env: dict[str, str], *args: str) -> Ran:
-    done = subprocess.run([sys.executable, "-m", "tctl_py", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "tctl_py", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return Ran(done.returncode, done.stdout, done.stderr)
 
@@ -83,6 +100,7 @@ def outcomes(ran: Ran) -> dict[str, list[str]]:
 
 # --- timeouts ------------------------------------------------------------------------------------
 
+
 def test_requests_slower_together_than_the_request_timeout_pass(fleet, env):
     """Three lists answering in 0.4 s each with --request-timeout 1: the cluster is read."""
     fleet["cluster-2"].latency = 0.4
@@ -98,34 +116,45 @@ def test_a_retry_after_longer_than_the_cluster_budget_says_so(fleet, env):
     ran = run(env, "clusters", "--cluster-timeout", "12")
     assert time.monotonic() - started < 10  # not waited for
     assert ran.exit_code == 4, ran.stderr
-    assert re.search(r"cluster-2 .*HTTP 429 .*\(after 1 attempt\(s\); the server asked to retry after "
-                     r"30 s, more than the 1\d(\.\d+)? s left of the 12 s allowed for this cluster "
-                     r"\(--cluster-timeout\)\)", ran.stderr), ran.stderr
+    assert re.search(
+        r"cluster-2 .*HTTP 429 .*\(after 1 attempt\(s\); the server asked to retry after "
+        r"30 s, more than the 1\d(\.\d+)? s left of the 12 s allowed for this cluster "
+        r"\(--cluster-timeout\)\)",
+        ran.stderr,
+    ), ran.stderr
 
 
 def test_a_dead_context_costs_one_connect_timeout_and_says_how_to_leave_it_out(fleet, env):
     fleet.add_blackhole_cluster("cluster-4")
-    env["KUBECONFIG"] = str(fleet.write_kubeconfig(fleet.directory / "with-dead.yaml",
-                                                   current_context="cluster-1"))
+    env["KUBECONFIG"] = str(
+        fleet.write_kubeconfig(fleet.directory / "with-dead.yaml", current_context="cluster-1")
+    )
     started = time.monotonic()
     ran = run(env, "sync", "--request-timeout", "1")
     elapsed = time.monotonic() - started
     assert ran.exit_code == 4, ran.stderr
     server = re.escape(fleet["cluster-4"].server)
-    assert re.search(rf"^error: cluster cluster-4 could not be read: cannot connect to {server}: no "
-                     r"connection within 1 s \(listing namespaces\) \(.*if \"cluster-4\" is not one, "
-                     r"apply Cluster objects naming those that are", ran.stderr, re.MULTILINE), ran.stderr
+    assert re.search(
+        rf"^error: cluster cluster-4 could not be read: cannot connect to {server}: no "
+        r"connection within 1 s \(listing namespaces\) \(.*if \"cluster-4\" is not one, "
+        r"apply Cluster objects naming those that are",
+        ran.stderr,
+        re.MULTILINE,
+    ), ran.stderr
     assert elapsed < 1 + 4, elapsed  # one connect timeout, not retried, plus tctl's own start
 
 
 # --- Ctrl-C and SIGTERM --------------------------------------------------------------------------
 
+
 def interrupted_apply(fleet: EmulatedFleet, env: dict[str, str], request_timeout: float) -> subprocess.Popen:
     """`tctl apply` with cluster-2's writes hanging, once cluster-2's first write is in flight."""
     fleet["cluster-2"].delay(600, method="PATCH")
     process = start(env, "apply", "-f", str(CONFIG), "--request-timeout", str(request_timeout))
-    wait_for(lambda: fleet["cluster-2"].counts["PATCH"] >= 1 or process.poll() is not None,
-             "cluster-2's first write")
+    wait_for(
+        lambda: fleet["cluster-2"].counts["PATCH"] >= 1 or process.poll() is not None,
+        "cluster-2's first write",
+    )
     assert process.poll() is None, process.communicate()
     return process
 
@@ -150,11 +179,16 @@ def assert_reported_what_was_and_was_not_done(ran: Ran, fleet: EmulatedFleet) ->
     assert cluster_2[0] == "failed" and set(cluster_2[1:]) == {"not done"}, ran.stdout
     assert fleet["cluster-2"].counts["PATCH"] == 1
     not_done = len(cluster_2) - 1
-    assert re.search(rf"^error: cluster cluster-2: no answer from \S+ within \S+ s \(applying .*\) "
-                     rf"\(not tried again: interrupted\); interrupted: {not_done} of {not_done + 1} "
-                     r"writes not done; run again to converge$", ran.stderr, re.MULTILINE), ran.stderr
-    assert ran.stderr.rstrip().endswith('interrupted: objects reported "not done" were not written; '
-                                        "run tctl sync to finish"), ran.stderr
+    assert re.search(
+        rf"^error: cluster cluster-2: no answer from \S+ within \S+ s \(applying .*\) "
+        rf"\(not tried again: interrupted\); interrupted: {not_done} of {not_done + 1} "
+        r"writes not done; run again to converge$",
+        ran.stderr,
+        re.MULTILINE,
+    ), ran.stderr
+    assert ran.stderr.rstrip().endswith(
+        'interrupted: objects reported "not done" were not written; run tctl sync to finish'
+    ), ran.stderr
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -17,8 +17,13 @@ from tctl_py.errors import ClusterError, ExitCode
 from tctl_py.fleet import ApplyConflict, ClusterClient, RetryPolicy, UnsupportedResource, resource_for
 from tctl_py.fleet.kubeconfig import load_kubeconfig
 from tctl_py.fleet.live import ClusterRequestError
-from tctl_py.fleet.objects import (DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS, SERVICE_ENTRIES,
-                                   WORKLOAD_ENTRIES)
+from tctl_py.fleet.objects import (
+    DESTINATION_RULES,
+    GATEWAYS,
+    INGRESS_GATEWAYS,
+    SERVICE_ENTRIES,
+    WORKLOAD_ENTRIES,
+)
 from tctl_py.fleet.timeouts import Budget
 from tctl_py.fleet.writer import MULTICLUSTER_NAMESPACE, NO_RETRY, run_per_cluster
 from tests.support import EmulatedFleet, destination_rule, namespace, service
@@ -34,11 +39,15 @@ GENERATED = (SERVICE_ENTRIES, WORKLOAD_ENTRIES, DESTINATION_RULES, GATEWAYS)
 def fleet(emulated: EmulatedFleet) -> EmulatedFleet:
     """east: bookinfo with a DestinationRule someone else made; west: plain; north: no Istio;
     south: down."""
-    emulated.add_cluster("east", objects=[
-        namespace("bookinfo"), namespace("istio-system"),
-        service("bookinfo", "details"),
-        destination_rule("bookinfo", "details", "details.bookinfo.svc.cluster.local"),
-    ])
+    emulated.add_cluster(
+        "east",
+        objects=[
+            namespace("bookinfo"),
+            namespace("istio-system"),
+            service("bookinfo", "details"),
+            destination_rule("bookinfo", "details", "details.bookinfo.svc.cluster.local"),
+        ],
+    )
     emulated.add_cluster("west", objects=[namespace("bookinfo"), service("bookinfo", "details")])
     emulated.add_cluster("north", istio=False, objects=[namespace("bookinfo")])
     emulated.add_down_cluster("south", objects=[namespace("bookinfo")])
@@ -59,19 +68,32 @@ def east(kubeconfig):
 
 def service_entry(name: str = "details-bookinfo", *, address: str = "203.0.113.10", **extra) -> dict:
     return {
-        "apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-        "metadata": {"name": name, "namespace": MULTICLUSTER_NAMESPACE, "labels": dict(MANAGED),
-                     "annotations": {"tsb.tetrate.io/config": "organizations/tse/tenants/t/workspaces/w/settings/s"}},
-        "spec": {"hosts": [f"{name.split('-')[0]}.bookinfo.svc.cluster.local"], "location": "MESH_INTERNAL",
-                 "resolution": "STATIC", "ports": [{"name": "http", "number": 9080, "protocol": "HTTP"}],
-                 "endpoints": [{"address": address, "ports": {"http": 15443}}], **extra},
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {
+            "name": name,
+            "namespace": MULTICLUSTER_NAMESPACE,
+            "labels": dict(MANAGED),
+            "annotations": {"tsb.tetrate.io/config": "organizations/tse/tenants/t/workspaces/w/settings/s"},
+        },
+        "spec": {
+            "hosts": [f"{name.split('-')[0]}.bookinfo.svc.cluster.local"],
+            "location": "MESH_INTERNAL",
+            "resolution": "STATIC",
+            "ports": [{"name": "http", "number": 9080, "protocol": "HTTP"}],
+            "endpoints": [{"address": address, "ports": {"http": 15443}}],
+            **extra,
+        },
     }
 
 
 def managed_dr(ns: str, name: str, host: str) -> dict:
-    return {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
-            "metadata": {"name": name, "namespace": ns, "labels": dict(MANAGED)},
-            "spec": {"host": host, "trafficPolicy": {"outlierDetection": {"consecutive5xxErrors": 3}}}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": name, "namespace": ns, "labels": dict(MANAGED)},
+        "spec": {"host": host, "trafficPolicy": {"outlierDetection": {"consecutive5xxErrors": 3}}},
+    }
 
 
 def owners(obj: dict) -> dict[str, dict]:
@@ -80,14 +102,19 @@ def owners(obj: dict) -> dict[str, dict]:
 
 # -- resources ------------------------------------------------------------------------------------
 
+
 def test_resource_for_knows_exactly_what_tctl_writes():
     assert resource_for("v1", "Namespace").path(name="x") == "/api/v1/namespaces/x"
     for res in GENERATED:
         assert resource_for("networking.istio.io/v1", res.kind) == res
     gateway = resource_for("install.tetrate.io/v1alpha1", "IngressGateway")
     assert gateway == INGRESS_GATEWAYS and gateway.plural == "ingressgateways"
-    for api_version, kind in [("v1", "Service"), ("networking.istio.io/v1beta1", "Gateway"),
-                              ("install.tetrate.io/v1", "IngressGateway"), ("", "")]:
+    for api_version, kind in [
+        ("v1", "Service"),
+        ("networking.istio.io/v1beta1", "Gateway"),
+        ("install.tetrate.io/v1", "IngressGateway"),
+        ("", ""),
+    ]:
         with pytest.raises(UnsupportedResource) as error:
             resource_for(api_version, kind)
         assert "does not write" in error.value.message and "IngressGateway" in error.value.hint
@@ -95,6 +122,7 @@ def test_resource_for_knows_exactly_what_tctl_writes():
 
 
 # -- server-side apply ----------------------------------------------------------------------------
+
 
 def test_apply_creates_the_namespace_then_the_object_with_201_on_the_wire(fleet, east):
     cluster = fleet["east"]
@@ -127,7 +155,7 @@ def test_apply_creates_the_namespace_then_the_object_with_201_on_the_wire(fleet,
 
     # the namespace is asked for once per client
     east.apply(service_entry("reviews-bookinfo"))
-    assert [r["method"] for r in cluster.request_log[before + 3:]] == ["PATCH"]
+    assert [r["method"] for r in cluster.request_log[before + 3 :]] == ["PATCH"]
 
 
 def test_applying_the_same_object_again_writes_nothing(fleet, east):
@@ -136,7 +164,9 @@ def test_applying_the_same_object_again_writes_nothing(fleet, east):
     again = east.apply(service_entry())
     assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
     assert fleet["east"].writes == writes and east.created == [
-        "Namespace xcp-multicluster", "ServiceEntry xcp-multicluster/details-bookinfo"]
+        "Namespace xcp-multicluster",
+        "ServiceEntry xcp-multicluster/details-bookinfo",
+    ]
 
 
 def test_applying_a_changed_spec_updates_it(fleet, east):
@@ -155,7 +185,9 @@ def test_server_fields_and_status_are_not_sent(fleet, east):
     east.apply(stale)
     sent = json.loads(fleet["east"].request_log[-1]["text"])
     assert "status" not in sent
-    assert not {"resourceVersion", "uid", "managedFields", "creationTimestamp", "generation"} & set(sent["metadata"])
+    assert not {"resourceVersion", "uid", "managedFields", "creationTimestamp", "generation"} & set(
+        sent["metadata"]
+    )
 
 
 def test_a_conflict_names_the_other_manager_and_force_takes_the_field_over(fleet, east):
@@ -166,14 +198,20 @@ def test_a_conflict_names_the_other_manager_and_force_takes_the_field_over(fleet
     error = conflict.value
     assert error.exit_code == ExitCode.CONFLICT and error.status == 409
     assert error.managers == ("kubectl-client-side-apply",) and ".spec.host" in error.fields
-    assert (error.cluster, error.kind, error.namespace, error.name) == ("east", "DestinationRule",
-                                                                       "bookinfo", "details")
+    assert (error.cluster, error.kind, error.namespace, error.name) == (
+        "east",
+        "DestinationRule",
+        "bookinfo",
+        "details",
+    )
     assert 'conflict with "kubectl-client-side-apply": ' in error.message
     assert "DestinationRule bookinfo/details" in error.message and fleet["east"].server in error.message
     assert "--force-conflicts" in error.hint
     assert fleet["east"].counts["PATCH"] == 1  # a conflict is never retried
-    assert fleet["east"].get("DestinationRule", "details", "bookinfo")["spec"]["host"] == \
-        "details.bookinfo.svc.cluster.local"
+    assert (
+        fleet["east"].get("DestinationRule", "details", "bookinfo")["spec"]["host"]
+        == "details.bookinfo.svc.cluster.local"
+    )
 
     forced = east.apply(mine, force=True)
     assert forced["spec"]["host"] == "details.elsewhere.svc.cluster.local"
@@ -206,35 +244,53 @@ def test_a_dry_run_in_a_namespace_that_does_not_exist_yet(fleet, kubeconfig):
     log = fleet["west"].request_log
     # the namespace creation is validated by the server; objects in it cannot be (it would 404)
     assert [(r["method"], r["path"].rsplit("/", 1)[-1], r["query"].get("dryRun")) for r in log] == [
-        ("GET", "xcp-multicluster", None), ("PATCH", "xcp-multicluster", "All")]
+        ("GET", "xcp-multicluster", None),
+        ("PATCH", "xcp-multicluster", "All"),
+    ]
     assert preview == {**service_entry()} and again["metadata"]["name"] == "reviews-bookinfo"
-    assert west.unvalidated == ["ServiceEntry xcp-multicluster/details-bookinfo",
-                                "ServiceEntry xcp-multicluster/reviews-bookinfo"]
+    assert west.unvalidated == [
+        "ServiceEntry xcp-multicluster/details-bookinfo",
+        "ServiceEntry xcp-multicluster/reviews-bookinfo",
+    ]
     assert west.namespaces_created == ["xcp-multicluster"] and west.writes_sent == 0
     assert fleet["west"].writes == 0 and fleet["west"].get("Namespace", "xcp-multicluster") is None
 
 
 def test_namespaces_and_ingress_gateways_are_applied(fleet, east):
-    created = east.apply({"apiVersion": "v1", "kind": "Namespace",
-                          "metadata": {"name": "eastwest", "labels": {"istio-injection": "enabled"}}})
+    created = east.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "eastwest", "labels": {"istio-injection": "enabled"}},
+        }
+    )
     assert created["metadata"]["labels"]["istio-injection"] == "enabled"
     assert created["status"]["phase"] == "Active" and east.created == ["Namespace eastwest"]
-    gateway = {"apiVersion": "install.tetrate.io/v1alpha1", "kind": "IngressGateway",
-               "metadata": {"name": "eastwest-gateway", "namespace": "eastwest"},
-               "spec": {"eastWestOnly": True, "kubeSpec": {"service": {"type": "LoadBalancer"}}}}
+    gateway = {
+        "apiVersion": "install.tetrate.io/v1alpha1",
+        "kind": "IngressGateway",
+        "metadata": {"name": "eastwest-gateway", "namespace": "eastwest"},
+        "spec": {"eastWestOnly": True, "kubeSpec": {"service": {"type": "LoadBalancer"}}},
+    }
     east.apply(gateway)
-    assert fleet["east"].request_log[-1]["path"] == \
-        "/apis/install.tetrate.io/v1alpha1/namespaces/eastwest/ingressgateways/eastwest-gateway"
+    assert (
+        fleet["east"].request_log[-1]["path"]
+        == "/apis/install.tetrate.io/v1alpha1/namespaces/eastwest/ingressgateways/eastwest-gateway"
+    )
     stored = fleet["east"].get("IngressGateway", "eastwest-gateway", "eastwest")
     assert stored["apiVersion"] == "install.tetrate.io/v1alpha1" and stored["spec"]["eastWestOnly"] is True
-    assert east.get("install.tetrate.io/v1alpha1", "IngressGateway", "eastwest", "eastwest-gateway")["spec"] \
+    assert (
+        east.get("install.tetrate.io/v1alpha1", "IngressGateway", "eastwest", "eastwest-gateway")["spec"]
         == gateway["spec"]
+    )
 
 
 def test_objects_tctl_cannot_apply(east, fleet):
     with pytest.raises(UnsupportedResource):
-        east.apply({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "namespace": "y"}})
-    with pytest.raises(UnsupportedResource, match="no metadata.namespace"):
+        east.apply(
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "namespace": "y"}}
+        )
+    with pytest.raises(UnsupportedResource, match=r"no metadata\.namespace"):
         east.apply({**service_entry(), "metadata": {"name": "x"}})
     with pytest.raises(ClusterRequestError) as missing_ns:  # only xcp-multicluster is created
         east.apply(managed_dr("nowhere", "x", "x.nowhere.svc.cluster.local"))
@@ -252,6 +308,7 @@ def test_a_cluster_without_the_crd_says_so(kubeconfig):
 
 
 # -- reads ----------------------------------------------------------------------------------------
+
 
 def test_list_managed_honours_the_label_selector(fleet, east):
     east.apply(service_entry())
@@ -277,13 +334,18 @@ def test_get_reads_an_object_tctl_does_not_manage(east):
 
 # -- deletes --------------------------------------------------------------------------------------
 
+
 def test_delete_and_an_object_already_gone(fleet, east):
     created = east.apply(managed_dr("bookinfo", "reviews", "reviews.bookinfo.svc.cluster.local"))
     with pytest.raises(ClusterRequestError) as replaced:  # not the object that was read
         east.delete("networking.istio.io/v1", "DestinationRule", "bookinfo", "reviews", uid="other-uid")
     assert replaced.value.status == 409 and fleet["east"].counts["DELETE"] == 1  # not retried
-    assert east.delete("networking.istio.io/v1", "DestinationRule", "bookinfo", "reviews",
-                       uid=created["metadata"]["uid"]) is True
+    assert (
+        east.delete(
+            "networking.istio.io/v1", "DestinationRule", "bookinfo", "reviews", uid=created["metadata"]["uid"]
+        )
+        is True
+    )
     request = fleet["east"].request_log[-1]
     assert request["method"] == "DELETE" and json.loads(request["text"])["propagationPolicy"] == "Background"
     assert fleet["east"].get("DestinationRule", "reviews", "bookinfo") is None
@@ -292,6 +354,7 @@ def test_delete_and_an_object_already_gone(fleet, east):
 
 
 # -- retries, timeouts, failures ------------------------------------------------------------------
+
 
 def test_transient_server_errors_are_retried(fleet, east):
     east.ensure_namespace(MULTICLUSTER_NAMESPACE)
@@ -324,9 +387,11 @@ def test_a_retry_after_beyond_the_cluster_budget_gives_up_at_once_and_says_why(f
             west.get("v1", "Namespace", None, "bookinfo")
     assert time.monotonic() - started < 1
     assert error.value.message.startswith(f"HTTP 429 Too Many Requests from {fleet['west'].server}")
-    assert re.search(r"\(after 1 attempt\(s\); the server asked to retry after 30 s, more than the "
-                     r"(1\.\d+|2) s left of the 2 s allowed for this cluster \(--cluster-timeout\)\)$",
-                     error.value.message), error.value.message
+    assert re.search(
+        r"\(after 1 attempt\(s\); the server asked to retry after 30 s, more than the "
+        r"(1\.\d+|2) s left of the 2 s allowed for this cluster \(--cluster-timeout\)\)$",
+        error.value.message,
+    ), error.value.message
     assert fleet["west"].counts == {"GET": 1}
 
 
@@ -349,7 +414,8 @@ def test_a_persistent_server_error_fails_after_the_bounded_attempts(fleet, east)
     assert error.value.status == 500 and error.value.exit_code == ExitCode.CLUSTER
     assert error.value.message == (
         f"HTTP 500 Internal Server Error from {fleet['east'].server} (applying ServiceEntry "
-        "xcp-multicluster/details-bookinfo): etcdserver: request timed out (after 3 attempts)")
+        "xcp-multicluster/details-bookinfo): etcdserver: request timed out (after 3 attempts)"
+    )
 
 
 def test_client_errors_are_not_retried(fleet, east):
@@ -361,14 +427,17 @@ def test_client_errors_are_not_retried(fleet, east):
 
 def test_no_answer_within_the_request_timeout(fleet, kubeconfig):
     fleet["west"].latency = 1.0
-    with ClusterClient(kubeconfig, "west", request_timeout=0.2,
-                       retry=RetryPolicy(attempts=2, backoff=0.01)) as west:
+    with ClusterClient(
+        kubeconfig, "west", request_timeout=0.2, retry=RetryPolicy(attempts=2, backoff=0.01)
+    ) as west:
         started = time.monotonic()
         with pytest.raises(ClusterRequestError) as error:
             west.apply(managed_dr("bookinfo", "reviews", "reviews.bookinfo.svc.cluster.local"))
     assert time.monotonic() - started < 0.9
-    assert error.value.message == (f"no answer from {fleet['west'].server} within 0.2 s "
-                                   "(applying DestinationRule bookinfo/reviews) (after 2 attempts)")
+    assert error.value.message == (
+        f"no answer from {fleet['west'].server} within 0.2 s "
+        "(applying DestinationRule bookinfo/reviews) (after 2 attempts)"
+    )
 
 
 def test_each_request_has_the_whole_request_timeout(fleet, kubeconfig):
@@ -397,8 +466,9 @@ def test_interrupted_clients_try_nothing_again(fleet, kubeconfig):
     assert fleet["west"].counts == {"PATCH": 1}
 
     later = threading.Event()
-    with ClusterClient(kubeconfig, "west", cancel=later,
-                       retry=RetryPolicy(backoff=30, max_backoff=30)) as west:
+    with ClusterClient(
+        kubeconfig, "west", cancel=later, retry=RetryPolicy(backoff=30, max_backoff=30)
+    ) as west:
         threading.Timer(0.3, later.set).start()
         started = time.monotonic()
         with pytest.raises(ClusterRequestError, match="interrupted"):
@@ -409,9 +479,8 @@ def test_interrupted_clients_try_nothing_again(fleet, kubeconfig):
 
 def test_a_down_cluster_fails_quickly(fleet, kubeconfig):
     started = time.monotonic()
-    with ClusterClient(kubeconfig, "south", retry=FAST) as south:
-        with pytest.raises(ClusterRequestError) as error:
-            south.list_managed(GENERATED)
+    with ClusterClient(kubeconfig, "south", retry=FAST) as south, pytest.raises(ClusterRequestError) as error:
+        south.list_managed(GENERATED)
     assert time.monotonic() - started < 1
     assert error.value.message.startswith(f"cannot connect to {fleet['south'].server}: connection refused")
     assert error.value.message.endswith("(after 3 attempts)")
@@ -421,8 +490,9 @@ def test_a_down_cluster_fails_quickly(fleet, kubeconfig):
 def test_a_spent_cluster_budget_stops_further_requests(fleet, kubeconfig):
     with ClusterClient(kubeconfig, "west", budget=Budget.starting_now(0.2), retry=FAST) as west:
         time.sleep(0.25)
-        with pytest.raises(ClusterRequestError,
-                           match=r"the 0\.2 s allowed for this cluster \(--cluster-timeout\) are spent"):
+        with pytest.raises(
+            ClusterRequestError, match=r"the 0\.2 s allowed for this cluster \(--cluster-timeout\) are spent"
+        ):
             west.get("v1", "Namespace", None, "bookinfo")
         with pytest.raises(ClusterRequestError, match="are spent"):
             west.list_managed(GENERATED)
@@ -430,6 +500,7 @@ def test_a_spent_cluster_budget_stops_further_requests(fleet, kubeconfig):
 
 
 # -- every cluster at once ------------------------------------------------------------------------
+
 
 def test_run_per_cluster_reports_each_cluster_and_one_failure_stops_nothing(fleet, kubeconfig):
     for name in ("east", "west"):
@@ -440,13 +511,20 @@ def test_run_per_cluster_reports_each_cluster_and_one_failure_stops_nothing(flee
         with ClusterClient(kubeconfig, name, retry=FAST) as client:
             if name == "north":
                 raise RuntimeError("a bug in north's work")
-            return [client.apply(managed_dr("bookinfo", "ratings", "ratings.bookinfo.svc.cluster.local"))
-                    ["metadata"]["name"]]
+            return [
+                client.apply(managed_dr("bookinfo", "ratings", "ratings.bookinfo.svc.cluster.local"))[
+                    "metadata"
+                ]["name"]
+            ]
 
     done: list[str] = []
     started = time.monotonic()
-    results = run_per_cluster(["west", "south", "north", "east"], work, max_workers=8,
-                              on_done=lambda name, result: done.append(name))
+    results = run_per_cluster(
+        ["west", "south", "north", "east"],
+        work,
+        max_workers=8,
+        on_done=lambda name, result: done.append(name),
+    )
     assert time.monotonic() - started < 0.9  # 0.3 s per request, concurrently
     assert list(results) == ["west", "south", "north", "east"] and sorted(done) == sorted(results)
     assert results["west"] == results["east"] == ["ratings"]
@@ -475,8 +553,10 @@ def test_retry_policy_backoff_is_bounded_and_jittered():
 
 def test_a_namespace_applied_in_a_dry_run_is_known_not_to_exist(fleet, kubeconfig):
     with ClusterClient(kubeconfig, "west", retry=FAST) as west:
-        west.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": MULTICLUSTER_NAMESPACE}},
-                   dry_run=True)
+        west.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": MULTICLUSTER_NAMESPACE}},
+            dry_run=True,
+        )
         west.apply(service_entry(), dry_run=True)
     assert [r["method"] for r in fleet["west"].request_log] == ["PATCH"]
     assert west.unvalidated == ["ServiceEntry xcp-multicluster/details-bookinfo"]

@@ -50,14 +50,18 @@ def fleet_objects(fleet: EmulatedFleet, *, namespaces: bool = True) -> dict[str,
     return fleet_objects_of(found, namespaces=namespaces)
 
 
-def fleet_objects_of(found: dict[str, list[tuple[str, str, str]]], *,
-                     namespaces: bool) -> dict[str, list[tuple[str, str, str]]]:
-    return {name: [o for o in objects if namespaces or o[0] != "Namespace"] for name, objects in found.items()}
+def fleet_objects_of(
+    found: dict[str, list[tuple[str, str, str]]], *, namespaces: bool
+) -> dict[str, list[tuple[str, str, str]]]:
+    return {
+        name: [o for o in objects if namespaces or o[0] != "Namespace"] for name, objects in found.items()
+    }
 
 
 def user_client(fleet: EmulatedFleet, cluster: str):
     """The official client for one context, as a user's kubectl would be."""
     from kubernetes import config
 
-    return config.new_client_from_config(config_file=str(fleet.directory / "kubeconfig.yaml"),
-                                         context=cluster, persist_config=False)
+    return config.new_client_from_config(
+        config_file=str(fleet.directory / "kubeconfig.yaml"), context=cluster, persist_config=False
+    )

@@ -17,9 +17,11 @@ ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "bookinfo"
 
 # `cluster-2 workloadentry.networking.istio.io/k-details-... created`, one line per object.
-STEP = re.compile(r"^(?P<cluster>cluster-\d+) (?P<label>\S+) "
-                  r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept|failed|not done)"
-                  r"(?P<suffix> \((?:dry run|server dry run|snapshot fleet: not written)\))?(?:: .+)?$")
+STEP = re.compile(
+    r"^(?P<cluster>cluster-\d+) (?P<label>\S+) "
+    r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept|failed|not done)"
+    r"(?P<suffix> \((?:dry run|server dry run|snapshot fleet: not written)\))?(?:: .+)?$"
+)
 
 
 @dataclass
@@ -31,8 +33,9 @@ class Ran:
 
     def steps(self) -> dict[tuple[str, str], str]:
         """(cluster, object label) -> outcome, from the per-object lines of stdout."""
-        return {(m["cluster"], m["label"]): m["outcome"]
-                for m in map(STEP.match, self.stdout.splitlines()) if m}
+        return {
+            (m["cluster"], m["label"]): m["outcome"] for m in map(STEP.match, self.stdout.splitlines()) if m
+        }
 
     def step_lines(self) -> list[str]:
         return [line for line in self.stdout.splitlines() if line.startswith("cluster-")]
@@ -56,8 +59,15 @@ def run_main(argv: list[str], input: str | None = None) -> Ran:
 
 def run_process(args: list[str], env: dict | None = None, input: str | None = None) -> Ran:
     """`python -m tctl_py ARGS` with this environment plus `env`."""
-    done = subprocess.run([sys.executable, "-m", "tctl_py", *args], input=input, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "tctl_py", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=60,
+    )
     return Ran(done.returncode, done.stdout, done.stderr)
 
 

@@ -84,18 +84,48 @@ class ResourceDef:
         return self.kind.lower()
 
 
-NAMESPACE = ResourceDef("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
-                        builtin=True, returns_deleted_object=False, field_selectors=frozenset({"metadata.name", "status.phase"}))
+NAMESPACE = ResourceDef(
+    "",
+    "v1",
+    "namespaces",
+    "Namespace",
+    namespaced=False,
+    short_names=("ns",),
+    builtin=True,
+    returns_deleted_object=False,
+    field_selectors=frozenset({"metadata.name", "status.phase"}),
+)
 CORE = (
     NAMESPACE,
-    ResourceDef("", "v1", "services", "Service", short_names=("svc",), builtin=True,
-                field_selectors=frozenset({"metadata.name", "metadata.namespace", "spec.type",
-                                           "spec.clusterIP"})),
-    ResourceDef("", "v1", "secrets", "Secret", builtin=True, status_subresource=False,
-                returns_deleted_object=False,
-                field_selectors=frozenset({"metadata.name", "metadata.namespace", "type"})),
-    ResourceDef("", "v1", "configmaps", "ConfigMap", short_names=("cm",), builtin=True,
-                status_subresource=False, returns_deleted_object=False),
+    ResourceDef(
+        "",
+        "v1",
+        "services",
+        "Service",
+        short_names=("svc",),
+        builtin=True,
+        field_selectors=frozenset({"metadata.name", "metadata.namespace", "spec.type", "spec.clusterIP"}),
+    ),
+    ResourceDef(
+        "",
+        "v1",
+        "secrets",
+        "Secret",
+        builtin=True,
+        status_subresource=False,
+        returns_deleted_object=False,
+        field_selectors=frozenset({"metadata.name", "metadata.namespace", "type"}),
+    ),
+    ResourceDef(
+        "",
+        "v1",
+        "configmaps",
+        "ConfigMap",
+        short_names=("cm",),
+        builtin=True,
+        status_subresource=False,
+        returns_deleted_object=False,
+    ),
 )
 
 
@@ -120,16 +150,32 @@ def default_resources(istio: bool = True, istio_version: str = "v1") -> tuple[Re
 # ---------------------------------------------------------------------------------------------
 # Errors as the API server words them
 
-_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-            405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType",
-            422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
-            503: "ServiceUnavailable", 504: "Timeout"}
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
 
 
-def api_error(status: int, message: str, *, reason: str | None = None,
-              details: dict | None = None) -> KubernetesError:
-    return KubernetesError(status=status, reason=reason or _REASONS.get(status, "Unknown"),
-                           message=message, details=details if details is not None else {})
+def api_error(
+    status: int, message: str, *, reason: str | None = None, details: dict | None = None
+) -> KubernetesError:
+    return KubernetesError(
+        status=status,
+        reason=reason or _REASONS.get(status, "Unknown"),
+        message=message,
+        details=details if details is not None else {},
+    )
 
 
 @attrs.frozen
@@ -140,8 +186,11 @@ class InjectedError(KubernetesError):
 
 
 def _not_found(rdef: ResourceDef, name: str) -> KubernetesError:
-    return api_error(404, f'{rdef.plural}{"." + rdef.group if rdef.group else ""} "{name}" not found',
-                     details={"name": name, "group": rdef.group, "kind": rdef.plural})
+    return api_error(
+        404,
+        f'{rdef.plural}{"." + rdef.group if rdef.group else ""} "{name}" not found',
+        details={"name": name, "group": rdef.group, "kind": rdef.plural},
+    )
 
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -166,7 +215,11 @@ def parse_path(path: str) -> parsing.ParsedPath:
         return parsing.ParsedPath()
     rest = [part for part in rest if part]
     namespace = plural = name = subresource = None
-    if rest and rest[0] == "namespaces" and (len(rest) <= 2 or (group == "" and rest[2] in ("status", "finalize"))):
+    if (
+        rest
+        and rest[0] == "namespaces"
+        and (len(rest) <= 2 or (group == "" and rest[2] in ("status", "finalize")))
+    ):
         plural = "namespaces"
         name = rest[1] if len(rest) > 1 else None
         subresource = "/".join(rest[2:]) or None
@@ -178,8 +231,9 @@ def parse_path(path: str) -> parsing.ParsedPath:
         plural = rest[0]
         name = rest[1] if len(rest) > 1 else None
         subresource = "/".join(rest[2:]) or None
-    return parsing.ParsedPath(group=group, version=version, plural=plural, namespace=namespace,
-                              name=name, subresource=subresource)
+    return parsing.ParsedPath(
+        group=group, version=version, plural=plural, namespace=namespace, name=name, subresource=subresource
+    )
 
 
 async def parse_request(raw: aiohttp.web.BaseRequest, *, id: int) -> rendering.Request:
@@ -189,21 +243,30 @@ async def parse_request(raw: aiohttp.web.BaseRequest, *, id: int) -> rendering.R
     if body:
         content_type = raw.content_type or ""
         try:
-            if "yaml" in content_type:
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
+            data = yaml.safe_load(text) if "yaml" in content_type else json.loads(text)
         except (ValueError, yaml.YAMLError):
             data = None
     k8s = parse_path(raw.path)
-    resource = None if k8s.group is None else kmock.resource(
-        group=k8s.group, version=k8s.version, plural=k8s.plural)
+    resource = (
+        None if k8s.group is None else kmock.resource(group=k8s.group, version=k8s.version, plural=k8s.plural)
+    )
     method = enums.method(raw.method)
     action = parsing.guess_k8s(k8s, method, dict(raw.query))
     return rendering.Request(
-        id=id, raw_request=raw, url=raw.url, method=raw.method, params=dict(raw.query),
-        headers=dict(raw.headers), cookies=dict(raw.cookies), data=data, body=body, text=text,
-        action=action, resource=resource, namespace=k8s.namespace, name=k8s.name,
+        id=id,
+        raw_request=raw,
+        url=raw.url,
+        method=raw.method,
+        params=dict(raw.query),
+        headers=dict(raw.headers),
+        cookies=dict(raw.cookies),
+        data=data,
+        body=body,
+        text=text,
+        action=action,
+        resource=resource,
+        namespace=k8s.namespace,
+        name=k8s.name,
         subresource=k8s.subresource,
     )
 
@@ -225,9 +288,7 @@ class Fault:
     def matches(self, request: rendering.Request) -> bool:
         if self.method and request.method.value.upper() != self.method.upper():
             return False
-        if self.path and not re.search(self.path, request.url.path):
-            return False
-        return True
+        return not (self.path and not re.search(self.path, request.url.path))
 
 
 @dataclass
@@ -269,7 +330,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         for rdef in self.served:
             self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
             self.resources[rdef.key] = kmock.ResourceInfo(
-                kind=rdef.kind, singular=rdef.singular, namespaced=rdef.namespaced,
+                kind=rdef.kind,
+                singular=rdef.singular,
+                namespaced=rdef.namespaced,
                 shortnames=set(rdef.short_names),
                 verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
                 subresources={"status"} if rdef.status_subresource else set(),
@@ -289,19 +352,28 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     # -- public helpers (call them on the server's event loop; the harness does) ---------------
 
-    def fail(self, status: int | None = 500, *, times: int | None = None, method: str | None = None,
-             path: str | None = None, message: str = "injected failure",
-             retry_after: str | float | None = None, delay: float = 0.0) -> Fault:
-        fault = Fault(status, times, method, path, message,
-                      None if retry_after is None else str(retry_after), delay)
+    def fail(
+        self,
+        status: int | None = 500,
+        *,
+        times: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        message: str = "injected failure",
+        retry_after: str | float | None = None,
+        delay: float = 0.0,
+    ) -> Fault:
+        fault = Fault(
+            status, times, method, path, message, None if retry_after is None else str(retry_after), delay
+        )
         self.faults.append(fault)
         return fault
 
     def resource_def(self, kind_or_plural: str, api_version: str | None = None) -> ResourceDef:
         for rdef in self.served:
-            if kind_or_plural in (rdef.kind, rdef.plural, rdef.singular, *rdef.short_names):
-                if api_version is None or api_version == rdef.api_version:
-                    return rdef
+            names = (rdef.kind, rdef.plural, rdef.singular, *rdef.short_names)
+            if kind_or_plural in names and (api_version is None or api_version == rdef.api_version):
+                return rdef
         raise KeyError(f"{kind_or_plural} ({api_version or 'any version'}) is not served")
 
     def seed(self, obj: dict, *, manager: str = "kubectl-client-side-apply") -> dict:
@@ -315,8 +387,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if rdef.namespaced and not namespace:
             raise ValueError(f"{obj['kind']} {obj['metadata'].get('name')} needs a namespace")
         stored = self._new_object(rdef, namespace, obj, keep_status=True)
-        stored["metadata"]["managedFields"] = [self._entry(
-            manager, "Update", rdef, patches.leaf_paths(self._without_status(rdef, obj)))]
+        stored["metadata"]["managedFields"] = [
+            self._entry(manager, "Update", rdef, patches.leaf_paths(self._without_status(rdef, obj)))
+        ]
         self._store(rdef, stored)
         return copy.deepcopy(stored)
 
@@ -345,7 +418,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 return await self._handle(request)
             except rendering.StreamingError as e:
                 raw_response = e.args[0]
-                raise e.__cause__ if e.__cause__ is not None else e
+                raise e.__cause__ if e.__cause__ is not None else e  # noqa: B904 - the original error
         except Exception as e:
             if self._errors:
                 self._errors[-1].append(e)
@@ -379,9 +452,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     if fault.status is None:
                         continue
                     if fault.retry_after is not None:
-                        raise InjectedError(status=fault.status, reason=_REASONS.get(fault.status, "Unknown"),
-                                            message=fault.message, details={},
-                                            headers={"Retry-After": fault.retry_after})
+                        raise InjectedError(
+                            status=fault.status,
+                            reason=_REASONS.get(fault.status, "Unknown"),
+                            message=fault.message,
+                            details={},
+                            headers={"Retry-After": fault.retry_after},
+                        )
                     raise api_error(fault.status, fault.message)
             if self._is_object_request(request):
                 events: list[tuple[kmock.resource, dict]] = []
@@ -398,11 +475,20 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
         if isinstance(exc, KubernetesError):
-            return aiohttp.web.json_response({
-                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": exc.message, "reason": exc.reason, "details": exc.details or {},
-                "code": exc.status,
-            }, status=exc.status, headers=getattr(exc, "headers", None))
+            return aiohttp.web.json_response(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Failure",
+                    "message": exc.message,
+                    "reason": exc.reason,
+                    "details": exc.details or {},
+                    "code": exc.status,
+                },
+                status=exc.status,
+                headers=getattr(exc, "headers", None),
+            )
         return await super()._render_error(exc)
 
     # kmock registered these as the fallbacks of LIST/FETCH/CREATE/UPDATE/DELETE: answer with
@@ -426,8 +512,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if header != f"Bearer {self.token}":
             if self.echo_credentials and header.startswith("Basic "):
                 header = base64.b64decode(header[6:]).decode(errors="replace")
-            raise api_error(401, f"Unauthorized: {header} rejected" if self.echo_credentials
-                            else "Unauthorized")
+            raise api_error(
+                401, f"Unauthorized: {header} rejected" if self.echo_credentials else "Unauthorized"
+            )
 
     def _is_object_request(self, request: rendering.Request) -> bool:
         resource = request.resource
@@ -442,8 +529,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if rdef is None:
             raise api_error(404, "the server could not find the requested resource")
         namespace, name, sub = request.namespace, request.name, request.subresource
-        if (not rdef.namespaced and namespace is not None) or (sub and not (
-                sub == "status" and rdef.status_subresource and name)):
+        if (not rdef.namespaced and namespace is not None) or (
+            sub and not (sub == "status" and rdef.status_subresource and name)
+        ):
             raise api_error(404, "the server could not find the requested resource")
         params = request.params
         dry_run = params.get("dryRun")
@@ -510,11 +598,16 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             metadata["remainingItemCount"] = len(items) - limit
             items = items[:limit]
             metadata["continue"] = base64.urlsafe_b64encode(
-                json.dumps(list(self._sort_key(items[-1]))).encode()).decode()
+                json.dumps(list(self._sort_key(items[-1]))).encode()
+            ).decode()
         if rdef.builtin:  # the real server leaves these out of built-in lists' items
             items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
-        return 200, {"apiVersion": rdef.api_version, "kind": f"{rdef.kind}List",
-                     "metadata": metadata, "items": copy.deepcopy(items)}
+        return 200, {
+            "apiVersion": rdef.api_version,
+            "kind": f"{rdef.kind}List",
+            "metadata": metadata,
+            "items": copy.deepcopy(items),
+        }
 
     def _load(self, rdef: ResourceDef, namespace: str | None, name: str) -> dict | None:
         key = (rdef.key, namespace if rdef.namespaced else None, name)
@@ -524,8 +617,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _store(self, rdef: ResourceDef, obj: dict, events: list | None = None,
-               event: str = "ADDED") -> None:
+    def _store(self, rdef: ResourceDef, obj: dict, events: list | None = None, event: str = "ADDED") -> None:
         self._revision += 1
         obj["metadata"]["resourceVersion"] = str(self._revision)
         meta = obj["metadata"]
@@ -547,50 +639,82 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if events is not None:
             events.append((rdef.key, {"type": "DELETED", "object": obj}))
 
-    def _check_body(self, rdef: ResourceDef, body: Any, namespace: str | None,
-                    name: str | None = None) -> dict:
+    def _check_body(
+        self, rdef: ResourceDef, body: Any, namespace: str | None, name: str | None = None
+    ) -> dict:
         if not isinstance(body, dict):
             raise api_error(400, "the body of the request was in an unknown format")
-        if body.get("apiVersion") not in (None, "", rdef.api_version) or \
-                body.get("kind") not in (None, "", rdef.kind):
-            raise api_error(400, f"the API version in the data ({body.get('apiVersion')}) "
-                                 f"and kind ({body.get('kind')}) do not match {rdef.api_version} "
-                                 f"{rdef.kind}")
+        if body.get("apiVersion") not in (None, "", rdef.api_version) or body.get("kind") not in (
+            None,
+            "",
+            rdef.kind,
+        ):
+            raise api_error(
+                400,
+                f"the API version in the data ({body.get('apiVersion')}) "
+                f"and kind ({body.get('kind')}) do not match {rdef.api_version} "
+                f"{rdef.kind}",
+            )
         meta = body.get("metadata") or {}
         if not isinstance(meta, dict):
             raise api_error(400, "metadata must be an object")
         if rdef.namespaced and meta.get("namespace") not in (None, "", namespace):
-            raise api_error(400, "the namespace of the provided object does not match the "
-                                 "namespace sent on the request")
+            raise api_error(
+                400, "the namespace of the provided object does not match the namespace sent on the request"
+            )
         if name is not None and meta.get("name") not in (None, "", name):
-            raise api_error(400, "the name of the object "
-                                 f"({meta.get('name')}) does not match the name on the URL ({name})")
+            raise api_error(
+                400,
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})",
+            )
         return body
 
     def _check_namespace(self, rdef: ResourceDef, namespace: str | None) -> None:
         if rdef.namespaced and self._load(self._namespaces, None, namespace or "") is None:
-            raise api_error(404, f'namespaces "{namespace}" not found',
-                            details={"name": namespace, "kind": "namespaces"})
+            raise api_error(
+                404, f'namespaces "{namespace}" not found', details={"name": namespace, "kind": "namespaces"}
+            )
 
-    def _new_object(self, rdef: ResourceDef, namespace: str | None, body: dict, *,
-                    keep_status: bool = False, name: str | None = None) -> dict:
+    def _new_object(
+        self,
+        rdef: ResourceDef,
+        namespace: str | None,
+        body: dict,
+        *,
+        keep_status: bool = False,
+        name: str | None = None,
+    ) -> dict:
         obj = copy.deepcopy(body)
         meta = dict(obj.get("metadata") or {})
-        for server_field in ("uid", "resourceVersion", "generation", "creationTimestamp",
-                             "managedFields", "deletionTimestamp", "selfLink"):
+        for server_field in (
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "managedFields",
+            "deletionTimestamp",
+            "selfLink",
+        ):
             meta.pop(server_field, None)
         if name is None:
             name = meta.get("name")
             if not name and meta.get("generateName"):
-                name = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+                name = meta["generateName"] + "".join(
+                    random.choices(string.ascii_lowercase + string.digits, k=5)
+                )
         if not name:
-            raise api_error(422, f"{rdef.kind} is invalid: metadata.name: Required value: "
-                                 "name or generateName is required")
+            raise api_error(
+                422,
+                f"{rdef.kind} is invalid: metadata.name: Required value: name or generateName is required",
+            )
         pattern = _LABEL_NAME if rdef.kind in ("Namespace", "Service") else _NAME
         if len(name) > (63 if pattern is _LABEL_NAME else 253) or not pattern.match(name):
-            raise api_error(422, f'{rdef.kind} "{name}" is invalid: metadata.name: Invalid value: '
-                                 f'"{name}": must be a lowercase RFC 1123 '
-                                 f'{"label" if pattern is _LABEL_NAME else "subdomain"}')
+            raise api_error(
+                422,
+                f'{rdef.kind} "{name}" is invalid: metadata.name: Invalid value: '
+                f'"{name}": must be a lowercase RFC 1123 '
+                f"{'label' if pattern is _LABEL_NAME else 'subdomain'}",
+            )
         meta["name"] = name
         if rdef.namespaced:
             meta["namespace"] = namespace
@@ -645,10 +769,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return agent.split("/", 1)[0] or "unknown"
 
     @staticmethod
-    def _entry(manager: str, operation: str, rdef: ResourceDef, paths: Any,
-               subresource: str | None = None) -> dict:
-        entry = {"manager": manager, "operation": operation, "apiVersion": rdef.api_version,
-                 "time": _now(), "fieldsType": "FieldsV1", "fieldsV1": patches.fields_v1(paths)}
+    def _entry(
+        manager: str, operation: str, rdef: ResourceDef, paths: Any, subresource: str | None = None
+    ) -> dict:
+        entry = {
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": rdef.api_version,
+            "time": _now(),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": patches.fields_v1(paths),
+        }
         if subresource:
             entry["subresource"] = subresource
         return entry
@@ -677,24 +808,43 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         shorter = min(len(a), len(b))
         return a[:shorter] == b[:shorter]
 
-    def _create(self, rdef: ResourceDef, namespace: str | None, body: Any,
-                request: rendering.Request, dry: bool, events: list) -> tuple[int, dict]:
+    def _create(
+        self,
+        rdef: ResourceDef,
+        namespace: str | None,
+        body: Any,
+        request: rendering.Request,
+        dry: bool,
+        events: list,
+    ) -> tuple[int, dict]:
         body = self._check_body(rdef, body, namespace)
         obj = self._new_object(rdef, namespace, body)
         self._check_namespace(rdef, namespace)
         if self._load(rdef, namespace, obj["metadata"]["name"]) is not None:
-            raise api_error(409, f'{rdef.plural}{"." + rdef.group if rdef.group else ""} '
-                                 f'"{obj["metadata"]["name"]}" already exists',
-                            reason="AlreadyExists",
-                            details={"name": obj["metadata"]["name"], "kind": rdef.plural})
+            raise api_error(
+                409,
+                f"{rdef.plural}{'.' + rdef.group if rdef.group else ''} "
+                f'"{obj["metadata"]["name"]}" already exists',
+                reason="AlreadyExists",
+                details={"name": obj["metadata"]["name"], "kind": rdef.plural},
+            )
         owned = patches.leaf_paths(self._without_status(rdef, body))
         obj["metadata"]["managedFields"] = [self._entry(self._manager(request), "Update", rdef, owned)]
         if not dry:
             self._store(rdef, obj, events)
         return 201, obj
 
-    def _commit_update(self, rdef: ResourceDef, current: dict, new: dict, manager: str,
-                       operation: str, dry: bool, events: list, sub: str | None) -> tuple[int, dict]:
+    def _commit_update(
+        self,
+        rdef: ResourceDef,
+        current: dict,
+        new: dict,
+        manager: str,
+        operation: str,
+        dry: bool,
+        events: list,
+        sub: str | None,
+    ) -> tuple[int, dict]:
         """Finish a replace or patch: server fields, generation, ownership, write unless a no-op."""
         meta = new.setdefault("metadata", {})
         for kept in ("uid", "creationTimestamp", "generation", "resourceVersion"):
@@ -721,10 +871,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         changed |= {p for p in before if p not in after}
         owners = self._owners(current)
         for owner in owners:
-            owner["paths"] = {p for p in owner["paths"]
-                              if not any(self._overlaps(p, c) for c in changed)}
-        mine = next((o for o in owners if o["manager"] == manager and o["operation"] == operation
-                     and o.get("subresource") == sub), None)
+            owner["paths"] = {p for p in owner["paths"] if not any(self._overlaps(p, c) for c in changed)}
+        mine = next(
+            (
+                o
+                for o in owners
+                if o["manager"] == manager and o["operation"] == operation and o.get("subresource") == sub
+            ),
+            None,
+        )
         gained = {p for p in changed if p in after}
         if mine is None and gained:
             mine = {**self._entry(manager, operation, rdef, (), sub), "paths": set()}
@@ -736,13 +891,20 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         new["metadata"]["managedFields"] = self._encode_owners(owners)
         return self._finish(rdef, current, new, dry, events)
 
-    def _finish(self, rdef: ResourceDef, current: dict, new: dict, dry: bool,
-                events: list) -> tuple[int, dict]:
+    def _finish(
+        self, rdef: ResourceDef, current: dict, new: dict, dry: bool, events: list
+    ) -> tuple[int, dict]:
         def content(obj: dict) -> dict:
             meta = {k: v for k, v in obj["metadata"].items() if k not in ("resourceVersion", "managedFields")}
-            owners = [(o.get("manager"), o.get("operation"), o.get("subresource"),
-                       json.dumps(o.get("fieldsV1"), sort_keys=True))
-                      for o in obj["metadata"].get("managedFields") or ()]
+            owners = [
+                (
+                    o.get("manager"),
+                    o.get("operation"),
+                    o.get("subresource"),
+                    json.dumps(o.get("fieldsV1"), sort_keys=True),
+                )
+                for o in obj["metadata"].get("managedFields") or ()
+            ]
             return {**obj, "metadata": meta, "_owners": sorted(owners, key=str)}
 
         if content(new) == content(current):
@@ -756,24 +918,44 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self._store(rdef, new, events, "MODIFIED")
         return 200, new
 
-    def _replace(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
-                 request: rendering.Request, dry: bool, events: list,
-                 sub: str | None) -> tuple[int, dict]:
+    def _replace(
+        self,
+        rdef: ResourceDef,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        request: rendering.Request,
+        dry: bool,
+        events: list,
+        sub: str | None,
+    ) -> tuple[int, dict]:
         body = self._check_body(rdef, body, namespace, name)
         current = self._load(rdef, namespace, name)
         if current is None:
             raise _not_found(rdef, name)
         version = (body.get("metadata") or {}).get("resourceVersion")
         if version and version != current["metadata"]["resourceVersion"]:
-            raise api_error(409, f'Operation cannot be fulfilled on {rdef.plural} "{name}": the '
-                                 "object has been modified; please apply your changes to the "
-                                 "latest version and try again")
-        return self._commit_update(rdef, current, copy.deepcopy(body), self._manager(request),
-                                   "Update", dry, events, sub)
+            raise api_error(
+                409,
+                f'Operation cannot be fulfilled on {rdef.plural} "{name}": the '
+                "object has been modified; please apply your changes to the "
+                "latest version and try again",
+            )
+        return self._commit_update(
+            rdef, current, copy.deepcopy(body), self._manager(request), "Update", dry, events, sub
+        )
 
-    def _patch(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
-               request: rendering.Request, dry: bool, events: list,
-               sub: str | None) -> tuple[int, dict]:
+    def _patch(
+        self,
+        rdef: ResourceDef,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        request: rendering.Request,
+        dry: bool,
+        events: list,
+        sub: str | None,
+    ) -> tuple[int, dict]:
         raw = request._raw_request
         content_type = (raw.content_type if raw is not None else "") or ""
         if content_type == "application/apply-patch+yaml":
@@ -789,23 +971,36 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             elif content_type == "application/json-patch+json":
                 new = patches.json_patch(current, body)
             else:
-                raise api_error(415, 'the body of the request was in an unknown format - '
-                                     'accepted media types include: application/json-patch+json, '
-                                     'application/merge-patch+json, application/apply-patch+yaml')
+                raise api_error(
+                    415,
+                    "the body of the request was in an unknown format - "
+                    "accepted media types include: application/json-patch+json, "
+                    "application/merge-patch+json, application/apply-patch+yaml",
+                )
         except patches.PatchError as error:
             raise api_error(422, f"the patch could not be applied: {error}") from None
         if not isinstance(new, dict) or (new.get("metadata") or {}).get("name") != name:
             raise api_error(422, "the patch may not change the object's name")
-        return self._commit_update(rdef, current, new, self._manager(request), "Update", dry,
-                                   events, sub)
+        return self._commit_update(rdef, current, new, self._manager(request), "Update", dry, events, sub)
 
-    def _apply(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
-               request: rendering.Request, dry: bool, events: list,
-               sub: str | None) -> tuple[int, dict]:
+    def _apply(
+        self,
+        rdef: ResourceDef,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        request: rendering.Request,
+        dry: bool,
+        events: list,
+        sub: str | None,
+    ) -> tuple[int, dict]:
         manager = request.params.get("fieldManager")
         if not manager:
-            raise api_error(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required '
-                                 "value: is required for apply patch")
+            raise api_error(
+                422,
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required '
+                "value: is required for apply patch",
+            )
         force = request.params.get("force") in ("true", "1")
         if not isinstance(body, dict):
             raise api_error(400, "the body of the request was in an unknown format")
@@ -830,11 +1025,18 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return 201, obj
         version = (body.get("metadata") or {}).get("resourceVersion")
         if version and version != current["metadata"]["resourceVersion"]:
-            raise api_error(409, f'Operation cannot be fulfilled on {rdef.plural} "{name}": the '
-                                 "object has been modified")
+            raise api_error(
+                409, f'Operation cannot be fulfilled on {rdef.plural} "{name}": the object has been modified'
+            )
         owners = self._owners(current)
-        mine = next((o for o in owners if o["manager"] == manager and o["operation"] == "Apply"
-                     and o.get("subresource") == sub), None)
+        mine = next(
+            (
+                o
+                for o in owners
+                if o["manager"] == manager and o["operation"] == "Apply" and o.get("subresource") == sub
+            ),
+            None,
+        )
         conflicts: dict[tuple, set[str]] = {}
         for path, value in applied.items():
             if patches.get_path(current, path) == value:
@@ -845,12 +1047,21 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 if any(self._overlaps(path, owned) for owned in owner["paths"]):
                     conflicts.setdefault(path, set()).add(owner["manager"])
         if conflicts and not force:
-            causes = [{"type": "FieldManagerConflict",
-                       "message": f'conflict with "{m}"', "field": patches.format_path(p)}
-                      for p, managers in sorted(conflicts.items()) for m in sorted(managers)]
+            causes = [
+                {
+                    "type": "FieldManagerConflict",
+                    "message": f'conflict with "{m}"',
+                    "field": patches.format_path(p),
+                }
+                for p, managers in sorted(conflicts.items())
+                for m in sorted(managers)
+            ]
             text = "; ".join(f'conflict with "{c["message"][15:-1]}": {c["field"]}' for c in causes)
-            raise api_error(409, f"Apply failed with {len(causes)} conflict(s): {text}",
-                            details={"name": name, "kind": rdef.plural, "causes": causes})
+            raise api_error(
+                409,
+                f"Apply failed with {len(causes)} conflict(s): {text}",
+                details={"name": name, "kind": rdef.plural, "causes": causes},
+            )
         new = copy.deepcopy(current)
         previous = mine["paths"] if mine is not None else set()
         others = [o for o in owners if o is not mine]
@@ -863,8 +1074,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             patches.set_path(new, path, value)
         if force:
             for owner in others:
-                owner["paths"] = {p for p in owner["paths"]
-                                  if not any(self._overlaps(p, c) for c in conflicts)}
+                owner["paths"] = {
+                    p for p in owner["paths"] if not any(self._overlaps(p, c) for c in conflicts)
+                }
         if mine is None:
             mine = {**self._entry(manager, "Apply", rdef, (), sub), "paths": set()}
             owners.append(mine)
@@ -877,8 +1089,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self._defaults(rdef, new)
         return self._finish(rdef, current, new, dry, events)
 
-    def _delete(self, rdef: ResourceDef, namespace: str | None, name: str, body: Any,
-                dry: bool, events: list) -> tuple[int, dict]:
+    def _delete(
+        self, rdef: ResourceDef, namespace: str | None, name: str, body: Any, dry: bool, events: list
+    ) -> tuple[int, dict]:
         current = self._load(rdef, namespace, name)
         if current is None:
             raise _not_found(rdef, name)
@@ -896,16 +1109,27 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self._remove(rdef, current, events)
         if rdef.returns_deleted_object:
             return 200, current
-        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                     "details": {"name": name, "group": rdef.group, "kind": rdef.plural,
-                                 "uid": current["metadata"]["uid"]}}
+        return 200, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {
+                "name": name,
+                "group": rdef.group,
+                "kind": rdef.plural,
+                "uid": current["metadata"]["uid"],
+            },
+        }
 
-    def _delete_collection(self, rdef: ResourceDef, namespace: str | None, params: dict,
-                           dry: bool, events: list) -> tuple[int, dict]:
+    def _delete_collection(
+        self, rdef: ResourceDef, namespace: str | None, params: dict, dry: bool, events: list
+    ) -> tuple[int, dict]:
         if not rdef.namespaced:
             raise api_error(405, f"deletecollection is not supported on {rdef.plural}")
-        status, listing = self._list(rdef, namespace, {k: v for k, v in params.items()
-                                                       if k in ("labelSelector", "fieldSelector")})
+        _status, listing = self._list(
+            rdef, namespace, {k: v for k, v in params.items() if k in ("labelSelector", "fieldSelector")}
+        )
         deleted = []
         for item in listing["items"]:
             meta = item["metadata"]
@@ -917,11 +1141,18 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return 200, {**listing, "items": deleted}
 
 
-def make_emulator(name: str, *, token: str | None = None, istio: bool = True,
-                  istio_version: str = "v1", tracker: InFlight | None = None,
-                  extra: Callable[[ClusterEmulator], None] | None = None) -> ClusterEmulator:
-    emulator = ClusterEmulator(cluster_name=name, token=token, tracker=tracker,
-                               served=default_resources(istio, istio_version))
+def make_emulator(
+    name: str,
+    *,
+    token: str | None = None,
+    istio: bool = True,
+    istio_version: str = "v1",
+    tracker: InFlight | None = None,
+    extra: Callable[[ClusterEmulator], None] | None = None,
+) -> ClusterEmulator:
+    emulator = ClusterEmulator(
+        cluster_name=name, token=token, tracker=tracker, served=default_resources(istio, istio_version)
+    )
     if extra is not None:
         extra(emulator)
     return emulator

@@ -51,8 +51,9 @@ def _reserve_port(port: int = 0) -> socket.socket:
 class EmulatedCluster:
     """One emulated cluster: its server, token and emulator, driven from the test's thread."""
 
-    def __init__(self, fleet: EmulatedFleet, name: str, emulator: ClusterEmulator, token: str,
-                 tls: bool = False) -> None:
+    def __init__(
+        self, fleet: EmulatedFleet, name: str, emulator: ClusterEmulator, token: str, tls: bool = False
+    ) -> None:
         self.fleet = fleet
         self.name = name
         self.emulator = emulator
@@ -93,8 +94,9 @@ class EmulatedCluster:
         server = aiohttp.web.Server(self.emulator, handler_cancellation=True)
         runner = aiohttp.web.ServerRunner(server, shutdown_timeout=0.1)
         await runner.setup()
-        site = aiohttp.web.SockSite(runner, self._sock,
-                                    ssl_context=self.fleet.tls.server_context() if self.tls else None)
+        site = aiohttp.web.SockSite(
+            runner, self._sock, ssl_context=self.fleet.tls.server_context() if self.tls else None
+        )
         await site.start()
         self._runner = runner
 
@@ -149,20 +151,34 @@ class EmulatedCluster:
     def latency(self, seconds: float) -> None:
         self.fleet.call(setattr, self.emulator, "latency", seconds)
 
-    def fail(self, status: int = 500, *, times: int | None = None, method: str | None = None,
-             path: str | None = None, message: str = "injected failure",
-             retry_after: str | float | None = None) -> Fault:
+    def fail(
+        self,
+        status: int = 500,
+        *,
+        times: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        message: str = "injected failure",
+        retry_after: str | float | None = None,
+    ) -> Fault:
         """Answer matching requests with `status` (all of them, or the next `times`),
         with a `Retry-After` header when `retry_after` is given."""
-        return self.fleet.call(self.emulator.fail, status, times=times, method=method, path=path,
-                               message=message, retry_after=retry_after)
+        return self.fleet.call(
+            self.emulator.fail,
+            status,
+            times=times,
+            method=method,
+            path=path,
+            message=message,
+            retry_after=retry_after,
+        )
 
-    def delay(self, seconds: float, *, times: int | None = None, method: str | None = None,
-              path: str | None = None) -> Fault:
+    def delay(
+        self, seconds: float, *, times: int | None = None, method: str | None = None, path: str | None = None
+    ) -> Fault:
         """Answer matching requests (all of them, or the next `times`) only after `seconds`:
         a slow request, or with a long delay a hung one (say, `delay(600, method="PATCH")`)."""
-        return self.fleet.call(self.emulator.fail, None, times=times, method=method, path=path,
-                               delay=seconds)
+        return self.fleet.call(self.emulator.fail, None, times=times, method=method, path=path, delay=seconds)
 
     def clear_faults(self) -> None:
         self.fleet.call(self.emulator.faults.clear)
@@ -180,17 +196,25 @@ class EmulatedCluster:
     @property
     def requests(self) -> list[tuple[str, str]]:
         """(method, path?query) of every request received, in order."""
-        return self.fleet.call(lambda: [(r.method.value, str(r.url.relative()))
-                                        for r in self.emulator._requests])
+        return self.fleet.call(
+            lambda: [(r.method.value, str(r.url.relative())) for r in self.emulator._requests]
+        )
 
     @property
     def request_log(self) -> list[dict]:
         """Every request received, in order: method, path, query (a dict), content_type, text."""
-        return self.fleet.call(lambda: [
-            {"method": r.method.value.upper(), "path": r.url.path, "query": dict(r.params),
-             "content_type": (r._raw_request.content_type if r._raw_request is not None else ""),
-             "text": r.text}
-            for r in self.emulator._requests])
+        return self.fleet.call(
+            lambda: [
+                {
+                    "method": r.method.value.upper(),
+                    "path": r.url.path,
+                    "query": dict(r.params),
+                    "content_type": (r._raw_request.content_type if r._raw_request is not None else ""),
+                    "text": r.text,
+                }
+                for r in self.emulator._requests
+            ]
+        )
 
     def reset_counts(self) -> None:
         self.fleet.call(self.emulator.reset_counts)
@@ -205,8 +229,7 @@ class EmulatedFleet:
         self.clusters: dict[str, EmulatedCluster] = {}
         self._tls: TLSMaterial | None = None
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="kube-emulators",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kube-emulators", daemon=True)
         self._thread.start()
 
     def __enter__(self) -> EmulatedFleet:
@@ -226,6 +249,7 @@ class EmulatedFleet:
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         async def call() -> T:
             return fn(*args, **kwargs)
+
         return self.run(call())
 
     # -- clusters -----------------------------------------------------------------------------
@@ -237,9 +261,18 @@ class EmulatedFleet:
             self._tls = TLSMaterial.create(self.directory / "tls")
         return self._tls
 
-    def add_cluster(self, name: str, *, objects: Iterable[dict] = (), token: str | None = None,
-                    istio: bool = True, istio_version: str = "v1", tls: bool = False,
-                    echo_credentials: bool = False, start: bool = True) -> EmulatedCluster:
+    def add_cluster(
+        self,
+        name: str,
+        *,
+        objects: Iterable[dict] = (),
+        token: str | None = None,
+        istio: bool = True,
+        istio_version: str = "v1",
+        tls: bool = False,
+        echo_credentials: bool = False,
+        start: bool = True,
+    ) -> EmulatedCluster:
         """A cluster serving core/v1, Istio (unless `istio=False`: no CRD, lists 404) and Tetrate kinds.
 
         `tls`: served over https, demanding the client certificate (see `tls`);
@@ -249,8 +282,9 @@ class EmulatedFleet:
         token = token or secrets.token_hex(16)
 
         async def create() -> ClusterEmulator:
-            emulator = make_emulator(name, token=token, istio=istio, istio_version=istio_version,
-                                     tracker=self.tracker)
+            emulator = make_emulator(
+                name, token=token, istio=istio, istio_version=istio_version, tracker=self.tracker
+            )
             emulator.echo_credentials = echo_credentials
             await emulator.__aenter__()
             return emulator
@@ -274,8 +308,13 @@ class EmulatedFleet:
         cluster.blackhole()
         return cluster
 
-    def write_kubeconfig(self, path: str | Path | None = None, *, names: Iterable[str] | None = None,
-                         current_context: str | None = None) -> Path:
+    def write_kubeconfig(
+        self,
+        path: str | Path | None = None,
+        *,
+        names: Iterable[str] | None = None,
+        current_context: str | None = None,
+    ) -> Path:
         """A kubeconfig with one context (cluster + token user) per emulated cluster; an https
         cluster's has the CA, and its user the client certificate and key, as `*-data`."""
         chosen = [self.clusters[n] for n in (names if names is not None else self.clusters)]
@@ -283,10 +322,17 @@ class EmulatedFleet:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": c.name, "cluster": {"server": c.server, **self._ca_of(c)}} for c in chosen],
-            "users": [{"name": f"{c.name}-admin", "user": {"token": c.token, **self._client_tls_of(c)}}
-                      for c in chosen],
-            "contexts": [{"name": c.name, "context": {"cluster": c.name, "user": f"{c.name}-admin",
-                                                      "namespace": "default"}} for c in chosen],
+            "users": [
+                {"name": f"{c.name}-admin", "user": {"token": c.token, **self._client_tls_of(c)}}
+                for c in chosen
+            ],
+            "contexts": [
+                {
+                    "name": c.name,
+                    "context": {"cluster": c.name, "user": f"{c.name}-admin", "namespace": "default"},
+                }
+                for c in chosen
+            ],
             "current-context": current_context or (chosen[0].name if chosen else ""),
             "preferences": {},
         }
@@ -301,8 +347,10 @@ class EmulatedFleet:
     def _client_tls_of(self, cluster: EmulatedCluster) -> dict:
         if not cluster.tls:
             return {}
-        return {"client-certificate-data": self.tls.data("client.crt"),
-                "client-key-data": self.tls.data("client.key")}
+        return {
+            "client-certificate-data": self.tls.data("client.crt"),
+            "client-key-data": self.tls.data("client.key"),
+        }
 
     def close(self) -> None:
         if not self._loop.is_running():
@@ -323,19 +371,35 @@ class EmulatedFleet:
 
 # -- object builders for tests ---------------------------------------------------------------
 
+
 def namespace(name: str, labels: dict | None = None) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, **({"labels": labels} if labels else {})}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, **({"labels": labels} if labels else {})},
+    }
 
 
-def service(ns: str, name: str, *, labels: dict | None = None, selector: dict | None = None,
-            ports: list[dict] | None = None, type: str = "ClusterIP",
-            load_balancer: list[dict] | None = None, annotations: dict | None = None) -> dict:
+def service(
+    ns: str,
+    name: str,
+    *,
+    labels: dict | None = None,
+    selector: dict | None = None,
+    ports: list[dict] | None = None,
+    type: str = "ClusterIP",
+    load_balancer: list[dict] | None = None,
+    annotations: dict | None = None,
+) -> dict:
     obj: dict = {
-        "apiVersion": "v1", "kind": "Service",
+        "apiVersion": "v1",
+        "kind": "Service",
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"type": type, "selector": selector or {"app": name},
-                 "ports": ports or [{"name": "http", "port": 9080}]},
+        "spec": {
+            "type": type,
+            "selector": selector or {"app": name},
+            "ports": ports or [{"name": "http", "port": 9080}],
+        },
     }
     if labels:
         obj["metadata"]["labels"] = labels
@@ -346,11 +410,15 @@ def service(ns: str, name: str, *, labels: dict | None = None, selector: dict | 
     return obj
 
 
-def destination_rule(ns: str, name: str, host: str, *, labels: dict | None = None,
-                     api_version: str = "networking.istio.io/v1") -> dict:
-    obj: dict = {"apiVersion": api_version, "kind": "DestinationRule",
-                 "metadata": {"name": name, "namespace": ns},
-                 "spec": {"host": host, "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}}
+def destination_rule(
+    ns: str, name: str, host: str, *, labels: dict | None = None, api_version: str = "networking.istio.io/v1"
+) -> dict:
+    obj: dict = {
+        "apiVersion": api_version,
+        "kind": "DestinationRule",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"host": host, "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}},
+    }
     if labels:
         obj["metadata"]["labels"] = labels
     return obj

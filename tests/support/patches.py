@@ -23,6 +23,7 @@ class PatchError(ValueError):
 # ---------------------------------------------------------------------------------------------
 # RFC 7386
 
+
 def merge_patch(target: Any, patch: Any) -> Any:
     if not isinstance(patch, Mapping):
         return copy.deepcopy(patch)
@@ -37,6 +38,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # RFC 6902
+
 
 def _pointer(path: str) -> list[str]:
     if path == "":
@@ -128,8 +130,11 @@ def json_patch(target: Any, operations: Any) -> Any:
             doc = _remove(doc, parts)
         elif op == "replace":
             _get(doc, parts)
-            doc = _add(_remove(doc, parts), parts, copy.deepcopy(operation.get("value"))) if parts \
+            doc = (
+                _add(_remove(doc, parts), parts, copy.deepcopy(operation.get("value")))
+                if parts
                 else copy.deepcopy(operation.get("value"))
+            )
         elif op == "test":
             if _get(doc, parts) != operation.get("value"):
                 raise PatchError(f"test failed at {operation['path']}")
@@ -148,10 +153,18 @@ def json_patch(target: Any, operations: Any) -> Any:
 # Field sets for server-side apply
 
 # Identity and server-owned fields: never part of any manager's field set.
-_IGNORED: set[Path] = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace"),
-                       ("metadata", "uid"), ("metadata", "resourceVersion"),
-                       ("metadata", "generation"), ("metadata", "creationTimestamp"),
-                       ("metadata", "managedFields"), ("metadata", "deletionTimestamp")}
+_IGNORED: set[Path] = {
+    ("apiVersion",),
+    ("kind",),
+    ("metadata", "name"),
+    ("metadata", "namespace"),
+    ("metadata", "uid"),
+    ("metadata", "resourceVersion"),
+    ("metadata", "generation"),
+    ("metadata", "creationTimestamp"),
+    ("metadata", "managedFields"),
+    ("metadata", "deletionTimestamp"),
+}
 
 
 def leaf_paths(obj: Any, prefix: Path = ()) -> dict[Path, Any]:

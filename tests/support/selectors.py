@@ -126,7 +126,7 @@ def field_matcher(selector: str | None, supported: frozenset[str]) -> Callable[[
             raise SelectorError(f"invalid field selector: {part.strip()!r}")
         field, op, value = match.groups()
         if field not in supported:
-            raise SelectorError(f'field label not supported: {field}')
+            raise SelectorError(f"field label not supported: {field}")
         terms.append((field, op != "!=", value))
 
     def matches(obj: Mapping) -> bool:

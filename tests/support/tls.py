@@ -26,16 +26,54 @@ class TLSMaterial:
     @classmethod
     def create(cls, folder: Path) -> TLSMaterial:
         folder.mkdir(parents=True, exist_ok=True)
-        _openssl("req", "-x509", *_KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-                 "-subj", "/CN=tctl-test-ca", cwd=folder)
-        for name, extension in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
-                                ("client", "extendedKeyUsage=clientAuth")):
+        _openssl(
+            "req",
+            "-x509",
+            *_KEY,
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=tctl-test-ca",
+            cwd=folder,
+        )
+        for name, extension in (
+            ("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+            ("client", "extendedKeyUsage=clientAuth"),
+        ):
             (folder / f"{name}.ext").write_text(extension + "\n")
-            _openssl("req", *_KEY, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                     "-subj", f"/CN=tctl-test-{name}", cwd=folder)
-            _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                     "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt",
-                     cwd=folder)
+            _openssl(
+                "req",
+                *_KEY,
+                "-keyout",
+                f"{name}.key",
+                "-out",
+                f"{name}.csr",
+                "-subj",
+                f"/CN=tctl-test-{name}",
+                cwd=folder,
+            )
+            _openssl(
+                "x509",
+                "-req",
+                "-in",
+                f"{name}.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                f"{name}.ext",
+                "-out",
+                f"{name}.crt",
+                cwd=folder,
+            )
         return cls(folder)
 
     def data(self, name: str) -> str:

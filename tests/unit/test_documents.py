@@ -111,6 +111,7 @@ def test_positions_across_documents_count_lines_of_the_whole_file():
 
 # --- strictness ---------------------------------------------------------------------------------
 
+
 def test_duplicate_key_is_refused_at_the_second_key():
     documents, problems = parse_text("a: 1\nb: 2\na: 3\n")
     assert documents == []
@@ -139,11 +140,16 @@ def test_a_bad_document_does_not_hide_the_others():
     assert [(p.position.line, p.position.column) for p in problems] == [(4, 1)]
 
 
-BILLION_LAUGHS = "\n".join(
-    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    + [f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [" + ",".join([f"*{chr(ord('a') + i - 1)}"] * 9) + "]"
-       for i in range(1, 9)]
-) + "\n"
+BILLION_LAUGHS = (
+    "\n".join(
+        ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+        + [
+            f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [" + ",".join([f"*{chr(ord('a') + i - 1)}"] * 9) + "]"
+            for i in range(1, 9)
+        ]
+    )
+    + "\n"
+)
 
 
 def test_billion_laughs_is_refused_fast():
@@ -159,7 +165,9 @@ def test_billion_laughs_is_refused_fast():
 
 def test_alias_bomb_through_merge_keys_is_refused_fast():
     lines = ["a0: &a0 {k0: v}"]
-    lines += [f"a{i}: &a{i} {{<<: [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}], k{i}: v}}" for i in range(1, 40)]
+    lines += [
+        f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}], k{i}: v}}" for i in range(1, 40)
+    ]
     started = time.perf_counter()
     documents, problems = parse_text("\n".join(lines) + "\n")
     assert documents == []
@@ -227,7 +235,10 @@ def test_scalars_are_typed_like_safe_load_but_timestamps_stay_text():
 
 # --- empty input and syntax errors ---------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n# and another\n", "---\n", "---\n---\n...\n"])
+
+@pytest.mark.parametrize(
+    "text", ["", "\n\n", "# only a comment\n# and another\n", "---\n", "---\n---\n...\n"]
+)
 def test_no_documents_is_a_problem(text):
     documents, problems = parse_text(text, "empty.yaml")
     assert documents == []
@@ -346,6 +357,7 @@ def test_a_document_over_the_value_budget_is_refused_where_counting_stopped():
 
 # --- files, folders, stdin ------------------------------------------------------------------------
 
+
 def test_non_utf8_file_is_a_problem(tmp_path):
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes("name: caf\xe9\n".encode("latin-1"))
@@ -443,13 +455,13 @@ def test_problems_of_several_files_are_all_collected(tmp_path):
 # --- property: parse agrees with yaml.safe_load, positions point at the values ----------------------
 
 _keys = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8).filter(
-    lambda k: k not in {"kind", "items"})
+    lambda k: k not in {"kind", "items"}
+)
 _words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
-_leaves = st.one_of(_words, st.integers(min_value=-10**6, max_value=10**6), st.booleans(), st.none())
+_leaves = st.one_of(_words, st.integers(min_value=-(10**6), max_value=10**6), st.booleans(), st.none())
 _data = st.recursive(
     _leaves,
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(_keys, children, max_size=4)),
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(_keys, children, max_size=4)),
     max_leaves=25,
 )
 _documents = st.dictionaries(_keys, _data, min_size=1, max_size=5)
@@ -492,23 +504,27 @@ def test_parse_matches_safe_load_and_positions_point_at_values(data, flow):
         position = document.position(path)
         rendering = str(value)
         assert 1 <= position.line <= len(lines)
-        rest = lines[position.line - 1][position.column - 1:]
+        rest = lines[position.line - 1][position.column - 1 :]
         assert rest.lstrip("'\"").startswith(rendering), (path, value, position, text)
     for path, key in _keys_of(data):
         position = document.position(path, key=True)
-        rest = lines[position.line - 1][position.column - 1:]
+        rest = lines[position.line - 1][position.column - 1 :]
         assert rest.lstrip("'\"").startswith(key), (path, key, position, text)
 
 
 def test_typed_list_items_get_the_lists_apiversion_and_kind():
     """`kubectl get --raw` prints a ServiceList whose items carry no apiVersion or kind."""
-    text = ("apiVersion: v1\nkind: ServiceList\nitems:\n"
-            "- metadata: {name: a, namespace: n}\n"
-            "- apiVersion: v1\n  kind: Service\n  metadata: {name: b, namespace: n}\n")
+    text = (
+        "apiVersion: v1\nkind: ServiceList\nitems:\n"
+        "- metadata: {name: a, namespace: n}\n"
+        "- apiVersion: v1\n  kind: Service\n  metadata: {name: b, namespace: n}\n"
+    )
     documents, problems = parse(Source("s.yaml", text))
     assert problems == []
     assert [(d.api_version, d.kind, d.name, d.line) for d in documents] == [
-        ("v1", "Service", "a", 4), ("v1", "Service", "b", 5)]
+        ("v1", "Service", "a", 4),
+        ("v1", "Service", "b", 5),
+    ]
 
 
 def test_an_empty_list_is_a_document_but_an_input_of_only_empty_lists_has_no_objects(tmp_path):

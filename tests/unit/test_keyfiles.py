@@ -54,14 +54,16 @@ def test_item8_a_file_the_client_wrote_is_moved_into_memory():
 
 def test_item8_sigterm_removes_the_private_folder():
     # As tctl's main() ends on a SIGTERM that comes before any write (tctl_py/cli/interrupt.py).
-    code = ("import time; from tctl_py.fleet.keyfiles import KeyFiles\n"
-            "from tctl_py.cli.interrupt import Interrupt, exit_now\n"
-            "with Interrupt().handling_signals():\n"
-            "    print(KeyFiles(in_memory=False).path_for(b'key'), flush=True)\n"
-            "    try:\n"
-            "        time.sleep(60)\n"
-            "    except KeyboardInterrupt:\n"
-            "        exit_now(130)\n")
+    code = (
+        "import time; from tctl_py.fleet.keyfiles import KeyFiles\n"
+        "from tctl_py.cli.interrupt import Interrupt, exit_now\n"
+        "with Interrupt().handling_signals():\n"
+        "    print(KeyFiles(in_memory=False).path_for(b'key'), flush=True)\n"
+        "    try:\n"
+        "        time.sleep(60)\n"
+        "    except KeyboardInterrupt:\n"
+        "        exit_now(130)\n"
+    )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     path = Path(process.stdout.readline().strip())
     assert path.exists()

@@ -13,8 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tctl_py.errors import ExitCode, UsageError
-from tctl_py.fleet.kubeconfig import (ClusterRef, KubeconfigError, kubeconfig_files, load_kubeconfig,
-                                      merge_kubeconfigs)
+from tctl_py.fleet.kubeconfig import (
+    ClusterRef,
+    KubeconfigError,
+    kubeconfig_files,
+    load_kubeconfig,
+    merge_kubeconfigs,
+)
 from tctl_py.fleet.redaction import Redactor, kubeconfig_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +27,14 @@ SECRET = "s3cr3t-t0ken-value"
 
 
 def kubeconfig(*, current=None, clusters=(), users=(), contexts=(), **extra) -> dict:
-    doc = {"apiVersion": "v1", "kind": "Config",
-           "clusters": [{"name": n, "cluster": body} for n, body in clusters],
-           "users": [{"name": n, "user": body} for n, body in users],
-           "contexts": [{"name": n, "context": body} for n, body in contexts], **extra}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": n, "cluster": body} for n, body in clusters],
+        "users": [{"name": n, "user": body} for n, body in users],
+        "contexts": [{"name": n, "context": body} for n, body in contexts],
+        **extra,
+    }
     if current is not None:
         doc["current-context"] = current
     return doc
@@ -43,26 +52,51 @@ def env_of(*paths: Path | str) -> dict[str, str]:
 
 @pytest.fixture
 def two_files(tmp_path: Path) -> tuple[Path, Path]:
-    a = write(tmp_path / "a" / "config", kubeconfig(
-        current="ctx-a",
-        clusters=[("shared", {"server": "https://a.example:6443", "certificate-authority": "ca.crt"}),
-                  ("only-a", {"server": "https://only-a.example"})],
-        users=[("red-user", {"token": SECRET})],
-        contexts=[("ctx-a", {"cluster": "shared", "user": "red-user"}),
-                  ("shared-ctx", {"cluster": "only-a", "user": "red-user", "namespace": "team-a"})]))
-    b = write(tmp_path / "b" / "config", kubeconfig(
-        current="ctx-b",
-        clusters=[("shared", {"server": "https://b.example:6443"}),
-                  ("only-b", {"server": "https://only-b.example", "certificate-authority": "../b-ca.crt"})],
-        users=[("red-user", {"token": "second-token", "client-certificate": "cert.pem"}),
-               ("blue-user", {"client-certificate": "certs/blue.crt", "client-key": "certs/blue.key",
-                              "tokenFile": "tok"})],
-        contexts=[("ctx-b", {"cluster": "only-b", "user": "blue-user"}),
-                  ("shared-ctx", {"cluster": "only-b", "user": "blue-user"})]))
+    a = write(
+        tmp_path / "a" / "config",
+        kubeconfig(
+            current="ctx-a",
+            clusters=[
+                ("shared", {"server": "https://a.example:6443", "certificate-authority": "ca.crt"}),
+                ("only-a", {"server": "https://only-a.example"}),
+            ],
+            users=[("red-user", {"token": SECRET})],
+            contexts=[
+                ("ctx-a", {"cluster": "shared", "user": "red-user"}),
+                ("shared-ctx", {"cluster": "only-a", "user": "red-user", "namespace": "team-a"}),
+            ],
+        ),
+    )
+    b = write(
+        tmp_path / "b" / "config",
+        kubeconfig(
+            current="ctx-b",
+            clusters=[
+                ("shared", {"server": "https://b.example:6443"}),
+                ("only-b", {"server": "https://only-b.example", "certificate-authority": "../b-ca.crt"}),
+            ],
+            users=[
+                ("red-user", {"token": "second-token", "client-certificate": "cert.pem"}),
+                (
+                    "blue-user",
+                    {
+                        "client-certificate": "certs/blue.crt",
+                        "client-key": "certs/blue.key",
+                        "tokenFile": "tok",
+                    },
+                ),
+            ],
+            contexts=[
+                ("ctx-b", {"cluster": "only-b", "user": "blue-user"}),
+                ("shared-ctx", {"cluster": "only-b", "user": "blue-user"}),
+            ],
+        ),
+    )
     return a, b
 
 
 # -- which files ---------------------------------------------------------------------------------
+
 
 def test_explicit_path_is_the_only_file(tmp_path, two_files):
     a, b = two_files
@@ -82,8 +116,12 @@ def test_kubeconfig_variable_is_split_and_empty_entries_ignored(two_files):
 
 def test_home_config_when_nothing_else(tmp_path):
     home = tmp_path / "home"
-    config_path = write(home / ".kube" / "config", kubeconfig(
-        current="c", clusters=[("c", {"server": "https://c"})], contexts=[("c", {"cluster": "c"})]))
+    config_path = write(
+        home / ".kube" / "config",
+        kubeconfig(
+            current="c", clusters=[("c", {"server": "https://c"})], contexts=[("c", {"cluster": "c"})]
+        ),
+    )
     files, _ = kubeconfig_files(None, env={}, home=home)
     assert files == [config_path]
     assert load_kubeconfig(env={}, home=home).names() == ["c"]
@@ -98,6 +136,7 @@ def test_no_file_anywhere_gives_an_empty_kubeconfig(tmp_path):
 
 
 # -- merge rules -----------------------------------------------------------------------------------
+
 
 def test_first_file_wins_current_context(two_files):
     a, b = two_files
@@ -142,8 +181,11 @@ def test_context_naming_an_undefined_cluster_has_no_server(tmp_path):
 
 
 def test_merge_is_pure_and_does_not_touch_its_input(tmp_path):
-    doc = kubeconfig(current="x", clusters=[("x", {"server": "https://x", "certificate-authority": "ca"})],
-                     contexts=[("x", {"cluster": "x"})])
+    doc = kubeconfig(
+        current="x",
+        clusters=[("x", {"server": "https://x", "certificate-authority": "ca"})],
+        contexts=[("x", {"cluster": "x"})],
+    )
     before = yaml.safe_dump(doc)
     merged = merge_kubeconfigs([(tmp_path / "k" / "config", doc)])
     assert yaml.safe_dump(doc) == before
@@ -153,11 +195,15 @@ def test_merge_is_pure_and_does_not_touch_its_input(tmp_path):
 
 entry_names = st.sampled_from(["a", "b", "c", "d"])
 file_docs = st.lists(
-    st.fixed_dictionaries({
-        "current": st.one_of(st.none(), entry_names),
-        "users": st.lists(st.tuples(entry_names, st.integers(0, 99)), max_size=4),
-    }),
-    min_size=1, max_size=4)
+    st.fixed_dictionaries(
+        {
+            "current": st.one_of(st.none(), entry_names),
+            "users": st.lists(st.tuples(entry_names, st.integers(0, 99)), max_size=4),
+        }
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 @given(file_docs)
@@ -165,8 +211,9 @@ file_docs = st.lists(
 def test_property_the_first_file_to_set_anything_wins(files):
     documents = []
     for index, spec in enumerate(files):
-        doc = kubeconfig(current=spec["current"],
-                         users=[(name, {"token": f"t{index}-{n}"}) for name, n in spec["users"]])
+        doc = kubeconfig(
+            current=spec["current"], users=[(name, {"token": f"t{index}-{n}"}) for name, n in spec["users"]]
+        )
         documents.append((f"/f{index}/config", doc))
     merged = merge_kubeconfigs(documents)
     expected_current = next((s["current"] for s in files if s["current"]), "")
@@ -181,6 +228,7 @@ def test_property_the_first_file_to_set_anything_wins(files):
 
 # -- relative paths ---------------------------------------------------------------------------------
 
+
 def test_relative_paths_resolve_against_the_file_that_named_them(two_files):
     a, b = two_files
     merged = load_kubeconfig(env=env_of(a, b)).config
@@ -188,17 +236,27 @@ def test_relative_paths_resolve_against_the_file_that_named_them(two_files):
     users = {u["name"]: u["user"] for u in merged["users"]}
     assert clusters["shared"]["certificate-authority"] == str(a.parent / "ca.crt")
     assert clusters["only-b"]["certificate-authority"] == str(b.parent.parent / "b-ca.crt")
-    assert users["blue-user"] == {"client-certificate": str(b.parent / "certs" / "blue.crt"),
-                                  "client-key": str(b.parent / "certs" / "blue.key"),
-                                  "tokenFile": str(b.parent / "tok")}
+    assert users["blue-user"] == {
+        "client-certificate": str(b.parent / "certs" / "blue.crt"),
+        "client-key": str(b.parent / "certs" / "blue.key"),
+        "tokenFile": str(b.parent / "tok"),
+    }
 
 
 def test_absolute_paths_and_exec_commands_on_path_are_kept(tmp_path):
-    path = write(tmp_path / "conf" / "config", kubeconfig(users=[
-        ("abs", {"client-key": "/etc/keys/k.pem"}),
-        ("aws", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws"}}),
-        ("local", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "./bin/auth"}}),
-    ]))
+    path = write(
+        tmp_path / "conf" / "config",
+        kubeconfig(
+            users=[
+                ("abs", {"client-key": "/etc/keys/k.pem"}),
+                ("aws", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws"}}),
+                (
+                    "local",
+                    {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "./bin/auth"}},
+                ),
+            ]
+        ),
+    )
     users = {u["name"]: u["user"] for u in load_kubeconfig(str(path)).config["users"]}
     assert users["abs"]["client-key"] == "/etc/keys/k.pem"
     assert users["aws"]["exec"]["command"] == "aws"
@@ -206,14 +264,17 @@ def test_absolute_paths_and_exec_commands_on_path_are_kept(tmp_path):
 
 
 def test_relative_kubeconfig_path_still_gives_absolute_paths(tmp_path, monkeypatch):
-    write(tmp_path / "k" / "config", kubeconfig(clusters=[("x", {"server": "https://x",
-                                                                 "certificate-authority": "ca.pem"})]))
+    write(
+        tmp_path / "k" / "config",
+        kubeconfig(clusters=[("x", {"server": "https://x", "certificate-authority": "ca.pem"})]),
+    )
     monkeypatch.chdir(tmp_path)
     merged = load_kubeconfig("k/config").config
     assert merged["clusters"][0]["cluster"]["certificate-authority"] == str(tmp_path / "k" / "ca.pem")
 
 
 # -- missing and broken files -----------------------------------------------------------------------
+
 
 def test_missing_file_in_kubeconfig_variable_is_skipped(tmp_path, two_files):
     a, _ = two_files
@@ -231,8 +292,10 @@ def test_missing_explicit_file_is_a_usage_error(tmp_path):
 
 def test_unparsable_file_names_the_file_and_position_but_not_the_line(tmp_path, two_files):
     a, _ = two_files
-    broken = write(tmp_path / "broken.yaml",
-                   "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: " + SECRET + ": [oops\n")
+    broken = write(
+        tmp_path / "broken.yaml",
+        "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: " + SECRET + ": [oops\n",
+    )
     with pytest.raises(KubeconfigError) as caught:
         load_kubeconfig(env=env_of(a, broken))
     error = caught.value
@@ -241,13 +304,16 @@ def test_unparsable_file_names_the_file_and_position_but_not_the_line(tmp_path, 
     assert SECRET not in error.message and SECRET not in str(error) and SECRET not in repr(error)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("- just\n- a list\n", "is not a mapping"),
-    ("users: {red-user: {token: x}}\n", "users must be a list"),
-    (f"users:\n- user: {{token: {SECRET}}}\n", "users[0] has no name"),
-    (f"clusters:\n- name: c\n  cluster: {SECRET}\n", 'clusters[0] ("c"): cluster must be a mapping'),
-    ("current-context: [a]\n", "current-context must be a string"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("- just\n- a list\n", "is not a mapping"),
+        ("users: {red-user: {token: x}}\n", "users must be a list"),
+        (f"users:\n- user: {{token: {SECRET}}}\n", "users[0] has no name"),
+        (f"clusters:\n- name: c\n  cluster: {SECRET}\n", 'clusters[0] ("c"): cluster must be a mapping'),
+        ("current-context: [a]\n", "current-context must be a string"),
+    ],
+)
 def test_malformed_files_are_reported_without_values(tmp_path, text, fragment):
     path = write(tmp_path / "config", text)
     with pytest.raises(KubeconfigError) as caught:
@@ -270,6 +336,7 @@ def test_unreadable_bytes_and_folders_are_errors(tmp_path):
 
 # -- credentials stay hidden ----------------------------------------------------------------------
 
+
 def test_no_credentials_in_reprs_or_lookups(two_files):
     a, b = two_files
     config = load_kubeconfig(env=env_of(a, b))
@@ -282,8 +349,13 @@ def test_no_credentials_in_reprs_or_lookups(two_files):
 
 
 def test_user_info_in_a_server_url_is_never_shown(tmp_path):
-    path = write(tmp_path / "c", kubeconfig(clusters=[("x", {"server": f"https://admin:{SECRET}@k8s:6443"})],
-                                            contexts=[("x", {"cluster": "x"})]))
+    path = write(
+        tmp_path / "c",
+        kubeconfig(
+            clusters=[("x", {"server": f"https://admin:{SECRET}@k8s:6443"})],
+            contexts=[("x", {"cluster": "x"})],
+        ),
+    )
     (ref,) = load_kubeconfig(str(path)).clusters
     assert ref.server == "https://k8s:6443"
 
@@ -299,15 +371,23 @@ def test_secrets_are_found_and_redacted(two_files):
 
 # -- startup cost ---------------------------------------------------------------------------------
 
+
 def test_importing_the_fleet_package_does_not_import_kubernetes():
-    code = ("import sys, tctl_py.fleet, tctl_py.fleet.kubeconfig, tctl_py.fleet.snapshot, "
-            "tctl_py.fleet.live, tctl_py.fleet.writer, tctl_py.fleet.parallel; "
-            "from tctl_py.fleet import ClusterClient, run_per_cluster, resource_for; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys, tctl_py.fleet, tctl_py.fleet.kubeconfig, tctl_py.fleet.snapshot, "
+        "tctl_py.fleet.live, tctl_py.fleet.writer, tctl_py.fleet.parallel; "
+        "from tctl_py.fleet import ClusterClient, run_per_cluster, resource_for; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
-    bare = subprocess.run([sys.executable, "-c",
-                           "import sys, tctl_py.fleet; print('yaml' in sys.modules)"],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
+    bare = subprocess.run(
+        [sys.executable, "-c", "import sys, tctl_py.fleet; print('yaml' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert bare.stdout.strip() == "False"  # the package itself loads nothing until used

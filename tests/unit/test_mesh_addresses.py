@@ -34,7 +34,8 @@ ipv6 = st.builds(
         st.integers(0, 2**32 - 1).map(lambda v4: 0xFFFF_0000_0000 | v4),  # IPv4-mapped
         st.integers(0, 2**32 - 1),  # IPv4-compatible, ::, ::1
         st.lists(st.sampled_from([0, 0, 0, 1, 0xDB8, 0xFFFF]), min_size=8, max_size=8).map(
-            lambda fields: int.from_bytes(b"".join(f.to_bytes(2, "big") for f in fields), "big")),
+            lambda fields: int.from_bytes(b"".join(f.to_bytes(2, "big") for f in fields), "big")
+        ),
     ),
     st.sampled_from(["", "", "%eth0", "%2"]),
 )
@@ -95,8 +96,13 @@ def other_pythons() -> list[str]:
     found += glob.glob(str(PYENV_ROOT / "versions" / "3.1[1-9]*" / "bin" / "python"))
     versions: dict[str, str] = {}
     for path in filter(None, found):
-        done = subprocess.run([path, "-c", "import sys; print(sys.version_info[:3])"],
-                              capture_output=True, text=True, timeout=30, check=False)
+        done = subprocess.run(
+            [path, "-c", "import sys; print(sys.version_info[:3])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         version = done.stdout.strip()
         if done.returncode == 0 and version != str(sys.version_info[:3]):
             versions.setdefault(version, path)
@@ -104,8 +110,15 @@ def other_pythons() -> list[str]:
 
 
 def engine_output(python: str) -> str:
-    done = subprocess.run([python, "-c", ENGINE_OUTPUT], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    done = subprocess.run(
+        [python, "-c", ENGINE_OUTPUT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

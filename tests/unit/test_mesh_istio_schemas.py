@@ -62,8 +62,14 @@ def _gw(name, namespace, app, ips=(), hostnames=(), annotation=None, external_ip
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": meta,
-        "spec": {"type": "LoadBalancer", "selector": {"app": app}, "ports": [{"name": "mtls", "port": 15443}]},
-        "status": {"loadBalancer": {"ingress": [{"ip": i} for i in ips] + [{"hostname": h} for h in hostnames]}},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": app},
+            "ports": [{"name": "mtls", "port": 15443}],
+        },
+        "status": {
+            "loadBalancer": {"ingress": [{"ip": i} for i in ips] + [{"hostname": h} for h in hostnames]}
+        },
     }
     if external_ips:
         body["spec"]["externalIPs"] = list(external_ips)
@@ -82,7 +88,12 @@ MULTI_PORTS = [
 def rich_scenario() -> tuple[MeshConfig, list[ClusterState]]:
     workspaces = (
         {
-            "metadata": {"name": "bookinfo-ws", "tenant": "tse", "organization": "tse", "labels": {"team": "books"}},
+            "metadata": {
+                "name": "bookinfo-ws",
+                "tenant": "tse",
+                "organization": "tse",
+                "labels": {"team": "books"},
+            },
             "spec": {"namespaceSelector": {"names": ["*/bookinfo", "*/eastwest"]}},
         },
         {
@@ -92,14 +103,22 @@ def rich_scenario() -> tuple[MeshConfig, list[ClusterState]]:
     )
     settings = (
         {
-            "metadata": {"name": "bookinfo-ws-settings", "workspace": "bookinfo-ws", "tenant": "tse", "organization": "tse",
-                         "annotations": {"example.com/owner": "books"}},
+            "metadata": {
+                "name": "bookinfo-ws-settings",
+                "workspace": "bookinfo-ws",
+                "tenant": "tse",
+                "organization": "tse",
+                "annotations": {"example.com/owner": "books"},
+            },
             "spec": {
                 "defaultEastWestGatewaySettings": [
                     {
                         "workloadSelector": {"namespace": "bookinfo", "labels": {"app": "eastwest-gateway"}},
-                        "exposedServices": [{"serviceLabels": {"app": "details"}}, {"serviceLabels": {"app": "reviews"}},
-                                            {"serviceLabels": {"failover": "enable"}}],
+                        "exposedServices": [
+                            {"serviceLabels": {"app": "details"}},
+                            {"serviceLabels": {"app": "reviews"}},
+                            {"serviceLabels": {"failover": "enable"}},
+                        ],
                         "configGenerationMetadata": {"labels": {"tier": "gold"}},
                     },
                     {"workloadSelector": {"namespace": "eastwest", "labels": {"app": "ew"}}},
@@ -107,20 +126,43 @@ def rich_scenario() -> tuple[MeshConfig, list[ClusterState]]:
             },
         },
         {
-            "metadata": {"name": "shop-settings", "workspace": "shop-ws", "tenant": "tse", "organization": "tse"},
-            "spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": {"namespace": "shop-gw", "labels": {"app": "ew"}}}]},
+            "metadata": {
+                "name": "shop-settings",
+                "workspace": "shop-ws",
+                "tenant": "tse",
+                "organization": "tse",
+            },
+            "spec": {
+                "defaultEastWestGatewaySettings": [
+                    {"workloadSelector": {"namespace": "shop-gw", "labels": {"app": "ew"}}}
+                ]
+            },
         },
     )
     clusters = (
-        {"metadata": {"name": "cluster-1", "organization": "tse"}, "spec": {"network": "vpc-1", "locality": {"region": "eu-west-2", "zone": "eu-west-2a"}}},
-        {"metadata": {"name": "cluster-2", "organization": "tse"}, "spec": {"locality": {"region": "us-east-1"}}},
+        {
+            "metadata": {"name": "cluster-1", "organization": "tse"},
+            "spec": {"network": "vpc-1", "locality": {"region": "eu-west-2", "zone": "eu-west-2a"}},
+        },
+        {
+            "metadata": {"name": "cluster-2", "organization": "tse"},
+            "spec": {"locality": {"region": "us-east-1"}},
+        },
     )
     cluster_1 = ClusterState(
         name="cluster-1",
         services=(
-            _svc("details"), _svc("reviews", ports=MULTI_PORTS), _svc("ratings"), _svc("productpage"),
+            _svc("details"),
+            _svc("reviews", ports=MULTI_PORTS),
+            _svc("ratings"),
+            _svc("productpage"),
             _svc(LONG, labels={"failover": "enable"}),
-            _gw("eastwest-gateway", "bookinfo", "eastwest-gateway", ips=["35.179.51.164", "18.168.99.230", "18.135.167.198"]),
+            _gw(
+                "eastwest-gateway",
+                "bookinfo",
+                "eastwest-gateway",
+                ips=["35.179.51.164", "18.168.99.230", "18.135.167.198"],
+            ),
             _gw("ew", "eastwest", "ew", ips=["2001:db8::5"], external_ips=["10.9.0.1"]),
             _svc("cart", "shop-a", ports=[{"port": 8080, "protocol": "TCP"}]),
             _gw("shop-ew", "shop-gw", "ew", annotation="52.1.1.1, 52.1.1.2"),
@@ -129,9 +171,15 @@ def rich_scenario() -> tuple[MeshConfig, list[ClusterState]]:
     cluster_2 = ClusterState(
         name="cluster-2",
         services=(
-            _svc("details"), _svc("reviews", ports=MULTI_PORTS), _svc(LONG, labels={"failover": "enable"}),
-            _gw("eastwest-gateway", "bookinfo", "eastwest-gateway",
-                hostnames=["k8s-bookinfo-eastwest-00a17af379-bdda7f4eb8c5da5c.elb.eu-west-2.amazonaws.com"]),
+            _svc("details"),
+            _svc("reviews", ports=MULTI_PORTS),
+            _svc(LONG, labels={"failover": "enable"}),
+            _gw(
+                "eastwest-gateway",
+                "bookinfo",
+                "eastwest-gateway",
+                hostnames=["k8s-bookinfo-eastwest-00a17af379-bdda7f4eb8c5da5c.elb.eu-west-2.amazonaws.com"],
+            ),
             _svc("cart", "shop-a", ports=[{"port": 8080, "protocol": "TCP", "name": "http"}]),
             _svc("orders", "shop-b"),
             _gw("shop-ew", "shop-gw", "ew", annotation="shop-ew.example.com"),
@@ -153,7 +201,11 @@ def generated() -> tuple[GeneratedObject, ...]:
 
 
 def istio_objects():
-    return [pytest.param(o, id=f"{o.cluster}/{o.kind}/{o.namespace}/{o.name}") for o in generated() if o.kind in ISTIO_KINDS]
+    return [
+        pytest.param(o, id=f"{o.cluster}/{o.kind}/{o.namespace}/{o.name}")
+        for o in generated()
+        if o.kind in ISTIO_KINDS
+    ]
 
 
 def test_the_scenario_covers_every_kind_and_form():
@@ -162,8 +214,12 @@ def test_the_scenario_covers_every_kind_and_form():
     assert kinds == {"ServiceEntry", "WorkloadEntry", "DestinationRule", "Gateway", "Namespace"}
     resolutions = {o.body["spec"]["resolution"] for o in objs if o.kind == "ServiceEntry"}
     assert resolutions == {"STATIC", "DNS"}
-    assert any(o.kind == "WorkloadEntry" and o.name.startswith(f"k-{LONG}-") and o.name.endswith("-3") for o in objs)
-    assert any(":" in e["address"] for o in objs if o.kind == "ServiceEntry" for e in o.body["spec"]["endpoints"])
+    assert any(
+        o.kind == "WorkloadEntry" and o.name.startswith(f"k-{LONG}-") and o.name.endswith("-3") for o in objs
+    )
+    assert any(
+        ":" in e["address"] for o in objs if o.kind == "ServiceEntry" for e in o.body["spec"]["endpoints"]
+    )
     assert not any(o.cluster == "cluster-4" for o in objs)
 
 
@@ -176,7 +232,11 @@ def _strict(schema):
     """Unknown fields become errors wherever the schema lists its properties."""
     if isinstance(schema, dict):
         schema = {k: _strict(v) for k, v in schema.items()}
-        if "properties" in schema and "additionalProperties" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             schema["additionalProperties"] = False
         return schema
     if isinstance(schema, list):
@@ -240,7 +300,10 @@ def cel_rules(kind: str, spec: dict) -> list[str]:
 @pytest.mark.parametrize("obj", istio_objects())
 def test_crd_schema(obj: GeneratedObject):
     assert obj.body["apiVersion"] == "networking.istio.io/v1"
-    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in spec_validator(obj.kind).iter_errors(obj.body["spec"])]
+    errors = [
+        f"{'/'.join(map(str, e.path))}: {e.message}"
+        for e in spec_validator(obj.kind).iter_errors(obj.body["spec"])
+    ]
     assert errors == []
     assert cel_rules(obj.kind, obj.body["spec"]) == []
 
@@ -273,7 +336,9 @@ def test_cloudcoil_check_has_teeth():
         istio_v1.ServiceEntry.model_validate(body)
     body["spec"]["resolution"] = "STATIC"
     body["spec"]["endpoints"][0]["adress"] = "typo"
-    dumped = istio_v1.ServiceEntry.model_validate(body).model_dump(mode="json", by_alias=True, exclude_none=True)
+    dumped = istio_v1.ServiceEntry.model_validate(body).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
     assert dumped != body
 
 
@@ -284,8 +349,25 @@ def test_cloudcoil_check_has_teeth():
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-PROTOCOLS = {"HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP", "TLS", "REDIS", "MYSQL", "UDP", "HTTP_PROXY"}
-TOPOLOGY_LOCALITY_LABELS = {"topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone"}
+PROTOCOLS = {
+    "HTTP",
+    "HTTPS",
+    "GRPC",
+    "GRPC-WEB",
+    "HTTP2",
+    "MONGO",
+    "TCP",
+    "TLS",
+    "REDIS",
+    "MYSQL",
+    "UDP",
+    "HTTP_PROXY",
+}
+TOPOLOGY_LOCALITY_LABELS = {
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+    "topology.istio.io/subzone",
+}
 
 
 def is_label(value: str) -> bool:
@@ -399,7 +481,11 @@ def check_service_entry(spec: dict) -> list[str]:
             errors += check_workload_entry(ep, names, allow_fqdn=True)
     elif resolution != "NONE":
         errors.append(f"unsupported resolution type {resolution}")
-    if resolution != "NONE" and len(hosts) > 1 and any(p.get("protocol") not in ("HTTP", "HTTPS", "HTTP2", "GRPC", "TLS") for p in ports):
+    if (
+        resolution != "NONE"
+        and len(hosts) > 1
+        and any(p.get("protocol") not in ("HTTP", "HTTPS", "HTTP2", "GRPC", "TLS") for p in ports)
+    ):
         errors.append("multiple hosts provided with non-HTTP, non-TLS ports")
     if spec.get("location") not in ("MESH_INTERNAL", "MESH_EXTERNAL", None):
         errors.append("invalid location")
@@ -481,13 +567,17 @@ WEBHOOK = {
 }
 
 
-@pytest.mark.parametrize("obj", [pytest.param(o, id=f"{o.cluster}/{o.kind}/{o.namespace}/{o.name}") for o in generated()])
+@pytest.mark.parametrize(
+    "obj", [pytest.param(o, id=f"{o.cluster}/{o.kind}/{o.namespace}/{o.name}") for o in generated()]
+)
 def test_metadata_is_valid_kubernetes(obj: GeneratedObject):
     assert check_metadata(obj) == []
     labels = obj.body["metadata"]["labels"]
     assert labels["app.kubernetes.io/managed-by"] == "tctl"
     assert labels["tctl.tetrate.io/workspace"] in ("bookinfo-ws", "shop-ws")
-    assert obj.body["metadata"]["annotations"]["tctl.tetrate.io/source"].startswith("organizations/tse/tenants/tse/workspaces/")
+    assert obj.body["metadata"]["annotations"]["tctl.tetrate.io/source"].startswith(
+        "organizations/tse/tenants/tse/workspaces/"
+    )
 
 
 @pytest.mark.parametrize("obj", istio_objects())
@@ -497,11 +587,17 @@ def test_istiod_webhook_rules(obj: GeneratedObject):
 
 def test_webhook_helpers_have_teeth():
     objs = {o.kind: copy.deepcopy(o.body["spec"]) for o in generated() if o.kind in ISTIO_KINDS}
-    static = next(copy.deepcopy(o.body["spec"]) for o in generated() if o.kind == "ServiceEntry" and o.body["spec"]["resolution"] == "STATIC")
+    static = next(
+        copy.deepcopy(o.body["spec"])
+        for o in generated()
+        if o.kind == "ServiceEntry" and o.body["spec"]["resolution"] == "STATIC"
+    )
     static["endpoints"][0]["address"] = "ew.example.com"
     static["endpoints"][0]["ports"] = {"undeclared": 15443}
     errors = check_service_entry(static)
-    assert any("not a valid IP" in e for e in errors) and any("not defined by the service entry" in e for e in errors)
+    assert any("not a valid IP" in e for e in errors) and any(
+        "not defined by the service entry" in e for e in errors
+    )
     del static["resolution"]
     assert "no endpoints should be provided for resolution type none" in check_service_entry(static)
     dr = objs["DestinationRule"]
@@ -510,7 +606,9 @@ def test_webhook_helpers_have_teeth():
     gw = objs["Gateway"]
     del gw["servers"][0]["tls"]
     assert check_gateway(gw) == ["server must have TLS settings for HTTPS/TLS protocols"]
-    bad = GeneratedObject(cluster="x", body={"kind": "Gateway", "metadata": {"name": "a.b", "namespace": "ns"}})
+    bad = GeneratedObject(
+        cluster="x", body={"kind": "Gateway", "metadata": {"name": "a.b", "namespace": "ns"}}
+    )
     assert check_metadata(bad) == ["Gateway/Namespace names must be DNS-1123 labels (no dots)"]
 
 

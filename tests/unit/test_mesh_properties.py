@@ -20,8 +20,19 @@ from tctl_py.mesh import ClusterState, MeshConfig, compute
 CLUSTERS = ["c1", "c2", "c3"]
 NAMESPACES = ["ns-a", "ns-b", "team-x", "gw", "istio-system"]
 SERVICES = ["alpha", "beta", "gamma"]
-PATTERNS = ["*/ns-a", "*/ns-b", "c1/*", "*/team-*", "c2/ns-b", "*/gw", "*/*", "c3/ns-*", "c1/gw", "*/istio-*",
-            "c2/istio-system"]
+PATTERNS = [
+    "*/ns-a",
+    "*/ns-b",
+    "c1/*",
+    "*/team-*",
+    "c2/ns-b",
+    "*/gw",
+    "*/*",
+    "c3/ns-*",
+    "c1/gw",
+    "*/istio-*",
+    "c2/istio-system",
+]
 # TSB's system namespaces: a `*` or prefix pattern never covers them, an exact name does.
 SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "istio-system", "xcp-multicluster"]
 IPS = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.1", "2001:db8::1"]
@@ -67,10 +78,18 @@ def gateway_bodies(draw, namespace: str) -> dict:
     hosts = draw(st.lists(st.sampled_from(HOSTS), max_size=1)) if draw(st.integers(0, 4)) == 0 else []
     meta: dict = {"name": draw(st.sampled_from([f"{app}-gateway", f"{app}-gw-b"])), "namespace": namespace}
     if draw(st.integers(0, 5)) == 0:
-        meta["annotations"] = {"xcp.tetrate.io/cluster-external-addresses": ",".join(draw(st.lists(st.sampled_from(IPS), min_size=1, max_size=2)))}
+        meta["annotations"] = {
+            "xcp.tetrate.io/cluster-external-addresses": ",".join(
+                draw(st.lists(st.sampled_from(IPS), min_size=1, max_size=2))
+            )
+        }
     return {
         "metadata": meta,
-        "spec": {"type": "LoadBalancer", "selector": {"app": app, "istio": "eastwestgateway"}, "ports": [{"name": "tls", "port": 15443}]},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": app, "istio": "eastwestgateway"},
+            "ports": [{"name": "tls", "port": 15443}],
+        },
         "status": {"loadBalancer": {"ingress": [{"ip": i} for i in ips] + [{"hostname": h} for h in hosts]}},
     }
 
@@ -93,7 +112,9 @@ def cluster_states(draw, name: str, gw_namespace: str) -> ClusterState:
         listed.append(twin)
     drs = []
     for namespace, svc_name in draw(st.lists(st.sampled_from(sorted(services)), max_size=1)):
-        drs.append({"metadata": {"name": f"user-{svc_name}", "namespace": namespace}, "spec": {"host": svc_name}})
+        drs.append(
+            {"metadata": {"name": f"user-{svc_name}", "namespace": namespace}, "spec": {"host": svc_name}}
+        )
     return ClusterState(
         name=name,
         reachable=draw(st.integers(0, 9)) > 0,
@@ -122,7 +143,12 @@ def scenarios(draw) -> tuple[MeshConfig, list[ClusterState]]:
         entries = []
         for _ in range(draw(st.integers(1, 2))):
             namespace = gw_namespace if draw(st.integers(0, 4)) else draw(st.sampled_from(NAMESPACES))
-            entry: dict = {"workloadSelector": {"namespace": namespace, "labels": {"app": draw(st.sampled_from(["ew", "ew", "ew2"]))}}}
+            entry: dict = {
+                "workloadSelector": {
+                    "namespace": namespace,
+                    "labels": {"app": draw(st.sampled_from(["ew", "ew", "ew2"]))},
+                }
+            }
             exposed = draw(st.one_of(st.none(), st.lists(st.sampled_from(SELECTORS), max_size=2)))
             if exposed is not None:
                 entry["exposedServices"] = [{"serviceLabels": s} for s in exposed]
@@ -130,7 +156,12 @@ def scenarios(draw) -> tuple[MeshConfig, list[ClusterState]]:
         if draw(st.integers(0, 7)):
             settings_.append(
                 {
-                    "metadata": {"name": f"{ws}-settings", "workspace": ws, "tenant": "t", "organization": "o"},
+                    "metadata": {
+                        "name": f"{ws}-settings",
+                        "workspace": ws,
+                        "tenant": "t",
+                        "organization": "o",
+                    },
                     "spec": {"defaultEastWestGatewaySettings": entries},
                 }
             )
@@ -277,14 +308,19 @@ def test_determinism(scenario, rng):
 
     fleet2 = [
         ClusterState(
-            name=s.name, reachable=s.reachable, services=shuffled(s.services),
-            namespaces=shuffled(s.namespaces), destination_rules=shuffled(s.destination_rules),
+            name=s.name,
+            reachable=s.reachable,
+            services=shuffled(s.services),
+            namespaces=shuffled(s.namespaces),
+            destination_rules=shuffled(s.destination_rules),
         )
         for s in fleet
     ]
     rng.shuffle(fleet2)
     config2 = MeshConfig(
-        workspaces=shuffled(config.workspaces), settings=shuffled(config.settings), clusters=shuffled(config.clusters)
+        workspaces=shuffled(config.workspaces),
+        settings=shuffled(config.settings),
+        clusters=shuffled(config.clusters),
     )
     second = compute(config2, fleet2)
     dump = lambda r: json.dumps([[o.cluster, o.body] for o in r.objects])  # noqa: E731 - key order matters
@@ -309,14 +345,32 @@ def test_names_unique_and_valid(scenario):
     # One ServiceEntry per host per cluster, one DestinationRule per host per namespace.
     se_hosts = [(o.cluster, o.body["spec"]["hosts"][0]) for o in result.objects if o.kind == "ServiceEntry"]
     assert len(se_hosts) == len(set(se_hosts))
-    dr_hosts = [(o.cluster, o.namespace, o.body["spec"]["host"]) for o in result.objects if o.kind == "DestinationRule"]
+    dr_hosts = [
+        (o.cluster, o.namespace, o.body["spec"]["host"])
+        for o in result.objects
+        if o.kind == "DestinationRule"
+    ]
     assert len(dr_hosts) == len(set(dr_hosts))
 
 
 # -- system namespaces (docs/exposure.md rule 1) -------------------------------------------------
 
-SYSTEM_PATTERNS = ["*/*", "c1/*", "c2/*", "*/kube*", "*/kube-*", "*/istio-*", "*/xcp-*", "*/k*", "c1/i*",
-                   *(f"*/{ns}" for ns in SYSTEM_NAMESPACES), "c1/kube-system", "c2/istio-system", "*/apps", "*/ap*"]
+SYSTEM_PATTERNS = [
+    "*/*",
+    "c1/*",
+    "c2/*",
+    "*/kube*",
+    "*/kube-*",
+    "*/istio-*",
+    "*/xcp-*",
+    "*/k*",
+    "c1/i*",
+    *(f"*/{ns}" for ns in SYSTEM_NAMESPACES),
+    "c1/kube-system",
+    "c2/istio-system",
+    "*/apps",
+    "*/ap*",
+]
 
 
 @COMMON
@@ -325,16 +379,35 @@ def test_no_system_namespace_is_covered_by_a_wildcard(patterns):
     """Every namespace of c1 holds a Service; c1's gateway is in gw; c2 consumes. A Service of a
     system namespace is exposed only when a pattern names that namespace exactly."""
     namespaces = [*SYSTEM_NAMESPACES, "apps", "kubeflow"]
-    services = [{"metadata": {"name": "probe", "namespace": ns, "labels": {"app": "probe"}},
-                 "spec": {"selector": {"app": "probe"}, "ports": [{"name": "http", "port": 80}]}} for ns in namespaces]
-    gateway = {"metadata": {"name": "ew", "namespace": "gw"},
-               "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
-               "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}
+    services = [
+        {
+            "metadata": {"name": "probe", "namespace": ns, "labels": {"app": "probe"}},
+            "spec": {"selector": {"app": "probe"}, "ports": [{"name": "http", "port": 80}]},
+        }
+        for ns in namespaces
+    ]
+    gateway = {
+        "metadata": {"name": "ew", "namespace": "gw"},
+        "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}},
+    }
     config = MeshConfig(
-        workspaces=({"metadata": {"name": "w", "tenant": "t", "organization": "o"},
-                     "spec": {"namespaceSelector": {"names": [*patterns, "*/gw"]}}},),
-        settings=({"metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
-                   "spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": {"namespace": "gw", "labels": {"app": "ew"}}}]}},),
+        workspaces=(
+            {
+                "metadata": {"name": "w", "tenant": "t", "organization": "o"},
+                "spec": {"namespaceSelector": {"names": [*patterns, "*/gw"]}},
+            },
+        ),
+        settings=(
+            {
+                "metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
+                "spec": {
+                    "defaultEastWestGatewaySettings": [
+                        {"workloadSelector": {"namespace": "gw", "labels": {"app": "ew"}}}
+                    ]
+                },
+            },
+        ),
     )
     result = compute(config, [ClusterState("c1", services=(*services, gateway)), ClusterState("c2")])
     exposed = {o.body["spec"]["hosts"][0].split(".")[1] for o in result.objects if o.kind == "ServiceEntry"}
@@ -345,6 +418,7 @@ def test_no_system_namespace_is_covered_by_a_wildcard(patterns):
 
 # -- port protocols against Istio's protocol selection ------------------------------------------
 
+
 # Istio's `ConvertProtocol` (pkg/config/kube/conversion.go) and `protocol.Parse`, transcribed.
 def istio_protocol(name: str, app_protocol: str | None) -> str:
     if app_protocol is not None:
@@ -352,25 +426,64 @@ def istio_protocol(name: str, app_protocol: str | None) -> str:
         kubernetes = {"kubernetes.io/h2c": "HTTP2", "kubernetes.io/ws": "HTTP", "kubernetes.io/wss": "HTTPS"}
         if name in kubernetes:
             return kubernetes[name]
-    if len(name) >= len("grpc-web") and name[:len("grpc-web")].lower() == "grpc-web":
+    if len(name) >= len("grpc-web") and name[: len("grpc-web")].lower() == "grpc-web":
         return "GRPC-Web"
     if "-" in name:
-        name = name[:name.index("-")]
-    known = {"tcp": "TCP", "udp": "UDP", "grpc": "GRPC", "grpc-web": "GRPC-Web", "http": "HTTP",
-             "http_proxy": "HTTP_PROXY", "http2": "HTTP2", "https": "HTTPS", "tls": "TLS", "mongo": "Mongo",
-             "redis": "Redis", "mysql": "MySQL"}
+        name = name[: name.index("-")]
+    known = {
+        "tcp": "TCP",
+        "udp": "UDP",
+        "grpc": "GRPC",
+        "grpc-web": "GRPC-Web",
+        "http": "HTTP",
+        "http_proxy": "HTTP_PROXY",
+        "http2": "HTTP2",
+        "https": "HTTPS",
+        "tls": "TLS",
+        "mongo": "Mongo",
+        "redis": "Redis",
+        "mysql": "MySQL",
+    }
     return known.get(name.lower(), "UnsupportedProtocol")
 
 
 # What a consumer's ServiceEntry says for each (docs/exposure.md): Redis/MySQL filters are off by
 # default, gRPC-Web is HTTP/1.1 to the consumer, what Istio would sniff is declared TCP.
-WRITTEN = {"Mongo": "MONGO", "GRPC-Web": "HTTP", "Redis": "TCP", "MySQL": "TCP", "HTTP_PROXY": "TCP",
-           "UnsupportedProtocol": "TCP"}
-TOKENS = ["http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "mongo", "redis", "mysql", "udp", "web",
-          "HTTP", "Grpc-Web", "http_proxy", "kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss",
-          "Kubernetes.io/ws", "example.com/x", "x", ""]
+WRITTEN = {
+    "Mongo": "MONGO",
+    "GRPC-Web": "HTTP",
+    "Redis": "TCP",
+    "MySQL": "TCP",
+    "HTTP_PROXY": "TCP",
+    "UnsupportedProtocol": "TCP",
+}
+TOKENS = [
+    "http",
+    "http2",
+    "https",
+    "grpc",
+    "grpc-web",
+    "tcp",
+    "tls",
+    "mongo",
+    "redis",
+    "mysql",
+    "udp",
+    "web",
+    "HTTP",
+    "Grpc-Web",
+    "http_proxy",
+    "kubernetes.io/h2c",
+    "kubernetes.io/ws",
+    "kubernetes.io/wss",
+    "Kubernetes.io/ws",
+    "example.com/x",
+    "x",
+    "",
+]
 protocol_names = st.lists(st.sampled_from(TOKENS), max_size=3).flatmap(
-    lambda parts: st.sampled_from(["-", "", "_"]).map(lambda sep: sep.join(parts)))
+    lambda parts: st.sampled_from(["-", "", "_"]).map(lambda sep: sep.join(parts))
+)
 
 
 @COMMON
@@ -381,16 +494,32 @@ def test_port_protocol_is_istios(name, app_protocol):
     port: dict = {"name": name, "port": 8080, "protocol": "TCP"}
     if app_protocol is not None:
         port["appProtocol"] = app_protocol
-    service = {"metadata": {"name": "svc", "namespace": "ns-a", "labels": {"app": "alpha"}},
-               "spec": {"selector": {"app": "alpha"}, "ports": [{"name": "main", "port": 80}, port]}}
-    gateway = {"metadata": {"name": "ew", "namespace": "ns-a"},
-               "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
-               "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}
+    service = {
+        "metadata": {"name": "svc", "namespace": "ns-a", "labels": {"app": "alpha"}},
+        "spec": {"selector": {"app": "alpha"}, "ports": [{"name": "main", "port": 80}, port]},
+    }
+    gateway = {
+        "metadata": {"name": "ew", "namespace": "ns-a"},
+        "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}},
+    }
     config = MeshConfig(
-        workspaces=({"metadata": {"name": "w", "tenant": "t", "organization": "o"},
-                     "spec": {"namespaceSelector": {"names": ["*/ns-a"]}}},),
-        settings=({"metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
-                   "spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": {"namespace": "ns-a", "labels": {"app": "ew"}}}]}},),
+        workspaces=(
+            {
+                "metadata": {"name": "w", "tenant": "t", "organization": "o"},
+                "spec": {"namespaceSelector": {"names": ["*/ns-a"]}},
+            },
+        ),
+        settings=(
+            {
+                "metadata": {"name": "s", "workspace": "w", "tenant": "t", "organization": "o"},
+                "spec": {
+                    "defaultEastWestGatewaySettings": [
+                        {"workloadSelector": {"namespace": "ns-a", "labels": {"app": "ew"}}}
+                    ]
+                },
+            },
+        ),
     )
     result = compute(config, [ClusterState("c1", services=(service, gateway)), ClusterState("c2")])
     [entry] = [o for o in result.objects if o.kind == "ServiceEntry"]

@@ -79,13 +79,20 @@ def service(
     ports: list | None = None,
     type_: str = "ClusterIP",
 ) -> dict:
-    spec: dict = {"type": type_, "ports": ports or [{"name": "http", "port": 9080, "targetPort": 9080, "protocol": "TCP"}]}
+    spec: dict = {
+        "type": type_,
+        "ports": ports or [{"name": "http", "port": 9080, "targetPort": 9080, "protocol": "TCP"}],
+    }
     if selector != {}:
         spec["selector"] = selector or {"app": name}
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels if labels is not None else {"app": name, "service": name}},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels if labels is not None else {"app": name, "service": name},
+        },
         "spec": spec,
     }
 
@@ -123,11 +130,20 @@ def bookinfo(namespace: str = "bookinfo") -> list[dict]:
     return [service(n, namespace) for n in ("details", "productpage", "ratings", "reviews")]
 
 
-def state(name: str, *services: dict, namespaces=(), drs=(), reachable: bool = True, error: str = "") -> ClusterState:
-    ns_objs = tuple({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} if isinstance(n, str) else n for n in namespaces)
+def state(
+    name: str, *services: dict, namespaces=(), drs=(), reachable: bool = True, error: str = ""
+) -> ClusterState:
+    ns_objs = tuple(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} if isinstance(n, str) else n
+        for n in namespaces
+    )
     return ClusterState(
-        name=name, reachable=reachable, error=error, services=tuple(services),
-        namespaces=ns_objs, destination_rules=tuple(drs),
+        name=name,
+        reachable=reachable,
+        error=error,
+        services=tuple(services),
+        namespaces=ns_objs,
+        destination_rules=tuple(drs),
     )
 
 
@@ -168,12 +184,16 @@ def meta(name: str, namespace: str = "", origins: str = "cluster-1") -> dict:
         "tctl.tetrate.io/workspace": WS,
         "tctl.tetrate.io/setting": SETTING,
     }
-    m["annotations"] = {"tctl.tetrate.io/origins": json.dumps(origins.split(","), separators=(",", ":")),
-                        "tctl.tetrate.io/source": SOURCE}
+    m["annotations"] = {
+        "tctl.tetrate.io/origins": json.dumps(origins.split(","), separators=(",", ":")),
+        "tctl.tetrate.io/source": SOURCE,
+    }
     return m
 
 
-def endpoint(address: str, cluster: str, network: str | None = None, locality: str = "", ports=("http",)) -> dict:
+def endpoint(
+    address: str, cluster: str, network: str | None = None, locality: str = "", ports=("http",)
+) -> dict:
     ep = {
         "address": address,
         "ports": {p: 15443 for p in ports},
@@ -186,7 +206,10 @@ def endpoint(address: str, cluster: str, network: str | None = None, locality: s
 
 
 def gateway_body(
-    cluster_hosts: list[str], name: str = "tctl-eastwest-gateway", namespace: str = "bookinfo", origins: str = "cluster-1"
+    cluster_hosts: list[str],
+    name: str = "tctl-eastwest-gateway",
+    namespace: str = "bookinfo",
+    origins: str = "cluster-1",
 ) -> dict:
     return {
         "apiVersion": "networking.istio.io/v1",
@@ -216,7 +239,9 @@ XCP = "xcp-multicluster"
 def test_one_cluster_gets_only_its_gateway():
     result = run([state("cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.1"]))])
     assert listing(result) == [("cluster-1", "Gateway", "bookinfo", "tctl-eastwest-gateway")]
-    assert get(result, "cluster-1", "Gateway", "bookinfo", "tctl-eastwest-gateway") == gateway_body([DETAILS, REVIEWS])
+    assert get(result, "cluster-1", "Gateway", "bookinfo", "tctl-eastwest-gateway") == gateway_body(
+        [DETAILS, REVIEWS]
+    )
     assert result.findings == []
 
 
@@ -286,7 +311,9 @@ def test_three_clusters_endpoints_from_every_origin_and_failover_between_origins
         endpoint("10.1.0.1", "cluster-1", "vpc-1", "eu-west-2/eu-west-2a"),
         endpoint("10.2.0.1", "cluster-2", "vpc-2", "eu-west-1"),
     ]
-    assert get(result, "cluster-2", "Gateway", "bookinfo", "tctl-eastwest-gateway") == gateway_body([DETAILS], origins="cluster-2")
+    assert get(result, "cluster-2", "Gateway", "bookinfo", "tctl-eastwest-gateway") == gateway_body(
+        [DETAILS], origins="cluster-2"
+    )
     # cluster-3 has no Cluster object: network = its name, no locality (only as a consumer here).
     assert result.findings == []
 
@@ -359,7 +386,11 @@ def test_seed_listing_shape_three_gateway_addresses():
     """The seed's `kubectl get workloadentries -n bookinfo` in cluster-2, reproduced."""
     result = run(
         [
-            state("cluster-1", *bookinfo(), gateway_service(ips=["35.179.51.164", "18.168.99.230", "18.135.167.198"])),
+            state(
+                "cluster-1",
+                *bookinfo(),
+                gateway_service(ips=["35.179.51.164", "18.168.99.230", "18.135.167.198"]),
+            ),
             state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"])),
         ]
     )
@@ -388,7 +419,10 @@ def test_no_exposed_services_exposes_every_service_but_the_gateway(exposed):
         settings=[setting(entry(exposed=exposed))],
     )
     assert [o.name for o in result.objects if o.kind == "ServiceEntry"] == [
-        "details.bookinfo", "productpage.bookinfo", "ratings.bookinfo", "reviews.bookinfo"
+        "details.bookinfo",
+        "productpage.bookinfo",
+        "ratings.bookinfo",
+        "reviews.bookinfo",
     ]
 
 
@@ -407,7 +441,10 @@ def test_entry_with_several_labels_needs_all_of_them():
 
 def test_external_name_services_are_never_exposed():
     result = run(
-        [state("cluster-1", service("details", type_="ExternalName"), gateway_service(ips=["10.0.0.1"])), state("cluster-2")],
+        [
+            state("cluster-1", service("details", type_="ExternalName"), gateway_service(ips=["10.0.0.1"])),
+            state("cluster-2"),
+        ],
         settings=[setting(entry(exposed=None))],
     )
     assert [o.kind for o in result.objects] == []
@@ -432,7 +469,9 @@ def test_first_matching_gateway_entry_wins():
     result = run(
         [
             state(
-                "cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.1"]),
+                "cluster-1",
+                *bookinfo(),
+                gateway_service(ips=["10.0.0.1"]),
                 gateway_service(ips=["10.9.9.9"], namespace="eastwest", name="ew2", selector={"app": "ew2"}),
             ),
             state("cluster-2"),
@@ -448,7 +487,10 @@ def test_first_matching_gateway_entry_wins():
 
 def test_gateway_in_another_covered_namespace_exposes_the_workspace_services():
     result = run(
-        [state("cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.1"], namespace="eastwest")), state("cluster-2")],
+        [
+            state("cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.1"], namespace="eastwest")),
+            state("cluster-2"),
+        ],
         workspaces=[workspace("*/bookinfo", "*/eastwest")],
         settings=[setting(entry("eastwest"))],
     )
@@ -459,7 +501,10 @@ def test_gateway_in_another_covered_namespace_exposes_the_workspace_services():
 
 def test_gateway_outside_the_workspace_is_never_used():
     result = run(
-        [state("cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.1"], namespace="eastwest")), state("cluster-2")],
+        [
+            state("cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.1"], namespace="eastwest")),
+            state("cluster-2"),
+        ],
         workspaces=[workspace("*/bookinfo")],
         settings=[setting(entry("eastwest"))],
     )
@@ -470,7 +515,11 @@ def test_gateway_outside_the_workspace_is_never_used():
 def test_selector_matching_nothing_is_reported():
     result = run(
         [state("cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.1"]))],
-        settings=[setting(entry(exposed=[{"serviceLabels": {"app": "details"}}, {"serviceLabels": {"app": "nope"}}]))],
+        settings=[
+            setting(
+                entry(exposed=[{"serviceLabels": {"app": "details"}}, {"serviceLabels": {"app": "nope"}}])
+            )
+        ],
     )
     [finding] = [f for f in result.findings if f.code == F.SELECTOR_MATCHES_NOTHING]
     assert "exposedServices[1]" in finding.message and finding.cluster == "" and finding.source == SOURCE
@@ -514,54 +563,70 @@ def test_annotation_overrides_load_balancer_status():
 
 
 def test_blank_annotation_falls_back_to_status():
-    assert addresses_in_consumer(gateway_service(ips=["10.0.0.1"], annotation=" ")) == ("STATIC", ["10.0.0.1"])
+    assert addresses_in_consumer(gateway_service(ips=["10.0.0.1"], annotation=" ")) == (
+        "STATIC",
+        ["10.0.0.1"],
+    )
 
 
-@pytest.mark.parametrize(("written", "rendered"), [
-    ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),  # IPv4-mapped: mixed notation on every Python
-    ("0:0:0:0:0:FFFF:0A00:0001", "::ffff:10.0.0.1"),
-    ("::ffff:0a00:1", "::ffff:10.0.0.1"),
-    ("::10.0.0.1", "::a00:1"),  # IPv4-compatible (deprecated): hex, as every Python and Go print it
-    ("::ffff:0:10.0.0.1", "::ffff:0:a00:1"),  # IPv4-translated: hex
-    ("fe80::1%eth0", "fe80::1%eth0"),  # the zone is kept verbatim
-    ("FE80:0000:0000:0000:0000:0000:0000:0001%Eth0", "fe80::1%Eth0"),
-    ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
-    ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),  # the first of two longest zero runs
-    ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),  # one zero field is not compressed
-    ("2001:DB8:0:0:0:1:0:0", "2001:db8::1:0:0"),
-    ("1:0:0:0:0:0:0:0", "1::"),
-    ("0:0:0:0:0:0:0:0", "::"),
-    ("::1", "::1"),
-])
+@pytest.mark.parametrize(
+    ("written", "rendered"),
+    [
+        ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),  # IPv4-mapped: mixed notation on every Python
+        ("0:0:0:0:0:FFFF:0A00:0001", "::ffff:10.0.0.1"),
+        ("::ffff:0a00:1", "::ffff:10.0.0.1"),
+        ("::10.0.0.1", "::a00:1"),  # IPv4-compatible (deprecated): hex, as every Python and Go print it
+        ("::ffff:0:10.0.0.1", "::ffff:0:a00:1"),  # IPv4-translated: hex
+        ("fe80::1%eth0", "fe80::1%eth0"),  # the zone is kept verbatim
+        ("FE80:0000:0000:0000:0000:0000:0000:0001%Eth0", "fe80::1%Eth0"),
+        ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+        ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),  # the first of two longest zero runs
+        ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),  # one zero field is not compressed
+        ("2001:DB8:0:0:0:1:0:0", "2001:db8::1:0:0"),
+        ("1:0:0:0:0:0:0:0", "1::"),
+        ("0:0:0:0:0:0:0:0", "::"),
+        ("::1", "::1"),
+    ],
+)
 def test_ipv6_gateway_addresses_are_written_canonically(written, rendered):
     gw = gateway_service(ips=[written])
     result = run([state("cluster-1", *bookinfo(), gw), state("cluster-2", *bookinfo()), state("cluster-3")])
     se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
     assert [e["address"] for e in se["spec"]["endpoints"]] == [rendered]
     assert se["spec"]["resolution"] == "STATIC"
-    we = get(result, "cluster-2", "WorkloadEntry", "bookinfo", f"k-details-{md5('cluster-1/bookinfo/details')}")
+    we = get(
+        result, "cluster-2", "WorkloadEntry", "bookinfo", f"k-details-{md5('cluster-1/bookinfo/details')}"
+    )
     assert we["spec"]["address"] == rendered
 
 
 def test_mapped_compatible_and_plain_addresses_sort_numerically():
-    gw = gateway_service(ips=["2001:db8::1", "::ffff:10.0.0.1", "10.0.0.2", "::10.0.0.1"],
-                         annotation=None, external_ips=["::ffff:9.0.0.1", "10.0.0.1"])
+    gw = gateway_service(
+        ips=["2001:db8::1", "::ffff:10.0.0.1", "10.0.0.2", "::10.0.0.1"],
+        annotation=None,
+        external_ips=["::ffff:9.0.0.1", "10.0.0.1"],
+    )
     assert addresses_in_consumer(gw) == (
-        "STATIC", ["10.0.0.1", "10.0.0.2", "::a00:1", "::ffff:9.0.0.1", "::ffff:10.0.0.1", "2001:db8::1"])
+        "STATIC",
+        ["10.0.0.1", "10.0.0.2", "::a00:1", "::ffff:9.0.0.1", "::ffff:10.0.0.1", "2001:db8::1"],
+    )
     annotated = gateway_service(annotation="::ffff:10.0.0.1, ::ffff:9.0.0.1,10.0.0.3")
     assert addresses_in_consumer(annotated) == ("STATIC", ["10.0.0.3", "::ffff:9.0.0.1", "::ffff:10.0.0.1"])
 
 
-@pytest.mark.parametrize(("annotation", "why"), [
-    ("not_an_ip,also", '"not_an_ip" is neither an IP address nor a DNS name'),
-    ("gw_1!", '"gw_1!" is neither an IP address nor a DNS name'),
-    ("eastwest", '"eastwest" is neither an IP address nor a DNS name'),  # one label: not resolvable
-    ("10.0.0.1,ew.example.com", "not several names or a mix"),
-    ("a.example.com,b.example.com", "not several names or a mix"),
-    ("10.0.0.1,,10.0.0.2", "an empty item"),
-    (",", "an empty item"),
-    ("10.0.0.1;10.0.0.2", '"10.0.0.1;10.0.0.2" is neither'),
-])
+@pytest.mark.parametrize(
+    ("annotation", "why"),
+    [
+        ("not_an_ip,also", '"not_an_ip" is neither an IP address nor a DNS name'),
+        ("gw_1!", '"gw_1!" is neither an IP address nor a DNS name'),
+        ("eastwest", '"eastwest" is neither an IP address nor a DNS name'),  # one label: not resolvable
+        ("10.0.0.1,ew.example.com", "not several names or a mix"),
+        ("a.example.com,b.example.com", "not several names or a mix"),
+        ("10.0.0.1,,10.0.0.2", "an empty item"),
+        (",", "an empty item"),
+        ("10.0.0.1;10.0.0.2", '"10.0.0.1;10.0.0.2" is neither'),
+    ],
+)
 def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotation, why):
     gw1 = gateway_service(ips=["10.1.0.1"], annotation=annotation)  # the load balancer is not a fallback
     result = run(
@@ -574,7 +639,11 @@ def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotati
     assert result.held_origins == frozenset({"cluster-1"})
     [finding] = [f for f in result.findings if f.code == F.GATEWAY_ANNOTATION_INVALID]
     assert finding.code in F.ERROR_CODES
-    assert (finding.cluster, finding.subject, finding.source) == ("cluster-1", "gateway bookinfo/eastwest-gateway", SOURCE)
+    assert (finding.cluster, finding.subject, finding.source) == (
+        "cluster-1",
+        "gateway bookinfo/eastwest-gateway",
+        SOURCE,
+    )
     assert f"xcp.tetrate.io/cluster-external-addresses={annotation!r}" in finding.message
     assert "Service bookinfo/eastwest-gateway" in finding.message and why in finding.message
     assert "comma-separated IPs" in finding.hint
@@ -583,7 +652,8 @@ def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotati
     assert not [o for o in result.objects if o.kind == "Gateway" and o.cluster == "cluster-1"]
     se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
     assert [(e["labels"]["topology.istio.io/cluster"], e["address"]) for e in se["spec"]["endpoints"]] == [
-        ("cluster-2", "10.2.0.1")]
+        ("cluster-2", "10.2.0.1")
+    ]
     assert se["metadata"]["annotations"]["tctl.tetrate.io/origins"] == '["cluster-2"]'
     for obj in result.objects:
         if obj.kind == "WorkloadEntry":
@@ -591,7 +661,12 @@ def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotati
 
 
 def test_valid_annotation_or_pending_gateway_holds_nothing():
-    fine = run([state("cluster-1", *bookinfo(), gateway_service(annotation="10.0.0.1, ::ffff:10.0.0.2")), state("cluster-2")])
+    fine = run(
+        [
+            state("cluster-1", *bookinfo(), gateway_service(annotation="10.0.0.1, ::ffff:10.0.0.2")),
+            state("cluster-2"),
+        ]
+    )
     pending = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
     assert fine.held_origins == pending.held_origins == frozenset()
     assert not [f for r in (fine, pending) for f in r.findings if f.code in F.ERROR_CODES]
@@ -599,7 +674,9 @@ def test_valid_annotation_or_pending_gateway_holds_nothing():
 
 def test_malformed_annotation_outside_the_workspace_holds_nothing():
     gw = gateway_service(annotation="not_an_ip,also", namespace="istio-system")
-    result = run([state("cluster-1", *bookinfo(), gw), state("cluster-2")], settings=[setting(entry("istio-system"))])
+    result = run(
+        [state("cluster-1", *bookinfo(), gw), state("cluster-2")], settings=[setting(entry("istio-system"))]
+    )
     assert result.held_origins == frozenset()
     assert codes(result) == [("cluster-1", F.GATEWAY_OUTSIDE_WORKSPACE)]
 
@@ -608,7 +685,11 @@ def test_gateway_without_address_is_pending_and_exposes_nothing():
     result = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
     assert result.objects == []
     [pending] = [f for f in result.findings if f.code == F.GATEWAY_PENDING]
-    assert (pending.cluster, pending.subject, pending.source) == ("cluster-1", "gateway bookinfo/eastwest-gateway", SOURCE)
+    assert (pending.cluster, pending.subject, pending.source) == (
+        "cluster-1",
+        "gateway bookinfo/eastwest-gateway",
+        SOURCE,
+    )
 
 
 def test_missing_gateway_is_reported_where_the_namespace_exists():
@@ -620,7 +701,12 @@ def test_missing_gateway_is_reported_where_the_namespace_exists():
 def test_several_matching_gateway_services_use_the_first_by_name():
     result = run(
         [
-            state("cluster-1", *bookinfo(), gateway_service(ips=["10.0.0.2"], name="ew-b"), gateway_service(ips=["10.0.0.1"], name="ew-a")),
+            state(
+                "cluster-1",
+                *bookinfo(),
+                gateway_service(ips=["10.0.0.2"], name="ew-b"),
+                gateway_service(ips=["10.0.0.1"], name="ew-a"),
+            ),
             state("cluster-2"),
         ]
     )
@@ -651,7 +737,12 @@ def test_port_names_and_protocols():
         {"port": 86, "protocol": "TCP", "name": "tls-x"},
         {"port": 53, "protocol": "UDP", "name": "dns"},
     ]
-    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    result = run(
+        [
+            state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])),
+            state("cluster-2"),
+        ]
+    )
     se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
     assert se["spec"]["ports"] == [
         {"name": "http2-web", "number": 80, "protocol": "HTTP2"},
@@ -670,40 +761,48 @@ def se_protocols(port: dict) -> list[str]:
     """The protocol(s) of port 6379 in the ServiceEntry cluster-2 gets for a details Service
     with ports 9080 (named "main") and 6379 (`port`)."""
     ports = [{"port": 9080, "protocol": "TCP", "name": "main"}, {"port": 6379, "protocol": "TCP", **port}]
-    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    result = run(
+        [
+            state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])),
+            state("cluster-2"),
+        ]
+    )
     se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
     return [p["protocol"] for p in se["spec"]["ports"] if p["number"] == 6379]
 
 
-@pytest.mark.parametrize(("name", "app_protocol", "protocol"), [
-    ("http-cache", "redis", "TCP"),  # appProtocol instead of the name; Istio's Redis filter is off
-    ("tcp-cache", "http", "HTTP"),
-    ("http", "mysql", "TCP"),
-    ("http", "mongo", "MONGO"),
-    ("web", "HTTP2", "HTTP2"),  # any case
-    ("http", "grpc", "GRPC"),
-    ("http", "grpc-web", "HTTP"),  # gRPC-Web is HTTP/1.1 to the consumer's sidecar
-    ("tcp", "https", "HTTPS"),
-    ("http", "tls", "TLS"),
-    ("http", "http2-web", "HTTP2"),  # the value's prefix counts, as for names
-    ("http", "kubernetes.io/h2c", "HTTP2"),
-    ("http", "kubernetes.io/ws", "HTTP"),
-    ("tls", "kubernetes.io/wss", "HTTPS"),
-    ("http", "Kubernetes.io/h2c", "TCP"),  # Kubernetes' values are exact-case
-    ("http", "example.com/custom", "TCP"),  # unknown: no fallback to the name
-    ("grpc", "", "TCP"),  # set, even empty: no fallback
-    ("grpc-api", None, "GRPC"),
-    ("grpc-web", None, "HTTP"),
-    ("GRPC-WEBsocket", None, "HTTP"),  # Istio matches "grpc-web" as a prefix, any case
-    ("http2", None, "HTTP2"),
-    ("https-admin", None, "HTTPS"),
-    ("mongo-db", None, "MONGO"),
-    ("redis", None, "TCP"),
-    ("mysql", None, "TCP"),
-    ("TLS-x", None, "TLS"),
-    ("cache", None, "TCP"),
-    ("httpx", None, "TCP"),
-])
+@pytest.mark.parametrize(
+    ("name", "app_protocol", "protocol"),
+    [
+        ("http-cache", "redis", "TCP"),  # appProtocol instead of the name; Istio's Redis filter is off
+        ("tcp-cache", "http", "HTTP"),
+        ("http", "mysql", "TCP"),
+        ("http", "mongo", "MONGO"),
+        ("web", "HTTP2", "HTTP2"),  # any case
+        ("http", "grpc", "GRPC"),
+        ("http", "grpc-web", "HTTP"),  # gRPC-Web is HTTP/1.1 to the consumer's sidecar
+        ("tcp", "https", "HTTPS"),
+        ("http", "tls", "TLS"),
+        ("http", "http2-web", "HTTP2"),  # the value's prefix counts, as for names
+        ("http", "kubernetes.io/h2c", "HTTP2"),
+        ("http", "kubernetes.io/ws", "HTTP"),
+        ("tls", "kubernetes.io/wss", "HTTPS"),
+        ("http", "Kubernetes.io/h2c", "TCP"),  # Kubernetes' values are exact-case
+        ("http", "example.com/custom", "TCP"),  # unknown: no fallback to the name
+        ("grpc", "", "TCP"),  # set, even empty: no fallback
+        ("grpc-api", None, "GRPC"),
+        ("grpc-web", None, "HTTP"),
+        ("GRPC-WEBsocket", None, "HTTP"),  # Istio matches "grpc-web" as a prefix, any case
+        ("http2", None, "HTTP2"),
+        ("https-admin", None, "HTTPS"),
+        ("mongo-db", None, "MONGO"),
+        ("redis", None, "TCP"),
+        ("mysql", None, "TCP"),
+        ("TLS-x", None, "TLS"),
+        ("cache", None, "TCP"),
+        ("httpx", None, "TCP"),
+    ],
+)
 def test_port_protocol_follows_istio_protocol_selection(name, app_protocol, protocol):
     port: dict = {"name": name}
     if app_protocol is not None:
@@ -719,14 +818,24 @@ def test_null_app_protocol_leaves_the_name_in_charge():
 def test_tcp_port_istio_takes_for_udp_is_not_carried(port):
     assert se_protocols(port) == []
     ports = [{"port": 9080, "protocol": "TCP", "name": "main"}, {"port": 53, "protocol": "TCP", **port}]
-    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    result = run(
+        [
+            state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])),
+            state("cluster-2"),
+        ]
+    )
     [finding] = [f for f in result.findings if f.code == F.PORT_UNSUPPORTED]
     assert f"53/TCP ({port['name']})" in finding.message
 
 
 def test_unnamed_port_is_named_after_protocol_and_number():
     ports = [{"port": 9080, "protocol": "TCP"}]
-    result = run([state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])), state("cluster-2")])
+    result = run(
+        [
+            state("cluster-1", service("details", ports=ports), gateway_service(ips=["10.0.0.1"])),
+            state("cluster-2"),
+        ]
+    )
     se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
     assert se["spec"]["ports"] == [{"name": "tcp-9080", "number": 9080, "protocol": "TCP"}]
     assert se["spec"]["endpoints"][0]["ports"] == {"tcp-9080": 15443}
@@ -756,7 +865,11 @@ def test_unnamed_local_port_cannot_fail_over():
             state("cluster-2", service("details", ports=unnamed), gateway_service(ips=["10.2.0.1"])),
         ]
     )
-    assert not [o for o in result.objects if o.cluster == "cluster-2" and o.kind in ("WorkloadEntry", "DestinationRule")]
+    assert not [
+        o
+        for o in result.objects
+        if o.cluster == "cluster-2" and o.kind in ("WorkloadEntry", "DestinationRule")
+    ]
     assert ("cluster-2", F.FAILOVER_UNSUPPORTED) in codes(result)
 
 
@@ -805,7 +918,11 @@ def test_user_destination_rule_for_the_host_is_a_conflict(host):
         ]
     )
     drs = [(o.cluster, o.name) for o in result.objects if o.kind == "DestinationRule"]
-    assert drs == [("cluster-1", "details.bookinfo"), ("cluster-1", "reviews.bookinfo"), ("cluster-2", "reviews.bookinfo")]
+    assert drs == [
+        ("cluster-1", "details.bookinfo"),
+        ("cluster-1", "reviews.bookinfo"),
+        ("cluster-2", "reviews.bookinfo"),
+    ]
     assert [o for o in result.objects if o.cluster == "cluster-2" and o.kind == "WorkloadEntry"]
     [conflict] = [f for f in result.findings if f.code == F.DESTINATION_RULE_CONFLICT]
     assert (conflict.cluster, conflict.subject) == ("cluster-2", "DestinationRule bookinfo/details")
@@ -814,7 +931,11 @@ def test_user_destination_rule_for_the_host_is_a_conflict(host):
 
 def test_tctl_owned_or_unrelated_destination_rules_are_not_conflicts():
     owned = {
-        "metadata": {"name": "details.bookinfo", "namespace": "bookinfo", "labels": {"app.kubernetes.io/managed-by": "tctl"}},
+        "metadata": {
+            "name": "details.bookinfo",
+            "namespace": "bookinfo",
+            "labels": {"app.kubernetes.io/managed-by": "tctl"},
+        },
         "spec": {"host": DETAILS},
     }
     elsewhere = {"metadata": {"name": "details", "namespace": "client"}, "spec": {"host": DETAILS}}
@@ -822,7 +943,12 @@ def test_tctl_owned_or_unrelated_destination_rules_are_not_conflicts():
     result = run(
         [
             state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])),
-            state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"]), drs=[owned, elsewhere, other_host]),
+            state(
+                "cluster-2",
+                *bookinfo(),
+                gateway_service(ips=["10.2.0.1"]),
+                drs=[owned, elsewhere, other_host],
+            ),
         ]
     )
     assert ("cluster-2", "DestinationRule", "bookinfo", "details.bookinfo") in listing(result)
@@ -836,7 +962,13 @@ def test_unreachable_cluster_is_neither_origin_nor_consumer():
     result = run(
         [
             state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])),
-            state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"]), reachable=False, error="connection refused"),
+            state(
+                "cluster-2",
+                *bookinfo(),
+                gateway_service(ips=["10.2.0.1"]),
+                reachable=False,
+                error="connection refused",
+            ),
             state("cluster-3"),
         ]
     )
@@ -850,10 +982,20 @@ def test_unreachable_cluster_is_neither_origin_nor_consumer():
 
 def test_existing_multicluster_namespace():
     user_ns = {"metadata": {"name": XCP}}
-    result = run([state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])), state("cluster-2", namespaces=[user_ns])])
+    result = run(
+        [
+            state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])),
+            state("cluster-2", namespaces=[user_ns]),
+        ]
+    )
     assert ("cluster-2", "Namespace", "", XCP) not in listing(result)
     owned_ns = {"metadata": {"name": XCP, "labels": {"app.kubernetes.io/managed-by": "tctl"}}}
-    result = run([state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])), state("cluster-2", namespaces=[owned_ns])])
+    result = run(
+        [
+            state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])),
+            state("cluster-2", namespaces=[owned_ns]),
+        ]
+    )
     assert ("cluster-2", "Namespace", "", XCP) in listing(result)
 
 
@@ -883,15 +1025,22 @@ def test_overlapping_workspaces_most_specific_owns_the_namespace():
         settings=[other_setting, setting()],
     )
     # */bookinfo (exact namespace) beats cluster-1/* : the seed setting exposes details and reviews.
-    assert [o.name for o in result.objects if o.kind == "ServiceEntry"] == ["details.bookinfo", "reviews.bookinfo"]
+    assert [o.name for o in result.objects if o.kind == "ServiceEntry"] == [
+        "details.bookinfo",
+        "reviews.bookinfo",
+    ]
     assert ("cluster-1", F.NAMESPACE_OVERLAP) in codes(result)
 
 
 def test_prefix_namespace_patterns():
     result = run(
         [
-            state("cluster-1", service("details", "team-a"), service("details", "teamb"),
-                  gateway_service(ips=["10.1.0.1"], namespace="team-gw")),
+            state(
+                "cluster-1",
+                service("details", "team-a"),
+                service("details", "teamb"),
+                gateway_service(ips=["10.1.0.1"], namespace="team-gw"),
+            ),
             state("cluster-2"),
         ],
         workspaces=[workspace("cluster-1/team-*")],
@@ -906,26 +1055,39 @@ SYSTEM = ["kube-system", "kube-public", "kube-node-lease", "istio-system", "xcp-
 def system_fleet() -> list[ClusterState]:
     """cluster-1: a Service in every system namespace and in bookinfo, a gateway in gw."""
     services = [service("probe", ns) for ns in [*SYSTEM, "bookinfo"]]
-    return [state("cluster-1", *services, gateway_service(ips=["10.1.0.1"], namespace="gw")), state("cluster-2")]
+    return [
+        state("cluster-1", *services, gateway_service(ips=["10.1.0.1"], namespace="gw")),
+        state("cluster-2"),
+    ]
 
 
 def exposed_hosts(result: MeshResult) -> list[str]:
     return [o.body["spec"]["hosts"][0] for o in result.objects if o.kind == "ServiceEntry"]
 
 
-@pytest.mark.parametrize("pattern", ["*/*", "cluster-1/*", "*/kube*", "*/kube-*", "*/istio-*", "*/xcp-*", "*/k*"])
+@pytest.mark.parametrize(
+    "pattern", ["*/*", "cluster-1/*", "*/kube*", "*/kube-*", "*/istio-*", "*/xcp-*", "*/k*"]
+)
 def test_wildcards_and_prefixes_leave_out_system_namespaces(pattern):
-    result = run(system_fleet(), workspaces=[workspace(pattern, "*/gw", "*/bookinfo")],
-                 settings=[setting(entry("gw", exposed=None))])
+    result = run(
+        system_fleet(),
+        workspaces=[workspace(pattern, "*/gw", "*/bookinfo")],
+        settings=[setting(entry("gw", exposed=None))],
+    )
     assert exposed_hosts(result) == ["probe.bookinfo.svc.cluster.local"]
 
 
 @pytest.mark.parametrize("namespace", SYSTEM)
 def test_a_system_namespace_named_exactly_is_covered(namespace):
     for pattern in (f"*/{namespace}", f"cluster-1/{namespace}"):
-        result = run(system_fleet(), workspaces=[workspace("*/*", pattern)],
-                     settings=[setting(entry("gw", exposed=None))])
-        assert exposed_hosts(result) == sorted(f"probe.{ns}.svc.cluster.local" for ns in ("bookinfo", namespace))
+        result = run(
+            system_fleet(),
+            workspaces=[workspace("*/*", pattern)],
+            settings=[setting(entry("gw", exposed=None))],
+        )
+        assert exposed_hosts(result) == sorted(
+            f"probe.{ns}.svc.cluster.local" for ns in ("bookinfo", namespace)
+        )
 
 
 def test_gateway_in_istio_system_needs_the_namespace_named():
@@ -935,7 +1097,9 @@ def test_gateway_in_istio_system_needs_the_namespace_named():
     assert result.objects == []
     [finding] = [f for f in result.findings if f.code == F.GATEWAY_OUTSIDE_WORKSPACE]
     assert "istio-system is a system namespace" in finding.hint
-    result = run(fleet, workspaces=[workspace("*/*", "*/istio-system")], settings=[setting(entry("istio-system"))])
+    result = run(
+        fleet, workspaces=[workspace("*/*", "*/istio-system")], settings=[setting(entry("istio-system"))]
+    )
     assert exposed_hosts(result) == [DETAILS, REVIEWS]
 
 
@@ -945,7 +1109,9 @@ def test_metadata_propagates_from_workspace_setting_and_gateway_entry():
     st["metadata"]["labels"] = {"team": "override", "bad key!": "x"}
     st["metadata"]["annotations"] = {"owner": "books@example.com"}
     st["spec"]["defaultEastWestGatewaySettings"][0]["configGenerationMetadata"] = {"labels": {"tier": "gold"}}
-    result = run([state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"]))], workspaces=[ws], settings=[st])
+    result = run(
+        [state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"]))], workspaces=[ws], settings=[st]
+    )
     [gw] = result.objects
     assert gw.body["metadata"]["labels"] == {
         "app.kubernetes.io/managed-by": "tctl",
@@ -972,7 +1138,9 @@ def test_shared_network_is_reported():
         ],
         clusters=[cluster_obj("cluster-1", network="vpc"), cluster_obj("cluster-2", network="vpc")],
     )
-    assert ("cluster-1", F.SHARED_NETWORK) in codes(result) and ("cluster-2", F.SHARED_NETWORK) in codes(result)
+    assert ("cluster-1", F.SHARED_NETWORK) in codes(result) and ("cluster-2", F.SHARED_NETWORK) in codes(
+        result
+    )
 
 
 def test_findings_codes_are_known():
@@ -990,7 +1158,10 @@ def test_findings_codes_are_known():
 def test_input_is_not_mutated_nor_aliased():
     import copy
 
-    fleet = [state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])), state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"]))]
+    fleet = [
+        state("cluster-1", *bookinfo(), gateway_service(ips=["10.1.0.1"])),
+        state("cluster-2", *bookinfo(), gateway_service(ips=["10.2.0.1"])),
+    ]
     before = copy.deepcopy(fleet)
     result = run(fleet)
     assert fleet == before
@@ -1004,8 +1175,10 @@ def test_input_is_not_mutated_nor_aliased():
 
 def origins_of(result: MeshResult) -> dict[tuple[str, str, str, str], str]:
     """Each object's origins (a JSON list in the annotation), joined by commas for brevity."""
-    return {o.sort_key: ",".join(json.loads(o.body["metadata"]["annotations"]["tctl.tetrate.io/origins"]))
-            for o in result.objects}
+    return {
+        o.sort_key: ",".join(json.loads(o.body["metadata"]["annotations"]["tctl.tetrate.io/origins"]))
+        for o in result.objects
+    }
 
 
 def test_every_object_names_the_clusters_it_derives_from():

@@ -14,21 +14,39 @@ from hypothesis import strategies as st
 from tctl_py.errors import Position, Problem, Severity
 from tctl_py.output import diff, problems, render, tables
 
-FULL = Problem(Position("cfg/ws.yaml", 12, 16), "expected string, got integer 5", kind="Workspace",
-               name="bookinfo-ws", path="$.spec.displayName")
-HINTED = Problem(Position("cfg/ws.yaml", 3, 1), 'unknown field "extra"', kind="Workspace", name="bookinfo-ws",
-                 path="$.extra", hint='did you mean "spec"?')
+FULL = Problem(
+    Position("cfg/ws.yaml", 12, 16),
+    "expected string, got integer 5",
+    kind="Workspace",
+    name="bookinfo-ws",
+    path="$.spec.displayName",
+)
+HINTED = Problem(
+    Position("cfg/ws.yaml", 3, 1),
+    'unknown field "extra"',
+    kind="Workspace",
+    name="bookinfo-ws",
+    path="$.extra",
+    hint='did you mean "spec"?',
+)
 BARE = Problem(Position("empty.yaml"), "no documents found")
-NASTY = Problem(Position("dir:with,odd/f<1>.yaml", 2, 3), 'bad <value> & "quotes", 100%\nsecond line: yes',
-                kind="Tenant", name="t:1", path="$.metadata.labels.a,b")
+NASTY = Problem(
+    Position("dir:with,odd/f<1>.yaml", 2, 3),
+    'bad <value> & "quotes", 100%\nsecond line: yes',
+    kind="Tenant",
+    name="t:1",
+    path="$.metadata.labels.a,b",
+)
 WARNING = Problem(Position("w.yaml", 1, 1), "just so you know", severity=Severity.WARNING)
 
 
 # --- text -------------------------------------------------------------------------------------------
 
+
 def test_text_line_format():
     assert problems.as_text([FULL]) == (
-        "cfg/ws.yaml:12:16: Workspace bookinfo-ws: $.spec.displayName: expected string, got integer 5\n")
+        "cfg/ws.yaml:12:16: Workspace bookinfo-ws: $.spec.displayName: expected string, got integer 5\n"
+    )
 
 
 def test_text_line_with_hint_and_without_position():
@@ -49,26 +67,38 @@ def test_text_of_no_problems_is_empty():
     assert problems.as_text([]) == ""
 
 
-@pytest.mark.parametrize(("found", "documents", "files", "expected"), [
-    ([], 4, 3, "4 documents in 3 files valid"),
-    ([], 1, 1, "1 document in 1 file valid"),
-    ([FULL], 1, 1, "1 problem found in 1 document in 1 file"),
-    ([FULL, HINTED], 2, 1, "2 problems found in 2 documents in 1 file"),
-])
+@pytest.mark.parametrize(
+    ("found", "documents", "files", "expected"),
+    [
+        ([], 4, 3, "4 documents in 3 files valid"),
+        ([], 1, 1, "1 document in 1 file valid"),
+        ([FULL], 1, 1, "1 problem found in 1 document in 1 file"),
+        ([FULL, HINTED], 2, 1, "2 problems found in 2 documents in 1 file"),
+    ],
+)
 def test_summary(found, documents, files, expected):
     assert problems.summary(found, documents, files) == expected
 
 
 # --- json ---------------------------------------------------------------------------------------------
 
+
 def test_json_report_fields():
     report = json.loads(problems.as_json([FULL, BARE], 3, 2))
     assert report["valid"] is False
     assert report["summary"] == {"files": 2, "documents": 3, "problems": 2}
     first = report["problems"][0]
-    assert first == {"file": "cfg/ws.yaml", "line": 12, "column": 16, "kind": "Workspace",
-                     "name": "bookinfo-ws", "path": "$.spec.displayName",
-                     "message": "expected string, got integer 5", "hint": "", "severity": "error"}
+    assert first == {
+        "file": "cfg/ws.yaml",
+        "line": 12,
+        "column": 16,
+        "kind": "Workspace",
+        "name": "bookinfo-ws",
+        "path": "$.spec.displayName",
+        "message": "expected string, got integer 5",
+        "hint": "",
+        "severity": "error",
+    }
     assert report["problems"][1]["line"] == 0 and report["problems"][1]["file"] == "empty.yaml"
 
 
@@ -84,6 +114,7 @@ def test_json_report_keeps_odd_characters():
 
 
 # --- junit --------------------------------------------------------------------------------------------
+
 
 def test_junit_is_well_formed_with_one_case_per_file():
     text = problems.as_junit([FULL, HINTED, NASTY], ["cfg/ws.yaml", "ok.yaml", NASTY.position.file])
@@ -117,10 +148,12 @@ def test_junit_with_no_problems():
 
 # --- github -------------------------------------------------------------------------------------------
 
+
 def test_github_annotation_line():
     assert problems.as_github([FULL]) == (
         "::error file=cfg/ws.yaml,line=12,col=16,"
-        "title=Workspace bookinfo-ws%3A $.spec.displayName::expected string, got integer 5\n")
+        "title=Workspace bookinfo-ws%3A $.spec.displayName::expected string, got integer 5\n"
+    )
 
 
 def test_github_without_position_has_no_line():
@@ -139,8 +172,12 @@ def test_github_escapes_properties_and_data():
     match = re.fullmatch(r"::error (?P<props>[^:]*)::(?P<data>.*)", line)
     assert match, line
     props = dict(item.split("=", 1) for item in match["props"].split(","))
-    assert props == {"file": "dir%3Awith%2Codd/f<1>.yaml", "line": "2", "col": "3",
-                     "title": "Tenant t%3A1%3A $.metadata.labels.a%2Cb"}
+    assert props == {
+        "file": "dir%3Awith%2Codd/f<1>.yaml",
+        "line": "2",
+        "col": "3",
+        "title": "Tenant t%3A1%3A $.metadata.labels.a%2Cb",
+    }
     assert match["data"] == 'bad <value> & "quotes", 100%25%0Asecond line: yes'
 
 
@@ -154,9 +191,12 @@ def test_warnings_alone_are_valid():
 
 # --- diff ---------------------------------------------------------------------------------------------
 
-OBJECT = {"apiVersion": "api.tsb.tetrate.io/v2", "kind": "Workspace",
-          "metadata": {"name": "ws", "organization": "o", "tenant": "t"},
-          "spec": {"namespaceSelector": {"names": ["*/bookinfo"]}}}
+OBJECT = {
+    "apiVersion": "api.tsb.tetrate.io/v2",
+    "kind": "Workspace",
+    "metadata": {"name": "ws", "organization": "o", "tenant": "t"},
+    "spec": {"namespaceSelector": {"names": ["*/bookinfo"]}},
+}
 
 
 def test_diff_of_equal_objects_is_empty():
@@ -169,7 +209,9 @@ def test_diff_of_a_change():
     lines = text.splitlines()
     assert lines[0] == "--- a/w" and lines[1] == "+++ b/w"
     assert "-    - '*/bookinfo'" in lines and "+    - '*/reviews'" in lines
-    assert sum(1 for line in lines if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))) == 2
+    assert (
+        sum(1 for line in lines if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))) == 2
+    )
 
 
 def test_diff_of_a_creation_and_a_deletion():
@@ -194,6 +236,7 @@ def test_colorize_keeps_the_text():
 
 
 # --- render -------------------------------------------------------------------------------------------
+
 
 def test_yaml_of_several_objects_is_a_list():
     other = {**OBJECT, "metadata": {**OBJECT["metadata"], "name": "ws2"}}
@@ -228,9 +271,12 @@ def test_yaml_unicode_is_kept_readable():
 
 # --- tables -------------------------------------------------------------------------------------------
 
+
 def test_plain_table_has_no_trailing_spaces():
-    text = tables.plain(["NAME", "DISPLAY NAME", "DESCRIPTION"],
-                        [["a-long-name", "", ""], ["b", "B", ""], ["c", "", "last column"]])
+    text = tables.plain(
+        ["NAME", "DISPLAY NAME", "DESCRIPTION"],
+        [["a-long-name", "", ""], ["b", "B", ""], ["c", "", "last column"]],
+    )
     lines = text.splitlines()
     assert len(lines) == 4
     for line in lines:
@@ -240,7 +286,7 @@ def test_plain_table_has_no_trailing_spaces():
 
 def test_plain_table_aligns_columns():
     lines = tables.plain(["NAME", "TENANT"], [["a-long-name", "t"], ["b", "tenant-2"]]).splitlines()
-    starts = {line.index(word) for line, word in zip(lines, ["TENANT", "t", "tenant-2"])}
+    starts = {line.index(word) for line, word in zip(lines, ["TENANT", "t", "tenant-2"], strict=False)}
     assert len(starts) == 1
     assert lines[0].startswith("NAME ")
 
@@ -274,13 +320,17 @@ def test_render_to_a_pipe_is_plain():
 
 JSONISH = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-    max_leaves=12)
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.dictionaries(st.text(min_size=1, max_size=6), JSONISH, min_size=1, max_size=4),
-                max_size=5))
+@given(
+    st.lists(st.dictionaries(st.text(min_size=1, max_size=6), JSONISH, min_size=1, max_size=4), max_size=5)
+)
 def test_a_list_is_written_item_by_item_as_the_whole_list_would_be(bodies):
     """yaml_text streams a List's items one by one (to bound memory): same bytes as one dump."""
     assert render.yaml_text(bodies) == render.to_yaml(render.as_list(bodies))

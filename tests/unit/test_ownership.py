@@ -21,8 +21,15 @@ B = "organizations/tse/tenants/tse/workspaces/other-ws/settings/b"
 OTHER_ORG = "organizations/acme/tenants/t/workspaces/w/settings/s"
 
 
-def managed(kind: str, name: str, source: str | None, *, origins: list[str] | None = None,
-            namespace: str = "bookinfo", spec: dict | None = None) -> dict:
+def managed(
+    kind: str,
+    name: str,
+    source: str | None,
+    *,
+    origins: list[str] | None = None,
+    namespace: str = "bookinfo",
+    spec: dict | None = None,
+) -> dict:
     annotations = {}
     if source is not None:
         annotations["tctl.tetrate.io/source"] = source
@@ -45,11 +52,13 @@ def test_source_of_reads_the_setting_annotation():
 
 
 def test_only_objects_of_settings_the_run_holds_are_pruned():
-    live = [managed("WorkloadEntry", "ours", A), managed("WorkloadEntry", "theirs", B),
-            managed("WorkloadEntry", "unsigned", None)]
+    live = [
+        managed("WorkloadEntry", "ours", A),
+        managed("WorkloadEntry", "theirs", B),
+        managed("WorkloadEntry", "unsigned", None),
+    ]
     steps = plan_cluster("c2", [], live, ownership=Ownership.of([A]))
-    assert actions(steps) == {"ours": Action.DELETE, "theirs": Action.FOREIGN,
-                              "unsigned": Action.FOREIGN}
+    assert actions(steps) == {"ours": Action.DELETE, "theirs": Action.FOREIGN, "unsigned": Action.FOREIGN}
     assert not any(step.writes for step in steps if step.name != "ours")
     theirs = next(step for step in steps if step.name == "theirs")
     assert B in theirs.reason and "does not hold" in theirs.reason
@@ -68,14 +77,22 @@ def test_a_tombstone_makes_what_the_deleted_setting_produced_ours_to_prune():
 
 
 def test_prune_scope_covers_every_setting_of_the_organization_and_nothing_else():
-    live = [managed("WorkloadEntry", "a", A), managed("WorkloadEntry", "b", B),
-            managed("WorkloadEntry", "acme", OTHER_ORG)]
+    live = [
+        managed("WorkloadEntry", "a", A),
+        managed("WorkloadEntry", "b", B),
+        managed("WorkloadEntry", "acme", OTHER_ORG),
+    ]
     ownership = Ownership.of([], scopes=[organization_scope("tse")])
     assert actions(plan_cluster("c2", [], live, ownership=ownership)) == {
-        "a": Action.DELETE, "b": Action.DELETE, "acme": Action.FOREIGN}
+        "a": Action.DELETE,
+        "b": Action.DELETE,
+        "acme": Action.FOREIGN,
+    }
     # A prefix is a whole path segment: organization "ts" covers nothing of "tse".
-    assert {s.action for s in plan_cluster("c2", [], live, ownership=Ownership.of(
-        [], scopes=[organization_scope("ts")]))} == {Action.FOREIGN}
+    assert {
+        s.action
+        for s in plan_cluster("c2", [], live, ownership=Ownership.of([], scopes=[organization_scope("ts")]))
+    } == {Action.FOREIGN}
 
 
 def test_a_desired_object_held_by_other_configuration_is_a_conflict_unless_forced():
@@ -99,12 +116,16 @@ def test_writes_carry_the_store_stamp_and_the_stamp_alone_is_no_difference():
     [create] = plan_cluster("c1", [desired], [], ownership=Ownership.of([A], store="5eed"))
     assert create.desired["metadata"]["annotations"]["tctl.tetrate.io/store"] == "5eed"
     assert "tctl.tetrate.io/store" not in desired["metadata"]["annotations"]  # input untouched
-    written_by_another_store = create.desired | {"metadata": {
-        **create.desired["metadata"],
-        "annotations": {**create.desired["metadata"]["annotations"], "tctl.tetrate.io/store": "0ther"}}}
+    written_by_another_store = create.desired | {
+        "metadata": {
+            **create.desired["metadata"],
+            "annotations": {**create.desired["metadata"]["annotations"], "tctl.tetrate.io/store": "0ther"},
+        }
+    }
     assert differences(desired, written_by_another_store) == []
-    [again] = plan_cluster("c1", [desired], [written_by_another_store],
-                           ownership=Ownership.of([A], store="5eed"))
+    [again] = plan_cluster(
+        "c1", [desired], [written_by_another_store], ownership=Ownership.of([A], store="5eed")
+    )
     assert again.action is Action.UNCHANGED
 
 
@@ -112,10 +133,14 @@ def test_what_derives_from_a_cluster_with_an_unparsable_gateway_annotation_is_ke
     we = managed("WorkloadEntry", "k-details-1", A, origins=["c1"])
     dr = managed("DestinationRule", "details.bookinfo", A, origins=["c1", "c3"])
     elsewhere = managed("WorkloadEntry", "k-details-3", A, origins=["c3"])
-    steps = plan_cluster("c2", [], [we, dr, elsewhere], ownership=Ownership.of([A]),
-                         unsettled=frozenset({"c1"}))
-    assert actions(steps) == {"k-details-1": Action.KEEP, "details.bookinfo": Action.KEEP,
-                              "k-details-3": Action.DELETE}
+    steps = plan_cluster(
+        "c2", [], [we, dr, elsewhere], ownership=Ownership.of([A]), unsettled=frozenset({"c1"})
+    )
+    assert actions(steps) == {
+        "k-details-1": Action.KEEP,
+        "details.bookinfo": Action.KEEP,
+        "k-details-3": Action.DELETE,
+    }
     kept = next(step for step in steps if step.name == "k-details-1")
     assert "gateway address annotation cannot be parsed" in kept.reason
 
@@ -123,11 +148,13 @@ def test_what_derives_from_a_cluster_with_an_unparsable_gateway_annotation_is_ke
 def test_a_comma_in_a_context_name_is_one_origin():
     """Item 5: origins are a JSON list, so `cluster-1,cluster-3` is one cluster, not two."""
     we = managed("WorkloadEntry", "k-details-1", A, origins=["cluster-1,cluster-3"])
-    [kept] = plan_cluster("cluster-2", [], [we], ownership=Ownership.of([A]),
-                          unreachable=frozenset({"cluster-1,cluster-3"}))
+    [kept] = plan_cluster(
+        "cluster-2", [], [we], ownership=Ownership.of([A]), unreachable=frozenset({"cluster-1,cluster-3"})
+    )
     assert kept.action is Action.KEEP
-    [pruned] = plan_cluster("cluster-2", [], [we], ownership=Ownership.of([A]),
-                            unreachable=frozenset({"cluster-1"}))
+    [pruned] = plan_cluster(
+        "cluster-2", [], [we], ownership=Ownership.of([A]), unreachable=frozenset({"cluster-1"})
+    )
     assert pruned.action is Action.DELETE
 
 
@@ -140,8 +167,9 @@ def live_objects(draw) -> list[dict]:
     found = {}
     for _ in range(draw(st.integers(0, 8))):
         kind, name = draw(KINDS), draw(st.sampled_from(["a", "b", "c"]))
-        found[(kind, name)] = managed(kind, name, draw(SOURCES),
-                                      origins=draw(st.lists(st.sampled_from(["c1", "c2"]), max_size=2)))
+        found[(kind, name)] = managed(
+            kind, name, draw(SOURCES), origins=draw(st.lists(st.sampled_from(["c1", "c2"]), max_size=2))
+        )
     return list(found.values())
 
 

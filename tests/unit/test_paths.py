@@ -34,8 +34,14 @@ def test_property_any_name_is_one_safe_path_component_that_decodes_back(name):
 @settings(max_examples=300, deadline=None)
 def test_property_distinct_names_give_distinct_folders(first, data):
     # besides any other name: the ones most likely to collide with it
-    second = data.draw(st.one_of(any_name, st.sampled_from([
-        cluster_folder(first), unquote(first), first.replace("/", "%2F"), "." + first, first[1:]])))
+    second = data.draw(
+        st.one_of(
+            any_name,
+            st.sampled_from(
+                [cluster_folder(first), unquote(first), first.replace("/", "%2F"), "." + first, first[1:]]
+            ),
+        )
+    )
     assume(second and first != second)
     assert cluster_folder(first) != cluster_folder(second)
 
@@ -55,19 +61,25 @@ def test_property_each_folder_is_a_direct_child_on_disk(tmp_path_factory, names)
     assert all(p.resolve().parent == root for p in root.iterdir())
 
 
-@pytest.mark.parametrize(("name", "folder"), [
-    ("cluster-1", "cluster-1"),
-    ("admin@prod", "admin@prod"),
-    ("gke_my-project_europe-west1-b_prod", "gke_my-project_europe-west1-b_prod"),
-    ("arn:aws:eks:us-east-1:123456789012:cluster/prod", "arn:aws:eks:us-east-1:123456789012:cluster%2Fprod"),
-    ("/tmp/x", "%2Ftmp%2Fx"),
-    ("../x", "%2E.%2Fx"),
-    ("..", "%2E."),
-    (".", "%2E"),
-    ("my cluster", "my%20cluster"),
-    ("50%", "50%25"),
-    ("zürich", "z%C3%BCrich"),
-])
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        ("cluster-1", "cluster-1"),
+        ("admin@prod", "admin@prod"),
+        ("gke_my-project_europe-west1-b_prod", "gke_my-project_europe-west1-b_prod"),
+        (
+            "arn:aws:eks:us-east-1:123456789012:cluster/prod",
+            "arn:aws:eks:us-east-1:123456789012:cluster%2Fprod",
+        ),
+        ("/tmp/x", "%2Ftmp%2Fx"),
+        ("../x", "%2E.%2Fx"),
+        ("..", "%2E."),
+        (".", "%2E"),
+        ("my cluster", "my%20cluster"),
+        ("50%", "50%25"),
+        ("zürich", "z%C3%BCrich"),
+    ],
+)
 def test_examples_of_folder_names(name, folder):
     assert cluster_folder(name) == folder
 

@@ -47,9 +47,17 @@ def plan(*args, ownership: Ownership = OURS, **kwargs) -> list[Step]:
     return planning.plan(*args, ownership=ownership, **kwargs)
 
 
-def obj(kind: str, name: str, namespace: str = "bookinfo", *, origins: str | None = "c1",
-        spec: dict | None = None, labels: dict | None = None, annotations: dict | None = None,
-        api_version: str = ISTIO) -> dict:
+def obj(
+    kind: str,
+    name: str,
+    namespace: str = "bookinfo",
+    *,
+    origins: str | None = "c1",
+    spec: dict | None = None,
+    labels: dict | None = None,
+    annotations: dict | None = None,
+    api_version: str = ISTIO,
+) -> dict:
     """A generated-like object: managed labels, source and origins annotations."""
     meta: dict = {"name": name}
     if kind != "Namespace":
@@ -78,8 +86,11 @@ def with_server_fields(body: dict) -> dict:
     """`body` as the API server returns it."""
     live = copy.deepcopy(body)
     live["metadata"].update(
-        uid="0b5d7a4e-1111-2222-3333-444455556666", resourceVersion="4711", generation=3,
-        creationTimestamp="2024-05-01T10:00:00Z", selfLink="/apis/x",
+        uid="0b5d7a4e-1111-2222-3333-444455556666",
+        resourceVersion="4711",
+        generation=3,
+        creationTimestamp="2024-05-01T10:00:00Z",
+        selfLink="/apis/x",
         managedFields=[{"manager": "tctl", "operation": "Apply", "fieldsV1": {"f:spec": {}}}],
     )
     live["status"] = {"conditions": [{"type": "Reconciled", "status": "True"}]}
@@ -91,7 +102,9 @@ def with_server_fields(body: dict) -> dict:
 
 def unmanaged(body: dict, manager: str | None = None) -> dict:
     live = copy.deepcopy(body)
-    live["metadata"]["labels"] = {"app": "mine"} | ({"app.kubernetes.io/managed-by": manager} if manager else {})
+    live["metadata"]["labels"] = {"app": "mine"} | (
+        {"app.kubernetes.io/managed-by": manager} if manager else {}
+    )
     live["metadata"]["annotations"] = {}
     return live
 
@@ -104,8 +117,15 @@ def actions(steps: list[Step]) -> list[tuple[str, str, str]]:
 
 
 def test_action_values_print_as_kubectl_words():
-    assert [a.value for a in Action] == ["created", "configured", "pruned", "unchanged", "conflict", "kept",
-                                         "owned elsewhere"]
+    assert [a.value for a in Action] == [
+        "created",
+        "configured",
+        "pruned",
+        "unchanged",
+        "conflict",
+        "kept",
+        "owned elsewhere",
+    ]
     assert f"{Action.CREATE}" == "created" and str(Action.UPDATE) == "configured"
     assert Action("pruned") is Action.DELETE
 
@@ -137,8 +157,12 @@ def test_origins_annotation_is_read_back():
 
 
 def test_origins_in_an_earlier_comma_separated_form_are_unknown():
-    legacy = obj("Gateway", "gw", origins=None, annotations={"tctl.tetrate.io/source": SOURCE,
-                                                             "tctl.tetrate.io/origins": "c1,c2"})
+    legacy = obj(
+        "Gateway",
+        "gw",
+        origins=None,
+        annotations={"tctl.tetrate.io/source": SOURCE, "tctl.tetrate.io/origins": "c1,c2"},
+    )
     assert origins(legacy) is None
 
 
@@ -155,7 +179,10 @@ def test_tctl_label_or_annotation_left_on_live_is_a_difference():
     live = copy.deepcopy(desired)
     live["metadata"]["labels"]["tctl.tetrate.io/tenant"] = "old"
     live["metadata"]["annotations"]["tctl.tetrate.io/note"] = "x"
-    assert differences(desired, live) == ["labels[tctl.tetrate.io/tenant]", "annotations[tctl.tetrate.io/note]"]
+    assert differences(desired, live) == [
+        "labels[tctl.tetrate.io/tenant]",
+        "annotations[tctl.tetrate.io/note]",
+    ]
 
 
 def test_missing_or_changed_desired_metadata_and_spec_are_differences():
@@ -163,7 +190,9 @@ def test_missing_or_changed_desired_metadata_and_spec_are_differences():
     live = se(origins="c1", endpoints=("10.9.9.9",))
     del live["metadata"]["labels"]["tctl.tetrate.io/workspace"]
     assert differences(desired, live) == [
-        "spec", "labels[tctl.tetrate.io/workspace]", "annotations[tctl.tetrate.io/origins]",
+        "spec",
+        "labels[tctl.tetrate.io/workspace]",
+        "annotations[tctl.tetrate.io/origins]",
     ]
 
 
@@ -342,12 +371,20 @@ def test_object_being_deleted_is_not_deleted_again():
 
 def test_order_namespace_first_prunes_reversed_namespace_last():
     desired = [
-        obj("WorkloadEntry", "k-a"), obj("DestinationRule", "a.bookinfo"), se("b.bookinfo"),
-        se("a.bookinfo"), obj("Gateway", "gw"), ns(),
+        obj("WorkloadEntry", "k-a"),
+        obj("DestinationRule", "a.bookinfo"),
+        se("b.bookinfo"),
+        se("a.bookinfo"),
+        obj("Gateway", "gw"),
+        ns(),
     ]
     live = [
-        ns(), obj("Gateway", "gone"), se("old.bookinfo"), obj("DestinationRule", "old.bookinfo"),
-        obj("WorkloadEntry", "k-old"), se("a.bookinfo"),
+        ns(),
+        obj("Gateway", "gone"),
+        se("old.bookinfo"),
+        obj("DestinationRule", "old.bookinfo"),
+        obj("WorkloadEntry", "k-old"),
+        se("a.bookinfo"),
     ]
     random.Random(7).shuffle(desired)
     random.Random(8).shuffle(live)
@@ -388,16 +425,25 @@ def test_same_live_object_listed_twice_is_planned_once():
 
 def _fleet(unreachable: str = "") -> list[ClusterState]:
     def svc(name: str) -> dict:
-        return {"apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": name, "namespace": "bookinfo", "labels": {"app": name}},
-                "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 9080}]}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": "bookinfo", "labels": {"app": name}},
+            "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 9080}]},
+        }
 
     def gw(ip: str) -> dict:
-        return {"apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "eastwest-gateway", "namespace": "bookinfo"},
-                "spec": {"type": "LoadBalancer", "selector": {"app": "eastwest-gateway"},
-                         "ports": [{"name": "tls", "port": 15443}]},
-                "status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "eastwest-gateway", "namespace": "bookinfo"},
+            "spec": {
+                "type": "LoadBalancer",
+                "selector": {"app": "eastwest-gateway"},
+                "ports": [{"name": "tls", "port": 15443}],
+            },
+            "status": {"loadBalancer": {"ingress": [{"ip": ip}]}},
+        }
 
     states = [
         ClusterState("c1", services=(svc("details"), svc("reviews"), gw("10.1.0.1"))),
@@ -408,12 +454,24 @@ def _fleet(unreachable: str = "") -> list[ClusterState]:
 
 
 MESH = MeshConfig(
-    workspaces=({"kind": "Workspace", "metadata": {"name": "ws", "tenant": "t", "organization": "o"},
-                 "spec": {"namespaceSelector": {"names": ["*/bookinfo"]}}},),
-    settings=({"kind": "WorkspaceSetting",
-               "metadata": {"name": "s", "workspace": "ws", "tenant": "t", "organization": "o"},
-               "spec": {"defaultEastWestGatewaySettings": [
-                   {"workloadSelector": {"namespace": "bookinfo", "labels": {"app": "eastwest-gateway"}}}]}},),
+    workspaces=(
+        {
+            "kind": "Workspace",
+            "metadata": {"name": "ws", "tenant": "t", "organization": "o"},
+            "spec": {"namespaceSelector": {"names": ["*/bookinfo"]}},
+        },
+    ),
+    settings=(
+        {
+            "kind": "WorkspaceSetting",
+            "metadata": {"name": "s", "workspace": "ws", "tenant": "t", "organization": "o"},
+            "spec": {
+                "defaultEastWestGatewaySettings": [
+                    {"workloadSelector": {"namespace": "bookinfo", "labels": {"app": "eastwest-gateway"}}}
+                ]
+            },
+        },
+    ),
 )
 
 
@@ -454,14 +512,31 @@ CLUSTERS = ["c1", "c2", "c3"]
 
 @st.composite
 def desired_objects(draw) -> list[dict]:
-    keys = draw(st.lists(
-        st.tuples(st.sampled_from(KIND_ORDER[1:]), st.sampled_from(NSS), st.sampled_from(NAMES)),
-        unique=True, max_size=8,
-    ))
+    keys = draw(
+        st.lists(
+            st.tuples(st.sampled_from(KIND_ORDER[1:]), st.sampled_from(NSS), st.sampled_from(NAMES)),
+            unique=True,
+            max_size=8,
+        )
+    )
     bodies = [
-        obj(kind, name, namespace, origins=",".join(draw(st.lists(st.sampled_from(CLUSTERS), min_size=1, max_size=2, unique=True))),
+        obj(
+            kind,
+            name,
+            namespace,
+            origins=",".join(draw(st.lists(st.sampled_from(CLUSTERS), min_size=1, max_size=2, unique=True))),
             spec={"v": draw(st.integers(0, 2))},
-            labels={**MANAGED, **draw(st.dictionaries(st.sampled_from(["team", "tctl.tetrate.io/tier"]), st.sampled_from(["x", "y"]), max_size=1))})
+            labels={
+                **MANAGED,
+                **draw(
+                    st.dictionaries(
+                        st.sampled_from(["team", "tctl.tetrate.io/tier"]),
+                        st.sampled_from(["x", "y"]),
+                        max_size=1,
+                    )
+                ),
+            },
+        )
         for kind, namespace, name in keys
     ]
     if draw(st.booleans()):
@@ -474,7 +549,11 @@ def live_of(draw, desired: list[dict]) -> list[dict]:
     """What a cluster may hold: versions of the desired objects, and objects nobody desires."""
     live = []
     for body in desired:
-        variant = draw(st.sampled_from(["absent", "same", "server", "others", "spec", "stale", "lost", "unmanaged", "terminating"]))
+        variant = draw(
+            st.sampled_from(
+                ["absent", "same", "server", "others", "spec", "stale", "lost", "unmanaged", "terminating"]
+            )
+        )
         copy_ = with_server_fields(body) if variant != "same" else copy.deepcopy(body)
         if variant == "absent":
             continue
@@ -492,11 +571,19 @@ def live_of(draw, desired: list[dict]) -> list[dict]:
         elif variant == "terminating":
             copy_["metadata"]["deletionTimestamp"] = "2024-05-02T00:00:00Z"
         live.append(copy_)
-    for kind, namespace, name in draw(st.lists(
-        st.tuples(st.sampled_from(KIND_ORDER), st.sampled_from(NSS), st.sampled_from(["old", "z"])), unique=True, max_size=4,
-    )):
-        extra = obj(kind, name if kind != "Namespace" else namespace, namespace,
-                    origins=draw(st.sampled_from([None, "c1", "c2", "c1,c3"])))
+    for kind, namespace, name in draw(
+        st.lists(
+            st.tuples(st.sampled_from(KIND_ORDER), st.sampled_from(NSS), st.sampled_from(["old", "z"])),
+            unique=True,
+            max_size=4,
+        )
+    ):
+        extra = obj(
+            kind,
+            name if kind != "Namespace" else namespace,
+            namespace,
+            origins=draw(st.sampled_from([None, "c1", "c2", "c1,c3"])),
+        )
         live.append(extra if draw(st.booleans()) else unmanaged(extra))
     return live
 
@@ -529,7 +616,10 @@ def test_applying_the_plan_leaves_nothing_to_write(scenario):
 def test_desired_merged_over_anything_is_unchanged(desired, data):
     live = data.draw(live_of(desired))
     by_key = {(b["kind"], b["metadata"].get("namespace", ""), b["metadata"]["name"]): b for b in live}
-    result = [merged(b, by_key.get((b["kind"], b["metadata"].get("namespace", ""), b["metadata"]["name"]))) for b in desired]
+    result = [
+        merged(b, by_key.get((b["kind"], b["metadata"].get("namespace", ""), b["metadata"]["name"])))
+        for b in desired
+    ]
     steps = plan_cluster("c9", desired, result)
     assert [s.action for s in steps] == [Action.UNCHANGED] * len(desired)
 

@@ -26,8 +26,10 @@ OBJECT = st.tuples(
 
 def _files(objects):
     unique = {(c, k, ns, n): spec for c, k, ns, n, spec in objects}
-    return [(relative_path(c, k, ns, n), {"metadata": {"name": n}, "spec": spec})
-            for (c, k, ns, n), spec in sorted(unique.items())]
+    return [
+        (relative_path(c, k, ns, n), {"metadata": {"name": n}, "spec": spec})
+        for (c, k, ns, n), spec in sorted(unique.items())
+    ]
 
 
 @settings(max_examples=60, deadline=None)
@@ -61,22 +63,30 @@ def test_any_cluster_name_renders_inside_the_folder_under_its_own_folder(cluster
     with tempfile.TemporaryDirectory() as folder:
         top = Path(folder)
         out = top / "a" / "b" / "out"
-        files = [(relative_path(c, "serviceentries", "bookinfo", "details"), {"cluster": c})
-                 for c in clusters]
+        files = [
+            (relative_path(c, "serviceentries", "bookinfo", "details"), {"cluster": c}) for c in clusters
+        ]
         report = render(files, out)
         assert all(p.is_relative_to(out) for p in report.written)
         assert [p.relative_to(top) for p in top.rglob("*") if not p.is_relative_to(out)] == [
-            Path("a"), Path("a", "b")]
-        assert sorted(p.name for p in out.iterdir()) == sorted([".tctl-render", *map(cluster_folder, clusters)])
+            Path("a"),
+            Path("a", "b"),
+        ]
+        assert sorted(p.name for p in out.iterdir()) == sorted(
+            [".tctl-render", *map(cluster_folder, clusters)]
+        )
 
 
-@pytest.mark.parametrize(("kind", "namespace", "name", "refused"), [
-    ("serviceentries", "../evil", "details", 'namespace "../evil"'),
-    ("serviceentries", "bookinfo", "../../x", 'name "../../x"'),
-    ("serviceentries", "_cluster", "x", 'namespace "_cluster"'),  # only for cluster-scoped ones
-    ("../kinds", "bookinfo", "x", 'kind "../kinds"'),
-    ("serviceentries", "bookinfo", "a/b", 'name "a/b"'),
-])
+@pytest.mark.parametrize(
+    ("kind", "namespace", "name", "refused"),
+    [
+        ("serviceentries", "../evil", "details", 'namespace "../evil"'),
+        ("serviceentries", "bookinfo", "../../x", 'name "../../x"'),
+        ("serviceentries", "_cluster", "x", 'namespace "_cluster"'),  # only for cluster-scoped ones
+        ("../kinds", "bookinfo", "x", 'kind "../kinds"'),
+        ("serviceentries", "bookinfo", "a/b", 'name "a/b"'),
+    ],
+)
 def test_names_that_are_not_kubernetes_names_are_never_paths(kind, namespace, name, refused):
     with pytest.raises(InvalidInput) as caught:
         relative_path("cluster-1", kind, namespace, name)
@@ -87,4 +97,5 @@ def test_names_that_are_not_kubernetes_names_are_never_paths(kind, namespace, na
 def test_the_cluster_folder_is_the_snapshot_folder_of_the_cluster():
     arn = "arn:aws:eks:us-east-1:123456789012:cluster/prod"
     assert relative_path(arn, "namespaces", "", "xcp-multicluster") == Path(
-        cluster_folder(arn), "namespaces", "_cluster", "xcp-multicluster.yaml")
+        cluster_folder(arn), "namespaces", "_cluster", "xcp-multicluster.yaml"
+    )

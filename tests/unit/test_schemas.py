@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+
 from tests.support.seed import SEED_INGRESS_GATEWAY, SEED_WORKSPACE_SETTING
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -27,19 +28,29 @@ TSB = "api.tsb.tetrate.io/v2"
 
 MINIMAL = {
     "Organization": {"apiVersion": TSB, "kind": "Organization", "metadata": {"name": "tse"}},
-    "Tenant": {"apiVersion": TSB, "kind": "Tenant",
-               "metadata": {"name": "tse", "organization": "tse"}},
-    "Workspace": {"apiVersion": TSB, "kind": "Workspace",
-                  "metadata": {"name": "bookinfo-ws", "organization": "tse", "tenant": "tse"},
-                  "spec": {"namespaceSelector": {"names": ["*/bookinfo"]}}},
-    "WorkspaceSetting": {"apiVersion": TSB, "kind": "WorkspaceSetting",
-                         "metadata": {"name": "s", "organization": "tse", "tenant": "tse",
-                                      "workspace": "bookinfo-ws"}},
-    "Cluster": {"apiVersion": TSB, "kind": "Cluster",
-                "metadata": {"name": "cluster-1", "organization": "tse"}},
-    "IngressGateway": {"apiVersion": "install.tetrate.io/v1alpha1", "kind": "IngressGateway",
-                       "metadata": {"name": "eastwest-gateway", "namespace": "bookinfo"},
-                       "spec": {}},
+    "Tenant": {"apiVersion": TSB, "kind": "Tenant", "metadata": {"name": "tse", "organization": "tse"}},
+    "Workspace": {
+        "apiVersion": TSB,
+        "kind": "Workspace",
+        "metadata": {"name": "bookinfo-ws", "organization": "tse", "tenant": "tse"},
+        "spec": {"namespaceSelector": {"names": ["*/bookinfo"]}},
+    },
+    "WorkspaceSetting": {
+        "apiVersion": TSB,
+        "kind": "WorkspaceSetting",
+        "metadata": {"name": "s", "organization": "tse", "tenant": "tse", "workspace": "bookinfo-ws"},
+    },
+    "Cluster": {
+        "apiVersion": TSB,
+        "kind": "Cluster",
+        "metadata": {"name": "cluster-1", "organization": "tse"},
+    },
+    "IngressGateway": {
+        "apiVersion": "install.tetrate.io/v1alpha1",
+        "kind": "IngressGateway",
+        "metadata": {"name": "eastwest-gateway", "namespace": "bookinfo"},
+        "spec": {},
+    },
 }
 
 # Richer documents using most documented fields; each must be valid.
@@ -335,8 +346,9 @@ def test_durations_accepted(duration: str) -> None:
 # -------------------------------------------------------------------------------------- invalid
 
 
-def mutate(kind: str, path: str, value: object = None, *, delete: bool = False,
-           base: dict | None = None) -> dict:
+def mutate(
+    kind: str, path: str, value: object = None, *, delete: bool = False, base: dict | None = None
+) -> dict:
     """A copy of the minimal object with the value at a dotted path set (or deleted)."""
     doc = copy.deepcopy(base if base is not None else MINIMAL[kind])
     *parents, last = path.split(".")
@@ -376,18 +388,17 @@ def common_cases(kind: str) -> list:
         pytest.param(kind, mutate(kind, "kind", delete=True), id=f"{kind}-no-kind"),
         pytest.param(kind, mutate(kind, "metadata", delete=True), id=f"{kind}-no-metadata"),
         pytest.param(kind, mutate(kind, "metadata.name", delete=True), id=f"{kind}-no-name"),
-        pytest.param(kind, mutate(kind, "apiVersion", api.replace("v", "x", 1)),
-                     id=f"{kind}-wrong-apiVersion"),
+        pytest.param(
+            kind, mutate(kind, "apiVersion", api.replace("v", "x", 1)), id=f"{kind}-wrong-apiVersion"
+        ),
         pytest.param(kind, mutate(kind, "apiVersion", "v1"), id=f"{kind}-apiVersion-v1"),
         pytest.param(kind, mutate(kind, "kind", kind.lower()), id=f"{kind}-wrong-kind"),
         pytest.param(kind, mutate(kind, "kind", "Gateway"), id=f"{kind}-other-kind"),
         pytest.param(kind, mutate(kind, "metadata.name", "Bad_Name"), id=f"{kind}-bad-name"),
         pytest.param(kind, mutate(kind, "metadata.name", "a" * 64), id=f"{kind}-long-name"),
         pytest.param(kind, mutate(kind, "metadata.name", 42), id=f"{kind}-name-not-string"),
-        pytest.param(kind, mutate(kind, "metadata.labels", {"a": 1}),
-                     id=f"{kind}-label-not-string"),
-        pytest.param(kind, mutate(kind, "metadata.annotations", ["a"]),
-                     id=f"{kind}-annotations-not-map"),
+        pytest.param(kind, mutate(kind, "metadata.labels", {"a": 1}), id=f"{kind}-label-not-string"),
+        pytest.param(kind, mutate(kind, "metadata.annotations", ["a"]), id=f"{kind}-annotations-not-map"),
         pytest.param(kind, mutate(kind, "spec", []), id=f"{kind}-spec-not-object"),
         pytest.param(kind, mutate(kind, "metadata", "x"), id=f"{kind}-metadata-not-object"),
         pytest.param(kind, [], id=f"{kind}-not-an-object"),
@@ -395,7 +406,13 @@ def common_cases(kind: str) -> list:
 
 
 ORG, TEN, WSP, WSS, CLU, IGW = (
-    "Organization", "Tenant", "Workspace", "WorkspaceSetting", "Cluster", "IngressGateway")
+    "Organization",
+    "Tenant",
+    "Workspace",
+    "WorkspaceSetting",
+    "Cluster",
+    "IngressGateway",
+)
 SEL = "spec.defaultEastWestGatewaySettings.0.workloadSelector"
 EXPOSED = "spec.defaultEastWestGatewaySettings.0.exposedServices"
 SEC = "spec.defaultSecuritySetting"
@@ -443,25 +460,39 @@ KIND_CASES = [
     (WSS, ws(f"{SEL}.labels", {"app": True}), "selector-label-not-string"),
     (WSS, ws(f"{SEL}.label", {"app": "x"}), "unknown-in-workloadSelector"),
     (WSS, ws(f"{EXPOSED}.0", {}), "exposedService-without-serviceLabels"),
-    (WSS, ws(f"{EXPOSED}.0", {"serviceLabels": {"app": "details"}, "name": "x"}),
-     "unknown-in-exposedService"),
+    (
+        WSS,
+        ws(f"{EXPOSED}.0", {"serviceLabels": {"app": "details"}, "name": "x"}),
+        "unknown-in-exposedService",
+    ),
     (WSS, ws(EXPOSED, ["details"]), "exposedServices-plain-strings"),
     (WSS, ws("spec.defaultEastWestGatewaySettings", {"workloadSelector": {}}), "eastwest-not-list"),
     (WSS, ws("spec.defaultEastWestGatewaySettings.0.bogus", 1), "unknown-in-eastwest"),
     (WSS, mutate(WSS, f"{TRAFFIC}.reachability.mode", "EVERYTHING"), "bad-reachability-mode"),
     (WSS, mutate(WSS, f"{TRAFFIC}.egress", {"port": 1}), "egress-without-host"),
     (WSS, mutate(WSS, f"{TRAFFIC}.outbound.bogus", {}), "unknown-in-outbound"),
-    (WSS, mutate(WSS, f"{TRAFFIC}.resilience.circuitBreakerSensitivity", "CUSTOM"),
-     "bad-sensitivity"),
-    (WSS, mutate(WSS, f"{TRAFFIC}.outbound.upstreamTrafficSettings",
-               [{"hosts": ["*"], "settings": {"loadBalancer": {"simple": "LEAST_CONN"}}}]),
-     "bad-simple-lb"),
+    (WSS, mutate(WSS, f"{TRAFFIC}.resilience.circuitBreakerSensitivity", "CUSTOM"), "bad-sensitivity"),
+    (
+        WSS,
+        mutate(
+            WSS,
+            f"{TRAFFIC}.outbound.upstreamTrafficSettings",
+            [{"hosts": ["*"], "settings": {"loadBalancer": {"simple": "LEAST_CONN"}}}],
+        ),
+        "bad-simple-lb",
+    ),
     (WSS, mutate(WSS, f"{TRAFFIC}.bogus", 1), "unknown-in-trafficSetting"),
     (WSS, mutate(WSS, "spec.failoverSettings.topologyChoice", "ZONE"), "bad-topologyChoice"),
-    (WSS, mutate(WSS, "spec.failoverSettings.automaticLoadBalancing", {"enabled": "true"}),
-     "automaticLB-enabled-not-bool"),
-    (WSS, mutate(WSS, "spec.failoverSettings.regionalFailover", [{"from": "a", "towards": "b"}]),
-     "unknown-in-regionalFailover"),
+    (
+        WSS,
+        mutate(WSS, "spec.failoverSettings.automaticLoadBalancing", {"enabled": "true"}),
+        "automaticLB-enabled-not-bool",
+    ),
+    (
+        WSS,
+        mutate(WSS, "spec.failoverSettings.regionalFailover", [{"from": "a", "towards": "b"}]),
+        "unknown-in-regionalFailover",
+    ),
     (WSS, mutate(WSS, "spec.regionalFailover", {"from": "a"}), "regionalFailover-not-list"),
     # Cluster
     (CLU, mutate(CLU, "metadata.organization", delete=True), "no-organization"),
@@ -484,8 +515,11 @@ KIND_CASES = [
     (IGW, ig(f"{KUBE}.service.ports", [{"port": "15443"}]), "port-not-integer"),
     (IGW, ig(f"{KUBE}.service.ports", [{"port": 70000}]), "port-out-of-range"),
     (IGW, ig(f"{KUBE}.service.ports", [{"port": 1, "nodeport": 2}]), "unknown-in-port"),
-    (IGW, ig(f"{KUBE}.service.annotations",
-           {"xcp.tetrate.io/cluster-external-addresses": ["1.2.3.4"]}), "annotation-not-string"),
+    (
+        IGW,
+        ig(f"{KUBE}.service.annotations", {"xcp.tetrate.io/cluster-external-addresses": ["1.2.3.4"]}),
+        "annotation-not-string",
+    ),
     (IGW, ig(f"{KUBE}.deployment.replicas", 2), "unknown-in-deployment"),
     (IGW, ig(f"{KUBE}.deployment.replicaCount", -1), "negative-replicas"),
     (IGW, ig(f"{KUBE}.overlays", [{"kind": "Service", "patch": []}]), "unknown-in-overlay"),
@@ -504,8 +538,7 @@ def test_broken_object_is_rejected(kind: str, doc: object) -> None:
 def test_error_points_at_the_deep_field() -> None:
     doc = ws(f"{SEL}.label", {"app": "x"})
     (error,) = list(validator("WorkspaceSetting").iter_errors(doc))
-    assert list(error.absolute_path) == ["spec", "defaultEastWestGatewaySettings", 0,
-                                         "workloadSelector"]
+    assert list(error.absolute_path) == ["spec", "defaultEastWestGatewaySettings", 0, "workloadSelector"]
     assert "label" in error.message
 
 

@@ -69,9 +69,12 @@ items:
 
 # The raw API's typed list: items carry neither apiVersion nor kind.
 SERVICE_LIST_JSON = {
-    "apiVersion": "v1", "kind": "ServiceList", "metadata": {"resourceVersion": "42"},
-    "items": [{"metadata": {"name": "ratings", "namespace": "bookinfo"},
-               "spec": {"ports": [{"port": 9080}]}}],
+    "apiVersion": "v1",
+    "kind": "ServiceList",
+    "metadata": {"resourceVersion": "42"},
+    "items": [
+        {"metadata": {"name": "ratings", "namespace": "bookinfo"}, "spec": {"ports": [{"port": 9080}]}}
+    ],
 }
 
 
@@ -82,7 +85,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def names(objects) -> list[str]:
-    return [f'{o["metadata"].get("namespace", "")}/{o["metadata"]["name"]}' for o in objects]
+    return [f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}" for o in objects]
 
 
 @pytest.fixture
@@ -131,15 +134,18 @@ def test_every_problem_of_every_file_is_reported(tmp_path):
     assert len(text) == 7, text
     assert any("broken.yaml:4:1" in t and "YAML syntax error" in t for t in text)
     assert any("nons.yaml:1:1" in t and "no metadata.namespace" in t for t in text)
-    assert any("two.yaml:2:1" in t and 'Namespace "dup" appears twice' in t and "one.yaml:1:1" in t
-               for t in text)
+    assert any(
+        "two.yaml:2:1" in t and 'Namespace "dup" appears twice' in t and "one.yaml:1:1" in t for t in text
+    )
     assert any("bad.json:1:" in t and "invalid JSON" in t for t in text)
     assert sum("expected a Kubernetes object" in t for t in text) == 2  # the string and the list
     assert any("nokind.yaml" in t and "no kind" in t for t in text)
 
 
 def test_names_an_api_server_would_refuse_are_problems_at_their_position(tmp_path):
-    write(tmp_path / "c" / "objects.yaml", """\
+    write(
+        tmp_path / "c" / "objects.yaml",
+        """\
 apiVersion: v1
 kind: Service
 metadata: {name: details, namespace: ../evil}
@@ -161,7 +167,8 @@ metadata: {name: a/b, namespace: bookinfo}
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: details.bookinfo, namespace: bookinfo}
-""")
+""",
+    )
     with pytest.raises(InvalidInput) as caught:
         read_snapshot(tmp_path)
     text = [str(p) for p in caught.value.problems]
@@ -176,18 +183,25 @@ metadata: {name: details.bookinfo, namespace: bookinfo}
     ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("clusters:\n- {folder: a, name: x}\n- {folder: gone, name: y}\n",
-     ':3:12: folder "gone" is not a cluster folder of'),
-    ("clusters:\n- {folder: a, name: x}\n- {folder: a, name: y}\n", ':3:12: folder "a" is listed twice'),
-    ("clusters:\n- {folder: a, name: x}\n- {folder: b, name: x}\n",
-     ':3:21: cluster name "x" is given twice (first at '),
-    ("clusters:\n- {folder: a, name: b}\n", ':2:21: cluster name "b" is given twice: the folder "b"'),
-    ("clusters:\n- {folder: a}\n", ":2:3: expected {folder: <folder>, name: <cluster name>}"),
-    ("clusters:\n- {folder: a, name: ''}\n", ":2:3: expected {folder: <folder>, name: <cluster name>}"),
-    ("- {folder: a, name: x}\n", ":1:1: expected one mapping with a `clusters:` list"),
-    ("clusters: [\n", ":2:1: YAML syntax error"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "clusters:\n- {folder: a, name: x}\n- {folder: gone, name: y}\n",
+            ':3:12: folder "gone" is not a cluster folder of',
+        ),
+        ("clusters:\n- {folder: a, name: x}\n- {folder: a, name: y}\n", ':3:12: folder "a" is listed twice'),
+        (
+            "clusters:\n- {folder: a, name: x}\n- {folder: b, name: x}\n",
+            ':3:21: cluster name "x" is given twice (first at ',
+        ),
+        ("clusters:\n- {folder: a, name: b}\n", ':2:21: cluster name "b" is given twice: the folder "b"'),
+        ("clusters:\n- {folder: a}\n", ":2:3: expected {folder: <folder>, name: <cluster name>}"),
+        ("clusters:\n- {folder: a, name: ''}\n", ":2:3: expected {folder: <folder>, name: <cluster name>}"),
+        ("- {folder: a, name: x}\n", ":1:1: expected one mapping with a `clusters:` list"),
+        ("clusters: [\n", ":2:1: YAML syntax error"),
+    ],
+)
 def test_a_clusters_file_that_cannot_be_right_is_refused_with_its_position(tmp_path, text, expected):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
@@ -226,13 +240,18 @@ def test_the_example_fleet_reads():
 
 # -- writing ---------------------------------------------------------------------------------------
 
+
 def _state(name: str, services: list[dict], **kwargs) -> ClusterState:
     return ClusterState(name=name, services=tuple(services), **kwargs)
 
 
 def _svc(ns: str, name: str, **meta) -> dict:
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": name, "namespace": ns, **meta}, "spec": {"ports": [{"port": 80}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, **meta},
+        "spec": {"ports": [{"port": 80}]},
+    }
 
 
 def test_round_trip_gives_identical_states(fleet_dir, tmp_path):
@@ -240,8 +259,10 @@ def test_round_trip_gives_identical_states(fleet_dir, tmp_path):
     out = tmp_path / "copy"
     written = write_snapshot(states, out)
     assert sorted(p.relative_to(out).as_posix() for p in written) == sorted(
-        f"{c}/{f}" for c in ("east", "empty", "west")
-        for f in ("namespaces.yaml", "services.yaml", "destinationrules.yaml"))
+        f"{c}/{f}"
+        for c in ("east", "empty", "west")
+        for f in ("namespaces.yaml", "services.yaml", "destinationrules.yaml")
+    )
     assert read_snapshot(out) == states
 
 
@@ -263,10 +284,16 @@ def test_output_is_deterministic_sorted_and_clean(tmp_path):
 
 
 def test_secrets_and_unreachable_clusters_are_never_written(tmp_path):
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "a"},
-              "data": {"token": "c2VjcmV0"}}
-    states = [_state("ok", [_svc("a", "s"), secret]),
-              ClusterState(name="down", reachable=False, error="connection refused")]
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "t", "namespace": "a"},
+        "data": {"token": "c2VjcmV0"},
+    }
+    states = [
+        _state("ok", [_svc("a", "s"), secret]),
+        ClusterState(name="down", reachable=False, error="connection refused"),
+    ]
     write_snapshot(states, tmp_path)
     assert not (tmp_path / "down").exists()
     text = "".join(p.read_text() for p in (tmp_path / "ok").iterdir())
@@ -276,19 +303,26 @@ def test_secrets_and_unreachable_clusters_are_never_written(tmp_path):
 
 
 # Context names that cannot be folder names as they are; each folder is named in CLUSTERS_FILE.
-ENCODED = {"arn:aws:eks:us-east-1:123456789012:cluster/prod": "arn:aws:eks:us-east-1:123456789012:cluster%2Fprod",
-           "/tmp/x": "%2Ftmp%2Fx", "../x": "%2E.%2Fx", "..": "%2E.", ".hidden": "%2Ehidden",
-           "my cluster": "my%20cluster"}
+ENCODED = {
+    "arn:aws:eks:us-east-1:123456789012:cluster/prod": "arn:aws:eks:us-east-1:123456789012:cluster%2Fprod",
+    "/tmp/x": "%2Ftmp%2Fx",
+    "../x": "%2E.%2Fx",
+    "..": "%2E.",
+    ".hidden": "%2Ehidden",
+    "my cluster": "my%20cluster",
+}
 
 
 def test_names_that_cannot_be_folders_are_encoded_and_keep_their_names(tmp_path):
     states = [_state(name, [_svc("a", "s")]) for name in [*ENCODED, "cluster-1"]]
     out = tmp_path / "snap"
     write_snapshot(states, out)
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*ENCODED.values(), "cluster-1", CLUSTERS_FILE])
-    assert yaml.safe_load((out / CLUSTERS_FILE).read_text()) == {"clusters": [
-        {"folder": folder, "name": name} for name, folder in sorted(ENCODED.items(), key=lambda i: i[1])]}
+    assert sorted(p.name for p in out.iterdir()) == sorted([*ENCODED.values(), "cluster-1", CLUSTERS_FILE])
+    assert yaml.safe_load((out / CLUSTERS_FILE).read_text()) == {
+        "clusters": [
+            {"folder": folder, "name": name} for name, folder in sorted(ENCODED.items(), key=lambda i: i[1])
+        ]
+    }
     assert read_snapshot(out) == sorted(states, key=lambda s: s.name)
 
 
@@ -302,8 +336,9 @@ def test_writing_again_keeps_the_folders_and_names_of_clusters_not_written(tmp_p
     arn = "arn:aws:eks:us-east-1:1:cluster/a"
     write_snapshot([_state(arn, [_svc("a", "s")]), _state("b", [])], tmp_path)
     # the ARN cluster is down this time: its folder and its name stay
-    write_snapshot([ClusterState(name=arn, reachable=False), _state("b", [_svc("b", "t")]),
-                    _state("c/d", [])], tmp_path)
+    write_snapshot(
+        [ClusterState(name=arn, reachable=False), _state("b", [_svc("b", "t")]), _state("c/d", [])], tmp_path
+    )
     states = {s.name: s for s in read_snapshot(tmp_path)}
     assert sorted(states) == [arn, "b", "c/d"]
     assert names(states[arn].services) == ["a/s"] and names(states["b"].services) == ["b/t"]
@@ -342,10 +377,31 @@ def test_duplicate_cluster_names_are_refused(tmp_path):
 # -- property: any states the reader could produce survive a write and a read ----------------------
 
 label_text = st.text(alphabet="abcxyz0123456789-.", min_size=1, max_size=8).filter(
-    lambda s: s[0].isalnum() and s[-1].isalnum())
+    lambda s: s[0].isalnum() and s[-1].isalnum()
+)
 tricky_values = st.one_of(
-    label_text, st.sampled_from(["yes", "no", "on", "1.0", "0x1F", "null", "~", "2024-01-01",
-                                 "12:30", "'quoted'", "a: b", "- x", "#x", "", " lead", "é✓"]))
+    label_text,
+    st.sampled_from(
+        [
+            "yes",
+            "no",
+            "on",
+            "1.0",
+            "0x1F",
+            "null",
+            "~",
+            "2024-01-01",
+            "12:30",
+            "'quoted'",
+            "a: b",
+            "- x",
+            "#x",
+            "",
+            " lead",
+            "é✓",
+        ]
+    ),
+)
 dns_name = st.from_regex(r"[a-z]([-a-z0-9]{0,6}[a-z0-9])?", fullmatch=True)
 
 
@@ -356,19 +412,25 @@ def cluster_states(draw) -> ClusterState:
     for ns in namespaces:
         for name in draw(st.sets(dns_name, max_size=3)):
             services[(ns, name)] = {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": name, "namespace": ns,
-                             "labels": draw(st.dictionaries(label_text, tricky_values, max_size=3)),
-                             "annotations": draw(st.dictionaries(label_text, tricky_values, max_size=2))},
-                "spec": {"ports": [{"port": draw(st.integers(1, 65535)),
-                                    "name": draw(tricky_values)}],
-                         "externalIPs": draw(st.lists(st.ip_addresses(v=4).map(str), max_size=2))},
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "labels": draw(st.dictionaries(label_text, tricky_values, max_size=3)),
+                    "annotations": draw(st.dictionaries(label_text, tricky_values, max_size=2)),
+                },
+                "spec": {
+                    "ports": [{"port": draw(st.integers(1, 65535)), "name": draw(tricky_values)}],
+                    "externalIPs": draw(st.lists(st.ip_addresses(v=4).map(str), max_size=2)),
+                },
                 "status": {"loadBalancer": {"ingress": [{"hostname": draw(label_text)}]}},
             }
     return ClusterState(
         name=draw(dns_name),
-        namespaces=tuple({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
-                         for n in namespaces),
+        namespaces=tuple(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces
+        ),
         services=tuple(services[key] for key in sorted(services)),
     )
 

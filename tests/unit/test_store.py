@@ -35,13 +35,21 @@ def tenant(org_fqn=ORG, name="tse"):
 
 
 def workspace(tenant_fqn=TENANT, name="bookinfo-ws", namespaces=("bookinfo",)):
-    return (f"{tenant_fqn}/workspaces/{name}", "Workspace", tenant_fqn,
-            {"spec": {"namespaceSelector": {"names": [f"*/{n}" for n in namespaces]}}})
+    return (
+        f"{tenant_fqn}/workspaces/{name}",
+        "Workspace",
+        tenant_fqn,
+        {"spec": {"namespaceSelector": {"names": [f"*/{n}" for n in namespaces]}}},
+    )
 
 
 def setting(ws_fqn=WS, name="bookinfo-ws-settings", mode="GATEWAY"):
-    return (f"{ws_fqn}/settings/{name}", "WorkspaceSetting", ws_fqn,
-            {"spec": {"defaultEastWestGatewaySettings": [{"mode": mode}]}})
+    return (
+        f"{ws_fqn}/settings/{name}",
+        "WorkspaceSetting",
+        ws_fqn,
+        {"spec": {"defaultEastWestGatewaySettings": [{"mode": mode}]}},
+    )
 
 
 def cluster(name="cluster-1", org_fqn=ORG, **spec):
@@ -114,9 +122,17 @@ def test_create_configure_unchanged(store, path):
 
 
 def test_shuffled_batch_is_applied_parent_first(store):
-    items = [org(), tenant(), workspace(), setting(), cluster(), cluster("cluster-2"),
-             org("other"), tenant("organizations/other", "t"),
-             workspace("organizations/other/tenants/t", "w")]
+    items = [
+        org(),
+        tenant(),
+        workspace(),
+        setting(),
+        cluster(),
+        cluster("cluster-2"),
+        org("other"),
+        tenant("organizations/other", "t"),
+        workspace("organizations/other/tenants/t", "w"),
+    ]
     random.Random(7).shuffle(items)
     changes = store.apply(items)
     assert {c.action for c in changes} == {"created"}
@@ -127,8 +143,7 @@ def test_shuffled_batch_is_applied_parent_first(store):
 
 
 def test_list_filters_by_kind_and_subtree(store):
-    store.apply([org(), org("tse2"), tenant(), workspace(), cluster(),
-                 cluster("c", "organizations/tse2")])
+    store.apply([org(), org("tse2"), tenant(), workspace(), cluster(), cluster("c", "organizations/tse2")])
     assert fqns(store) == sorted(fqns(store))
     assert [o.fqn for o in store.list(kind="Cluster")] == [CLUSTER, "organizations/tse2/clusters/c"]
     assert [o.fqn for o in store.list(under=ORG)] == [ORG, CLUSTER, TENANT, WS]
@@ -139,8 +154,13 @@ def test_list_filters_by_kind_and_subtree(store):
 
 def test_missing_parent_writes_nothing_and_names_every_offender(store):
     store.apply([org()])
-    batch = [cluster("fine"), tenant("organizations/nope", "t1"), workspace(f"{TENANT}", "w"),
-             setting("organizations/tse/tenants/ghost/workspaces/w"), tenant()]
+    batch = [
+        cluster("fine"),
+        tenant("organizations/nope", "t1"),
+        workspace(f"{TENANT}", "w"),
+        setting("organizations/tse/tenants/ghost/workspaces/w"),
+        tenant(),
+    ]
     with pytest.raises(ApplyRefused) as err:
         store.apply(batch)
     assert err.value.exit_code == ExitCode.INVALID == 3
@@ -179,11 +199,15 @@ def test_duplicate_fqn_with_different_bodies_is_refused(store):
 
 
 def test_recursive_delete(store):
-    store.apply([org(), tenant(), workspace(), setting(), cluster(), org("tse2"),
-                 tenant("organizations/tse2")])
+    store.apply(
+        [org(), tenant(), workspace(), setting(), cluster(), org("tse2"), tenant("organizations/tse2")]
+    )
     changes = store.delete([TENANT])
-    assert [(c.fqn, c.action) for c in changes] == [(SETTING, "deleted"), (WS, "deleted"),
-                                                    (TENANT, "deleted")]
+    assert [(c.fqn, c.action) for c in changes] == [
+        (SETTING, "deleted"),
+        (WS, "deleted"),
+        (TENANT, "deleted"),
+    ]
     assert changes[0].before == setting()[3] and changes[0].after is None
     assert fqns(store) == [ORG, CLUSTER, "organizations/tse2", "organizations/tse2/tenants/tse"]
 
@@ -211,7 +235,10 @@ def test_dry_run_writes_nothing(store):
     store.apply([org(), cluster()])
     changes = store.apply([org(), cluster(region="x"), tenant()], dry_run=True)
     assert [(c.fqn, c.action) for c in changes] == [
-        (ORG, "unchanged"), (CLUSTER, "configured"), (TENANT, "created")]
+        (ORG, "unchanged"),
+        (CLUSTER, "configured"),
+        (TENANT, "created"),
+    ]
     assert fqns(store) == [ORG, CLUSTER]
     assert store.get(CLUSTER).body == cluster()[3] and store.get(CLUSTER).revision == 1
     with pytest.raises(ApplyRefused):
@@ -229,8 +256,7 @@ def test_corrupt_file_raises_store_error(tmp_path):
     bad = tmp_path / "store.db"
     bad.write_bytes(b"this is not a sqlite database, just some text\n" * 100)
     with Store(bad) as s:
-        for call in (lambda: s.get(ORG), lambda: s.list(), lambda: s.apply([org()]),
-                     lambda: s.delete([ORG])):
+        for call in (lambda: s.get(ORG), lambda: s.list(), lambda: s.apply([org()]), lambda: s.delete([ORG])):
             with pytest.raises(StoreError) as err:
                 call()
             assert str(bad) in err.value.message
@@ -275,8 +301,15 @@ def test_store_path_is_a_folder(tmp_path):
 
 def _python(code: str, *args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 WRITER = """
@@ -304,13 +337,14 @@ def test_concurrent_processes_all_writes_land(path, tmp_path):
     time.sleep(0.3)  # let every interpreter start and wait on the barrier
     go.touch()
     for p in procs:
-        out, err = p.communicate(timeout=60)
+        _out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
     with Store(path) as s:
         clusters = s.list(kind="Cluster")
         assert len(clusters) == writers * per_writer
         assert {o.fqn for o in clusters} == {
-            f"{ORG}/clusters/w{k}-{i}" for k in range(writers) for i in range(per_writer)}
+            f"{ORG}/clusters/w{k}-{i}" for k in range(writers) for i in range(per_writer)
+        }
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -428,8 +462,18 @@ def test_a_dry_run_delete_leaves_no_tombstone(store):
 
 def test_replace_under_deletes_the_rest_of_the_organization_children_first(store):
     other_ws = f"{TENANT}/workspaces/other-ws"
-    store.apply([org(), tenant(), workspace(), setting(), workspace(name="other-ws"),
-                 setting(other_ws, "other-settings"), cluster(), org("acme")])
+    store.apply(
+        [
+            org(),
+            tenant(),
+            workspace(),
+            setting(),
+            workspace(name="other-ws"),
+            setting(other_ws, "other-settings"),
+            cluster(),
+            org("acme"),
+        ]
+    )
     changes = store.apply([org(), tenant(), workspace(), setting()], replace_under=[ORG])
     deleted = [c.fqn for c in changes if c.action == "deleted"]
     assert deleted == [f"{other_ws}/settings/other-settings", other_ws, CLUSTER]
@@ -545,8 +589,9 @@ with Store(sys.argv[1]).reconcile_lock("tctl apply (test)"):
 
 
 def test_a_second_reconcile_waits_for_the_first_and_is_told_who_holds_the_lock(path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), "1.0"], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), "1.0"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         waited_for: list[str] = []
