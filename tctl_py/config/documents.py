@@ -25,7 +25,7 @@ from tctl_py.errors import Position, Problem, UsageError
 try:  # libyaml when available: about 10x faster than the pure-Python parser
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 STDIN = "-"
@@ -81,6 +81,11 @@ class Document:
     @property
     def kind(self) -> str:
         return _field(self.body, "kind")
+
+    @property
+    def mapping(self) -> dict:
+        """The body when it is a mapping (every document a kind was found for), else {}."""
+        return self.body if isinstance(self.body, dict) else {}
 
     @property
     def metadata(self) -> dict:

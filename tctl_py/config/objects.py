@@ -41,7 +41,7 @@ def items(documents: Sequence[Document]) -> list[Item]:
                 kind,
                 kind.fqn(metadata),
                 kind.parent_fqn(metadata),
-                without_server_fields(document.body),
+                without_server_fields(document.mapping),
             )
         )
     return found
@@ -90,4 +90,4 @@ def label(kind: Kind, name: str) -> str:
 def change_label(change) -> str:
     """`label` of a store Change (created, configured, unchanged or deleted)."""
     body = change.after if change.after is not None else change.before
-    return label(kinds.by_kind(change.kind), body["metadata"]["name"])
+    return label(kinds.KINDS[change.kind], body["metadata"]["name"])

@@ -62,9 +62,11 @@ def selector_error(entry: str) -> str:
 
 def check(document: Document, kind: Kind) -> list[Problem]:
     """Semantic problems of one schema-checked document."""
-    body = document.body
+    body = document.mapping
     problems = [_at(document, path, message, key=key) for path, message, key in _label_problems(body)]
-    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        spec = {}
     if kind.kind == "Workspace":
         names = _get(spec, "namespaceSelector", "names")
         for index, entry in enumerate(names if isinstance(names, list) else []):

@@ -71,8 +71,8 @@ def validate(loaded: Loaded) -> list[Problem]:
     typed: list[tuple[Document, Kind]] = []
     for document in documents:
         kind, problem = kind_of(document)
-        if problem is not None:
-            found.append(problem)
+        if kind is None:
+            found += [problem] if problem is not None else []
             continue
         explained = semantic.check(document, kind)
         # Where both flag the same value, the semantic message is the more precise one.
@@ -101,7 +101,7 @@ def _across_documents(typed: Sequence[tuple[Document, Kind]]) -> list[Problem]:
             continue
         seen[fqn] = document
         if kind.kind == "WorkspaceSetting":
-            workspace = kind.parent_fqn(document.metadata)
+            workspace = kind.parent_fqn(document.metadata) or ""
             if workspace in settings:
                 problems.append(
                     _repeat(

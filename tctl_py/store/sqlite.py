@@ -18,6 +18,7 @@ them the database's mode). A store that cannot be written (a read-only file or f
 
 from __future__ import annotations
 
+import builtins
 import errno
 import fcntl
 import json
@@ -467,7 +468,7 @@ class Store:
         *,
         dry_run: bool = False,
         replace_under: Sequence[str] = (),
-    ) -> list[Change]:
+    ) -> builtins.list[Change]:
         """Create or replace every (fqn, kind, parent_fqn, body), parents first, in one
         transaction. Raises ApplyRefused naming every offending object, having written nothing.
         Returns one Change per distinct FQN, parent-first.
@@ -488,7 +489,7 @@ class Store:
             if not dry_run:
                 self._check_writable()
 
-            def query(sql: str, params: Sequence) -> list[tuple]:
+            def query(sql: str, params: Sequence) -> builtins.list[tuple]:
                 return db.execute(sql, params).fetchall()
 
             with self._transaction(db, write=not dry_run):
@@ -532,7 +533,7 @@ class Store:
     @staticmethod
     def _normalize(
         items: Sequence[tuple[str, str, str | None, dict]],
-    ) -> tuple[list[_Item], list[tuple[str, str]]]:
+    ) -> tuple[builtins.list[_Item], builtins.list[tuple[str, str]]]:
         """Canonical JSON bodies, duplicates merged, sorted parent-first (by FQN depth)."""
         by_fqn: dict[str, _Item] = {}
         problems: list[tuple[str, str]] = []
@@ -551,7 +552,7 @@ class Store:
         return batch, problems
 
     @staticmethod
-    def _check(batch: list[_Item], query) -> list[tuple[str, str]]:
+    def _check(batch: builtins.list[_Item], query) -> builtins.list[tuple[str, str]]:
         """Every broken rule of the batch against the store, as (fqn, message)."""
         problems: list[tuple[str, str]] = []
         in_batch = {i.fqn for i in batch}
@@ -584,7 +585,7 @@ class Store:
         problems.sort()
         return problems
 
-    def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> list[Change]:
+    def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> builtins.list[Change]:
         """Delete each object and everything under it, in one transaction, recording a tombstone
         for each. Raises NotFound naming every unknown FQN, having deleted nothing. Returns the
         deletions, children first."""
@@ -607,7 +608,7 @@ class Store:
                 return self._remove(db, doomed, _now(), dry_run)
 
     @staticmethod
-    def _subtree(db: sqlite3.Connection, fqn: str) -> list[tuple]:
+    def _subtree(db: sqlite3.Connection, fqn: str) -> builtins.list[tuple]:
         """(fqn, kind, body) of `fqn` and everything under it."""
         low, high = _subtree_bounds(fqn)
         return db.execute(
@@ -615,7 +616,9 @@ class Store:
         ).fetchall()
 
     @staticmethod
-    def _remove(db: sqlite3.Connection, rows: list[tuple], now: str, dry_run: bool) -> list[Change]:
+    def _remove(
+        db: sqlite3.Connection, rows: builtins.list[tuple], now: str, dry_run: bool
+    ) -> builtins.list[Change]:
         """Delete (fqn, kind, body) rows children first and leave a tombstone for each."""
         doomed = {row[0]: row for row in rows}
         order = sorted(doomed, key=lambda f: (-_depth(f), f))
@@ -627,7 +630,7 @@ class Store:
             )
         return [Change(f, doomed[f][1], "deleted", json.loads(doomed[f][2]), None) for f in order]
 
-    def _not_found(self, fqns: list[str]) -> NotFound:
+    def _not_found(self, fqns: builtins.list[str]) -> NotFound:
         return NotFound(
             f"not found in the store {self.path}: {', '.join(fqns)}",
             hint="nothing was deleted; `tctl get` lists what the store holds",
