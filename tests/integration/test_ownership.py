@@ -348,3 +348,37 @@ def test_a_malformed_gateway_annotation_keeps_what_derives_from_it_until_fixed(f
     ran = tctl("sync")
     assert ran.exit_code == 0, ran.stderr
     assert fleet_objects(fleet) == before
+
+
+# --- item 1 as a user sees it: kubectl against the same clusters -----------------------------------
+
+
+def kubectl(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_still_lists_the_service_entries_after_a_mistyped_store_syncs(
+    emulated: EmulatedFleet, tctl, monkeypatch, tmp_path
+):
+    # https clusters: kubectl sends no bearer token over plain http
+    for name in ("cluster-1", "cluster-2", "cluster-3"):
+        emulated.add_cluster(name, objects=example_objects(name), tls=True)
+    kubeconfig = emulated.write_kubeconfig(current_context="cluster-1")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    assert tctl("apply", "-f", CONFIG).exit_code == 0
+    listed = kubectl(
+        kubeconfig, "get", "se", "-n", "xcp-multicluster", "--context", "cluster-3", "-o", "name"
+    )
+    assert listed.returncode == 0, listed.stderr
+    entries = sorted(listed.stdout.split())
+    assert entries == [
+        "serviceentry.networking.istio.io/details.bookinfo",
+        "serviceentry.networking.istio.io/reviews.bookinfo",
+    ]
+    ran = tctl("sync", store_path=tmp_path / "typo.db")
+    assert ran.exit_code == 0, ran.stderr
+    again = kubectl(kubeconfig, "get", "se", "-n", "xcp-multicluster", "--context", "cluster-3", "-o", "name")
+    assert sorted(again.stdout.split()) == entries

@@ -491,6 +491,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             )
         return await super()._render_error(exc)
 
+    async def _serve_version(self, request: rendering.Request) -> Any:
+        """kmock's discovery names the core group `/v1` and repeats a resource's short and
+        singular names on its subresources (`namespaces/status`); kubectl then refuses
+        `kubectl get ns`. A real API server says `v1` and gives subresources neither."""
+        listing = await super()._serve_version(request)
+        listing["groupVersion"] = listing["groupVersion"].lstrip("/")
+        for entry in listing.get("resources", []):
+            if "/" in entry["name"]:
+                entry["shortNames"], entry["singularName"], entry["categories"] = [], "", []
+        return listing
+
     # kmock registered these as the fallbacks of LIST/FETCH/CREATE/UPDATE/DELETE: answer with
     # what _dispatch computed. WATCH stays kmock's own.
     async def _serve_result(self, request: rendering.Request) -> Any:
