@@ -81,6 +81,16 @@ def global_options(
         help="Give up on a cluster that is not done this long after its first "
         "request (reads and writes together). Default: no limit; each request has its own.",
     ),
+    concurrency: Optional[int] = typer.Option(
+        None,
+        "--concurrency",
+        envvar="TCTL_CONCURRENCY",
+        show_envvar=True,
+        min=1,
+        metavar="N",
+        help="Writes sent at once to each cluster (default 8); the Namespace still goes before "
+        "what is in it, DestinationRules before WorkloadEntries.",
+    ),
     max_input_size: str = typer.Option(
         limits.DEFAULT_MAX_INPUT_SIZE,
         limits.OPTION,
@@ -97,6 +107,7 @@ def global_options(
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
+    OPTIONS.concurrency = concurrency
     try:
         limits.max_input_size = limits.parse_size(max_input_size)
     except ValueError as error:

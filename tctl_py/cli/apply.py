@@ -85,7 +85,7 @@ def command(
         stored_changed = bool(dry_run) and any(c.action != "unchanged" for c in changes)
         if no_sync and not installs:
             raise typer.Exit(int(ExitCode.DIFFERENCES if stored_changed else ExitCode.OK))
-        fleet = meshview.load_fleet(config)
+        fleet = held.enter_context(meshview.load_fleet(config))
         codes = []
         if installs:
             targets = [cluster] if cluster else fleet.names()
@@ -146,42 +146,23 @@ def worst(codes: list[int]) -> int:
 
 
 def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) -> int:
-    """Server-side apply each IngressGateway in each target cluster; report created/configured/
-    unchanged per object and cluster. A snapshot fleet only reports."""
+    """Install each IngressGateway in each target cluster through the reconcile executor; report
+    created/configured/unchanged per object and cluster. A snapshot fleet only reports.
+    The exit code: 4 if a cluster failed, 5 on a conflict, 1 when a dry run would change something."""
     from tctl_py.cli import meshview
     from tctl_py.cli.common import err
-    from tctl_py.fleet.parallel import run_per_cluster
-    from tctl_py.reconcile.plan import clean, differs
+    from tctl_py.cli.sync import print_steps
+    from tctl_py.reconcile.executor import install as install_objects
 
     meshview.check_clusters(fleet, targets)
-    suffix = " (server dry run)" if dry_run == "server" else " (dry run)" if dry_run else ""
-
-    def work(name: str) -> list[str]:
-        if not fleet.live:
-            return [f"created (snapshot fleet: not written){suffix}"] * len(bodies)
-        results = []
-        with fleet.client(name) as client:
-            for body in bodies:
-                meta = body["metadata"]
-                live = client.get(body["apiVersion"], body["kind"], meta.get("namespace"), meta["name"])
-                if live is not None and not differs(body, clean(live)):
-                    results.append("unchanged")
-                    continue
-                if dry_run != "client":
-                    client.apply(body, dry_run=dry_run == "server")
-                results.append(("created" if live is None else "configured") + suffix)
-        return results
-
-    failed = False
-    for name, result in run_per_cluster(targets, work).items():
-        if isinstance(result, BaseException):
-            failed = True
-            err(f"error: cluster {name}: {getattr(result, 'message', result)}\n")
-            continue
-        out(
-            "".join(
-                f"{name} ingressgateway.install.tetrate.io/{body['metadata']['name']} {outcome}\n"
-                for body, outcome in zip(bodies, result, strict=False)
-            )
-        )
-    return int(ExitCode.CLUSTER) if failed else int(ExitCode.OK)
+    rec = install_objects(
+        fleet, bodies, targets, write=dry_run != "client", server_dry_run=dry_run == "server"
+    )
+    print_steps(rec, dry_run, fleet.live)
+    for name, message in sorted(rec.failed.items()):
+        err(f"error: cluster {name}: {message}\n")
+    if rec.failed:
+        return int(ExitCode.CLUSTER)
+    if rec.conflicts:
+        return int(ExitCode.CONFLICT)
+    return int(ExitCode.DIFFERENCES if dry_run and rec.changes else ExitCode.OK)

@@ -86,7 +86,7 @@ def command(
                 return
             # What the deleted configuration generated is pruned from the clusters: the
             # tombstones the store just recorded make it this store's to prune.
-            fleet = meshview.load_fleet(config)
+            fleet = held.enter_context(meshview.load_fleet(config))
             code = reconcile_and_report(
                 config,
                 fleet,

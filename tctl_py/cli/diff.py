@@ -47,9 +47,15 @@ def command(
             stored_changes = [c for c in changes if c.action != "unchanged"]
         ownership = meshview.ownership(store, config, organizations)
     show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout)
-    fleet = meshview.load_fleet(config)
-    code = reconcile_and_report(
-        config, fleet, ownership, dry_run="client", force_conflicts=False, baseline=baseline, diff_only=True
-    )
+    with meshview.load_fleet(config) as fleet:
+        code = reconcile_and_report(
+            config,
+            fleet,
+            ownership,
+            dry_run="client",
+            force_conflicts=False,
+            baseline=baseline,
+            diff_only=True,
+        )
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(worst(codes))

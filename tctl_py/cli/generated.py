@@ -68,12 +68,10 @@ def get_generated(
 def sync_column(config, fleet, result, clusters: Sequence[str], chosen: Sequence, ownership) -> list[str]:
     """in-sync, missing, drifted or conflict for each object, from a plan against the live
     clusters ("unknown" where a cluster could not be read)."""
-    from tctl_py.cli import fleetsync
+    from tctl_py.reconcile.executor import reconcile
     from tctl_py.reconcile.plan import sync_status
 
-    rec = fleetsync.reconcile(
-        config, fleet, ownership=ownership, write=False, clusters=clusters, result=result
-    )
+    rec = reconcile(config, fleet, ownership=ownership, write=False, clusters=clusters, result=result)
     status = {(s.cluster, s.kind, s.namespace, s.name): sync_status(s) for s in rec.steps}
     return [status.get(o.sort_key, "unknown") for o in chosen]
 

@@ -1,60 +1,22 @@
-"""Putting the parts together for commands that look at the mesh: store -> config, fleet -> states,
-both -> the engine's desired objects. Everything is imported when a command calls in."""
+"""Putting the parts together for commands that look at the mesh: store -> config, global
+options -> the fleet (`tctl_py.fleet.load_fleet`), both -> the engine's desired objects. The only
+place that turns the global options into the fleet's. Everything is imported when a command calls in."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tctl_py.cli.state import OPTIONS
 
 if TYPE_CHECKING:
-    from tctl_py.cli.interrupt import Interrupt
-    from tctl_py.fleet.kubeconfig import Kubeconfig
-    from tctl_py.fleet.timeouts import ClusterBudgets
-    from tctl_py.fleet.writer import ClusterClient
-    from tctl_py.mesh import ClusterState, MeshConfig, MeshResult
+    from tctl_py.fleet.loader import Fleet, FleetOptions
+    from tctl_py.mesh import MeshConfig, MeshResult
     from tctl_py.reconcile.ownership import Ownership
     from tctl_py.store import Store
 
 # The kinds of configuration the engine reads, by MeshConfig field.
 _CONFIG_KINDS = {"workspaces": "Workspace", "settings": "WorkspaceSetting", "clusters": "Cluster"}
-
-
-@dataclass
-class Fleet:
-    """The clusters tctl works on: their states, and the current one (live fleets only).
-
-    Live fleets also carry each cluster's time budget (`--cluster-timeout`) and this run's
-    `Interrupt`, whose `stop` tells the clients to try nothing again once Ctrl-C was pressed.
-    """
-
-    states: list[ClusterState]
-    current: str = ""
-    kubeconfig: Kubeconfig | None = None  # live fleets only: how to reach each cluster
-    servers: dict[str, str] = field(default_factory=dict)
-    budgets: ClusterBudgets | None = None
-    interrupt: Interrupt = field(default_factory=lambda: OPTIONS.interrupt)
-
-    @property
-    def live(self) -> bool:
-        return self.kubeconfig is not None
-
-    def names(self) -> list[str]:
-        return [state.name for state in self.states]
-
-    def client(self, name: str) -> ClusterClient:
-        """A client that reads and writes cluster `name` (a live fleet's context)."""
-        from tctl_py.fleet.writer import ClusterClient
-
-        return ClusterClient(
-            self.kubeconfig,
-            name,
-            request_timeout=OPTIONS.request_timeout,
-            budget=self.budgets.get(name) if self.budgets else None,
-            cancel=self.interrupt.stop,
-        )
 
 
 def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
@@ -94,58 +56,26 @@ def ownership(store: Store, config: MeshConfig, organizations: Sequence[str] = (
     )
 
 
-def load_fleet(config: MeshConfig) -> Fleet:
-    """The snapshot named by --fleet, else the live clusters of the kubeconfig.
+def fleet_options() -> FleetOptions:
+    """The global options that say what the fleet is and how to talk to it, as a value."""
+    from tctl_py.fleet.loader import DEFAULT_CONCURRENCY, FleetOptions
 
-    When the store holds Cluster objects, only the clusters they name are part of the fleet.
-    Every cluster is read even when a command shows one: its objects derive from the others.
-    """
-    declared = sorted({c["metadata"]["name"] for c in config.clusters})
-    if OPTIONS.fleet:
-        from tctl_py.fleet import read_snapshot
-
-        fleet = Fleet(read_snapshot(OPTIONS.fleet))
-    else:
-        from tctl_py.fleet import LiveFleet
-        from tctl_py.fleet.timeouts import ClusterBudgets
-
-        budgets = ClusterBudgets(OPTIONS.cluster_timeout)
-        live = LiveFleet.load(OPTIONS.kubeconfig, request_timeout=OPTIONS.request_timeout, budgets=budgets)
-        if not live.kubeconfig.files:
-            return Fleet([])  # no kubeconfig at all: no fleet to work on (configuration only)
-        # A declared cluster missing from the kubeconfig is read as unreachable, not an error:
-        # the other clusters still work.
-        live.contexts = declared or live.kubeconfig.names()
-        states = live.read()
-        if not declared:
-            states = [_how_to_leave_out(state) for state in states]
-        fleet = Fleet(
-            states,
-            live.kubeconfig.current_context,
-            live.kubeconfig,
-            {ref.name: ref.server for ref in live.refs},
-            budgets,
-        )
-    if declared:
-        fleet.states = [s for s in fleet.states if s.name in declared]
-    return fleet
-
-
-def _how_to_leave_out(state: ClusterState) -> ClusterState:
-    """An unreadable context of a fleet that is every context of the kubeconfig: its error
-    says how to leave it out (a dead context otherwise fails every command)."""
-    import dataclasses
-
-    if state.reachable:
-        return state
-    return dataclasses.replace(
-        state,
-        error=(
-            f"{state.error} (without Cluster objects in the store every context of the kubeconfig "
-            f'is a cluster of the fleet; if "{state.name}" is not one, apply Cluster objects naming '
-            "those that are, or use a kubeconfig without it)"
-        ),
+    return FleetOptions(
+        snapshot=OPTIONS.fleet,
+        kubeconfig=OPTIONS.kubeconfig,
+        request_timeout=OPTIONS.request_timeout,
+        cluster_timeout=OPTIONS.cluster_timeout,
+        concurrency=OPTIONS.concurrency or DEFAULT_CONCURRENCY,
+        interrupt=OPTIONS.interrupt,
     )
+
+
+def load_fleet(config: MeshConfig) -> Fleet:
+    """The fleet of the global options (`--fleet`, else the kubeconfig's live clusters); when
+    the store holds Cluster objects, only the clusters they name (see `tctl_py.fleet.load_fleet`)."""
+    from tctl_py.fleet.loader import load_fleet as load
+
+    return load(fleet_options(), declared=[c["metadata"]["name"] for c in config.clusters])
 
 
 def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> list[str]:
@@ -163,10 +93,11 @@ def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> 
     return [fleet.current]
 
 
-def compute(config: MeshConfig, fleet: Fleet) -> MeshResult:
-    from tctl_py.mesh import compute as engine
+def compute(config: MeshConfig, fleet: Fleet, clusters: Sequence[str] | None = None) -> MeshResult:
+    """The engine's objects for `clusters` (default: all); see `tctl_py.reconcile.executor.desired`."""
+    from tctl_py.reconcile.executor import desired
 
-    return engine(config, fleet.states)
+    return desired(config, fleet, clusters)
 
 
 def check_clusters(fleet: Fleet, names: Sequence[str]) -> list[str]:

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from tctl_py.cli.interrupt import Interrupt
 
 # Global options that take a value, and those that do not.
-_VALUED = ("--kubeconfig", "--fleet", "--store", "--request-timeout", "--cluster-timeout", "--max-input-size")
+_VALUED = (
+    "--kubeconfig",
+    "--fleet",
+    "--store",
+    "--request-timeout",
+    "--cluster-timeout",
+    "--concurrency",
+    "--max-input-size",
+)
 _FLAGS = ("--debug",)
 
 
@@ -18,6 +26,7 @@ class GlobalOptions:
     store: str | None = None
     request_timeout: float = 10.0  # seconds to wait for one answer of an API server
     cluster_timeout: float | None = None  # seconds for all the work on one cluster; None: no limit
+    concurrency: int | None = None  # writes sent at once to one cluster; None: the fleet's default
     debug: bool = False
     interrupt: Interrupt = field(default_factory=Interrupt)  # Ctrl-C/SIGTERM of this run (main sets it)
 

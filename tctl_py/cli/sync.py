@@ -32,16 +32,16 @@ def command(
     with open_store() as store, reconcile_lock(store, "tctl sync", dry_run):
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
-        fleet = meshview.load_fleet(config)
-        code = reconcile_and_report(
-            config,
-            fleet,
-            ownership,
-            dry_run=dry_run,
-            force_conflicts=force_conflicts,
-            clusters=clusters,
-            verbose=verbose,
-        )
+        with meshview.load_fleet(config) as fleet:
+            code = reconcile_and_report(
+                config,
+                fleet,
+                ownership,
+                dry_run=dry_run,
+                force_conflicts=force_conflicts,
+                clusters=clusters,
+                verbose=verbose,
+            )
     raise typer.Exit(code)
 
 
@@ -68,11 +68,12 @@ def reconcile_and_report(
     adds the diffs; `diff_only` prints only those; objects owned elsewhere only with `verbose`);
     return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
     dry run 1 when something would change, else 0."""
-    from tctl_py.cli import fleetsync, meshview
+    from tctl_py.cli import meshview
     from tctl_py.cli.generated import report_findings
     from tctl_py.errors import ExitCode
     from tctl_py.mesh.findings import CONFLICT_CODES
     from tctl_py.output.progress import ClusterProgress
+    from tctl_py.reconcile.executor import reconcile
     from tctl_py.reconcile.plan import Action
 
     if clusters:
@@ -81,7 +82,7 @@ def reconcile_and_report(
         return int(ExitCode.OK)
     shown = list(clusters) if clusters else fleet.names()
     with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
-        rec = fleetsync.reconcile(
+        rec = reconcile(
             config,
             fleet,
             ownership=ownership,
@@ -96,9 +97,8 @@ def reconcile_and_report(
     if not diff_only:
         print_steps(rec, dry_run, fleet.live, verbose)
     else:  # a diff shows objects; what stands in the way is said on stderr
-        for index in rec.conflicts:
-            step = rec.steps[index]
-            err(f"conflict: {step.path}: {rec.refusals.get(index) or step.reason}\n")
+        for conflict in rec.conflicts:
+            err(f"conflict: {conflict.step.path}: {conflict.reason}\n")
     if dry_run:
         print_diffs(rec)
     foreign = [step for step in rec.steps if step.action is Action.FOREIGN]
@@ -135,7 +135,7 @@ def reconcile_and_report(
 def print_steps(rec, dry_run: str | None, live: bool, verbose: bool = False) -> None:
     """`cluster-2 serviceentry.networking.istio.io/details.bookinfo created`, one per object;
     objects owned elsewhere (left alone) only when `verbose`."""
-    from tctl_py.config import kinds, objects
+    from tctl_py.config import kinds
     from tctl_py.reconcile.plan import Action
 
     if dry_run:
@@ -143,18 +143,16 @@ def print_steps(rec, dry_run: str | None, live: bool, verbose: bool = False) -> 
     else:
         suffix = "" if live else " (snapshot fleet: not written)"
     lines = []
-    for index, step in enumerate(rec.steps):
+    for result in rec.results:
+        step = result.step
         if step.action is Action.FOREIGN and not verbose:
             continue
         kind = kinds.by_kind(step.kind)
-        label = objects.label(kind, step.name) if kind else f"{step.kind.lower()}/{step.name}"
-        outcome = rec.outcome(index)
-        line = f"{step.cluster} {label} {outcome}{suffix if step.writes else ''}"
-        why = rec.refusals.get(index) or (
-            step.reason if outcome in ("conflict", "kept", Action.FOREIGN.value) else ""
-        )
-        if why:
-            line += f": {why}"
+        # as kubectl names objects in a cluster: with their API group (core ones have none)
+        label = f"{kind.singular}.{kind.group}/{step.name}" if kind else f"{step.kind.lower()}/{step.name}"
+        line = f"{step.cluster} {label} {result.outcome}{suffix if step.writes else ''}"
+        if result.reason:
+            line += f": {result.reason}"
         lines.append(line + "\n")
     out("".join(lines))
 

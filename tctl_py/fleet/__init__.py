@@ -2,10 +2,15 @@
 
 - `kubeconfig`: kubeconfig files merged by kubectl's rules (pure).
 - `snapshot`: `--fleet DIR` folders, read and written (pure file I/O).
-- `live`: live clusters read through the official `kubernetes` client, and `writer`: applies
-  and deletes through it — the only modules of tctl that import `kubernetes`, and only inside
-  functions.
-- `parallel`: work on every cluster at once, one failure never stopping the others.
+- `connection`: a configured `ApiClient` of the official `kubernetes` client for one context,
+  and `client`: `ClusterClient`, the one HTTP client of a cluster for every read and write (one
+  request path, one retry policy) — the only modules of tctl that import `kubernetes`, and only
+  inside functions.
+- `live`: the states of live clusters, read concurrently through their clients.
+- `loader`: the `Fleet` a command works on, from `FleetOptions` (snapshot or live, timeouts,
+  concurrency, interrupt), with one client per cluster.
+- `parallel`: work on every cluster at once, one failure never stopping the others, and a
+  bounded number of writes at once within one.
 
 Importing this package imports none of them: names are resolved on first use (PEP 562), so
 `import tctl_py.fleet` costs nothing and never loads `kubernetes` (or even `yaml`).
@@ -24,24 +29,34 @@ _EXPORTS = {
     "merge_kubeconfigs": "kubeconfig",
     "read_snapshot": "snapshot",
     "write_snapshot": "snapshot",
-    "ClusterRequestError": "live",
     "LiveFleet": "live",
-    "api_client_for": "live",
-    "list_objects": "live",
     "load_live": "live",
     "read_cluster": "live",
     "read_live": "live",
+    "Fleet": "loader",
+    "FleetOptions": "loader",
+    "load_fleet": "loader",
     "run_per_cluster": "parallel",
-    "ApplyConflict": "writer",
-    "ClusterClient": "writer",
+    "api_client_for": "connection",
+    "ApplyConflict": "client",
+    "ClusterClient": "client",
+    "ClusterRequestError": "client",
+    "UnsupportedResource": "client",
+    "resource_for": "client",
     "RetryPolicy": "retry",
-    "UnsupportedResource": "writer",
-    "resource_for": "writer",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from tctl_py.fleet.client import (
+        ApplyConflict,
+        ClusterClient,
+        ClusterRequestError,
+        UnsupportedResource,
+        resource_for,
+    )
+    from tctl_py.fleet.connection import api_client_for
     from tctl_py.fleet.kubeconfig import (
         ClusterRef,
         Kubeconfig,
@@ -49,19 +64,11 @@ if TYPE_CHECKING:
         load_kubeconfig,
         merge_kubeconfigs,
     )
-    from tctl_py.fleet.live import (
-        ClusterRequestError,
-        LiveFleet,
-        api_client_for,
-        list_objects,
-        load_live,
-        read_cluster,
-        read_live,
-    )
+    from tctl_py.fleet.live import LiveFleet, load_live, read_cluster, read_live
+    from tctl_py.fleet.loader import Fleet, FleetOptions, load_fleet
     from tctl_py.fleet.parallel import run_per_cluster
     from tctl_py.fleet.retry import RetryPolicy
     from tctl_py.fleet.snapshot import read_snapshot, write_snapshot
-    from tctl_py.fleet.writer import ApplyConflict, ClusterClient, UnsupportedResource, resource_for
 
 
 def __getattr__(name: str) -> Any:

@@ -1,18 +1,22 @@
-"""Work on every cluster at once: a bounded thread pool where one failure never stops the others.
+"""Work on every cluster at once: a bounded thread pool where one failure never stops the others;
+and within one cluster, a bounded number of items at once (`run_bounded`).
 
-Shared by the live reader and the writer. Pure stdlib; nothing here knows about Kubernetes.
+Shared by the live reader and the reconcile executor. Pure stdlib; nothing here knows about
+Kubernetes.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - an item
 
-# Each worker mostly waits on one cluster's API server (requests in a cluster are sequential),
-# so the pool is sized for fleets, not for CPUs: with 8, 20 clusters took three rounds.
+# Each worker mostly waits on one cluster's API server, so the pool is sized for fleets, not
+# for CPUs: with 8, 20 clusters took three rounds.
 DEFAULT_WORKERS = 32
 
 
@@ -56,3 +60,49 @@ def run_per_cluster(
         raise
     pool.shutdown(wait=True)
     return {name: results[name] for name in ordered}
+
+
+def run_bounded(
+    items: Sequence[I], work: Callable[[I], None], *, limit: int, proceed: Callable[[], bool] = lambda: True
+) -> None:
+    """`work(item)` for each item, at most `limit` at a time, started in the order of `items`.
+
+    Before each item starts, `proceed()` is asked: once it is false no further item starts
+    (those running finish), so a caller stops on a failure or a Ctrl-C by making it false.
+    `work` records its own outcome; an exception it raises stops further items and is raised
+    here once the items running have finished. With `limit` 1 or a single item, everything runs
+    in the calling thread.
+    """
+    pending = iter(items)
+    lock = threading.Lock()
+    raised: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if raised or not proceed():
+                    return
+                item = next(pending, _END)
+            if item is _END:
+                return
+            try:
+                work(item)  # type: ignore[arg-type]
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+                with lock:
+                    raised.append(exc)
+                return
+
+    count = min(max(limit, 1), len(items))
+    if count <= 1:
+        worker()
+    else:
+        threads = [threading.Thread(target=worker, name="tctl-write", daemon=True) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if raised:
+        raise raised[0]
+
+
+_END = object()

@@ -190,7 +190,9 @@ class Step:
     `desired`: the generated object (None for DELETE and for a KEEP of an object no longer
     generated). `live`: the object in the cluster, `clean`ed (None for CREATE). A conflict
     taken over with `force_conflicts` is an UPDATE whose `live` is not managed by tctl and
-    whose `reason` starts with "taking over"; `taking_over` tells it apart.
+    whose `reason` starts with "taking over"; `taking_over` tells it apart. `force`: the write
+    takes over fields other field managers own (every update of a generated object: it is
+    tctl's even where someone edited a field, the edit being the drift repaired).
     """
 
     cluster: str
@@ -202,6 +204,7 @@ class Step:
     desired: dict | None = field(default=None, hash=False)
     live: dict | None = field(default=None, hash=False)
     reason: str = ""
+    force: bool = False
 
     @property
     def path(self) -> str:
@@ -298,7 +301,15 @@ def step_order(step: Step) -> tuple:
     return (0, rank, "" if step.kind in _RANK else step.kind, step.namespace, step.name, group)
 
 
-def _step(cluster: str, action: Action, desired: Mapping | None, live: dict | None, reason: str) -> Step:
+def _step(
+    cluster: str,
+    action: Action,
+    desired: Mapping | None,
+    live: dict | None,
+    reason: str,
+    *,
+    force: bool = False,
+) -> Step:
     body = desired if desired is not None else live
     assert body is not None
     meta = _meta(body)
@@ -312,6 +323,7 @@ def _step(cluster: str, action: Action, desired: Mapping | None, live: dict | No
         desired=dict(desired) if desired is not None else None,
         live=live,
         reason=reason,
+        force=force,
     )
 
 
@@ -394,7 +406,8 @@ def plan_cluster(
     }
 
     def write(action: Action, want: Mapping, have: dict | None, reason: str) -> Step:
-        return _step(cluster, action, _stamped(want, ownership.store), have, reason)
+        stamped = _stamped(want, ownership.store)
+        return _step(cluster, action, stamped, have, reason, force=action is Action.UPDATE)
 
     steps: list[Step] = []
     for key, want in wanted.items():
@@ -518,4 +531,27 @@ def plan(
             unsettled=frozenset(unsettled),
             force_conflicts=force_conflicts,
         )
+    return steps
+
+
+def plan_installs(cluster: str, desired: Sequence[Mapping], live: Sequence[Mapping]) -> list[Step]:
+    """The steps that install `desired` objects (IngressGateway documents given to
+    `apply --cluster/--all-clusters`) in `cluster`, in the order given: CREATE what `live`
+    (what was read of them) lacks, UPDATE what differs (see `differences`), else UNCHANGED.
+
+    Installs are the user's own documents, not generated: never pruned, never stamped, and
+    applied without force, so a field another manager owns is a conflict the API server reports.
+    """
+    present = {object_identity(body): clean(body) for body in live}
+    steps = []
+    for want in desired:
+        have = present.get(object_identity(want))
+        if have is None:
+            steps.append(_step(cluster, Action.CREATE, want, None, "not in the cluster"))
+            continue
+        changed = differences(want, have)
+        if changed:
+            steps.append(_step(cluster, Action.UPDATE, want, have, "differs in " + ", ".join(changed)))
+        else:
+            steps.append(_step(cluster, Action.UNCHANGED, want, have, ""))
     return steps

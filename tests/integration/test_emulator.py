@@ -13,8 +13,8 @@ from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
+from tctl_py.fleet.connection import api_client_for
 from tctl_py.fleet.kubeconfig import load_kubeconfig
-from tctl_py.fleet.live import api_client_for
 from tests.support import EmulatedCluster, EmulatedFleet, destination_rule, namespace, service
 
 pytestmark = pytest.mark.integration

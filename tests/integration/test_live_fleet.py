@@ -9,8 +9,9 @@ import time
 import pytest
 
 from tctl_py.errors import ClusterError
+from tctl_py.fleet.client import ClusterClient
 from tctl_py.fleet.kubeconfig import load_kubeconfig
-from tctl_py.fleet.live import LiveFleet, api_client_for, list_objects, load_live, read_live
+from tctl_py.fleet.live import LiveFleet, load_live, read_live
 from tctl_py.fleet.objects import DESTINATION_RULES, SERVICES
 from tctl_py.fleet.retry import RetryPolicy
 from tctl_py.fleet.snapshot import read_snapshot, write_snapshot
@@ -291,10 +292,10 @@ def test_older_istio_serving_only_v1beta1_is_read(emulated):
 
 def test_label_selectors_are_honoured(fleet):
     config = load_kubeconfig(kubeconfig_of(fleet))
-    with api_client_for(config, "east") as api:
+    with ClusterClient(config, "east", request_timeout=5) as client:
 
         def listed(selector: str | None = None, **kw) -> list[str]:
-            return names(list_objects(api, SERVICES, label_selector=selector, request_timeout=5, **kw))
+            return names(client.list(SERVICES, label_selector=selector, **kw))
 
         everything = listed()
         assert len(everything) == 4
@@ -311,17 +312,7 @@ def test_label_selectors_are_honoured(fleet):
         with pytest.raises(ClusterError) as caught:
             listed("app in (unclosed")
         assert "HTTP 400" in caught.value.message
-        assert (
-            names(
-                list_objects(
-                    api,
-                    DESTINATION_RULES,
-                    label_selector="app.kubernetes.io/managed-by=tctl",
-                    request_timeout=5,
-                )
-            )
-            == []
-        )
+        assert names(client.list(DESTINATION_RULES, label_selector="app.kubernetes.io/managed-by=tctl")) == []
 
 
 def test_lists_are_read_page_by_page(emulated):
@@ -329,8 +320,8 @@ def test_lists_are_read_page_by_page(emulated):
         "many", objects=[namespace("a")] + [service("a", f"svc-{i:02d}") for i in range(7)]
     )
     config = load_kubeconfig(str(emulated.write_kubeconfig()))
-    with api_client_for(config, "many") as api:
-        found = list_objects(api, SERVICES, page_size=3, request_timeout=5)
+    with ClusterClient(config, "many", request_timeout=5) as client:
+        found = client.list(SERVICES, page_size=3)
     assert names(found) == [f"a/svc-{i:02d}" for i in range(7)]
     assert many.counts == {"GET": 3}
     assert "continue=" in many.requests[-1][1]

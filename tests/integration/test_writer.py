@@ -15,8 +15,8 @@ import pytest
 
 from tctl_py.errors import ClusterError, ExitCode
 from tctl_py.fleet import ApplyConflict, ClusterClient, RetryPolicy, UnsupportedResource, resource_for
+from tctl_py.fleet.client import MULTICLUSTER_NAMESPACE, ClusterRequestError
 from tctl_py.fleet.kubeconfig import load_kubeconfig
-from tctl_py.fleet.live import ClusterRequestError
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
     GATEWAYS,
@@ -24,8 +24,9 @@ from tctl_py.fleet.objects import (
     SERVICE_ENTRIES,
     WORKLOAD_ENTRIES,
 )
+from tctl_py.fleet.parallel import run_per_cluster
+from tctl_py.fleet.retry import NO_RETRY
 from tctl_py.fleet.timeouts import Budget
-from tctl_py.fleet.writer import MULTICLUSTER_NAMESPACE, NO_RETRY, run_per_cluster
 from tests.support import EmulatedFleet, destination_rule, namespace, service
 
 pytestmark = pytest.mark.integration

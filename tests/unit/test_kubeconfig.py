@@ -375,7 +375,7 @@ def test_secrets_are_found_and_redacted(two_files):
 def test_importing_the_fleet_package_does_not_import_kubernetes():
     code = (
         "import sys, tctl_py.fleet, tctl_py.fleet.kubeconfig, tctl_py.fleet.snapshot, "
-        "tctl_py.fleet.live, tctl_py.fleet.writer, tctl_py.fleet.parallel; "
+        "tctl_py.fleet.live, tctl_py.fleet.client, tctl_py.fleet.loader, tctl_py.fleet.parallel; "
         "from tctl_py.fleet import ClusterClient, run_per_cluster, resource_for; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))"
     )

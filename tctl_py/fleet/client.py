@@ -1,9 +1,13 @@
-"""Writing to live clusters: server-side apply, deletes for prunes, and what the plan must read.
+"""One HTTP client per cluster, for every read and write tctl sends to it.
 
-One `ClusterClient` per cluster (kubeconfig context), with its own `ApiClient`, never the
-client's global default. Requests are built by hand on the low-level `ApiClient` so the wire is
-exactly what the API server expects:
+`ClusterClient` is built like lightkube's generic client on the official client's low-level
+`ApiClient`: one path for every request (`request`: serialize, send, map the answer or the
+failure to a `ClusterRequestError`, retry), and typed operations on top of it: `list` (page by
+page), `get`, `apply`, `delete`, and `read_state` (what the engine reads of a cluster). Requests
+are built by hand so the wire is exactly what the API server expects:
 
+- list: `GET <collection>?limit=500[&continue=...][&labelSelector=...]`, the raw JSON decoded as
+  `kubectl get -o yaml` shows it (camelCase keys, no `None`-filled fields; faster than models).
 - apply: `PATCH <object path>?fieldManager=tctl[&force=true][&dryRun=All]` with
   `Content-Type: application/apply-patch+yaml` and a JSON body (JSON is YAML). Creates and
   updates alike; an apply that changes nothing writes nothing on the server.
@@ -14,76 +18,62 @@ exactly what the API server expects:
   first needs it; in a dry run it cannot exist yet, so objects in it are not sent (the server
   would only answer 404) and are listed in `ClusterClient.unvalidated`.
 
-Every request is idempotent (apply, delete, get, list), so it is retried, a bounded number of
-times with exponential backoff and jitter, on 429 (honouring `Retry-After`, capped), 500, 502,
-503, 504, no connection, a broken connection and no answer in time. A field-manager conflict
-(409 with `FieldManagerConflict` causes) is never retried: it is an `ApplyConflict` naming the
-other manager (exit 5). Each request has its own timeout; a cluster may have an overall budget
-(`--cluster-timeout`, see `tctl_py.fleet.timeouts`). Once the `cancel` event a client was given
-is set (Ctrl-C), no request is tried again.
+Every request is idempotent (apply, delete, get, list), so it is retried by one policy
+(`fleet/retry.py`): a bounded number of times with exponential backoff and jitter, on 429
+(honouring `Retry-After`, capped), 500, 502, 503, 504, no connection, a broken connection and no
+answer in time; the pause is an injectable `sleep`, so tests never wait through real backoff. A
+field-manager conflict (409 with `FieldManagerConflict` causes) is never retried: it is an
+`ApplyConflict` naming the other manager (exit 5). `--request-timeout` bounds each request; a
+cluster may have an overall budget (`--cluster-timeout`, see `tctl_py.fleet.timeouts`). Once the
+`cancel` event a client was given is set (Ctrl-C), no request is tried again.
 
+A client may be used from several threads at once (writes go out concurrently within a
+cluster): its connection pool holds `connections` connections, and its counters are locked.
 `kubernetes` is imported inside functions only: importing this module costs nothing.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from tctl_py.errors import ConflictError, ExitCode, TctlError
+from tctl_py.errors import ClusterError, ConflictError, ExitCode, TctlError
+from tctl_py.fleet.connection import _first_line, api_client_for
 from tctl_py.fleet.kubeconfig import Kubeconfig
-from tctl_py.fleet.live import (
-    ClusterRequestError,
-    _request_error,
-    api_client_for,
-    list_objects,
-    request_timeouts,
-)
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
     GATEWAYS,
     INGRESS_GATEWAYS,
     NAMESPACES,
     SERVICE_ENTRIES,
+    SERVICES,
     WORKLOAD_ENTRIES,
     Resource,
     normalize,
+    sort_objects,
 )
-from tctl_py.fleet.parallel import run_per_cluster
-from tctl_py.fleet.redaction import display_server
-from tctl_py.fleet.retry import NO_RETRY, RetryPolicy, with_retries
-from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, Budget
+from tctl_py.fleet.redaction import REDACTOR, display_server
+from tctl_py.fleet.retry import RetryPolicy, with_retries
+from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, MIN_TIMEOUT, Budget, connect_timeout, seconds
+from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import ApiClient
-
-__all__ = [
-    "APPLY_PATCH",
-    "DEFAULT_REQUEST_TIMEOUT",
-    "FIELD_MANAGER",
-    "MANAGED_BY_LABEL",
-    "MANAGED_SELECTOR",
-    "MULTICLUSTER_NAMESPACE",
-    "NO_RETRY",
-    "WRITABLE",
-    "ApplyConflict",
-    "ClusterClient",
-    "RetryPolicy",
-    "UnsupportedResource",
-    "resource_for",
-    "run_per_cluster",
-]
-
-T = TypeVar("T")
 
 FIELD_MANAGER = "tctl"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={FIELD_MANAGER}"
 MULTICLUSTER_NAMESPACE = "xcp-multicluster"
 APPLY_PATCH = "application/apply-patch+yaml"
+PAGE_SIZE = 500  # items per list request, as kubectl's --chunk-size
+DEFAULT_CONNECTIONS = 8  # connections kept open per cluster (requests sent at once, at most)
+
+# DestinationRule versions to try, newest first: Istio < 1.22 serves no v1.
+_DESTINATION_RULE_VERSIONS = ("v1", "v1beta1")
 
 # What tctl writes, by (apiVersion, kind).
 WRITABLE: dict[tuple[str, str], Resource] = {
@@ -104,6 +94,31 @@ _SERVER_METADATA = (
 )
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]*)"')
 _CONFLICTS_DOC = "https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"
+
+
+class ClusterRequestError(ClusterError):
+    """A request to one cluster failed; `status` is the HTTP status (0 if there was no answer).
+
+    `retryable`: sending the same (idempotent) request again may succeed: 429, 500/502/503/504,
+    no connection, a broken connection or no answer in time. `retry_after`: the seconds the
+    server asked to wait (`Retry-After`), if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        hint: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+        body: dict | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.body = body or {}  # the server's Status object, when it sent one
 
 
 class UnsupportedResource(TctlError):
@@ -181,6 +196,8 @@ class ClusterClient:
     `request_timeout` bounds each request; `budget`, if given, everything done with this cluster:
     past it, requests are not sent and fail at once. Once `cancel` is set, failed requests are
     not tried again and backoff pauses end (requests in flight still finish or time out).
+    `retry` says how failed requests are sent again and `sleep` replaces its pauses (tests).
+    `connections`: connections kept open to the server, at least the requests sent at once.
     For a summary:
     `writes_sent` counts the writes the server accepted (dry runs excluded); `created` names the
     objects an apply created (201; in a dry run: would create), `namespaces_created` the
@@ -198,13 +215,15 @@ class ClusterClient:
         budget: Budget | None = None,
         cancel: threading.Event | None = None,
         retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
         field_manager: str = FIELD_MANAGER,
         auto_namespaces: Iterable[str] = (MULTICLUSTER_NAMESPACE,),
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         _load_client()
         self.name = context
-        self.api: ApiClient = api_client_for(kubeconfig, context, retries=0)  # retries are ours
+        # urllib3 retries nothing: every retry is the policy's
+        self.api: ApiClient = api_client_for(kubeconfig, context, retries=0, connections=connections)
         self.server = display_server(self.api.configuration.host)
         self.request_timeout = request_timeout
         self.budget = budget
@@ -217,6 +236,8 @@ class ClusterClient:
         self.namespaces_created: list[str] = []
         self.unvalidated: list[str] = []
         self._sleep = sleep
+        self._lock = threading.Lock()  # the counters and namespaces above, across writer threads
+        self._namespace_lock = threading.Lock()  # one ensure_namespace at a time
         self._namespaces_known: set[str] = set()
         self._namespaces_pending: set[str] = set()  # created in a dry run: they do not exist
 
@@ -234,6 +255,45 @@ class ClusterClient:
 
     # -- reads ----------------------------------------------------------------------------------
 
+    def list(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = PAGE_SIZE,
+        managed_fields: bool = False,
+    ) -> list[dict]:
+        """Every object of `resource` (in one namespace, or all), as `kubectl get -o yaml` shows
+        them (`managed_fields=True` keeps `metadata.managedFields`, which kubectl hides).
+
+        Follows `continue` tokens page by page; each page is one request (retried on its own).
+        """
+        doing = f"listing {resource.display}"
+        items: list[dict] = []
+        token: str | None = None
+        while True:
+            query = [("limit", str(page_size))]
+            if token:
+                query.append(("continue", token))
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if field_selector:
+                query.append(("fieldSelector", field_selector))
+            _, body = self.request("GET", resource.path(namespace), query=query, doing=doing)
+            if not isinstance(body.get("items", []), list):
+                raise ClusterRequestError(f"{self.server} answered {doing} with something that is not a list")
+            api_version = body.get("apiVersion") or resource.api_version
+            items += [
+                normalize(item, api_version, resource.kind, managed_fields=managed_fields)
+                for item in body.get("items") or ()
+                if isinstance(item, dict)
+            ]
+            token = (body.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
     def list_managed(
         self, resources: Iterable[Resource], *, selector: str = MANAGED_SELECTOR, namespace: str | None = None
     ) -> list[dict]:
@@ -244,31 +304,53 @@ class ClusterClient:
         """
         found: list[dict] = []
         for resource in resources:
-
-            def call(resource: Resource = resource) -> list[dict]:
-                return list_objects(
-                    self.api,
-                    resource,
-                    namespace=namespace,
-                    label_selector=selector,
-                    request_timeout=self.request_timeout,
-                    budget=self.budget,
-                    managed_fields=True,
-                )
-
             try:
-                found += self._with_retries(call)
+                found += self.list(
+                    resource, namespace=namespace, label_selector=selector, managed_fields=True
+                )
             except ClusterRequestError as error:
                 if error.status != 404:
                     raise
         return found
+
+    def read_state(self, server: str = "") -> ClusterState:
+        """The cluster's Namespaces, Services and DestinationRules: what the engine reads.
+
+        Never raises for a cluster problem: the state says `reachable=False` and why.
+        """
+        try:
+            namespaces = self.list(NAMESPACES)
+            services = self.list(SERVICES)
+            destination_rules = self._destination_rules()
+        except ClusterRequestError as error:
+            return ClusterState(name=self.name, server=server, reachable=False, error=error.message)
+        return ClusterState(
+            name=self.name,
+            server=server,
+            namespaces=sort_objects(namespaces),
+            services=sort_objects(services),
+            destination_rules=sort_objects(destination_rules),
+        )
+
+    def _destination_rules(self) -> list[dict]:
+        """DestinationRules of every namespace; none when Istio's CRD is not installed (404)."""
+        for version in _DESTINATION_RULE_VERSIONS:
+            resource = Resource(
+                DESTINATION_RULES.group, version, DESTINATION_RULES.plural, DESTINATION_RULES.kind
+            )
+            try:
+                return self.list(resource)
+            except ClusterRequestError as error:
+                if error.status != 404:
+                    raise
+        return []
 
     def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict | None:
         """One object as the server has it (managedFields kept), or None if there is none."""
         resource = resource_for(api_version, kind)
         namespace = namespace if resource.namespaced else None
         try:
-            _, obj = self._request(
+            _, obj = self.request(
                 "GET", resource.path(namespace, name), doing=f"reading {_describe(kind, namespace, name)}"
             )
         except ClusterRequestError as error:
@@ -291,8 +373,9 @@ class ClusterClient:
         if namespace and namespace in self.auto_namespaces:
             self.ensure_namespace(namespace, dry_run=dry_run)
         if dry_run and namespace in self._namespaces_pending:
-            self.unvalidated.append(what)
-            self.created.append(what)
+            with self._lock:
+                self.unvalidated.append(what)
+                self.created.append(what)
             result = _apply_body(body)
             result["metadata"]["namespace"] = namespace
             return result
@@ -318,7 +401,7 @@ class ClusterClient:
                         f"({resource.api_version})? Is its CRD installed?"
                     )
 
-        status, obj = self._request(
+        status, obj = self.request(
             "PATCH",
             resource.path(namespace, name),
             query=query,
@@ -327,12 +410,13 @@ class ClusterClient:
             doing=f"applying {what}",
             check=check,
         )
-        if status == 201:
-            self.created.append(what)
-        if resource is NAMESPACES:  # remembered, so objects in it need not ask again
-            (self._namespaces_pending if dry_run and status == 201 else self._namespaces_known).add(name)
-        if not dry_run:
-            self.writes_sent += 1
+        with self._lock:
+            if status == 201:
+                self.created.append(what)
+            if resource is NAMESPACES:  # remembered, so objects in it need not ask again
+                (self._namespaces_pending if dry_run and status == 201 else self._namespaces_known).add(name)
+            if not dry_run:
+                self.writes_sent += 1
         return normalize(obj, resource.api_version, resource.kind, managed_fields=True)
 
     def delete(
@@ -363,7 +447,7 @@ class ClusterClient:
         if uid:
             options["preconditions"] = {"uid": uid}
         try:
-            self._request(
+            self.request(
                 "DELETE",
                 resource.path(namespace, name),
                 query=query,
@@ -376,23 +460,28 @@ class ClusterClient:
                 return False
             raise
         if not dry_run:
-            self.writes_sent += 1
+            with self._lock:
+                self.writes_sent += 1
         return True
 
     def ensure_namespace(self, name: str, *, dry_run: bool = False) -> bool:
         """Create namespace `name` if it does not exist; True if it was created (or would be).
 
-        Asked once per client. In a dry run the creation is validated by the server
-        (`dryRun=All`) and the namespace remembered as not existing.
+        Asked once per client: writers that need it at the same time wait for the first one.
+        In a dry run the creation is validated by the server (`dryRun=All`) and the namespace
+        remembered as not existing.
         """
-        if name in self._namespaces_known or name in self._namespaces_pending:
-            return False
-        if self.get("v1", "Namespace", None, name) is not None:
-            self._namespaces_known.add(name)
-            return False
-        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, dry_run=dry_run)
-        self.namespaces_created.append(name)
-        return True
+        with self._namespace_lock:
+            if name in self._namespaces_known or name in self._namespaces_pending:
+                return False
+            if self.get("v1", "Namespace", None, name) is not None:
+                with self._lock:
+                    self._namespaces_known.add(name)
+                return False
+            self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, dry_run=dry_run)
+            with self._lock:
+                self.namespaces_created.append(name)
+            return True
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -447,7 +536,7 @@ class ClusterClient:
             name=name,
         )
 
-    def _request(
+    def request(
         self,
         method: str,
         path: str,
@@ -458,9 +547,12 @@ class ClusterClient:
         doing: str,
         check: Callable[[ClusterRequestError], None] | None = None,
     ) -> tuple[int, dict]:
-        """Send one request (retried as the policy says); (status, JSON body) of a 2xx answer."""
-        import json
+        """Send one request, again as the retry policy says; (status, JSON body) of a 2xx answer.
 
+        `doing` names the request in messages ("applying ServiceEntry ns/name"); `check` may turn
+        a failed answer into another error, or mark it retryable, before it is raised.
+        Raises ClusterRequestError.
+        """
         from kubernetes.client.exceptions import ApiException
 
         def once() -> tuple[int, dict]:
@@ -500,9 +592,134 @@ class ClusterClient:
                 )
             return response.status, data
 
-        return self._with_retries(once)
-
-    def _with_retries(self, call: Callable[[], T]) -> T:
         return with_retries(
-            call, policy=self.retry, budget=self.budget, cancel=self.cancel, sleep=self._sleep
+            once, policy=self.retry, budget=self.budget, cancel=self.cancel, sleep=self._sleep
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors as short human messages: what failed, on which server. Never credentials.
+
+
+def request_timeouts(
+    request_timeout: float, budget: Budget | None, server: str, doing: str
+) -> tuple[float, float]:
+    """(connect, read) timeouts of the next request: the request timeout (the connection's at
+    most 5 s), or what is left of the cluster's budget when that is less; an error when none is."""
+    read = request_timeout
+    if budget is not None:
+        left = budget.left()
+        if left <= 0:
+            raise ClusterRequestError(
+                f"gave up on {server} ({doing}): {budget.describe()} are spent",
+                hint="a slow or overloaded API server; try again later, or raise --cluster-timeout",
+            )
+        read = min(read, left)
+    read = max(read, MIN_TIMEOUT)
+    return (min(connect_timeout(request_timeout), read), read)
+
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+_MAX_RETRY_AFTER = 3600.0
+
+
+def _retry_after(headers: Any) -> float | None:
+    """`Retry-After` in seconds (the delta-seconds form; an HTTP date is ignored)."""
+    try:
+        value = headers.get("Retry-After") if headers is not None else None
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    try:
+        delay = float(str(value).strip())
+    except ValueError:
+        return None
+    return min(max(delay, 0.0), _MAX_RETRY_AFTER) if delay == delay else None  # NaN
+
+
+def _request_error(
+    exc: BaseException, server: str, doing: str, timeouts: tuple[float, float]
+) -> ClusterRequestError:
+    """The short message for a failed request (`timeouts`: the (connect, read) seconds it had);
+    `retryable` says whether sending it again may help."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3 import exceptions as u3
+
+    if isinstance(exc, ApiException) and exc.status:
+        error = _status_error(exc, server, doing)
+        error.retryable = error.status in RETRYABLE_STATUSES
+        error.retry_after = _retry_after(exc.headers)
+        return error
+    if isinstance(exc, ApiException):  # status 0: no HTTP answer; the client wraps TLS failures so
+        text = str(exc.reason or "")
+        if text.startswith("SSLError"):
+            text = text.split("\n", 1)[-1]
+            return ClusterRequestError(
+                f"TLS with {server} failed ({doing}): {_foreign(text)}",
+                hint="check the cluster's certificate-authority in the kubeconfig",
+            )
+        return ClusterRequestError(
+            f"request to {server} failed ({doing}): {_foreign(text)}",
+            hint="this looks like a bug in tctl or the kubernetes client",
+        )
+    reason: BaseException = exc
+    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
+        reason = exc.reason
+    connect, read = timeouts
+    if isinstance(reason, (u3.ReadTimeoutError, TimeoutError)):
+        return ClusterRequestError(
+            f"no answer from {server} within {seconds(read)} ({doing})", retryable=True
+        )
+    if isinstance(reason, u3.ConnectTimeoutError) and (
+        not isinstance(reason, u3.NewConnectionError) or "timed out" in str(reason).lower()
+    ):
+        # Not retried: the kernel already resent the SYN within the connect timeout, and trying
+        # again would only make a dead address cost every command twice as long.
+        return ClusterRequestError(
+            f"cannot connect to {server}: no connection within {seconds(connect)} ({doing})"
+        )
+    if isinstance(reason, u3.NameResolutionError):
+        return ClusterRequestError(f"cannot connect to {server}: unknown host ({doing})", retryable=True)
+    if isinstance(reason, u3.NewConnectionError):
+        why = "connection refused" if "refused" in str(reason).lower() else "no connection"
+        return ClusterRequestError(f"cannot connect to {server}: {why} ({doing})", retryable=True)
+    if isinstance(reason, u3.SSLError):
+        return ClusterRequestError(
+            f"TLS with {server} failed ({doing}): {_foreign(str(reason.args[0] if reason.args else reason))}",
+            hint="check the cluster's certificate-authority in the kubeconfig",
+        )
+    if isinstance(reason, (u3.ProtocolError, ConnectionError)):
+        return ClusterRequestError(f"connection to {server} broke ({doing})", retryable=True)
+    return ClusterRequestError(
+        f"{type(reason).__name__} from {server} ({doing}): {_foreign(str(reason))}", retryable=True
+    )
+
+
+def _status_error(exc: Any, server: str, doing: str) -> ClusterRequestError:
+    """The error for an HTTP answer that is not 2xx, with the server's own message."""
+    status = int(exc.status or 0)
+    detail = ""
+    status_body: dict = {}
+    try:
+        body = json.loads(exc.body or b"{}")
+        if isinstance(body, dict):
+            detail = str(body.get("message") or "")
+            status_body = body
+    except (ValueError, TypeError):
+        detail = ""
+    reason = exc.reason or ""
+    message = f"HTTP {status} {reason}".rstrip() + f" from {server} ({doing})"
+    if detail:  # the server's words may echo what it was sent
+        message += f": {_foreign(detail)}"
+    hint = ""
+    if status == 401:
+        hint = "the cluster refused the kubeconfig's credentials; are they expired?"
+    elif status == 403:
+        hint = "the kubeconfig's user may not do this; check its RBAC"
+    return ClusterRequestError(message, status=status, hint=hint, body=status_body)
+
+
+def _foreign(text: str) -> str:
+    """The first line of a library's or server's words, which may quote URLs and headers."""
+    return REDACTOR.scrub(_first_line(text))

@@ -1,0 +1,176 @@
+"""The fleet a command works on: loaded from a snapshot folder or the live clusters of a
+kubeconfig, with one `ClusterClient` per live cluster for every read and write.
+
+Everything a caller decides is a value in `FleetOptions` (the CLI builds one from its global
+options); nothing here reads a global, installs a signal handler or prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tctl_py.fleet.client import ClusterClient
+from tctl_py.fleet.kubeconfig import Kubeconfig
+from tctl_py.fleet.retry import RetryPolicy
+from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, ClusterBudgets
+from tctl_py.mesh.model import ClusterState
+
+# Writes in flight at once per cluster. A first apply of a few hundred objects is otherwise
+# that many round trips one after the other; 8 overlaps most of the latency of a distant API
+# server without a burst a busy one would throttle (client-go's default QPS is 5, burst 10).
+DEFAULT_CONCURRENCY = 8
+
+
+class Interruption(Protocol):
+    """How the work learns that the user asked to stop (`tctl_py.cli.interrupt.Interrupt`)."""
+
+    stop: threading.Event
+
+    def writes_started(self) -> None:
+        """Called before the first write: from then on a stop lets writes in flight finish."""
+
+
+class Uninterrupted:
+    """An `Interruption` that is never set: for callers that handle no signals."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+
+    def writes_started(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    """What a command's fleet is and how tctl talks to it.
+
+    `snapshot`: a `--fleet` folder (read, never written), else the live clusters of
+    `kubeconfig` (None: the files of KUBECONFIG, else ~/.kube/config). `request_timeout`: seconds
+    for one request; `cluster_timeout`: seconds for everything done with one cluster (None: no
+    limit). `concurrency`: writes in flight at once per cluster. `retry` and `sleep` (its pauses;
+    tests pass one that does not wait): how failed requests are sent again. `interrupt`: set
+    once the user asks to stop.
+    """
+
+    snapshot: str | None = None
+    kubeconfig: str | None = None
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    cluster_timeout: float | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] | None = None
+    interrupt: Interruption = field(default_factory=Uninterrupted)
+
+
+@dataclass
+class Fleet:
+    """The clusters tctl works on: their states, and the current one (live fleets only).
+
+    A live fleet opens one `ClusterClient` per cluster on first use (`client`) and reads and
+    writes through it, sharing its connections, its retry policy and its `--cluster-timeout`
+    budget (started by the cluster's first request). `close` closes them.
+    """
+
+    states: list[ClusterState]
+    current: str = ""
+    kubeconfig: Kubeconfig | None = None  # live fleets only: how to reach each cluster
+    servers: dict[str, str] = field(default_factory=dict)
+    options: FleetOptions = field(default_factory=FleetOptions)
+    budgets: ClusterBudgets = field(init=False)
+    _clients: dict[str, ClusterClient] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.budgets = ClusterBudgets(self.options.cluster_timeout)
+
+    @property
+    def live(self) -> bool:
+        return self.kubeconfig is not None
+
+    @property
+    def interrupt(self) -> Interruption:
+        return self.options.interrupt
+
+    def names(self) -> list[str]:
+        return [state.name for state in self.states]
+
+    def client(self, name: str) -> ClusterClient:
+        """The client of cluster `name` (a live fleet's context), opened on first use.
+        Raises ClusterError if the context cannot be turned into a client configuration."""
+        assert self.kubeconfig is not None, "a snapshot fleet has no clients"
+        with self._lock:
+            client = self._clients.get(name)
+            if client is None:
+                options = self.options
+                client = self._clients[name] = ClusterClient(
+                    self.kubeconfig,
+                    name,
+                    request_timeout=options.request_timeout,
+                    budget=self.budgets.get(name),
+                    cancel=options.interrupt.stop,
+                    retry=options.retry,
+                    sleep=options.sleep,
+                    connections=max(options.concurrency, 1),
+                )
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_fleet(options: FleetOptions, declared: Iterable[str] = ()) -> Fleet:
+    """The snapshot `options.snapshot`, else the live clusters of the kubeconfig.
+
+    `declared`: the clusters the store's Cluster objects name; when there are any, only they
+    are the fleet (one missing from the kubeconfig is read as unreachable, not an error: the
+    others still work). Every cluster is read even when a command shows one: its objects derive
+    from the others. No kubeconfig at all gives an empty fleet (configuration only).
+    """
+    from tctl_py.fleet.kubeconfig import load_kubeconfig
+    from tctl_py.fleet.live import LiveFleet
+    from tctl_py.fleet.snapshot import read_snapshot
+
+    names = sorted(set(declared))
+    if options.snapshot:
+        fleet = Fleet(read_snapshot(options.snapshot), options=options)
+    else:
+        kubeconfig = load_kubeconfig(options.kubeconfig)
+        if not kubeconfig.files:
+            return Fleet([], options=options)
+        live = LiveFleet(kubeconfig, names or kubeconfig.names(), request_timeout=options.request_timeout)
+        fleet = Fleet(
+            [], kubeconfig.current_context, kubeconfig, {ref.name: ref.server for ref in live.refs}, options
+        )
+        states = live.read(clients=fleet.client)
+        fleet.states = states if names else [_how_to_leave_out(state) for state in states]
+    if names:
+        fleet.states = [s for s in fleet.states if s.name in names]
+    return fleet
+
+
+def _how_to_leave_out(state: ClusterState) -> ClusterState:
+    """An unreadable context of a fleet that is every context of the kubeconfig: its error
+    says how to leave it out (a dead context otherwise fails every command)."""
+    if state.reachable:
+        return state
+    return dataclasses.replace(
+        state,
+        error=(
+            f"{state.error} (without Cluster objects in the store every context of the kubeconfig "
+            f'is a cluster of the fleet; if "{state.name}" is not one, apply Cluster objects naming '
+            "those that are, or use a kubeconfig without it)"
+        ),
+    )
