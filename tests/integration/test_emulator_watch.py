@@ -191,6 +191,14 @@ def test_selectors_on_a_watch_turn_changes_into_added_and_deleted(cluster: Emula
     seen.stop()
     by_name.stop()
 
+    with pytest.raises(ApiException) as bad:  # refused before the stream starts, as a list is
+        list(
+            watch.Watch().stream(
+                v1.list_service_for_all_namespaces, label_selector="a in (", timeout_seconds=1
+            )
+        )
+    assert bad.value.status == 400 and json.loads(bad.value.body)["kind"] == "Status"
+
 
 # --- bookmarks, timeouts -------------------------------------------------------------------------
 

@@ -16,6 +16,14 @@ demands its own bearer token, so a client configured for the wrong cluster is re
         ...
         assert east.counts["GET"] == 3
 
+Watches (see tests/support/emulator.py for what they do) are tuned and broken per cluster:
+
+        east.configure_watches(bookmark_interval=0.1, max_watch_seconds=5, history_size=100)
+        east.wait_for_watches(1, "services")    # a client's watch is open
+        east.compact()                          # older resourceVersions: 410 Expired
+        east.drop_watches()                     # open streams reset mid-way
+        east.fail(500, watch=True)              # new watches refused, lists still answered
+
 A cluster's port is held for the life of the fleet: `stop()` leaves it bound but not listening
 (connection refused), and `start()` serves on it again.
 """
