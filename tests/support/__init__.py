@@ -1,7 +1,14 @@
 """Test support: emulated Kubernetes API servers (kmock, extended) and a multi-cluster harness."""
 
 from tests.support.emulator import ClusterEmulator, Fault, InFlight, ResourceDef
-from tests.support.harness import EmulatedCluster, EmulatedFleet, destination_rule, namespace, service
+from tests.support.harness import (
+    EmulatedCluster,
+    EmulatedFleet,
+    destination_rule,
+    lease,
+    namespace,
+    service,
+)
 
 __all__ = [
     "ClusterEmulator",
@@ -11,6 +18,7 @@ __all__ = [
     "InFlight",
     "ResourceDef",
     "destination_rule",
+    "lease",
     "namespace",
     "service",
 ]

@@ -21,11 +21,49 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
 - `dryRun=All` on every write; the `status` subresource; deleting a namespace deletes its objects;
 - bearer-token checking (401, quoting the credentials received if `echo_credentials`), injected
   latency (on every request, or on matching ones: a hung write), injected failures, request
-  counts by method.
+  counts by method;
+- `coordination.k8s.io/v1` Leases (namespaced, built-in: get, list, create, PUT with the
+  `metadata.resourceVersion` precondition, so a stale one gets 409 Conflict, delete, watch),
+  in discovery so `kubectl get leases -A` works;
+- an empty OpenAPI v2 document (`/openapi/v2`, protobuf for kubectl), so `kubectl edit` and
+  `kubectl apply` validate (nothing) instead of failing to download a schema.
+
+Watches (`GET .../<plural>?watch=1`, cluster-wide, per namespace, or of one object by its
+path) are served here, not by kmock:
+
+- one resourceVersion counter for the whole cluster (etcd's revision): every write bumps it,
+  objects carry it, and a list's `metadata.resourceVersion` is the counter at the time of the
+  list, so a list followed by a watch from its resourceVersion misses and repeats nothing;
+- each resource keeps its last `history_size` changes; a watch from `resourceVersion=N` streams
+  the kept changes after N, then live ones, in resourceVersion order, each as one line of JSON
+  `{"type": ADDED|MODIFIED|DELETED, "object": {...}}` (objects with apiVersion/kind; a DELETED
+  object carries the deletion's resourceVersion); `resourceVersion` 0 or absent starts with a
+  synthetic ADDED for every object that exists;
+- `labelSelector`/`fieldSelector` as on lists, with a real server's transitions: an object
+  modified into the selection arrives as ADDED, one modified out of it as DELETED;
+- N older than the history (after `compact()`, or when changes fell out of `history_size`):
+  one `ERROR` event whose object is a `Status` (code 410, reason Expired, "too old resource
+  version: N (compacted)"), then the stream ends, as a real server does;
+- `allowWatchBookmarks=true`: a `BOOKMARK` every `bookmark_interval` seconds, whose object has
+  only apiVersion/kind and `metadata.resourceVersion` (the counter, when every change so far
+  has been sent);
+- `timeoutSeconds` ends the stream cleanly (end of the chunked body); the server ends every
+  watch after `max_watch_seconds` anyway;
+- faults: `fail(..., watch=True)` refuses new watches only (lists still work); `latency`
+  delays a watch's start and every event on it (each arrives `latency` after its write);
+  `drop_watches()` resets open streams (TCP reset, no final event: the client sees a broken
+  connection); stopping the server (the harness's `stop()`) drops them too.
 
 Still simplified: lists are atomic for server-side apply (no merge keys), a strategic merge patch
 is a plain merge patch, namespace deletion is immediate (no Terminating phase), finalizers are
-ignored, watches come from kmock (no selectors), and objects are not validated against schemas.
+ignored, and objects are not validated against schemas (the OpenAPI document is empty). For
+watches: a `resourceVersion` newer than the server's is waited on rather than refused (a real
+server answers "Too large resource version" after a few seconds), `resourceVersionMatch`, the
+`sendInitialEvents` streaming list and its `k8s.io/initial-events-end` bookmark are not served,
+lists do not honour `resourceVersion` (they always read the latest state, which is what
+`resourceVersion` 0 or unset gives), nothing is served as Table or protobuf, and watch events
+are never reordered or coalesced. Leases are stored like any object: the server does not
+interpret `holderIdentity` or the times (neither does a real one).
 """
 
 from __future__ import annotations
@@ -38,7 +76,10 @@ import datetime
 import json
 import random
 import re
+import socket
 import string
+import struct
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,9 +183,21 @@ def istio_resources(version: str = "v1") -> tuple[ResourceDef, ...]:
 
 TETRATE = (ResourceDef("install.tetrate.io", "v1alpha1", "ingressgateways", "IngressGateway"),)
 
+# Leader election's Lease: a built-in kind without a status subresource; DELETE answers a Status.
+LEASE = ResourceDef(
+    "coordination.k8s.io",
+    "v1",
+    "leases",
+    "Lease",
+    builtin=True,
+    status_subresource=False,
+    returns_deleted_object=False,
+)
+COORDINATION = (LEASE,)
+
 
 def default_resources(istio: bool = True, istio_version: str = "v1") -> tuple[ResourceDef, ...]:
-    return CORE + (istio_resources(istio_version) if istio else ()) + TETRATE
+    return CORE + COORDINATION + (istio_resources(istio_version) if istio else ()) + TETRATE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,6 +236,9 @@ class InjectedError(KubernetesError):
     """An injected failure that also sends response headers (such as Retry-After)."""
 
     headers: dict | None = None
+
+
+_WATCH_HEADERS = {"Content-Type": "application/json"}
 
 
 def _not_found(rdef: ResourceDef, name: str) -> KubernetesError:
@@ -236,6 +292,12 @@ def parse_path(path: str) -> parsing.ParsedPath:
     )
 
 
+def go_bool(value: str | None) -> bool:
+    """A query flag as the API server parses it (Go's strconv.ParseBool; the Python client
+    sends `watch=True`, client-go `watch=true`, curl users `watch=1`)."""
+    return value in ("1", "t", "T", "true", "TRUE", "True")
+
+
 async def parse_request(raw: aiohttp.web.BaseRequest, *, id: int) -> rendering.Request:
     body = await raw.read()
     text = body.decode("utf-8", errors="replace")
@@ -252,6 +314,8 @@ async def parse_request(raw: aiohttp.web.BaseRequest, *, id: int) -> rendering.R
     )
     method = enums.method(raw.method)
     action = parsing.guess_k8s(k8s, method, dict(raw.query))
+    if method == enums.method.GET and k8s.group is not None and go_bool(raw.query.get("watch")):
+        action = enums.action.WATCH  # kmock knows only `watch=true`; clients send `1`, `True`, ...
     return rendering.Request(
         id=id,
         raw_request=raw,
@@ -284,9 +348,12 @@ class Fault:
     message: str = "injected failure"
     retry_after: str | None = None  # sent as the Retry-After header (e.g. with 429 or 503)
     delay: float = 0.0  # seconds to wait before answering (a slow or hung server)
+    watch: bool | None = None  # True: only watch requests; False: all but watches; None: any
 
     def matches(self, request: rendering.Request) -> bool:
         if self.method and request.method.value.upper() != self.method.upper():
+            return False
+        if self.watch is not None and self.watch != (request.action == enums.action.WATCH):
             return False
         return not (self.path and not re.search(self.path, request.url.path))
 
@@ -302,6 +369,66 @@ class InFlight:
     def reset(self) -> None:
         self.current = self.peak = 0
         self.log.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Watches
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write as the watch history keeps it: the object after it (for a deletion, the object
+    as it was, carrying the deletion's resourceVersion) and, for a modification, before it."""
+
+    revision: int
+    type: str  # ADDED, MODIFIED or DELETED
+    object: dict
+    before: dict | None
+    at: float  # time.monotonic() of the write (watch events are delivered `latency` later)
+
+
+@dataclass(eq=False)
+class Watcher:
+    """One open watch stream: what it selects, and the changes waiting to be sent on it."""
+
+    rdef: ResourceDef
+    namespace: str | None
+    labels: Callable[[dict], bool]
+    fields: Callable[[dict], bool]
+    raw: aiohttp.web.BaseRequest | None
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    dropped: bool = False
+
+    def selects(self, obj: dict | None) -> bool:
+        if obj is None:
+            return False
+        if self.namespace is not None and (obj.get("metadata") or {}).get("namespace") != self.namespace:
+            return False
+        return self.labels(obj) and self.fields(obj)
+
+    def event(self, change: Change) -> dict | None:
+        """The event this watcher sees for a change, as a real server filters by selectors:
+        an object that starts to match is ADDED, one that stops matching is DELETED."""
+        now, before = self.selects(change.object), self.selects(change.before)
+        if change.type == "MODIFIED":
+            kind = "MODIFIED" if now and before else "ADDED" if now else "DELETED" if before else None
+        else:
+            kind = change.type if now else None
+        return None if kind is None else {"type": kind, "object": copy.deepcopy(change.object)}
+
+    def drop(self) -> None:
+        """Reset the connection (RST, no final chunk): the client sees a broken stream."""
+        self.dropped = True
+        transport = self.raw.transport if self.raw is not None else None
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            transport.abort()
+        self.queue.put_nowait(None)  # wake the stream up so that it ends
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,6 +451,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     _revision: int = attrs.field(default=0, init=False)
     _ips: int = attrs.field(default=0, init=False)
     _stopping: asyncio.Event | None = attrs.field(default=None, init=False)
+    # watches: see the module docstring
+    history_size: int = 1000  # changes kept per resource; older ones are compacted away
+    bookmark_interval: float = 1.0  # seconds between BOOKMARK events (when the client allows them)
+    max_watch_seconds: float = 1800.0  # the server ends any watch after this long
+    _history: dict[kmock.resource, collections.deque] = attrs.field(factory=dict, init=False)
+    _compacted: dict[kmock.resource, int] = attrs.field(factory=dict, init=False)
+    _watchers: dict[kmock.resource, set] = attrs.field(
+        factory=lambda: collections.defaultdict(set), init=False
+    )
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -341,6 +477,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         # The official client asks for `/apis/` and `/api/` (kmock serves them without the slash).
         self.fallback["get /apis/"] << self._serve_apis
         self.fallback["get /api/"] << self._serve_api
+        # kubectl edit (and apply without --validate=false) validates against the OpenAPI
+        # schema; an empty one validates nothing, as for a kind the server has no schema of.
+        self.fallback["get /openapi/v2"] << self._serve_openapi_v2
         self.fallback[enums.method.PUT] << self._serve_result
         self.fallback[enums.method.DELETE] << self._serve_result
         self.fallback[enums.method.PATCH] << self._serve_result
@@ -362,9 +501,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         message: str = "injected failure",
         retry_after: str | float | None = None,
         delay: float = 0.0,
+        watch: bool | None = None,
     ) -> Fault:
         fault = Fault(
-            status, times, method, path, message, None if retry_after is None else str(retry_after), delay
+            status,
+            times,
+            method,
+            path,
+            message,
+            None if retry_after is None else str(retry_after),
+            delay,
+            watch,
         )
         self.faults.append(fault)
         return fault
@@ -404,6 +551,38 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     def reset_counts(self) -> None:
         self.counts.clear()
         self.writes = 0
+
+    @property
+    def revision(self) -> int:
+        """The latest resourceVersion given out (lists carry it as `metadata.resourceVersion`)."""
+        return self._revision
+
+    def compact(self, kind_or_plural: str | None = None) -> int:
+        """Forget the watch history (of one resource, or all) up to now, as etcd's compaction
+        does: a watch from an older resourceVersion then gets `410 Expired`; one from the
+        current revision (a fresh list's) still works. Returns that revision."""
+        rdefs = [self.resource_def(kind_or_plural)] if kind_or_plural else list(self.served)
+        for rdef in rdefs:
+            self._history.pop(rdef.key, None)
+            self._compacted[rdef.key] = self._revision
+        return self._revision
+
+    def drop_watches(self, kind_or_plural: str | None = None) -> int:
+        """Reset every open watch stream (of one resource, or all) mid-way: the connection is
+        closed with a TCP reset and no final event. Returns how many were dropped."""
+        keys = [self.resource_def(kind_or_plural).key] if kind_or_plural else list(self._watchers)
+        dropped = 0
+        for key in keys:
+            for watcher in list(self._watchers.get(key, ())):
+                watcher.drop()
+                dropped += 1
+            self._watchers.pop(key, None)
+        return dropped
+
+    def watch_count(self, kind_or_plural: str | None = None) -> int:
+        """Watch streams open right now (of one resource, or all)."""
+        keys = [self.resource_def(kind_or_plural).key] if kind_or_plural else list(self._watchers)
+        return sum(len(self._watchers.get(key, ())) for key in keys)
 
     # -- kmock hooks ------------------------------------------------------------------------
 
@@ -461,10 +640,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                         )
                     raise api_error(fault.status, fault.message)
             if self._is_object_request(request):
-                events: list[tuple[kmock.resource, dict]] = []
-                self._results[id(request)] = self._dispatch(request, events)
-                for resource, event in events:
-                    await self._buses[resource].put(event)
+                # watchers are told of the changes by _store/_remove, in resourceVersion order
+                self._results[id(request)] = self._dispatch(request, [])
             # kmock's own dispatch: user reactions first, then the fallbacks (ours, discovery).
             return await kmock.KubernetesScaffold._handle(self, request)
         finally:
@@ -491,6 +668,18 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             )
         return await super()._render_error(exc)
 
+    async def _serve_openapi_v2(self, request: rendering.Request) -> Any:
+        """An empty OpenAPI v2 document: kubectl asks for protobuf (an empty message is an
+        empty `Document`), others for JSON. No `/openapi/v3`: kubectl then falls back to v2."""
+        if "protobuf" in (request.headers.get("Accept") or ""):
+            media = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+            return kmock.Response(status=200, headers={"Content-Type": media}, payload=b"")
+        document = {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1"}, "paths": {}}
+        # (kmock keeps a reaction's last headers: name the content type on both answers)
+        return kmock.Response(
+            status=200, headers={"Content-Type": "application/json"}, payload={**document, "definitions": {}}
+        )
+
     async def _serve_version(self, request: rendering.Request) -> Any:
         """kmock's discovery names the core group `/v1` and repeats a resource's short and
         singular names on its subresources (`namespaces/status`); kubectl then refuses
@@ -503,7 +692,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return listing
 
     # kmock registered these as the fallbacks of LIST/FETCH/CREATE/UPDATE/DELETE: answer with
-    # what _dispatch computed. WATCH stays kmock's own.
+    # what _dispatch computed. WATCH is _serve_watch below (kmock's fallback, overridden).
     async def _serve_result(self, request: rendering.Request) -> Any:
         result = self._results.get(id(request))
         if result is None:
@@ -512,6 +701,109 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return kmock.Response(status=status, payload=payload)
 
     _serve_list = _serve_fetch = _serve_create = _serve_update = _serve_delete = _serve_result
+
+    async def _serve_watch(self, request: rendering.Request) -> Any:  # type: ignore[override]
+        """`GET ...?watch=1`: newline-delimited JSON events, as the API server streams them.
+
+        Everything is decided before the first await, so no change slips between the snapshot
+        (the objects, or the history after `resourceVersion`) and the live events."""
+        rdef = self._resource_of(request)
+        params = request.params
+        try:
+            labels = label_matcher(params.get("labelSelector"))
+            fields = field_matcher(params.get("fieldSelector"), rdef.field_selectors)
+        except SelectorError as error:
+            raise api_error(400, str(error)) from None
+        if request.name is not None:  # the deprecated watch of one object by its path
+            by_name, name = fields, request.name
+            fields = lambda obj: by_name(obj) and obj["metadata"].get("name") == name  # noqa: E731
+        try:
+            timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
+        except ValueError:
+            raise api_error(400, "timeoutSeconds must be an integer") from None
+        duration = min(timeout if timeout is not None else self.max_watch_seconds, self.max_watch_seconds)
+        bookmarks = go_bool(params.get("allowWatchBookmarks"))
+        version = params.get("resourceVersion") or "0"
+        try:
+            since = int(version)
+        except ValueError:
+            raise api_error(400, f'Invalid value: "{version}": resourceVersion must be an integer') from None
+        watcher = Watcher(
+            rdef, request.namespace if rdef.namespaced else None, labels, fields, request._raw_request
+        )
+        initial: list[dict] = []
+        if since == 0:  # "any"/"latest": what exists now, as synthetic ADDED events
+            for obj in self._all(rdef, watcher.namespace):
+                if watcher.selects(obj):
+                    initial.append({"type": "ADDED", "object": copy.deepcopy(obj)})
+        elif since < self._compacted.get(rdef.key, 0):
+            status = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": f"too old resource version: {since} ({self._compacted[rdef.key]})",
+                "reason": "Expired",
+                "code": 410,
+            }
+            return kmock.Response(status=200, headers=_WATCH_HEADERS, payload=self._expired(status))
+        else:
+            for change in self._history.get(rdef.key, ()):
+                if change.revision > since:
+                    event = watcher.event(change)
+                    if event is not None:
+                        initial.append(event)
+        self._watchers[rdef.key].add(watcher)
+        stream = self._stream_watch(watcher, initial, duration, bookmarks)
+        return kmock.Response(status=200, headers=_WATCH_HEADERS, payload=stream)
+
+    @staticmethod
+    async def _expired(status: dict) -> Any:
+        yield b""
+        yield {"type": "ERROR", "object": status}
+
+    async def _stream_watch(
+        self, watcher: Watcher, initial: list[dict], duration: float, bookmarks: bool
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + duration
+        rdef = watcher.rdef
+        try:
+            yield b""  # the headers go out now, even if nothing happens for a while
+            for event in initial:
+                yield event
+            next_bookmark = loop.time() + self.bookmark_interval
+            while not watcher.dropped:
+                now = loop.time()
+                if now >= deadline:
+                    return  # timeoutSeconds (or the server's limit): the stream ends cleanly
+                if bookmarks and now >= next_bookmark:
+                    next_bookmark = now + self.bookmark_interval
+                    if watcher.queue.empty():  # everything up to now has been sent
+                        yield {
+                            "type": "BOOKMARK",
+                            "object": {
+                                "kind": rdef.kind,
+                                "apiVersion": rdef.api_version,
+                                "metadata": {"resourceVersion": str(self._revision)},
+                            },
+                        }
+                    continue
+                wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
+                try:
+                    change = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
+                except TimeoutError:
+                    continue
+                if change is None:
+                    return  # dropped: the connection is already reset
+                delay = change.at + self.latency - time.monotonic()
+                if delay > 0:  # the network's latency, on every event
+                    await asyncio.sleep(delay)
+                event = watcher.event(change)
+                if event is not None and not watcher.dropped:
+                    yield event
+        finally:
+            self._watchers.get(rdef.key, set()).discard(watcher)
 
     # -- the API ----------------------------------------------------------------------------
 
@@ -531,10 +823,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         resource = request.resource
         if resource is None or resource.version is None or resource.plural is None:
             return False
-        watching = request.params.get("watch") in ("true", "1")
-        return not (request.method.value.upper() == "GET" and watching)
+        return request.action != enums.action.WATCH
 
-    def _dispatch(self, request: rendering.Request, events: list) -> tuple[int, Any]:
+    def _resource_of(self, request: rendering.Request) -> ResourceDef:
         resource = request.resource
         rdef = self._defs.get((resource.group, resource.version, resource.plural))
         if rdef is None:
@@ -544,6 +835,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             sub and not (sub == "status" and rdef.status_subresource and name)
         ):
             raise api_error(404, "the server could not find the requested resource")
+        return rdef
+
+    def _dispatch(self, request: rendering.Request, events: list) -> tuple[int, Any]:
+        rdef = self._resource_of(request)
+        namespace, name, sub = request.namespace, request.name, request.subresource
         params = request.params
         dry_run = params.get("dryRun")
         if dry_run not in (None, "", "All"):
@@ -633,13 +929,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         obj["metadata"]["resourceVersion"] = str(self._revision)
         meta = obj["metadata"]
         key = (rdef.key, meta.get("namespace") if rdef.namespaced else None, meta["name"])
+        before = None
         if key in self._objects:
+            if not self._objects[key].deleted:
+                before = copy.deepcopy(self._objects[key].raw)
             self._objects[key].create(copy.deepcopy(obj))
         else:
             self._objects[key] = copy.deepcopy(obj)
         self.writes += 1
-        if events is not None:
-            events.append((rdef.key, {"type": event, "object": copy.deepcopy(obj)}))
+        self._record(rdef, "ADDED" if before is None else "MODIFIED", obj, before)
 
     def _remove(self, rdef: ResourceDef, obj: dict, events: list | None) -> None:
         meta = obj["metadata"]
@@ -647,8 +945,24 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self._revision += 1
         self._objects[key].delete()
         self.writes += 1
-        if events is not None:
-            events.append((rdef.key, {"type": "DELETED", "object": obj}))
+        gone = copy.deepcopy(obj)
+        gone["metadata"]["resourceVersion"] = str(self._revision)
+        self._record(rdef, "DELETED", gone, None)
+
+    def _record(self, rdef: ResourceDef, kind: str, obj: dict, before: dict | None) -> None:
+        """Keep a change in the resource's bounded history and hand it to the open watches."""
+        change = Change(self._revision, kind, copy.deepcopy(obj), before, time.monotonic())
+        history = self._history.setdefault(rdef.key, collections.deque())
+        history.append(change)
+        while len(history) > max(self.history_size, 0):
+            self._compacted[rdef.key] = history.popleft().revision
+        watchers = self._watchers.get(rdef.key, set())
+        for watcher in list(watchers):
+            transport = watcher.raw.transport if watcher.raw is not None else None
+            if watcher.raw is not None and (transport is None or transport.is_closing()):
+                watchers.discard(watcher)  # a client that went away before its stream started
+            else:
+                watcher.queue.put_nowait(change)
 
     def _check_body(
         self, rdef: ResourceDef, body: Any, namespace: str | None, name: str | None = None

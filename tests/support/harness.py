@@ -16,6 +16,14 @@ demands its own bearer token, so a client configured for the wrong cluster is re
         ...
         assert east.counts["GET"] == 3
 
+Watches (see tests/support/emulator.py for what they do) are tuned and broken per cluster:
+
+        east.configure_watches(bookmark_interval=0.1, max_watch_seconds=5, history_size=100)
+        east.wait_for_watches(1, "services")    # a client's watch is open
+        east.compact()                          # older resourceVersions: 410 Expired
+        east.drop_watches()                     # open streams reset mid-way
+        east.fail(500, watch=True)              # new watches refused, lists still answered
+
 A cluster's port is held for the life of the fleet: `stop()` leaves it bound but not listening
 (connection refused), and `start()` serves on it again.
 """
@@ -27,6 +35,7 @@ import collections
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,6 +123,7 @@ class EmulatedCluster:
         return self
 
     async def _stop(self) -> None:
+        self.emulator.drop_watches()  # open streams break at once, as when a server dies
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()  # closes the listening socket
@@ -160,9 +170,11 @@ class EmulatedCluster:
         path: str | None = None,
         message: str = "injected failure",
         retry_after: str | float | None = None,
+        watch: bool | None = None,
     ) -> Fault:
         """Answer matching requests with `status` (all of them, or the next `times`),
-        with a `Retry-After` header when `retry_after` is given."""
+        with a `Retry-After` header when `retry_after` is given. `watch=True` matches only
+        watch requests (new watches fail, lists work), `watch=False` all but watches."""
         return self.fleet.call(
             self.emulator.fail,
             status,
@@ -171,14 +183,70 @@ class EmulatedCluster:
             path=path,
             message=message,
             retry_after=retry_after,
+            watch=watch,
         )
 
     def delay(
-        self, seconds: float, *, times: int | None = None, method: str | None = None, path: str | None = None
+        self,
+        seconds: float,
+        *,
+        times: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        watch: bool | None = None,
     ) -> Fault:
         """Answer matching requests (all of them, or the next `times`) only after `seconds`:
         a slow request, or with a long delay a hung one (say, `delay(600, method="PATCH")`)."""
-        return self.fleet.call(self.emulator.fail, None, times=times, method=method, path=path, delay=seconds)
+        return self.fleet.call(
+            self.emulator.fail, None, times=times, method=method, path=path, delay=seconds, watch=watch
+        )
+
+    # -- watches ------------------------------------------------------------------------------
+
+    def configure_watches(
+        self,
+        *,
+        bookmark_interval: float | None = None,
+        max_watch_seconds: float | None = None,
+        history_size: int | None = None,
+    ) -> None:
+        """Seconds between BOOKMARK events; the server's own limit on a watch's duration;
+        the changes kept per resource for watches from an older resourceVersion."""
+        settings = {
+            "bookmark_interval": bookmark_interval,
+            "max_watch_seconds": max_watch_seconds,
+            "history_size": history_size,
+        }
+        for name, value in settings.items():
+            if value is not None:
+                self.fleet.call(setattr, self.emulator, name, value)
+
+    @property
+    def revision(self) -> int:
+        """The latest resourceVersion the cluster gave out."""
+        return self.fleet.call(lambda: self.emulator.revision)
+
+    def compact(self, kind: str | None = None) -> int:
+        """Compact the watch history (of one kind, or all) up to now: watching from an older
+        resourceVersion gets `410 Expired`. Returns the revision compacted to."""
+        return self.fleet.call(self.emulator.compact, kind)
+
+    def drop_watches(self, kind: str | None = None) -> int:
+        """Reset the open watch streams (of one kind, or all): TCP reset, no final event."""
+        return self.fleet.call(self.emulator.drop_watches, kind)
+
+    def watch_count(self, kind: str | None = None) -> int:
+        """Watch streams open right now (of one kind, or all)."""
+        return self.fleet.call(self.emulator.watch_count, kind)
+
+    def wait_for_watches(self, count: int = 1, kind: str | None = None, timeout: float = 5.0) -> int:
+        """Wait until at least `count` watch streams (of one kind, or all) are open."""
+        deadline = time.monotonic() + timeout
+        while (found := self.watch_count(kind)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: {found} watches open, expected {count}")
+            time.sleep(0.01)
+        return found
 
     def clear_faults(self) -> None:
         self.fleet.call(self.emulator.faults.clear)
@@ -408,6 +476,29 @@ def service(
     if load_balancer is not None:
         obj["status"] = {"loadBalancer": {"ingress": load_balancer}}
     return obj
+
+
+def lease(
+    ns: str,
+    name: str,
+    *,
+    holder: str | None = None,
+    duration: int = 15,
+    renew_time: str | None = None,
+    transitions: int = 0,
+) -> dict:
+    """A `coordination.k8s.io/v1` Lease as leader election writes it (times are MicroTime)."""
+    spec: dict = {"leaseDurationSeconds": duration, "leaseTransitions": transitions}
+    if holder is not None:
+        spec["holderIdentity"] = holder
+    if renew_time is not None:
+        spec["acquireTime"] = spec["renewTime"] = renew_time
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
 
 
 def destination_rule(
