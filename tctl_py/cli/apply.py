@@ -89,7 +89,7 @@ def command(
         codes = []
         if installs:
             targets = [cluster] if cluster else fleet.names()
-            codes.append(install(fleet, [d.body for d in installs], targets, dry_run))
+            codes.append(install(fleet, [d.mapping for d in installs], targets, dry_run))
         if not no_sync:
             ownership = meshview.ownership(store, config, organizations)
             codes.append(

@@ -49,7 +49,11 @@ def command(
             loaded, problems = read_inputs(filenames, recursive)
             if problems:
                 raise InvalidInput(problems, "nothing deleted: the input has problems")
-            installs = [d for d in loaded.documents if not kinds.lookup(d.api_version, d.kind).stored]
+            installs = [
+                d
+                for d in loaded.documents
+                if not getattr(kinds.lookup(d.api_version, d.kind), "stored", False)
+            ]
             if installs:
                 raise UsageError(
                     f"{installs[0].source}: {installs[0].kind} {installs[0].name} is not "
@@ -57,7 +61,7 @@ def command(
                 )
             targets = [item.fqn for item in objects.items(loaded.documents)]
         else:
-            resolved = kinds.resolve(kind)
+            resolved = kinds.resolve(kind or "")
             if not name:
                 raise UsageError(f"name the {resolved.singular} to delete: tctl delete {kind} NAME")
             if not resolved.stored:

@@ -30,8 +30,9 @@ def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str]
         for stored in store.list(kind=kind):
             bodies[stored.fqn] = stored.body
     for body in extra:
-        kind = kinds.lookup(body.get("apiVersion", ""), body.get("kind", ""))
-        bodies[kind.fqn(body.get("metadata", {}))] = body
+        extra_kind = kinds.lookup(body.get("apiVersion", ""), body.get("kind", ""))
+        assert extra_kind is not None, "extra bodies are validated configuration"
+        bodies[extra_kind.fqn(body.get("metadata", {}))] = body
     for fqn in without:
         bodies.pop(fqn, None)
     grouped = {

@@ -93,7 +93,9 @@ def reconcile_and_report(
             baseline=baseline,
             on_cluster=progress,
         )
-    report_findings(rec.result.findings, shown)
+    engine = rec.result
+    assert engine is not None, "a reconcile of configuration computes the engine's result"
+    report_findings(engine.findings, shown)
     if not diff_only:
         print_steps(rec, dry_run, fleet.live, verbose)
     else:  # a diff shows objects; what stands in the way is said on stderr
@@ -120,11 +122,11 @@ def reconcile_and_report(
         )
     for name, message in sorted(rec.failed.items()):
         err(f"error: cluster {name}: {message}; run again to converge\n")
-    if rec.unreachable & set(shown) or rec.failed or rec.result.held_origins:
+    if rec.unreachable & set(shown) or rec.failed or engine.held_origins:
         return int(ExitCode.CLUSTER)
     # An object in the way: one holding a name tctl needs, or a user's DestinationRule for an
     # exposed host (the engine then generates none for it, and says so as a finding).
-    in_the_way = [f for f in rec.result.findings if f.code in CONFLICT_CODES and f.cluster in shown]
+    in_the_way = [f for f in engine.findings if f.code in CONFLICT_CODES and f.cluster in shown]
     if rec.conflicts or in_the_way:
         return int(ExitCode.CONFLICT)
     if dry_run and rec.changes:

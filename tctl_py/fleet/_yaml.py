@@ -8,13 +8,13 @@ try:  # libyaml when available: about 10x faster than the pure-Python classes
     from yaml import CSafeDumper as _BaseDumper
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+    from yaml import SafeDumper as _BaseDumper
+    from yaml import SafeLoader as _BaseLoader
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class Loader(_BaseLoader):
     """Safe loader; an unquoted `2024-01-01T00:00:00Z` stays a string, as Kubernetes reads it."""
 
 
@@ -24,7 +24,7 @@ Loader.yaml_implicit_resolvers = {
 }
 
 
-class Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+class Dumper(_BaseDumper):
     """Safe dumper."""
 
 

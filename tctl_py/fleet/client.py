@@ -34,6 +34,7 @@ cluster): its connection pool holds `connections` connections, and its counters 
 
 from __future__ import annotations
 
+import builtins
 import copy
 import json
 import re
@@ -296,7 +297,7 @@ class ClusterClient:
 
     def list_managed(
         self, resources: Iterable[Resource], *, selector: str = MANAGED_SELECTOR, namespace: str | None = None
-    ) -> list[dict]:
+    ) -> builtins.list[dict]:
         """Objects of `resources` labelled managed-by tctl (every namespace, or one).
 
         apiVersion/kind filled in, `managedFields` kept (the plan decides what to ignore).
@@ -332,7 +333,7 @@ class ClusterClient:
             destination_rules=sort_objects(destination_rules),
         )
 
-    def _destination_rules(self) -> list[dict]:
+    def _destination_rules(self) -> builtins.list[dict]:
         """DestinationRules of every namespace; none when Istio's CRD is not installed (404)."""
         for version in _DESTINATION_RULE_VERSIONS:
             resource = Resource(

@@ -194,7 +194,8 @@ def _plugin_failures() -> Iterator[list[str]]:
     root = logging.getLogger()
     if _PLUGIN_FAILURES not in root.handlers:
         root.addHandler(_PLUGIN_FAILURES)
-    _PLUGIN_FAILURES.local.kept = kept = []
+    kept: list[str] = []
+    _PLUGIN_FAILURES.local.kept = kept
     try:
         yield kept
     finally:

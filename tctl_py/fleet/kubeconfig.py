@@ -166,7 +166,7 @@ def read_file(path: str | os.PathLike[str], *, required: bool = False) -> dict |
             hint="a kubeconfig is one document; merge files with KUBECONFIG instead",
         )
     _check_shape(documents[0])
-    return documents[0].body
+    return documents[0].mapping
 
 
 def _check_shape(document: Document) -> None:
@@ -260,8 +260,8 @@ def _merge(
                 merged[section].append(_resolve_paths(section, entry, base))
                 sources[(section, name)] = os.fspath(path)
         for entry in data.get("extensions") or ():
-            if isinstance(entry, dict) and entry.get("name") not in extensions_seen:
-                extensions_seen.add(entry.get("name"))
+            if isinstance(entry, dict) and str(entry.get("name")) not in extensions_seen:
+                extensions_seen.add(str(entry.get("name")))
                 merged.setdefault("extensions", []).append(copy.deepcopy(entry))
     return merged, sources
 

@@ -115,10 +115,13 @@ def read_snapshot(fleet_dir: str | os.PathLike[str]) -> list[ClusterState]:
         cluster = _Cluster(names.get(folder.name, folder.name))
         for path in _files(folder):
             problems += _read_file(cluster, path)
+        found = {name: sort_objects(objects.values()) for name, objects in cluster.objects.items()}
         states.append(
             ClusterState(
                 name=cluster.name,
-                **{name: sort_objects(found.values()) for name, found in cluster.objects.items()},
+                namespaces=found["namespaces"],
+                services=found["services"],
+                destination_rules=found["destination_rules"],
             )
         )
     if problems:
@@ -240,7 +243,9 @@ def _add(cluster: _Cluster, document: Document) -> list[Problem]:
     if field_name is None:
         return []  # a kind the fleet does not need
     metadata = body.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(metadata, dict):
+        metadata = {}
+    name = metadata.get("name")
     if not isinstance(name, str) or not name:
         return [Problem(position, "object has no metadata.name", kind=kind)]
     resource = STATE_RESOURCES[field_name]
@@ -265,7 +270,7 @@ def _add(cluster: _Cluster, document: Document) -> list[Problem]:
                 name=name,
             )
         ]
-    if resource.namespaced and not is_dns1123_label(namespace):
+    if resource.namespaced and not is_dns1123_label(str(namespace)):
         return [
             Problem(
                 document.position(("metadata", "namespace")),
