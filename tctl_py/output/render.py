@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import yaml
 
@@ -32,22 +33,78 @@ def to_yaml(body: object) -> str:
     )
 
 
+def to_json(body: object) -> str:
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
 def as_list(bodies: Sequence[dict]) -> dict:
     """Several objects are one `kind: List`, as `kubectl get -o yaml|json` prints them."""
     return {"apiVersion": "v1", "kind": "List", "items": list(bodies)}
 
 
-def one_or_list(bodies: Sequence[dict], single: bool) -> object:
-    return bodies[0] if single and len(bodies) == 1 else as_list(bodies)
+@dataclass(frozen=True)
+class ListFormat:
+    """How a `kind: List` is written piece by piece: `head`, each item (`first` tells whether a
+    separator goes before it), `tail`; `empty` is the List without items and `alone` an object
+    printed by itself."""
+
+    head: str
+    item: Callable[[dict, bool], str]
+    tail: str
+    empty: str
+    alone: Callable[[dict], str]
 
 
-def yaml_text(bodies: Sequence[dict], single: bool = False) -> str:
-    if (single and len(bodies) == 1) or not bodies:
-        return to_yaml(one_or_list(bodies, single))
-    # The same bytes as dumping the whole List, one item at a time: PyYAML holds a document's
-    # entire node tree in memory, hundreds of MiB for the ServiceEntries of a large fleet.
-    return "apiVersion: v1\nkind: List\nitems:\n" + "".join(to_yaml([body]) for body in bodies)
+# Item by item, the same bytes as dumping the whole List: PyYAML holds a document's entire node
+# tree in memory, hundreds of MiB for the ServiceEntries of a large fleet.
+YAML = ListFormat(
+    head="apiVersion: v1\nkind: List\nitems:\n",
+    item=lambda body, first: to_yaml([body]),
+    tail="",
+    empty="apiVersion: v1\nkind: List\nitems: []\n",
+    alone=to_yaml,
+)
+
+# json.dumps(indent=2) puts the List's items two levels deep and never writes a raw newline
+# inside a string, so an item is its own dump with every line indented by four spaces.
+JSON = ListFormat(
+    head='{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": [\n',
+    item=lambda body, first: ("    " if first else ",\n    ") + to_json(body).replace("\n", "\n    "),
+    tail="\n  ]\n}\n",
+    empty='{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": []\n}\n',
+    alone=lambda body: to_json(body) + "\n",
+)
+
+FORMATS = {"yaml": YAML, "json": JSON}
 
 
-def json_text(bodies: Sequence[dict], single: bool = False) -> str:
-    return json.dumps(one_or_list(bodies, single), indent=2, ensure_ascii=False) + "\n"
+class ListPrinter:
+    """Writes objects as they come, as one `kind: List`, or with `single` as the object alone when
+    it turns out to be the only one: the first object is held back until a second one, or the
+    end, decides which. Call `close` after the last object."""
+
+    def __init__(self, fmt: ListFormat, write: Callable[[str], None], *, single: bool = False) -> None:
+        self._format = fmt
+        self._write = write
+        self._single = single
+        self._count = 0
+        self._held: dict | None = None
+
+    def add(self, body: dict) -> None:
+        self._count += 1
+        if self._count == 1 and self._single:
+            self._held = body
+            return
+        if self._held is not None:
+            self._write(self._format.head + self._format.item(self._held, True))
+            self._held = None
+        first = self._count == 1
+        self._write((self._format.head if first else "") + self._format.item(body, first))
+
+    def close(self) -> None:
+        if self._held is not None:
+            self._write(self._format.alone(self._held))
+        elif self._count == 0:
+            self._write(self._format.empty)
+        else:
+            self._write(self._format.tail)
