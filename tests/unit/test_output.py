@@ -316,6 +316,94 @@ def test_the_first_object_is_held_only_while_it_may_be_printed_alone():
     assert unnamed  # without `single`, written at once
 
 
+class _NoAliases(yaml.CSafeDumper):
+    def ignore_aliases(self, data):
+        return True
+
+
+def pyyaml(body) -> str:
+    """PyYAML's own block-style dump, with tctl's options: what `to_yaml` must write."""
+    return yaml.dump(
+        body, Dumper=_NoAliases, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16
+    )
+
+
+# Strings PyYAML prints plain, and strings it quotes: indicators, spaces, numbers, booleans,
+# nulls, timestamps, sexagesimals, unicode, a key too long to be a simple key.
+TRICKY = st.one_of(
+    st.text(alphabet="az09.-_/,=+@:# '\"!&*?~[]{}%|>\n\té", max_size=8),
+    st.sampled_from(
+        [
+            "true",
+            "No",
+            "on",
+            "y",
+            "null",
+            "~",
+            "1.5",
+            "1e3",
+            "0x1f",
+            "0o17",
+            "1_000",
+            "12:30",
+            "2026-01-15",
+            "-a",
+            "a:",
+            ":a",
+            "a: b",
+            "a #b",
+            "10.0.0.1",
+            "k-svc-1",
+            "",
+            " a",
+            "a ",
+            "x" * 130,
+            ".inf",
+            "<<",
+        ]
+    ),
+)
+PLAIN = st.from_regex(r"[a-z0-9][a-z0-9./,=+@-]{0,6}", fullmatch=True)  # mostly printed unquoted
+
+
+def yamlish(strings):
+    return st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), strings),
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(strings, inner, max_size=3)),
+        max_leaves=14,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.dictionaries(PLAIN, yamlish(PLAIN), max_size=4), st.lists(yamlish(PLAIN), max_size=4)))
+def test_yaml_of_plain_objects_is_written_as_pyyaml_writes_it(body):
+    """to_yaml writes objects of plain strings itself (faster): byte for byte what PyYAML writes."""
+    assert render.to_yaml(body) == pyyaml(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(TRICKY, yamlish(st.one_of(PLAIN, TRICKY, st.floats(allow_nan=False))), max_size=4))
+def test_yaml_of_any_object_is_written_as_pyyaml_writes_it(body):
+    """Strings PyYAML quotes, floats, long keys: still PyYAML's bytes."""
+    assert render.to_yaml(body) == pyyaml(body)
+
+
+def test_an_istio_object_is_written_without_pyyaml_and_as_pyyaml_writes_it(monkeypatch):
+    body = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "WorkloadEntry",
+        "metadata": {"name": "k-details-1f0e", "namespace": "bookinfo", "labels": {"app": "details"}},
+        "spec": {"address": "10.0.0.1", "ports": {"http": 15443}, "network": "network-1", "empty": {}},
+    }
+    expected = pyyaml([body])
+
+    def refused(*args, **kwargs):
+        raise AssertionError("PyYAML was asked")
+
+    monkeypatch.setattr(render.yaml, "dump", refused)
+    assert render.to_yaml([body]) == expected
+
+
 def test_shared_values_are_written_out_not_as_yaml_aliases():
     shared = {"security.istio.io/tlsMode": "istio"}
     text = streamed("yaml", [{"labels": shared}, {"labels": shared}])
