@@ -25,9 +25,10 @@ class _PlainDumper(_Dumper):  # type: ignore[misc,valid-type]
 
 
 def to_yaml(body: object) -> str:
-    """`body` in block style, as PyYAML dumps it. Objects whose strings all print plain (names,
-    labels, addresses: nearly every generated object) are written here directly, several times
-    faster than PyYAML, which builds a node tree first; anything else goes to PyYAML."""
+    """`body` in block style, as PyYAML (with libyaml) dumps it. Objects of dicts, lists, ints,
+    booleans, None and one-line ASCII strings (every generated object, nearly) are written here
+    directly, several times faster than PyYAML, which builds a node tree first; anything else
+    goes to PyYAML."""
     try:
         return _block(body)
     except _NotPlain:
@@ -42,24 +43,41 @@ def to_yaml(body: object) -> str:
 
 
 class _NotPlain(Exception):
-    """A value `_block` leaves to PyYAML: a string it would quote, a float, a key of another type."""
+    """A value `_block` leaves to PyYAML: a float, a key of another type, a string with a line
+    break, a tab or non-ASCII characters."""
 
 
-# Strings PyYAML writes unquoted in block context, when they also resolve to a string: no
-# indicator first, none of ': ', ' #', spaces or quotes anywhere, ASCII only.
-_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/,=+@-]*\Z")
+_ONE_LINE = re.compile(r"[\x20-\x7e]{0,1000}\Z")  # printable ASCII, too short to be folded
+_INDICATORS = "#,[]{}&*!|>'\"%@`"  # a plain scalar cannot start with these
 _RESOLVER = yaml.resolver.Resolver()
 _STR = "tag:yaml.org,2002:str"
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _plain(value: str) -> bool:
-    return bool(_PLAIN.match(value)) and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR
+def _string(value: str) -> str:
+    """`value` as libyaml writes it in block context: plain when nothing in it reads as YAML
+    syntax and it reads back as a string, else single-quoted."""
+    if not _ONE_LINE.match(value):
+        raise _NotPlain
+    syntax = (
+        not value
+        or value[0] in _INDICATORS
+        or value[0] == " "
+        or value[-1] == " "
+        or value.startswith(("---", "...", "? ", "- "))
+        or value in ("?", "-")
+        or ": " in value
+        or value.endswith(":")
+        or " #" in value
+    )
+    if not syntax and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR:
+        return value
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _scalar(value: object) -> str:
-    if type(value) is str and _plain(value):
-        return value
+    if type(value) is str:
+        return _string(value)
     if value is None:
         return "null"
     if type(value) is bool:

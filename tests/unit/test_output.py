@@ -363,6 +363,23 @@ TRICKY = st.one_of(
         ]
     ),
 )
+# Each a value and a key: where libyaml's plain style ends and quoting begins.
+EDGES = [
+    *["", " ", "a ", " a", "a  b", "a b", "a:b", "a: b", "a:", ":", ":a", ": a", "?", "? a", "?a"],
+    *["-", "- a", "-a", "--", "---", "---a", "...", "..a", "a#b", "a #b", "#a", "a'b", "'", "''"],
+    *['"a"', '["cluster-1"]', "[a]", "{a}", "a,b", "&a", "*a", "!a", "|a", ">a", "%a", "@a", "`a"],
+    *["true", "True", "yes", "off", "y", "null", "~", "1", "-1", "+1", "1.5", ".5", "1e3", "0x1f"],
+    *["0o17", "1_000", "12:30", "1:2:3", "2026-01-15", "2026-01-15T10:00:00Z", ".inf", "-.inf", "<<"],
+    *["=", "a=b", "10.0.0.1", "::1", "fe80::1", "http://x", "a\tb", "a\nb", "é", "x" * 127, "x" * 128],
+]
+
+
+@pytest.mark.parametrize("value", EDGES)
+def test_a_string_is_written_as_pyyaml_writes_it_as_a_value_and_as_a_key(value):
+    for body in ({"k": value}, {value: 1}, [value], [{"k": [value]}]):
+        assert render.to_yaml(body) == pyyaml(body)
+
+
 PLAIN = st.from_regex(r"[a-z0-9][a-z0-9./,=+@-]{0,6}", fullmatch=True)  # mostly printed unquoted
 
 
