@@ -21,6 +21,17 @@ every other one is labelled `exposed: "true"`, which the WorkspaceSetting's expo
 selects. Every cluster has an east-west gateway
 LoadBalancer Service with 1-3 IPs. So each exposed Service gets a ServiceEntry in every cluster
 it does not run in, and shadow WorkloadEntries plus a DestinationRule where it runs twice.
+
+`--replicated` measures issue 8's fleet instead (`replicated-bench` markers): every third
+Service runs in every cluster, the others in their home cluster alone, every gateway has 3 IPs.
+It times, each next to its own floor, `get se --cluster cluster-07`, `get se -A`, `get we -A`
+(all `-o yaml`) and `get se -A` on twice the clusters. Each floor is handed the very objects tctl
+prints (its `-o json` output, pickled beforehand, loading untimed) and times parsing the fleet
+files with libyaml plus dumping those objects as one List with libyaml; for the ServiceEntry
+commands the benchmark checks that the floor's dump is tctl's output byte for byte.
+
+    .venv/bin/python benchmarks/fleet_bench.py --replicated [--runs 1]   # about 10 minutes
+    .venv/bin/python benchmarks/fleet_bench.py --replicated --quick      # 10 x 100, print only
 """
 
 from __future__ import annotations
@@ -484,7 +495,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--services", type=int, default=400)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, help="best of how many runs (3; 1 with --replicated)")
     parser.add_argument(
         "--quick", action="store_true", help="10 clusters x 100 services, smaller sizes, 2 runs; print only"
     )
@@ -496,8 +507,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.replicated:
+        args.runs = args.runs or 1  # the WorkloadEntry command and its floor take minutes each
         replicated(args, root, bin_dir, write_section, _cpus)
         return
+    args.runs = args.runs or 3
     if args.services < 2 * args.clusters:
         parser.error(
             "--services must be at least twice --clusters, so that every cluster's "
