@@ -182,7 +182,7 @@ class ListPrinter:
     it turns out to be the only one: the first object is held back until a second one, or the
     end, decides which. Call `close` after the last object."""
 
-    def __init__(self, fmt: ListFormat, write: Callable[[str], None], *, single: bool = False) -> None:
+    def __init__(self, fmt: ListFormat, write: Callable[[str], object], *, single: bool = False) -> None:
         self._format = fmt
         self._write = write
         self._single = single
