@@ -31,7 +31,7 @@ def to_yaml(body: object) -> str:
     goes to PyYAML."""
     try:
         return _block(body)
-    except _NotPlain:
+    except _ForPyYAML:
         return yaml.dump(
             body,
             Dumper=_PlainDumper,
@@ -42,9 +42,9 @@ def to_yaml(body: object) -> str:
         )
 
 
-class _NotPlain(Exception):
-    """A value `_block` leaves to PyYAML: a float, a key of another type, a string with a line
-    break, a tab or non-ASCII characters."""
+class _ForPyYAML(Exception):
+    """A value `_block` leaves to PyYAML: a float, a key that is no string or is 128 characters
+    or more, a string with a line break, a tab, non-ASCII characters or over 1000 characters."""
 
 
 _ONE_LINE = re.compile(r"[\x20-\x7e]{0,1000}\Z")  # printable ASCII, too short to be folded
@@ -58,7 +58,7 @@ def _string(value: str) -> str:
     """`value` as libyaml writes it in block context: plain when nothing in it reads as YAML
     syntax and it reads back as a string, else single-quoted."""
     if not _ONE_LINE.match(value):
-        raise _NotPlain
+        raise _ForPyYAML
     syntax = (
         not value
         or value[0] in _INDICATORS
@@ -88,7 +88,7 @@ def _scalar(value: object) -> str:
         return "{}"
     if value == [] and type(value) is list:
         return "[]"
-    raise _NotPlain
+    raise _ForPyYAML
 
 
 def _block(body: object) -> str:
@@ -98,7 +98,7 @@ def _block(body: object) -> str:
     elif type(body) is list and body:
         _sequence(body, 0, "", out)
     else:
-        raise _NotPlain
+        raise _ForPyYAML
     return "".join(out)
 
 
@@ -107,7 +107,7 @@ def _mapping(data: dict, indent: int, lead: str, out: list[str]) -> None:
     pad = " " * indent
     for key, value in data.items():
         if type(key) is not str or len(key) >= 128:  # PyYAML writes longer keys as `? key`
-            raise _NotPlain
+            raise _ForPyYAML
         line = f"{lead}{_scalar(key)}:"
         lead = pad
         if type(value) is dict and value:
