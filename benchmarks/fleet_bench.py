@@ -21,6 +21,17 @@ every other one is labelled `exposed: "true"`, which the WorkspaceSetting's expo
 selects. Every cluster has an east-west gateway
 LoadBalancer Service with 1-3 IPs. So each exposed Service gets a ServiceEntry in every cluster
 it does not run in, and shadow WorkloadEntries plus a DestinationRule where it runs twice.
+
+`--replicated` measures issue 8's fleet instead (`replicated-bench` markers): every third
+Service runs in every cluster, the others in their home cluster alone, every gateway has 3 IPs.
+It times, each next to its own floor, `get se --cluster cluster-07`, `get se -A`, `get we -A`
+(all `-o yaml`) and `get se -A` on twice the clusters. Each floor is handed the very objects tctl
+prints (its `-o json` output, pickled beforehand, loading untimed) and times parsing the fleet
+files with libyaml plus dumping those objects as one List with libyaml; for the ServiceEntry
+commands the benchmark checks that the floor's dump is tctl's output byte for byte.
+
+    .venv/bin/python benchmarks/fleet_bench.py --replicated [--runs 1]   # about 10 minutes
+    .venv/bin/python benchmarks/fleet_bench.py --replicated --quick      # 10 x 100, print only
 """
 
 from __future__ import annotations
@@ -46,6 +57,48 @@ def floor(fleet_dir: str, count: int, endpoints: int, cyclic_gc: bool = False, s
     if not cyclic_gc:
         gc.disable()
 
+    _parse_fleet(yaml, fleet_dir)
+    items = []
+    for i in range(count):
+        # spread the endpoints evenly over the entries, as tctl's vary from 1 to 6
+        n = endpoints * (i + 1) // count - endpoints * i // count
+        items.append(_service_entry(i, n))
+    document = {"apiVersion": "v1", "kind": "List", "items": items}
+    if size:
+        print(len(yaml.dump(document, **_dump_options(yaml)).encode()))
+        return
+    with open(os.devnull, "w") as sink:
+        yaml.dump(document, sink, **_dump_options(yaml))
+
+
+def floor_of_objects(fleet_dir: str, objects_file: str, out: str, cyclic_gc: bool = False) -> None:
+    """Load the objects tctl printed (a pickled list, see `pickle_objects`), then, timed: parse
+    every fleet file with libyaml and dump the objects as one `kind: List` with libyaml to `out`.
+
+    Loading is not timed, as a floor that is handed its objects, but it counts in the process's
+    peak memory: a program that dumps objects holds them. The timed seconds go to stderr.
+    """
+    import gc
+    import pickle
+    import time
+
+    import yaml
+
+    if not cyclic_gc:
+        gc.disable()
+    with open(objects_file, "rb") as handle:
+        items = pickle.load(handle)
+    start = time.perf_counter()
+    _parse_fleet(yaml, fleet_dir)
+    with open(out, "w", encoding="utf-8") as sink:
+        yaml.dump({"apiVersion": "v1", "kind": "List", "items": items}, sink, **_dump_options(yaml))
+    print(f"{FLOOR_SECONDS}{time.perf_counter() - start:.3f}", file=sys.stderr)
+
+
+FLOOR_SECONDS = "parse and dump seconds: "
+
+
+def _parse_fleet(yaml, fleet_dir: str) -> None:
     parsed = 0
     for cluster in sorted(os.listdir(fleet_dir)):
         folder = os.path.join(fleet_dir, cluster)
@@ -55,20 +108,29 @@ def floor(fleet_dir: str, count: int, endpoints: int, cyclic_gc: bool = False, s
             parsed += len(document["items"])
     if parsed == 0:
         sys.exit("floor: no objects parsed")
-    items = []
-    for i in range(count):
-        # spread the endpoints evenly over the entries, as tctl's vary from 1 to 6
-        n = endpoints * (i + 1) // count - endpoints * i // count
-        items.append(_service_entry(i, n))
-    document = {"apiVersion": "v1", "kind": "List", "items": items}
-    options = dict(
+
+
+def _dump_options(yaml) -> dict:
+    """tctl's: block style, keys in order, unicode kept, no line wrapping."""
+    return dict(
         Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16
     )
-    if size:
-        print(len(yaml.dump(document, **options).encode()))
-        return
-    with open(os.devnull, "w") as sink:
-        yaml.dump(document, sink, **options)
+
+
+def pickle_objects(json_file: str, objects_file: str) -> None:
+    """The items of tctl's `-o json` output, pickled for the floor; prints how many of each kind,
+    and the ServiceEntries' endpoints, as JSON."""
+    import collections
+    import json
+    import pickle
+
+    with open(json_file, encoding="utf-8") as handle:
+        items = json.load(handle)["items"]
+    with open(objects_file, "wb") as handle:
+        pickle.dump(items, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    counts = collections.Counter(item["kind"] for item in items)
+    endpoints = sum(len(item["spec"].get("endpoints", ())) for item in items)
+    print(json.dumps({"kinds": counts, "endpoints": endpoints}))
 
 
 def _service_entry(i: int, n_endpoints: int) -> dict:
@@ -131,8 +193,9 @@ def _cluster_name(c: int) -> str:
     return f"cluster-{c:02d}"
 
 
-def _addresses(c: int) -> list[str]:
-    return [f"10.{c // 200}.{c % 200}.{k + 1}" for k in range(1 + c % 3)]
+def _addresses(c: int, replicated: bool = False) -> list[str]:
+    """1-3 IPs per cluster; 3 in the replicated fleet (as the issue's counts imply)."""
+    return [f"10.{c // 200}.{c % 200}.{k + 1}" for k in range(3 if replicated else 1 + c % 3)]
 
 
 def _service(namespace: str, name: str, i: int, exposed: bool) -> dict:
@@ -168,7 +231,7 @@ def _service(namespace: str, name: str, i: int, exposed: bool) -> dict:
     }
 
 
-def _gateway_service(c: int) -> dict:
+def _gateway_service(c: int, addresses: list[str]) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -184,7 +247,7 @@ def _gateway_service(c: int) -> dict:
                 {"name": "tls", "port": 15443, "protocol": "TCP", "targetPort": 15443, "nodePort": 30443}
             ],
         },
-        "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in _addresses(c)]}},
+        "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in addresses]}},
     }
 
 
@@ -214,10 +277,14 @@ class Fleet:
         self.endpoints = 0  # their endpoints in all
         self.workload_entries = 0
         self.destination_rules = 0
+        self.service_entries_in: list[int] = [0] * clusters  # per consumer cluster
         self.output_bytes = 0  # what tctl prints
 
 
-def make_fleet(root, clusters: int, services: int, bin_dir) -> Fleet:
+def make_fleet(root, clusters: int, services: int, bin_dir, replicated: bool = False) -> Fleet:
+    """The spread fleet (each Service in its home cluster, every third in a second one too), or
+    with `replicated` the issue's: every third Service runs in every cluster, the others in their
+    home cluster alone, and every gateway has 3 IPs."""
     import random
     import shutil
     import subprocess
@@ -234,23 +301,27 @@ def make_fleet(root, clusters: int, services: int, bin_dir) -> Fleet:
         exposed = i % 2 == 0
         home = (i // 2) % clusters  # an exposed and an unexposed Service, cluster after cluster
         where = [home]
-        if i % 3 == 0 and clusters > 1:
+        if replicated and i % 3 == 0:
+            where = list(range(clusters))
+        elif i % 3 == 0 and clusters > 1:
             where.append((home + rng.randrange(1, clusters)) % clusters)
         for c in where:
             placed[c].append(_service(namespace, name, i, exposed))
         if exposed:
+            for c in set(range(clusters)) - set(where):
+                fleet.service_entries_in[c] += 1
             fleet.service_entries += clusters - len(where)
-            origin_ips = sum(len(_addresses(c)) for c in where)
+            origin_ips = sum(len(_addresses(c, replicated)) for c in where)
             fleet.endpoints += (clusters - len(where)) * origin_ips
-            if len(where) == 2:
-                fleet.workload_entries += origin_ips
-                fleet.destination_rules += 2
+            if len(where) >= 2:  # each runner gets shadows of every other runner's addresses
+                fleet.workload_entries += (len(where) - 1) * origin_ips
+                fleet.destination_rules += len(where)
     for c in range(clusters):
         folder = fleet.dir / _cluster_name(c)
         folder.mkdir()
         used = sorted({svc["metadata"]["namespace"] for svc in placed[c]})
         namespaces = [_namespace(n) for n in ["default", GATEWAY_NAMESPACE, "istio-system", *used]]
-        items = [*placed[c], _gateway_service(c)]
+        items = [*placed[c], _gateway_service(c, _addresses(c, replicated))]
         (folder / "namespaces.yaml").write_text(_dump(yaml, _as_list(namespaces)))
         (folder / "services.yaml").write_text(_dump(yaml, _as_list(items)))
         fleet.objects += len(namespaces) + len(items)
@@ -394,7 +465,7 @@ def check_output(bin_dir, fleet: Fleet) -> None:
 
 
 def best_of(commands: dict, runs: int) -> dict:
-    """Best wall time and the peak memory of that run, per command, runs interleaved."""
+    """Best wall time, and the peak memory and stderr of that run, per command, runs interleaved."""
     best: dict = {}
     for _ in range(runs):
         for name, command in commands.items():
@@ -402,7 +473,7 @@ def best_of(commands: dict, runs: int) -> dict:
             if code != 0:
                 sys.exit(f"{name} failed with exit code {code}:\n{errors[:2000]}")
             if name not in best or elapsed < best[name][0]:
-                best[name] = (elapsed, rss)
+                best[name] = (elapsed, rss, errors)
     return best
 
 
@@ -416,18 +487,30 @@ def main() -> None:
     root = Path(__file__).resolve().parents[1]
     work = root / "benchmarks" / ".work" / "fleet"
     bin_dir = Path(sys.executable).parent
+    # The virtualenv's `tctl` runs this checkout's code, wherever the package was installed from.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     sys.path.insert(0, str(root / "benchmarks"))
     from validate_bench import _cpus, write_section
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--services", type=int, default=400)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, help="best of how many runs (3; 1 with --replicated)")
     parser.add_argument(
         "--quick", action="store_true", help="10 clusters x 100 services, smaller sizes, 2 runs; print only"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
+    parser.add_argument(
+        "--replicated",
+        action="store_true",
+        help="the replicated fleet (every third Service in every cluster) against a floor per command",
+    )
     args = parser.parse_args()
+    if args.replicated:
+        args.runs = args.runs or 1  # the WorkloadEntry command and its floor take minutes each
+        replicated(args, root, bin_dir, write_section, _cpus)
+        return
+    args.runs = args.runs or 3
     if args.services < 2 * args.clusters:
         parser.error(
             "--services must be at least twice --clusters, so that every cluster's "
@@ -483,7 +566,7 @@ def main() -> None:
         },
         args.runs,
     )
-    (tctl_s, tctl_kb), (floor_s, floor_kb) = side["tctl"], side["floor"]
+    (tctl_s, tctl_kb, _), (floor_s, floor_kb, _) = side["tctl"], side["floor"]
 
     others = [size for size in [tiny, *sizes] if size != main_size]
     linear = best_of({size: tctl_command(bin_dir, fleets[size]) for size in others}, args.runs)
@@ -541,8 +624,172 @@ def _yaml_version() -> str:
     return yaml.__version__
 
 
+# ---------------------------------------------------------------------------------------------
+# The replicated fleet of issue 8, each command next to a floor that dumps the objects it prints
+
+REPLICATED_CLUSTER = "cluster-07"
+
+
+class Case:
+    """One timed command: `tctl get ARGS -o yaml` on a fleet, and the objects it must print.
+    `compare`: check that the floor dumps tctl's bytes (two more runs of each)."""
+
+    def __init__(
+        self, label: str, fleet: Fleet, args: list[str], kind: str, count: int, compare: bool = False
+    ) -> None:
+        self.label, self.fleet, self.args, self.kind, self.count = label, fleet, args, kind, count
+        self.compare = compare
+        self.slug = "-".join(a.strip("-") for a in args) + f"-{fleet.clusters}"
+        self.objects_file = fleet.root / f"{self.slug}.pickle"
+        self.output_bytes = 0
+
+    def tctl(self, bin_dir, output: str = "yaml") -> list[str]:
+        fleet = self.fleet
+        return [
+            *(str(bin_dir / "tctl"), "--store", str(fleet.store), "--fleet", str(fleet.dir), "get"),
+            *(*self.args, "-o", output),
+        ]
+
+    def floor(self, out: str = os.devnull) -> list[str]:
+        return [sys.executable, __file__, "floor-objects", str(self.fleet.dir), str(self.objects_file), out]
+
+
+def prepare(case: Case, bin_dir) -> None:
+    """Untimed: tctl's `-o json` output of the case, checked against the placement and pickled for
+    the floor; with `case.compare` also that the floor's dump is tctl's YAML byte for byte."""
+    import json
+    import subprocess
+
+    json_file = case.fleet.root / f"{case.slug}.json"
+    with open(json_file, "wb") as sink:
+        ran = subprocess.run(case.tctl(bin_dir, "json"), stdout=sink, stderr=subprocess.PIPE, text=False)
+    if ran.returncode != 0 or ran.stderr:
+        sys.exit(f"{case.label} failed ({ran.returncode}):\n{ran.stderr.decode()[:2000]}")
+    counted = subprocess.run(
+        [sys.executable, __file__, "pickle-objects", str(json_file), str(case.objects_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    json_file.unlink()
+    kinds = json.loads(counted.stdout)["kinds"]
+    if kinds != {case.kind: case.count}:
+        sys.exit(f"{case.label}: tctl printed {kinds}; the placement implies {case.count} {case.kind}")
+    if not case.compare:
+        return
+    tctl_out, floor_out = case.fleet.root / "tctl.yaml", case.fleet.root / "floor.yaml"
+    with open(tctl_out, "wb") as sink:
+        subprocess.run(case.tctl(bin_dir), stdout=sink, check=True)
+    subprocess.run(case.floor(str(floor_out)), stderr=subprocess.DEVNULL, check=True)
+    if tctl_out.read_bytes() != floor_out.read_bytes():
+        sys.exit(f"{case.label}: the floor's dump differs from tctl's output")
+    case.output_bytes = tctl_out.stat().st_size
+    tctl_out.unlink()
+    floor_out.unlink()
+
+
+def replicated(args, root, bin_dir, write_section, cpus) -> None:
+    import platform
+    import time
+
+    if args.quick:
+        args.clusters, args.services, args.runs = 10, 100, 1
+    work = root / "benchmarks" / ".work" / "replicated"
+    started = time.perf_counter()
+    main_fleet, doubled = (
+        make_fleet(work / f"{c}x{args.services}", c, args.services, bin_dir, replicated=True)
+        for c in (args.clusters, 2 * args.clusters)
+    )
+    target = int(REPLICATED_CLUSTER.rsplit("-", 1)[1])
+    cases = [
+        Case(
+            f"`get se --cluster {REPLICATED_CLUSTER} -o yaml`",
+            main_fleet,
+            ["se", "--cluster", REPLICATED_CLUSTER],
+            "ServiceEntry",
+            main_fleet.service_entries_in[target],
+            compare=True,
+        ),
+        Case(
+            "`get se -A -o yaml`",
+            main_fleet,
+            ["se", "-A"],
+            "ServiceEntry",
+            main_fleet.service_entries,
+            compare=True,
+        ),
+        Case("`get we -A -o yaml`", main_fleet, ["we", "-A"], "WorkloadEntry", main_fleet.workload_entries),
+        Case(
+            f"`get se -A -o yaml`, {doubled.clusters} clusters",
+            doubled,
+            ["se", "-A"],
+            "ServiceEntry",
+            doubled.service_entries,
+        ),
+    ]
+    for case in cases:
+        prepare(case, bin_dir)
+        print(f"{case.label}: {case.count} {case.kind} objects", file=sys.stderr)
+    commands = {}
+    for case in cases:
+        commands[case.label] = case.tctl(bin_dir)
+        commands[case.label + " floor"] = case.floor()
+    timed = best_of(commands, args.runs)
+
+    rows = []
+    for case in cases:
+        tctl_s, tctl_kb, _ = timed[case.label]
+        process_s, floor_kb, _ = timed[case.label + " floor"]
+        floor_s = _floor_seconds(timed[case.label + " floor"])
+        size = f"{case.output_bytes / 1e6:.1f} MB" if case.output_bytes else "n/a"
+        rows.append(
+            f"| {case.label} | {case.count} | {size} | {tctl_s:.2f} s | {_mib(tctl_kb)} "
+            f"| {floor_s:.2f} s | {process_s:.2f} s | {_mib(floor_kb)} "
+            f"| **{tctl_s / floor_s:.2f}x** | {_ratio(tctl_kb, floor_kb)} |"
+        )
+    se_all, se_doubled = timed[cases[1].label][0], timed[cases[3].label][0]
+    floor_growth = _floor_seconds(timed[cases[3].label + " floor"]) / _floor_seconds(
+        timed[cases[1].label + " floor"]
+    )
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {cpus()} CPUs, "
+        f"Python {platform.python_version()}, PyYAML {_yaml_version()} with libyaml; "
+        f"{args.clusters} clusters x {args.services} services, {main_fleet.objects} objects generated "
+        f"({main_fleet.service_entries} ServiceEntries, {main_fleet.workload_entries} WorkloadEntries "
+        f"and {main_fleet.destination_rules} DestinationRules fleet-wide); best of {args.runs} "
+        f"run{'s' if args.runs > 1 else ''}, interleaved, whole processes, peak memory by GNU time.",
+        "",
+        "| command (`tctl --store S --fleet DIR ... > /dev/null`) | objects | YAML | tctl time "
+        "| tctl peak memory | floor: parse + dump | floor process | floor peak memory "
+        "| time / floor | memory / floor |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Doubling the clusters ({args.clusters} to {doubled.clusters}) multiplies the time of "
+        f"`get se -A -o yaml` by **{se_doubled / se_all:.2f}x** (the floor's parse and dump: "
+        f"{floor_growth:.2f}x).",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    if not (args.no_write or args.quick):
+        write_section(root / "docs" / "performance.md", "replicated-bench", text)
+
+
+def _floor_seconds(measured: tuple) -> float:
+    return float(measured[2].rsplit(FLOOR_SECONDS, 1)[1])
+
+
+def _ratio(kib: int | None, floor_kib: int | None) -> str:
+    return f"{kib / floor_kib:.2f}x" if kib and floor_kib else "n/a"
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "floor":
+    if len(sys.argv) > 1 and sys.argv[1] == "floor-objects":
+        floor_of_objects(sys.argv[2], sys.argv[3], sys.argv[4], cyclic_gc="--gc" in sys.argv[5:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "pickle-objects":
+        pickle_objects(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 1 and sys.argv[1] == "floor":
         floor(
             sys.argv[2],
             int(sys.argv[3]),

@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import typer
 
 from tctl_py.cli.common import err, open_store
 
+if TYPE_CHECKING:
+    from tctl_py.mesh import GeneratedObject
+
+
+class Desired:
+    """The engine's objects for the clusters (and kinds) a command shows, one cluster at a time.
+
+    Commands that show generated objects ask the engine here and only here. Today the engine
+    computes every cluster and kind at once and this sorts its objects by cluster; with a scoped
+    engine (`compute(config, fleet, *, clusters, kinds)`) `objects` computes one cluster's, so
+    that memory holds the parsed fleet and one cluster's objects.
+    """
+
+    def __init__(self, config, fleet, clusters: Sequence[str], kinds: Collection[str] | None = None) -> None:
+        from tctl_py.cli import meshview
+
+        self.result = meshview.compute(config, fleet)
+        wanted = set(clusters)
+        self._by_cluster: dict[str, list] = {}
+        for o in self.result.objects:
+            if o.cluster in wanted and (kinds is None or o.kind in kinds):
+                self._by_cluster.setdefault(o.cluster, []).append(o)
+
+    def objects(self, cluster: str) -> list[GeneratedObject]:
+        """`cluster`'s objects, sorted by kind, namespace and name."""
+        return self._by_cluster.get(cluster, [])
+
 
 def get_generated(
     kind, name: str | None, cluster: str | None, all_clusters: bool, namespace: str | None, output: str
 ) -> None:
+    """Print the chosen clusters' objects of `kind` cluster by cluster, in the order of
+    `GeneratedObject.sort_key`; findings first, unreadable clusters last."""
+    import sys
+
     from tctl_py.cli import meshview
-    from tctl_py.cli.get import print_objects
     from tctl_py.errors import NotFound, UsageError
+    from tctl_py.output.printer import ObjectPrinter
 
     with open_store() as store:
         config = meshview.mesh_config(store)
@@ -26,54 +58,54 @@ def get_generated(
             hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG",
         )
     clusters = meshview.selected_clusters(fleet, cluster, all_clusters)
-    result = meshview.compute(config, fleet)
-    report_findings(result.findings, clusters)
-    chosen = [
-        o
-        for o in result.objects
-        if o.kind == kind.kind
-        and o.cluster in clusters
-        and (namespace is None or o.namespace == namespace)
-        and (name is None or o.name == name)
-    ]
-    if name and not chosen:
+    desired = Desired(config, fleet, clusters, kinds={kind.kind})
+    report_findings(desired.result.findings, clusters)
+    several = len(clusters) > 1
+    sync = None
+    if fleet.live and output in ("table", "wide"):
+        sync = sync_states(config, fleet, desired.result, clusters, ownership)
+    printer = ObjectPrinter(
+        output,
+        kind,
+        sys.stdout,
+        single=bool(name),
+        prefix=[*(["CLUSTER"] if several else []), *(["NAMESPACE"] if namespace is None else [])],
+        suffix=["SYNC"] if sync is not None else [],
+    )
+    shown = 0
+    for each in sorted(set(clusters)):  # the objects' order: by cluster first
+        for o in desired.objects(each):
+            if (namespace is not None and o.namespace != namespace) or (name is not None and o.name != name):
+                continue
+            shown += 1
+            printer.add(
+                o.body,
+                prefix=[*([o.cluster] if several else []), *([o.namespace] if namespace is None else [])],
+                suffix=[sync.get(o.sort_key, "unknown")] if sync is not None else [],
+                lead=f"{o.cluster} " if several else "",
+            )
+    if shown:
+        printer.close()
+    elif name:
         raise NotFound(
             f'{kind.singular} "{name}" not found in {_where(clusters, namespace)}',
             hint=f"`tctl get {kind.plural} -A` lists every generated one",
         )
-    readable = [c for c in clusters if c not in unreachable_names(fleet.states)]
-    if not chosen and readable:
-        err(f"No resources found in {_where(readable, namespace)}.\n")
-    elif chosen:
-        prefix = []
-        if len(clusters) > 1:
-            prefix.append(("CLUSTER", [o.cluster for o in chosen]))
-        if namespace is None:
-            prefix.append(("NAMESPACE", [o.namespace for o in chosen]))
-        suffix = []
-        if fleet.live and output in ("table", "wide"):
-            suffix.append(("SYNC", sync_column(config, fleet, result, clusters, chosen, ownership)))
-        print_objects(
-            kind,
-            [o.body for o in chosen],
-            output,
-            single=bool(name) and len(chosen) == 1,
-            prefix=tuple(prefix),
-            suffix=tuple(suffix),
-            clusters=[o.cluster for o in chosen] if len(clusters) > 1 else None,
-        )
-    exit_for_unreachable(fleet.states, result.held_origins)
+    else:
+        readable = [c for c in clusters if c not in unreachable_names(fleet.states)]
+        if readable:
+            err(f"No resources found in {_where(readable, namespace)}.\n")
+    exit_for_unreachable(fleet.states, desired.result.held_origins)
 
 
-def sync_column(config, fleet, result, clusters: Sequence[str], chosen: Sequence, ownership) -> list[str]:
-    """in-sync, missing, drifted or conflict for each object, from a plan against the live
-    clusters ("unknown" where a cluster could not be read)."""
+def sync_states(config, fleet, result, clusters: Sequence[str], ownership) -> dict[tuple, str]:
+    """in-sync, missing, drifted or conflict by object (`GeneratedObject.sort_key`), from a plan
+    against the live clusters; objects of clusters that could not be read are not in it."""
     from tctl_py.reconcile.executor import reconcile
     from tctl_py.reconcile.plan import sync_status
 
     rec = reconcile(config, fleet, ownership=ownership, write=False, clusters=clusters, result=result)
-    status = {(s.cluster, s.kind, s.namespace, s.name): sync_status(s) for s in rec.steps}
-    return [status.get(o.sort_key, "unknown") for o in chosen]
+    return {(s.cluster, s.kind, s.namespace, s.name): sync_status(s) for s in rec.steps}
 
 
 def _where(clusters: Sequence[str], namespace: str | None) -> str:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import err, open_store, out
+from tctl_py.cli.common import err, open_store
 
 HELP = """List objects of a kind, or one by NAME.
 
@@ -73,39 +73,9 @@ def command(
     if not found:
         err("No resources found\n")
         return
-    print_objects(resolved, [stored.body for stored in found], output.value, single=bool(name))
+    from tctl_py.output.printer import ObjectPrinter
 
-
-def print_objects(
-    resolved,
-    bodies: list[dict],
-    output: str,
-    *,
-    single: bool,
-    prefix: tuple = (),
-    suffix: tuple = (),
-    clusters: list[str] | None = None,
-) -> None:
-    """Objects in the chosen format; `prefix` columns (cluster, namespace) lead the table and
-    `suffix` ones (sync) close it; `clusters` (one per body, when several clusters are shown)
-    lead each `-o name` line."""
-    from tctl_py.config import objects
-    from tctl_py.output import render, tables
-
-    if output == "yaml":
-        out(render.yaml_text(bodies, single=single))
-    elif output == "json":
-        out(render.json_text(bodies, single=single))
-    elif output == "name":
-        leads = [f"{cluster} " for cluster in clusters] if clusters else [""] * len(bodies)
-        out(
-            "".join(
-                f"{lead}{objects.label(resolved, b['metadata']['name'])}\n"
-                for lead, b in zip(leads, bodies, strict=False)
-            )
-        )
-    else:
-        headers, rows = tables.rows(
-            resolved.kind, bodies, wide=output == "wide", prefix=prefix, suffix=suffix
-        )
-        tables.render(headers, rows, sys.stdout)
+    printer = ObjectPrinter(output.value, resolved, sys.stdout, single=bool(name))
+    for stored in found:
+        printer.add(stored.body)
+    printer.close()

@@ -16,28 +16,31 @@ Re-rendering unchanged input rewrites nothing; files of objects no longer genera
 
 def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write to.")) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.generated import exit_for_unreachable, report_findings
+    from tctl_py.cli.generated import Desired, exit_for_unreachable, report_findings
     from tctl_py.config import kinds
     from tctl_py.output import manifests
 
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)
-    result = meshview.compute(config, fleet)
-    report_findings(result.findings)
-    files = [
-        (manifests.relative_path(o.cluster, _plural(kinds, o.body), o.namespace, o.name), o.body)
-        for o in result.objects
-    ]
+    desired = Desired(config, fleet, fleet.names())
+    report_findings(desired.result.findings)
+    files = (
+        [
+            (manifests.relative_path(o.cluster, _plural(kinds, o.body), o.namespace, o.name), o.body)
+            for o in desired.objects(cluster)
+        ]
+        for cluster in sorted(set(fleet.names()))
+    )
     # An unreadable cluster, or one whose gateway addresses cannot be parsed, is no evidence that
     # what derives from it is gone: keep those files.
-    settled = all(s.reachable for s in fleet.states) and not result.held_origins
+    settled = all(s.reachable for s in fleet.states) and not desired.result.held_origins
     report = manifests.render(files, out_dir, prune=settled)
     out(
         f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed in {out_dir}\n"
     )
-    exit_for_unreachable(fleet.states, result.held_origins)
+    exit_for_unreachable(fleet.states, desired.result.held_origins)
 
 
 def _plural(kinds, body: dict) -> str:

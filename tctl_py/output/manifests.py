@@ -45,7 +45,7 @@ def relative_path(cluster: str, kind_plural: str, namespace: str, name: str) -> 
                         hint="an API server never holds such a name: fix the snapshot the fleet was read from",
                     )
                 ],
-                "nothing was rendered",
+                "nothing of this cluster was rendered",
             )
     return Path(cluster_folder(cluster), kind_plural, namespace or CLUSTER_SCOPED, f"{name}.yaml")
 
@@ -61,10 +61,13 @@ class RenderReport:
     removed: list[Path] = field(default_factory=list)
 
 
-def render(objects: Iterable[tuple[Path, dict]], out_dir: Path, *, prune: bool = True) -> RenderReport:
-    """Write each (relative path, body) under `out_dir`; files whose content is already right
-    are not touched, and (with `prune`) YAML files left over from an earlier render of the
-    folder are removed. Every path is checked before anything is written."""
+def render(
+    groups: Iterable[Iterable[tuple[Path, dict]]], out_dir: Path, *, prune: bool = True
+) -> RenderReport:
+    """Write each (relative path, body) under `out_dir`, a group (a cluster's objects) at a time:
+    every path of a group is checked before any of its files is written, and only one group is
+    held at once. Files whose content is already right are not touched, and (with `prune`) YAML
+    files left over from an earlier render of the folder are removed."""
     report = RenderReport()
     out_dir.mkdir(parents=True, exist_ok=True)
     root = out_dir.resolve()
@@ -75,20 +78,30 @@ def render(objects: Iterable[tuple[Path, dict]], out_dir: Path, *, prune: bool =
             f'"{out_dir}" is not empty and was not written by tctl render',
             hint="render into an empty folder, or one tctl rendered before",
         )
-    targets = {inside(root, relative): body for relative, body in objects}
+    wanted: set[Path] = set()
+    for group in groups:
+        targets = {inside(root, relative): body for relative, body in group}
+        if not owned:
+            owned = _claim(marker)
+        for path, body in targets.items():
+            text = to_yaml(body)
+            if path.is_file() and path.read_text(encoding="utf-8") == text:
+                report.unchanged.append(path)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, text)
+            report.written.append(path)
+        wanted.update(targets)
     if not owned:
-        marker.write_text("Written by `tctl render`; files here are replaced on every render.\n")
-    for path, body in targets.items():
-        text = to_yaml(body)
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            report.unchanged.append(path)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, text)
-        report.written.append(path)
+        _claim(marker)
     if prune:
-        report.removed = _remove_stale(root, set(targets))
+        report.removed = _remove_stale(root, wanted)
     return report
+
+
+def _claim(marker: Path) -> bool:
+    marker.write_text("Written by `tctl render`; files here are replaced on every render.\n")
+    return True
 
 
 def _remove_stale(root: Path, wanted: set[Path]) -> list[Path]:

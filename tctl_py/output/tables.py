@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -128,28 +128,25 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 }
 
 
-Extra = Sequence[tuple[str, Sequence[str]]]  # (header, one value per body) columns
+class Rows:
+    """A table's headers and cells, added object by object: it holds the cells, not the objects.
+    `prefix` columns lead (cluster, namespace), `suffix` ones close (sync); each `add` gives
+    their values for that object."""
 
+    def __init__(self, kind: str, wide: bool, prefix: Sequence[str] = (), suffix: Sequence[str] = ()) -> None:
+        self._columns = [c for c in COLUMNS[kind] if wide or not c.wide]
+        self.headers = [*prefix, *(c.header for c in self._columns), *suffix]
+        self.cells: list[list[str]] = []
 
-def rows(
-    kind: str, bodies: Sequence[dict], wide: bool, prefix: Extra = (), suffix: Extra = ()
-) -> tuple[list[str], list[list[str]]]:
-    """Headers and cells; `prefix` columns lead (cluster, namespace), `suffix` ones close (sync)."""
-    columns = [c for c in COLUMNS[kind] if wide or not c.wide]
-    headers = [h for h, _ in prefix] + [c.header for c in columns] + [h for h, _ in suffix]
-    cells = [
-        [values[index] for _, values in prefix]
-        + [c.value(body) for c in columns]
-        + [values[index] for _, values in suffix]
-        for index, body in enumerate(bodies)
-    ]
-    return headers, cells
+    def add(self, body: dict, prefix: Sequence[str] = (), suffix: Sequence[str] = ()) -> None:
+        self.cells.append([*prefix, *(c.value(body) for c in self._columns), *suffix])
 
 
 def render(headers: Sequence[str], table_rows: Sequence[Sequence[str]], stream) -> None:
     """A Rich table on a terminal; plain columns (as kubectl prints them) in pipes and files."""
     if not stream.isatty():
-        stream.write(plain(headers, table_rows))
+        for line in plain_lines(headers, table_rows):
+            stream.write(line)
         return
     from rich import box
     from rich.console import Console
@@ -163,10 +160,11 @@ def render(headers: Sequence[str], table_rows: Sequence[Sequence[str]], stream) 
     Console(file=stream, highlight=False).print(table)
 
 
-def plain(headers: Sequence[str], table_rows: Sequence[Sequence[str]]) -> str:
+def plain_lines(headers: Sequence[str], table_rows: Sequence[Sequence[str]]) -> Iterator[str]:
+    """The table's lines, columns as wide as their widest cell, no trailing spaces."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *table_rows, strict=False)]
-    lines = [
-        "   ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
-        for row in (headers, *table_rows)
-    ]
-    return "\n".join(lines) + "\n"
+    for row in (headers, *table_rows):
+        yield (
+            "   ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+            + "\n"
+        )

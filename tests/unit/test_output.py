@@ -238,30 +238,47 @@ def test_colorize_keeps_the_text():
 # --- render -------------------------------------------------------------------------------------------
 
 
+def whole(output: str, bodies: list, single: bool = False) -> str:
+    """How tctl printed objects before it streamed them: one document dumped at once."""
+    document = bodies[0] if single and len(bodies) == 1 else render.as_list(bodies)
+    if output == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return render.to_yaml(document)
+
+
+def streamed(output: str, bodies: list, single: bool = False) -> str:
+    pieces: list[str] = []
+    printer = render.ListPrinter(render.FORMATS[output], pieces.append, single=single)
+    for body in bodies:
+        printer.add(body)
+    printer.close()
+    return "".join(pieces)
+
+
 def test_yaml_of_several_objects_is_a_list():
     other = {**OBJECT, "metadata": {**OBJECT["metadata"], "name": "ws2"}}
-    data = yaml.safe_load(render.yaml_text([OBJECT, other]))
+    data = yaml.safe_load(streamed("yaml", [OBJECT, other]))
     assert data == {"apiVersion": "v1", "kind": "List", "items": [OBJECT, other]}
 
 
 def test_yaml_of_one_named_object_is_the_object():
-    assert yaml.safe_load(render.yaml_text([OBJECT], single=True)) == OBJECT
+    assert yaml.safe_load(streamed("yaml", [OBJECT], single=True)) == OBJECT
 
 
 def test_yaml_of_one_object_unnamed_is_still_a_list():
-    assert yaml.safe_load(render.yaml_text([OBJECT]))["kind"] == "List"
+    assert yaml.safe_load(streamed("yaml", [OBJECT]))["kind"] == "List"
 
 
 def test_yaml_keeps_key_order_and_block_style():
-    text = render.yaml_text([OBJECT], single=True)
+    text = streamed("yaml", [OBJECT], single=True)
     assert text.splitlines()[:3] == ["apiVersion: api.tsb.tetrate.io/v2", "kind: Workspace", "metadata:"]
     assert "{" not in text
 
 
 def test_json_of_several_objects_is_a_list():
-    data = json.loads(render.json_text([OBJECT, OBJECT]))
+    data = json.loads(streamed("json", [OBJECT, OBJECT]))
     assert data["kind"] == "List" and data["items"] == [OBJECT, OBJECT]
-    assert json.loads(render.json_text([OBJECT], single=True)) == OBJECT
+    assert json.loads(streamed("json", [OBJECT], single=True)) == OBJECT
 
 
 def test_yaml_unicode_is_kept_readable():
@@ -269,13 +286,157 @@ def test_yaml_unicode_is_kept_readable():
     assert "Café ☕" in text
 
 
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+BODIES = st.lists(st.dictionaries(st.text(min_size=1, max_size=6), JSONISH, max_size=4), max_size=5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(BODIES, st.sampled_from(["yaml", "json"]), st.booleans())
+def test_a_list_written_item_by_item_is_the_whole_list_dumped_at_once(bodies, output, single):
+    """The printers stream a List's items one by one (to bound memory): the same bytes as one
+    dump of the whole document, for any number of objects, alone or not."""
+    assert streamed(output, bodies, single) == whole(output, bodies, single)
+
+
+def test_the_first_object_is_held_only_while_it_may_be_printed_alone():
+    pieces: list[str] = []
+    printer = render.ListPrinter(render.YAML, pieces.append, single=True)
+    printer.add(OBJECT)
+    assert pieces == []  # one object of `get KIND NAME` prints alone, not as a List
+    printer.add(OBJECT)
+    assert "".join(pieces).startswith("apiVersion: v1\nkind: List\nitems:\n")
+    unnamed: list[str] = []
+    render.ListPrinter(render.YAML, unnamed.append).add(OBJECT)
+    assert unnamed  # without `single`, written at once
+
+
+class _NoAliases(yaml.CSafeDumper):
+    def ignore_aliases(self, data):
+        return True
+
+
+def pyyaml(body) -> str:
+    """PyYAML's own block-style dump, with tctl's options: what `to_yaml` must write."""
+    return yaml.dump(
+        body, Dumper=_NoAliases, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16
+    )
+
+
+# Strings PyYAML prints plain, and strings it quotes: indicators, spaces, numbers, booleans,
+# nulls, timestamps, sexagesimals, unicode, a key too long to be a simple key.
+TRICKY = st.one_of(
+    st.text(alphabet="az09.-_/,=+@:# '\"!&*?~[]{}%|>\n\té", max_size=8),
+    st.sampled_from(
+        [
+            "true",
+            "No",
+            "on",
+            "y",
+            "null",
+            "~",
+            "1.5",
+            "1e3",
+            "0x1f",
+            "0o17",
+            "1_000",
+            "12:30",
+            "2026-01-15",
+            "-a",
+            "a:",
+            ":a",
+            "a: b",
+            "a #b",
+            "10.0.0.1",
+            "k-svc-1",
+            "",
+            " a",
+            "a ",
+            "x" * 130,
+            ".inf",
+            "<<",
+        ]
+    ),
+)
+# Each a value and a key: where libyaml's plain style ends and quoting begins.
+EDGES = [
+    *["", " ", "a ", " a", "a  b", "a b", "a:b", "a: b", "a:", ":", ":a", ": a", "?", "? a", "?a"],
+    *["-", "- a", "-a", "--", "---", "---a", "...", "..a", "a#b", "a #b", "#a", "a'b", "'", "''"],
+    *['"a"', '["cluster-1"]', "[a]", "{a}", "a,b", "&a", "*a", "!a", "|a", ">a", "%a", "@a", "`a"],
+    *["true", "True", "yes", "off", "y", "null", "~", "1", "-1", "+1", "1.5", ".5", "1e3", "0x1f"],
+    *["0o17", "1_000", "12:30", "1:2:3", "2026-01-15", "2026-01-15T10:00:00Z", ".inf", "-.inf", "<<"],
+    *["=", "a=b", "10.0.0.1", "::1", "fe80::1", "http://x", "a\tb", "a\nb", "é", "x" * 127, "x" * 128],
+]
+
+
+@pytest.mark.parametrize("value", EDGES)
+def test_a_string_is_written_as_pyyaml_writes_it_as_a_value_and_as_a_key(value):
+    for body in ({"k": value}, {value: 1}, [value], [{"k": [value]}]):
+        assert render.to_yaml(body) == pyyaml(body)
+
+
+PLAIN = st.from_regex(r"[a-z0-9][a-z0-9./,=+@-]{0,6}", fullmatch=True)  # mostly printed unquoted
+
+
+def yamlish(strings):
+    return st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), strings),
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(strings, inner, max_size=3)),
+        max_leaves=14,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.dictionaries(PLAIN, yamlish(PLAIN), max_size=4), st.lists(yamlish(PLAIN), max_size=4)))
+def test_yaml_of_plain_objects_is_written_as_pyyaml_writes_it(body):
+    """to_yaml writes objects of plain strings itself (faster): byte for byte what PyYAML writes."""
+    assert render.to_yaml(body) == pyyaml(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(TRICKY, yamlish(st.one_of(PLAIN, TRICKY, st.floats(allow_nan=False))), max_size=4))
+def test_yaml_of_any_object_is_written_as_pyyaml_writes_it(body):
+    """Strings PyYAML quotes, floats, long keys: still PyYAML's bytes."""
+    assert render.to_yaml(body) == pyyaml(body)
+
+
+def test_an_istio_object_is_written_without_pyyaml_and_as_pyyaml_writes_it(monkeypatch):
+    body = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "WorkloadEntry",
+        "metadata": {"name": "k-details-1f0e", "namespace": "bookinfo", "labels": {"app": "details"}},
+        "spec": {"address": "10.0.0.1", "ports": {"http": 15443}, "network": "network-1", "empty": {}},
+    }
+    expected = pyyaml([body])
+
+    def refused(*args, **kwargs):
+        raise AssertionError("PyYAML was asked")
+
+    monkeypatch.setattr(render.yaml, "dump", refused)
+    assert render.to_yaml([body]) == expected
+
+
+def test_shared_values_are_written_out_not_as_yaml_aliases():
+    shared = {"security.istio.io/tlsMode": "istio"}
+    text = streamed("yaml", [{"labels": shared}, {"labels": shared}])
+    assert "&" not in text and "*" not in text
+    assert yaml.safe_load(text)["items"] == [{"labels": shared}, {"labels": shared}]
+
+
 # --- tables -------------------------------------------------------------------------------------------
 
 
 def test_plain_table_has_no_trailing_spaces():
-    text = tables.plain(
-        ["NAME", "DISPLAY NAME", "DESCRIPTION"],
-        [["a-long-name", "", ""], ["b", "B", ""], ["c", "", "last column"]],
+    text = "".join(
+        tables.plain_lines(
+            ["NAME", "DISPLAY NAME", "DESCRIPTION"],
+            [["a-long-name", "", ""], ["b", "B", ""], ["c", "", "last column"]],
+        )
     )
     lines = text.splitlines()
     assert len(lines) == 4
@@ -285,21 +446,32 @@ def test_plain_table_has_no_trailing_spaces():
 
 
 def test_plain_table_aligns_columns():
-    lines = tables.plain(["NAME", "TENANT"], [["a-long-name", "t"], ["b", "tenant-2"]]).splitlines()
+    lines = "".join(
+        tables.plain_lines(["NAME", "TENANT"], [["a-long-name", "t"], ["b", "tenant-2"]])
+    ).splitlines()
     starts = {line.index(word) for line, word in zip(lines, ["TENANT", "t", "tenant-2"], strict=False)}
     assert len(starts) == 1
     assert lines[0].startswith("NAME ")
 
 
 def test_rows_for_each_kind_and_wide():
-    headers, rows = tables.rows("Workspace", [OBJECT], wide=False)
-    assert headers[:3] == ["NAME", "TENANT", "NAMESPACES"]
-    assert rows == [[*["ws", "t", "*/bookinfo"], *[""] * (len(headers) - 3)]]
-    wide_headers, _ = tables.rows("Workspace", [OBJECT], wide=True)
-    assert "ORGANIZATION" in wide_headers and "ORGANIZATION" not in headers
+    rows = tables.Rows("Workspace", wide=False)
+    rows.add(OBJECT)
+    assert rows.headers[:3] == ["NAME", "TENANT", "NAMESPACES"]
+    assert rows.cells == [[*["ws", "t", "*/bookinfo"], *[""] * (len(rows.headers) - 3)]]
+    assert "ORGANIZATION" in tables.Rows("Workspace", wide=True).headers
+    assert "ORGANIZATION" not in rows.headers
     for kind in ("Organization", "Tenant", "Workspace", "WorkspaceSetting", "Cluster"):
-        headers, rows = tables.rows(kind, [{"metadata": {"name": "x"}, "spec": {}}], wide=True)
-        assert headers[0] == "NAME" and rows[0][0] == "x"
+        rows = tables.Rows(kind, wide=True)
+        rows.add({"metadata": {"name": "x"}, "spec": {}})
+        assert rows.headers[0] == "NAME" and rows.cells[0][0] == "x"
+
+
+def test_extra_columns_lead_and_close_each_row():
+    rows = tables.Rows("DestinationRule", wide=False, prefix=["CLUSTER"], suffix=["SYNC"])
+    rows.add({"metadata": {"name": "r"}, "spec": {"host": "h"}}, ["c1"], ["in-sync"])
+    assert rows.headers == ["CLUSTER", "NAME", "HOST", "SYNC"]
+    assert rows.cells == [["c1", "r", "h", "in-sync"]]
 
 
 def test_render_to_a_pipe_is_plain():
@@ -316,28 +488,3 @@ def test_render_to_a_pipe_is_plain():
     pipe = Pipe()
     tables.render(["NAME"], [["a"]], pipe)
     assert pipe.text == "NAME\na\n"
-
-
-JSONISH = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    st.lists(st.dictionaries(st.text(min_size=1, max_size=6), JSONISH, min_size=1, max_size=4), max_size=5)
-)
-def test_a_list_is_written_item_by_item_as_the_whole_list_would_be(bodies):
-    """yaml_text streams a List's items one by one (to bound memory): same bytes as one dump."""
-    assert render.yaml_text(bodies) == render.to_yaml(render.as_list(bodies))
-
-
-def test_shared_values_are_written_out_not_as_yaml_aliases():
-    shared = {"security.istio.io/tlsMode": "istio"}
-    text = render.yaml_text([{"labels": shared}, {"labels": shared}])
-    assert "&" not in text and "*" not in text
-    assert yaml.safe_load(text)["items"] == [{"labels": shared}, {"labels": shared}]
