@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_STATE := .demo
 TCTL := $(BIN)/tctl --store $(DEMO_STATE)/store.db --fleet examples/bookinfo/fleet
 
-.PHONY: demo test bench clean
+.PHONY: demo lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,13 @@ demo: $(STAMP)
 	@echo "== the fleet"
 	$(TCTL) clusters
 
-test: $(STAMP)
+# Lint and types first: a test run on code that does not pass them is not worth waiting for.
+lint: $(STAMP)
+	$(BIN)/ruff check tctl_py tests benchmarks
+	$(BIN)/ruff format --check tctl_py tests benchmarks
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class ClusterProgress:
@@ -14,7 +14,7 @@ class ClusterProgress:
         self.clusters = clusters
         self.terminal = stream.isatty() and len(clusters) > 0
         self._lock = threading.Lock()
-        self._live = None
+        self._live: Any = None  # rich.live.Live while shown on a terminal
         self._status: dict[str, str] = {name: "waiting" for name in clusters}
 
     def __enter__(self) -> ClusterProgress:

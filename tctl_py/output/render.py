@@ -13,10 +13,10 @@ import yaml
 try:
     from yaml import CSafeDumper as _Dumper
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+    from yaml import SafeDumper as _Dumper
 
 
-class _PlainDumper(_Dumper):  # type: ignore[misc,valid-type]
+class _PlainDumper(_Dumper):
     """Never writes anchors and aliases (&id001/*id001), even for shared values: output is read
     by kubectl, reviewers and diff tools, object by object."""
 
