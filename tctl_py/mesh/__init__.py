@@ -1,14 +1,15 @@
 """The pure exposure engine: (configuration, fleet state) -> desired Istio objects + findings.
 
-Standard library only, no I/O, no printing (SPEC §2). Entry point: `compute`. Modules:
-`config` (reads Workspace / WorkspaceSetting / Cluster bodies), `coverage` (rule 1, ownership),
-`index` (per-cluster lookups), `gateways` (rule 2), `ports`, `exposure` (rule 3), `objects`
-(object bodies), `engine` (rules 4-8, determinism), `names` (every name, label and annotation),
-`findings` (finding codes).
+Standard library only, no I/O, no printing (SPEC §2). Entry points: `compute` (optionally
+scoped to some clusters and kinds) and `Exposed` (the fleet read once, then scoped results).
+Modules: `config` (reads Workspace / WorkspaceSetting / Cluster bodies), `coverage` (rule 1,
+ownership), `index` (per-cluster lookups), `gateways` (rule 2), `ports`, `exposure` (rule 3,
+per cluster), `objects` (object bodies), `engine` (rules 4-8, determinism, scoping), `names`
+(every name, label and annotation), `findings` (finding codes).
 """
 
 from . import findings
-from .engine import compute
+from .engine import KINDS, Exposed, compute
 from .model import ClusterState, Finding, GeneratedObject, MeshConfig, MeshResult
 from .names import (
     ANNOTATION_SOURCE,
@@ -22,6 +23,7 @@ from .names import (
 
 __all__ = [
     "ANNOTATION_SOURCE",
+    "KINDS",
     "LABEL_ORGANIZATION",
     "LABEL_TENANT",
     "LABEL_WORKSPACE",
@@ -29,6 +31,7 @@ __all__ = [
     "MANAGED_BY_VALUE",
     "MULTICLUSTER_NAMESPACE",
     "ClusterState",
+    "Exposed",
     "Finding",
     "GeneratedObject",
     "MeshConfig",
