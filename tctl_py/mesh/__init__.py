@@ -1,15 +1,26 @@
 """The pure exposure engine: (configuration, fleet state) -> desired Istio objects + findings.
 
 Standard library only, no I/O, no printing (SPEC §2). Entry points: `compute` (optionally
-scoped to some clusters and kinds) and `Exposed` (the fleet read once, then scoped results).
-Modules: `config` (reads Workspace / WorkspaceSetting / Cluster bodies), `coverage` (rule 1,
-ownership), `index` (per-cluster lookups), `gateways` (rule 2), `ports`, `exposure` (rule 3,
-per cluster), `objects` (object bodies), `engine` (rules 4-8, determinism, scoping), `names`
-(every name, label and annotation), `findings` (finding codes).
+scoped to some clusters and kinds), `Exposed` (the fleet read once, then scoped results) and
+`Engine` (incremental: the result kept up to date from watch-like `Change`s). Modules: `config`
+(reads Workspace / WorkspaceSetting / Cluster bodies), `coverage` (rule 1, ownership), `index`
+(per-cluster lookups), `gateways` (rule 2), `ports`, `exposure` (rule 3, per cluster),
+`objects` (object bodies), `engine` (rules 4-8, determinism, scoping), `incremental` (`Engine`
+and the changes it takes), `names` (every name, label and annotation), `findings` (finding
+codes).
 """
 
 from . import findings
 from .engine import KINDS, Exposed, compute
+from .incremental import (
+    Change,
+    ClusterRead,
+    ClusterRemoved,
+    ClusterUnreadable,
+    ConfigChanged,
+    Engine,
+    ObjectEvent,
+)
 from .model import ClusterState, Finding, GeneratedObject, MeshConfig, MeshResult
 from .names import (
     ANNOTATION_SOURCE,
@@ -30,12 +41,19 @@ __all__ = [
     "MANAGED_BY",
     "MANAGED_BY_VALUE",
     "MULTICLUSTER_NAMESPACE",
+    "Change",
+    "ClusterRead",
+    "ClusterRemoved",
     "ClusterState",
+    "ClusterUnreadable",
+    "ConfigChanged",
+    "Engine",
     "Exposed",
     "Finding",
     "GeneratedObject",
     "MeshConfig",
     "MeshResult",
+    "ObjectEvent",
     "compute",
     "findings",
 ]

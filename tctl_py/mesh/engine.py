@@ -110,6 +110,10 @@ class Exposed:
     one per cluster when output is streamed) for the price of one read of the fleet."""
 
     def __init__(self, config: MeshConfig, fleet: Sequence[ClusterState]) -> None:
+        self.read(config, fleet)
+
+    def read(self, config: MeshConfig, fleet: Sequence[ClusterState]) -> None:
+        """(Re)computes everything from `config` and `fleet`."""
         findings = Findings()
         self.parsed = parse_config(config, findings)
         self.config_findings = findings.sorted()
@@ -198,11 +202,16 @@ def assemble(
         keyed += gateway_objects(exposure)
     if "Namespace" in kinds:
         keyed += namespace_object(index, units)
-    keyed.sort(key=lambda item: item[0])
+    return sort_objects(index.name, keyed), [f for unit in units for f in unit.findings]
+
+
+def sort_objects(cluster: str, keyed: list[tuple[ObjectKey, GeneratedObject]]) -> list[GeneratedObject]:
+    """One cluster's objects sorted by (kind, namespace, name)."""
+    keyed = sorted(keyed, key=lambda item: item[0])
     for (key, _), (after, _) in pairwise(keyed):
         if key == after:  # impossible by construction of the names
-            raise RuntimeError(f"two generated objects share the identity {index.name} {key}")
-    return [obj for _, obj in keyed], [f for unit in units for f in unit.findings]
+            raise RuntimeError(f"two generated objects share the identity {cluster} {key}")
+    return [obj for _, obj in keyed]
 
 
 def _unique_clusters(fleet: Sequence[ClusterState]) -> list[ClusterState]:
@@ -300,6 +309,10 @@ class Unit:
     # d's ServiceEntry for s, as its xcp-multicluster Namespace needs it (even when the
     # ServiceEntry's body was not asked for): (name, workspace, setting, origins)
     service_entry: tuple[str, Workspace, Setting, frozenset[str]] | None = None
+    # d's own Service s, and per failover origin the exposure its shadow WorkloadEntries came
+    # from: a later unit for the same pair reuses them while both are the very same objects
+    local: dict | None = None
+    shadows: dict[str, tuple[Exposure, list[tuple[ObjectKey, GeneratedObject]]]] = field(default_factory=dict)
 
 
 def generate(
@@ -308,8 +321,11 @@ def generate(
     d: ClusterIndex,
     service: ExposedService,
     kinds: Collection[str],
+    previous: Unit | None = None,
 ) -> Unit | None:
-    """Rules 4-7 for consumer d and exposed Service s; None when s has no origin but d."""
+    """Rules 4-7 for consumer d and exposed Service s; None when s has no origin but d.
+    `previous`: the unit computed for the same pair before, whose shadow WorkloadEntries are
+    reused where neither d's Service nor the origin's exposure changed since (by identity)."""
     remote = [o for o in service.origins if o.cluster != d.name]
     if not remote:
         return None
@@ -319,7 +335,9 @@ def generate(
     if local is None:
         _service_entry(unit, d, service, kinds)
     else:
-        _shadow(unit, findings, parsed, coverage, d, service, local, remote, kinds)
+        unit.local = local
+        reusable = previous.shadows if previous is not None and previous.local is local else {}
+        _shadow(unit, findings, parsed, coverage, d, service, local, remote, kinds, reusable)
     unit.findings = findings.sorted()
     return unit
 
@@ -353,6 +371,7 @@ def _shadow(
     local: dict,
     remote: list[Exposure],
     kinds: Collection[str],
+    reusable: dict[str, tuple[Exposure, list[tuple[ObjectKey, GeneratedObject]]]],
 ) -> None:
     """Rules 5-7: d has its own Service s, so no ServiceEntry; failover to the other
     origins of the same workspace when that workspace also covers d/ns."""
@@ -429,9 +448,16 @@ def _shadow(
             )
         if "WorkloadEntry" not in kinds:
             continue
-        for we_name, address in zip(origin.workload_entry_names, gw.addresses, strict=True):
-            meta = objects.metadata(we_name, namespace, gw.stamp, gw.origins)
-            _add(unit, d, objects.workload_entry(meta, address, ports, labels, info_c))
+        kept = reusable.get(origin.cluster)
+        if kept is None or kept[0] is not origin:
+            shadows = []
+            for we_name, address in zip(origin.workload_entry_names, gw.addresses, strict=True):
+                meta = objects.metadata(we_name, namespace, gw.stamp, gw.origins)
+                body = objects.workload_entry(meta, address, ports, labels, info_c)
+                shadows.append((("WorkloadEntry", namespace, we_name), GeneratedObject(d.name, body)))
+            kept = (origin, shadows)
+        unit.shadows[origin.cluster] = kept
+        unit.objects += kept[1]
     _failover_rule(unit, findings, d, service.key, failover, kinds)
 
 

@@ -135,17 +135,27 @@ class Shared:
     gw_app: str  # the gateways' `app` label, which the WorkspaceSettings select
 
 
+shared_choices = st.builds(
+    Shared,
+    app_namespace=st.sampled_from(NAMESPACES),
+    gw_namespace=st.sampled_from(NAMESPACES),
+    gw_app=st.sampled_from(GATEWAY_APPS),
+)
+
+
 @st.composite
-def scenarios(draw) -> tuple[MeshConfig, list[ClusterState]]:
-    shared = Shared(
-        app_namespace=draw(st.sampled_from(NAMESPACES)),
-        gw_namespace=draw(st.sampled_from(NAMESPACES)),
-        gw_app=draw(st.sampled_from(GATEWAY_APPS)),
-    )
-    gw_namespace = shared.gw_namespace
+def scenarios(draw, shared: Shared | None = None) -> tuple[MeshConfig, list[ClusterState]]:
+    shared = shared or draw(shared_choices)
     several = draw(chance(95))
     names = draw(st.lists(st.sampled_from(CLUSTERS), min_size=2 if several else 1, max_size=3, unique=True))
     fleet = [draw(cluster_states(n, shared)) for n in names]
+    return draw(configs(shared, names)), fleet
+
+
+@st.composite
+def configs(draw, shared: Shared, names: list[str]) -> MeshConfig:
+    """Workspaces, their settings, and Cluster objects for some of `names`."""
+    gw_namespace = shared.gw_namespace
     workspaces, settings_ = [], []
     for i in range(1 if draw(chance(70)) else 2):
         ws = f"ws-{i}"
@@ -188,5 +198,4 @@ def scenarios(draw) -> tuple[MeshConfig, list[ClusterState]]:
             if region:
                 spec["locality"] = {"region": region, "zone": draw(st.sampled_from(["", "a"]))}
             clusters.append({"metadata": {"name": n, "organization": "o"}, "spec": spec})
-    config = MeshConfig(workspaces=tuple(workspaces), settings=tuple(settings_), clusters=tuple(clusters))
-    return config, fleet
+    return MeshConfig(workspaces=tuple(workspaces), settings=tuple(settings_), clusters=tuple(clusters))
