@@ -1,8 +1,9 @@
-"""Hypothesis properties of the exposure engine (SPEC §4 rules 5, 9, 10 and naming).
+"""Hypothesis properties of the exposure engine (SPEC §4 rules 4-10, naming, scoping).
 
-Random small fleets (1-3 clusters, a few namespaces, Services, gateways, workspaces with
-overlapping selectors) are checked against independent oracles written here, not against the
-engine's own helpers.
+Random small fleets (tests/support/mesh_scenarios.py) are checked against independent oracles
+written here, not against the engine's own helpers. Changing any one rule in `tctl_py/mesh/`
+(a name, the multicluster namespace, local-wins, the failover priority, the 15443 port, the
+network of a shadow WorkloadEntry) makes one of them fail.
 """
 
 from __future__ import annotations
@@ -281,6 +282,99 @@ def test_scoped_kinds_are_checked():
         compute(MeshConfig(), [], kinds={"Service"})
     with pytest.raises(TypeError, match="not one string"):
         compute(MeshConfig(), [], clusters="c1")
+
+
+# -- bodies (SPEC §4 rules 4, 6, 7, 8; docs/exposure.md names) --------------------------------
+
+
+def network_of(config: MeshConfig, cluster: str) -> str:
+    """A Cluster object's spec.network, else the cluster's name."""
+    for body in config.clusters:
+        if body["metadata"]["name"] == cluster:
+            return (body["spec"].get("network") or "").strip() or cluster
+    return cluster
+
+
+def addresses_of(state: ClusterState) -> set[str]:
+    """Every address the cluster's gateway Services advertise, however they advertise it."""
+    found = set()
+    for svc in state.services:
+        annotation = svc["metadata"].get("annotations", {}).get("xcp.tetrate.io/cluster-external-addresses")
+        if annotation:
+            found |= {a.strip() for a in annotation.split(",")}
+        for ingress in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []):
+            found |= {ingress.get("ip"), ingress.get("hostname")} - {None}
+    return found
+
+
+def is_ip(address: str) -> bool:
+    return bool(re.fullmatch(r"[0-9.]+|[0-9a-f:]+", address))
+
+
+@COMMON
+@given(scenarios())
+def test_bodies_follow_the_rules(scenario):
+    """Each generated body as SPEC §4 words it: names, the 15443 port, the network of the
+    origin, failover priority on topology.istio.io/network, TLS passthrough."""
+    config, fleet = scenario
+    result = compute(config, fleet)
+    observe(result)
+    states = {s.name: s for s in fleet if s.reachable}
+    services = index(fleet)
+    shadows: dict[tuple[str, str, str], list[str]] = {}  # (cluster, namespace, service) -> names
+    for obj in result.objects:
+        if obj.kind == "WorkloadEntry":
+            _, name = origin_of_workload_entry(obj.name, obj.namespace, sorted(states))
+            shadows.setdefault((obj.cluster, obj.namespace, name), []).append(obj.name)
+    rules = set()
+    for obj in result.objects:
+        spec = obj.body.get("spec", {})
+        if obj.kind == "ServiceEntry":
+            name, namespace = spec["hosts"][0].split(".")[:2]
+            assert (obj.name, obj.namespace) == (f"{name}.{namespace}", XCP)
+            assert spec["hosts"] == [f"{name}.{namespace}.svc.cluster.local"]
+            assert spec["location"] == "MESH_INTERNAL"
+            ips = all(is_ip(ep["address"]) for ep in spec["endpoints"])
+            assert spec["resolution"] == ("STATIC" if ips else "DNS")
+            for ep in spec["endpoints"]:
+                origin = ep["labels"]["topology.istio.io/cluster"]
+                assert ep["labels"]["security.istio.io/tlsMode"] == "istio"
+                assert ep["ports"] == {p["name"]: 15443 for p in spec["ports"]}
+                assert ep["network"] == network_of(config, origin)
+                assert ep["address"] in addresses_of(states[origin])
+        elif obj.kind == "WorkloadEntry":
+            origin, name = origin_of_workload_entry(obj.name, obj.namespace, sorted(states))
+            local = services[obj.cluster][(obj.namespace, name)]
+            assert set(spec["ports"].values()) == {15443}
+            assert set(spec["ports"]) <= {p.get("name") for p in local["spec"]["ports"]}
+            assert spec["labels"] == {**local["spec"]["selector"], "security.istio.io/tlsMode": "istio"}
+            assert spec["network"] == network_of(config, origin)
+            assert spec["address"] in addresses_of(states[origin])
+        elif obj.kind == "DestinationRule":
+            name, namespace = spec["host"].split(".")[:2]
+            assert (obj.name, obj.namespace) == (f"{name}.{namespace}", namespace)
+            assert spec["host"] == f"{name}.{namespace}.svc.cluster.local"
+            balancing = spec["trafficPolicy"]["loadBalancer"]["localityLbSetting"]
+            assert balancing == {"enabled": True, "failoverPriority": ["topology.istio.io/network"]}
+            assert spec["trafficPolicy"]["outlierDetection"]["maxEjectionPercent"] == 100
+            assert (obj.cluster, namespace, name) in shadows  # rule 7 goes with rule 6
+            rules.add((obj.cluster, namespace, name))
+        elif obj.kind == "Gateway":
+            [server] = spec["servers"]
+            assert server["port"] == {"number": 15443, "name": "tls", "protocol": "TLS"}
+            assert server["tls"] == {"mode": "AUTO_PASSTHROUGH"}
+            assert obj.name.startswith("tctl-")
+            gateway = services[obj.cluster][(obj.namespace, obj.name.removeprefix("tctl-"))]
+            assert spec["selector"].items() <= gateway["spec"]["selector"].items()
+    for (cluster, namespace, name), names in shadows.items():
+        by_origin: dict[str, list[str]] = {}  # k-<name>-<md5>, then -2, -3... per origin
+        for shadow in names:
+            base = re.fullmatch(r"(k-.+-[0-9a-f]{32})(-\d+)?", shadow).group(1)
+            by_origin.setdefault(base, []).append(shadow)
+        for base, own in by_origin.items():
+            assert sorted(own) == [base, *(f"{base}-{i}" for i in range(2, len(own) + 1))], own
+        users = [d for d in states[cluster].destination_rules if d["metadata"]["namespace"] == namespace]
+        assert (cluster, namespace, name) in rules or users  # else a user's rule is in the way
 
 
 # -- system namespaces (docs/exposure.md rule 1) -------------------------------------------------
