@@ -13,6 +13,7 @@ codes).
 from . import findings
 from .engine import KINDS, Exposed, compute
 from .incremental import (
+    WATCHED_KINDS,
     Change,
     ClusterRead,
     ClusterRemoved,
@@ -41,6 +42,7 @@ __all__ = [
     "MANAGED_BY",
     "MANAGED_BY_VALUE",
     "MULTICLUSTER_NAMESPACE",
+    "WATCHED_KINDS",
     "Change",
     "ClusterRead",
     "ClusterRemoved",

@@ -72,7 +72,7 @@ def compute(
     return Exposed(config, fleet).result(clusters=clusters, kinds=kinds)
 
 
-def requested_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
+def _requested_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
     if kinds is None:
         return KINDS
     wanted = frozenset(kinds)
@@ -83,24 +83,21 @@ def requested_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
     return wanted
 
 
-def requested_clusters(clusters: Iterable[str] | None) -> frozenset[str] | None:
+def _requested_clusters(clusters: Iterable[str] | None) -> frozenset[str] | None:
     if isinstance(clusters, str):
         raise TypeError("clusters: a collection of cluster names, not one string")
     return None if clusters is None else frozenset(clusters)
 
 
-def unreachable_finding(state: ClusterState) -> Finding:
-    findings = Findings()
-    findings.add(
-        F.CLUSTER_UNREACHABLE,
-        state.name,
-        f"cluster {state.name}",
-        "could not be read"
+def _unreachable(state: ClusterState) -> Finding:
+    return Finding(
+        cluster=state.name,
+        subject=f"cluster {state.name}",
+        message="could not be read"
         + (f" ({state.error})" if state.error else "")
-        + ": nothing is generated for it, and its Services are neither exposed nor "
-        "considered absent",
+        + ": nothing is generated for it, and its Services are neither exposed nor considered absent",
+        code=F.CLUSTER_UNREACHABLE,
     )
-    return findings.sorted()[0]
 
 
 class Exposed:
@@ -129,9 +126,7 @@ class Exposed:
         for exposure in self.exposures.values():  # by cluster name
             for key, origin in exposure.services.items():
                 by_service.setdefault(key, []).append(origin)
-        self.services = {
-            key: ExposedService.of(key, by_service[key], self.parsed) for key in sorted(by_service)
-        }
+        self.services = {key: ExposedService.of(key, by_service[key]) for key in sorted(by_service)}
         self.fleet_findings = self._fleet_findings()
 
     def _fleet_findings(self) -> list[Finding]:
@@ -151,30 +146,30 @@ class Exposed:
         self, *, clusters: Iterable[str] | None = None, kinds: Iterable[str] | None = None
     ) -> MeshResult:
         """See `compute`."""
-        wanted = requested_kinds(kinds)
-        names = requested_clusters(clusters)
-        objects_: list[GeneratedObject] = []
-        findings = dict.fromkeys(self.fleet_findings)
+        wanted = _requested_kinds(kinds)
+        names = _requested_clusters(clusters)
+        generated: list[GeneratedObject] = []
+        findings = dict.fromkeys(self.fleet_findings)  # a Finding's fields are its identity
         for name, state in self.states.items():  # sorted: objects come out sorted
             if names is not None and name not in names:
                 continue
             if not state.reachable:
-                findings[unreachable_finding(state)] = None
+                findings[_unreachable(state)] = None
                 continue
             cluster_objects, cluster_findings = self.cluster_result(name, wanted)
-            objects_ += cluster_objects
+            generated += cluster_objects
             findings.update(dict.fromkeys(self.exposures[name].findings))
             findings.update(dict.fromkeys(cluster_findings))
         return MeshResult(
-            objects=objects_,
+            objects=generated,
             findings=sorted(findings, key=lambda f: f.sort_key),
-            gateways=self.gateway_summaries(),
+            gateways=self._gateway_summaries(),
             held_origins=frozenset(
                 g.cluster for e in self.exposures.values() for g in e.gateways if g.annotation_error
             ),
         )
 
-    def gateway_summaries(self) -> list[GatewaySummary]:
+    def _gateway_summaries(self) -> list[GatewaySummary]:
         return sorted(
             {
                 GatewaySummary(g.cluster, g.namespace, g.service, g.addresses)
@@ -258,7 +253,7 @@ class ExposedService:
     endpoints: list[tuple[ClusterInfo, str]]  # (origin, gateway address) in output order
 
     @classmethod
-    def of(cls, key: tuple[str, str], origins: list[Exposure], parsed: ParsedConfig) -> ExposedService:
+    def of(cls, key: tuple[str, str], origins: list[Exposure]) -> ExposedService:
         namespace, name = key
         subject = f"service {namespace}/{name}"
         findings = Findings()
@@ -292,7 +287,7 @@ class ExposedService:
             findings=findings.sorted(),
             sources=join_origins(sources),
             source_clusters=sources,
-            endpoints=[(parsed.cluster(o.cluster), a) for o in origins for a in o.gateway.addresses],
+            endpoints=[(o.info, a) for o in origins for a in o.gateway.addresses],
         )
 
     @property
@@ -434,7 +429,7 @@ def _shadow(
                 hint="give the Service the same ports in every cluster",
                 source=gw.setting.fqn,
             )
-        info_c = parsed.cluster(origin.cluster)
+        info_c = origin.info
         if info_c.network == info_d.network:
             findings.add(
                 F.SHARED_NETWORK,

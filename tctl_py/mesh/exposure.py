@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import findings as F
-from .config import ParsedConfig, contains
+from .config import ClusterInfo, ParsedConfig, contains
 from .coverage import Coverage
 from .findings import Findings
 from .gateways import Gateway, GatewayState, resolve_gateways
@@ -35,6 +35,7 @@ class Exposure:
     service: dict
     gateway: Gateway
     ports: tuple[Port, ...]
+    info: ClusterInfo  # of `cluster`, from the configuration
 
     @property
     def key(self) -> tuple[str, str]:
@@ -85,27 +86,27 @@ def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage
     waiting: dict[tuple[str, int], int] = defaultdict(int)  # services held by a bad gateway
 
     for (namespace, name), svc in index.services.items():
-        ws = coverage.owner(cluster, namespace, findings)
-        setting = parsed.settings.get(ws.key) if ws else None
-        if setting is None or not setting.gateways:
+        owner = coverage.owner(cluster, namespace, findings)
+        own = parsed.settings.get(owner.key) if owner else None  # the owner's setting
+        if own is None or not own.gateways:
             continue
-        if (namespace, name) in gateway_services[setting.fqn]:
+        if (namespace, name) in gateway_services[own.fqn]:
             continue  # gateway Services are never exposed
         if service_type(svc) == "ExternalName":
             continue
         labels = service_labels_of(svc)
         chosen = None
-        for entry in setting.gateways:
+        for entry in own.gateways:
             for j, selector in enumerate(entry.exposed or ()):
                 if contains(labels, selector):
-                    selector_hits.add((setting.fqn, entry.index, j))
+                    selector_hits.add((own.fqn, entry.index, j))
             if chosen is None and entry.exposes(labels):
                 chosen = entry
         if chosen is None:
             continue
-        state = states[setting.fqn][chosen.index]
+        state = states[own.fqn][chosen.index]
         if not state.usable:
-            waiting[(setting.fqn, chosen.index)] += 1
+            waiting[(own.fqn, chosen.index)] += 1
             continue
         subject = f"service {namespace}/{name}"
         ports, skipped = service_entry_ports(svc)
@@ -115,7 +116,7 @@ def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage
                 cluster,
                 subject,
                 f"port(s) {', '.join(skipped)} not exposed: only TCP ports cross clusters",
-                source=setting.fqn,
+                source=own.fqn,
             )
         if not ports:
             findings.add(
@@ -123,12 +124,12 @@ def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage
                 cluster,
                 subject,
                 "selected for exposure but has no TCP port: not exposed",
-                source=setting.fqn,
+                source=own.fqn,
             )
             continue
         gw = state.gateway
         assert gw is not None
-        exposure = Exposure(cluster, namespace, name, svc, gw, ports)
+        exposure = Exposure(cluster, namespace, name, svc, gw, ports, parsed.cluster(cluster))
         result.services[(namespace, name)] = exposure
         by_gateway[(gw.namespace, gw.service)].append(exposure)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from .engine import (
     KINDS,
@@ -111,11 +111,6 @@ class Engine(Exposed):
         for name in self.indexes:
             self._generate(name, None)
 
-    @property
-    def fleet(self) -> list[ClusterState]:
-        """The cluster states the result is computed from, sorted by name."""
-        return list(self.states.values())
-
     def cluster_result(
         self, name: str, kinds: Collection[str]
     ) -> tuple[list[GeneratedObject], list[Finding]]:
@@ -191,7 +186,7 @@ class Engine(Exposed):
         for key in origins_changed:
             origins = [e.services[key] for e in self.exposures.values() if key in e.services]
             if origins:
-                self.services[key] = ExposedService.of(key, origins, self.parsed)
+                self.services[key] = ExposedService.of(key, origins)
             else:
                 self.services.pop(key, None)
         self.services = dict(sorted(self.services.items()))
@@ -264,4 +259,5 @@ def apply_event(state: ClusterState, event: ObjectEvent) -> ClusterState:
     kept = tuple(o for o in getattr(state, field) if not (isinstance(o, dict) and identity(o) == key))
     if event.type != "DELETED":
         kept += (event.body,)
-    return replace(state, **{field: kept})
+    changed: dict[str, Any] = {field: kept}
+    return replace(state, **changed)

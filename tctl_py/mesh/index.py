@@ -60,7 +60,7 @@ def _one_per_identity(objects: Iterable[dict], identity: Callable[[dict], K]) ->
         kept = chosen.get(key)
         if kept is None or _canonical(obj) < _canonical(kept):
             chosen[key] = obj
-    return {key: chosen[key] for key in sorted(chosen)}  # type: ignore[type-var]
+    return {key: chosen[key] for key in sorted(chosen)}
 
 
 @dataclass
