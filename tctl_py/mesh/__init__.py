@@ -1,14 +1,27 @@
 """The pure exposure engine: (configuration, fleet state) -> desired Istio objects + findings.
 
-Standard library only, no I/O, no printing (SPEC §2). Entry point: `compute`. Modules:
-`config` (reads Workspace / WorkspaceSetting / Cluster bodies), `coverage` (rule 1, ownership),
-`index` (per-cluster lookups), `gateways` (rule 2), `ports`, `exposure` (rule 3), `objects`
-(object bodies), `engine` (rules 4-8, determinism), `names` (every name, label and annotation),
-`findings` (finding codes).
+Standard library only, no I/O, no printing (SPEC §2). Entry points: `compute` (optionally
+scoped to some clusters and kinds), `Exposed` (the fleet read once, then scoped results) and
+`Engine` (incremental: the result kept up to date from watch-like `Change`s). Modules: `config`
+(reads Workspace / WorkspaceSetting / Cluster bodies), `coverage` (rule 1, ownership), `index`
+(per-cluster lookups), `gateways` (rule 2), `ports`, `exposure` (rule 3, per cluster),
+`objects` (object bodies), `engine` (rules 4-8, determinism, scoping), `incremental` (`Engine`
+and the changes it takes), `names` (every name, label and annotation), `findings` (finding
+codes).
 """
 
 from . import findings
-from .engine import compute
+from .engine import KINDS, Exposed, compute
+from .incremental import (
+    WATCHED_KINDS,
+    Change,
+    ClusterRead,
+    ClusterRemoved,
+    ClusterUnreadable,
+    ConfigChanged,
+    Engine,
+    ObjectEvent,
+)
 from .model import ClusterState, Finding, GeneratedObject, MeshConfig, MeshResult
 from .names import (
     ANNOTATION_SOURCE,
@@ -22,17 +35,27 @@ from .names import (
 
 __all__ = [
     "ANNOTATION_SOURCE",
+    "KINDS",
     "LABEL_ORGANIZATION",
     "LABEL_TENANT",
     "LABEL_WORKSPACE",
     "MANAGED_BY",
     "MANAGED_BY_VALUE",
     "MULTICLUSTER_NAMESPACE",
+    "WATCHED_KINDS",
+    "Change",
+    "ClusterRead",
+    "ClusterRemoved",
     "ClusterState",
+    "ClusterUnreadable",
+    "ConfigChanged",
+    "Engine",
+    "Exposed",
     "Finding",
     "GeneratedObject",
     "MeshConfig",
     "MeshResult",
+    "ObjectEvent",
     "compute",
     "findings",
 ]

@@ -19,20 +19,40 @@ from .findings import Findings
 
 
 class Coverage:
-    def __init__(
-        self, workspaces: list[Workspace], clusters: dict[str, ClusterInfo], findings: Findings
-    ) -> None:
+    """Depends on the configuration only, so one instance serves every run over the same
+    configuration (the incremental engine keeps it across fleet changes)."""
+
+    def __init__(self, workspaces: list[Workspace], clusters: dict[str, ClusterInfo]) -> None:
         self._workspaces = workspaces  # sorted by FQN
         self._clusters = clusters
-        self._findings = findings
-        self._owners: dict[tuple[str, str], Workspace | None] = {}
+        # (cluster, namespace) -> (owner, the other workspaces whose selectors also match)
+        self._owners: dict[tuple[str, str], tuple[Workspace | None, tuple[Workspace, ...]]] = {}
 
-    def owner(self, cluster: str, namespace: str) -> Workspace | None:
+    def owner(self, cluster: str, namespace: str, findings: Findings | None = None) -> Workspace | None:
         """The workspace that owns `cluster/namespace`, or None (memoised: each (cluster,
-        namespace) costs one pass over the selectors, however many Services it holds)."""
+        namespace) costs one pass over the selectors, however many Services it holds).
+
+        `findings` receives the overlap finding, if any, on every call that passes it: the
+        findings of a cluster are collected per cluster, so each pass over a cluster reports
+        the overlaps it met whatever was memoised before."""
         key = (cluster, namespace)
-        if key in self._owners:
-            return self._owners[key]
+        found = self._owners.get(key)
+        if found is None:
+            found = self._owners[key] = self._rank(cluster, namespace)
+        owner, others = found
+        if others and findings is not None:
+            assert owner is not None
+            findings.add(
+                F.NAMESPACE_OVERLAP,
+                cluster,
+                f"namespace {namespace}",
+                f"covered by several workspaces; {owner.fqn} owns it "
+                f"(most specific selector), not {', '.join(ws.fqn for ws in others)}",
+                hint="give each namespace of each cluster to exactly one workspace",
+            )
+        return owner
+
+    def _rank(self, cluster: str, namespace: str) -> tuple[Workspace | None, tuple[Workspace, ...]]:
         org = self._clusters[cluster].organization if cluster in self._clusters else ""
         ranked = []
         for ws in self._workspaces:
@@ -41,22 +61,11 @@ class Coverage:
             rank = ws.specificity(cluster, namespace)
             if rank is not None:
                 ranked.append((rank, ws))
-        owner = None
-        if ranked:
-            best = max(rank for rank, _ in ranked)
-            owner = next(ws for rank, ws in ranked if rank == best)  # smallest FQN among the best
-            if len(ranked) > 1:
-                others = ", ".join(ws.fqn for _, ws in ranked if ws is not owner)
-                self._findings.add(
-                    F.NAMESPACE_OVERLAP,
-                    cluster,
-                    f"namespace {namespace}",
-                    f"covered by several workspaces; {owner.fqn} owns it "
-                    f"(most specific selector), not {others}",
-                    hint="give each namespace of each cluster to exactly one workspace",
-                )
-        self._owners[key] = owner
-        return owner
+        if not ranked:
+            return None, ()
+        best = max(rank for rank, _ in ranked)
+        owner = next(ws for rank, ws in ranked if rank == best)  # smallest FQN among the best
+        return owner, tuple(ws for _, ws in ranked if ws is not owner)
 
-    def covers(self, workspace: Workspace, cluster: str, namespace: str) -> bool:
-        return self.owner(cluster, namespace) is workspace
+    def covers(self, workspace: Workspace, cluster: str, namespace: str, findings: Findings) -> bool:
+        return self.owner(cluster, namespace, findings) is workspace

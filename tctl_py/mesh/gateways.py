@@ -9,6 +9,7 @@ IPv6), then DNS names in lexical order, de-duplicated.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import findings as F
 from .addresses import is_ip, parse_annotation, parse_reported
@@ -16,7 +17,8 @@ from .config import GatewayEntry, Setting, Workspace, as_list, as_map, as_str, c
 from .coverage import Coverage
 from .findings import Findings
 from .index import ClusterIndex, service_labels_of, service_selector
-from .names import EXTERNAL_ADDRESSES_ANNOTATION, SYSTEM_NAMESPACES
+from .names import EXTERNAL_ADDRESSES_ANNOTATION, SYSTEM_NAMESPACES, join_origins
+from .objects import Stamp, stamp
 
 
 def gateway_addresses(service: dict) -> tuple[tuple[str, ...], tuple[str, ...], str]:
@@ -54,6 +56,16 @@ class Gateway:
     setting: Setting
     entry: GatewayEntry
     annotation_error: str = ""  # why its address annotation cannot be used: it is held
+
+    @cached_property
+    def stamp(self) -> Stamp:
+        """The labels and annotations of every object this gateway's entry produces."""
+        return stamp(self.workspace, self.setting, self.entry)
+
+    @cached_property
+    def origins(self) -> str:
+        """The origins annotation of objects derived from this gateway's cluster alone."""
+        return join_origins((self.cluster,))
 
     @property
     def has_hostname(self) -> bool:
@@ -98,7 +110,7 @@ def resolve_gateways(
             for name, svc in index.by_namespace.get(entry.namespace, ())
             if contains(service_selector(svc), entry.labels)
         ]
-        if not coverage.covers(workspace, cluster, entry.namespace):
+        if not coverage.covers(workspace, cluster, entry.namespace, findings):
             if matches:
                 findings.add(
                     F.GATEWAY_OUTSIDE_WORKSPACE,

@@ -8,10 +8,14 @@ here, once, so the order in which the fleet listed its objects never shows in th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .config import as_map, as_str
 from .model import ClusterState
+
+K = TypeVar("K", str, tuple[str, str])
 
 
 def _meta(obj: dict) -> dict:
@@ -47,6 +51,18 @@ def _canonical(obj: dict) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
 
+def _one_per_identity(objects: Iterable[dict], identity: Callable[[dict], K]) -> dict[K, dict]:
+    """Sorted by identity; an identity listed twice keeps the canonically smallest body
+    (compared only then: serialising every object would cost more than the rest of indexing)."""
+    chosen: dict[K, dict] = {}
+    for obj in objects:
+        key = identity(obj)
+        kept = chosen.get(key)
+        if kept is None or _canonical(obj) < _canonical(kept):
+            chosen[key] = obj
+    return {key: chosen[key] for key in sorted(chosen)}
+
+
 @dataclass
 class ClusterIndex:
     name: str
@@ -58,19 +74,15 @@ class ClusterIndex:
     @classmethod
     def build(cls, state: ClusterState) -> ClusterIndex:
         index = cls(name=state.name)
-        # Duplicates (same namespace/name listed twice) keep the canonically smallest body.
-        for svc in sorted(
+        index.services = _one_per_identity(
             (s for s in state.services if isinstance(s, dict) and object_name(s)),
-            key=lambda s: (object_namespace(s), object_name(s), _canonical(s)),
-        ):
-            index.services.setdefault((object_namespace(svc), object_name(svc)), svc)
+            lambda s: (object_namespace(s), object_name(s)),
+        )
         for (namespace, name), svc in index.services.items():  # insertion order is sorted
             index.by_namespace.setdefault(namespace, []).append((name, svc))
-        for ns in sorted(
-            (n for n in state.namespaces if isinstance(n, dict) and object_name(n)),
-            key=lambda n: (object_name(n), _canonical(n)),
-        ):
-            index.namespaces.setdefault(object_name(ns), ns)
+        index.namespaces = _one_per_identity(
+            (n for n in state.namespaces if isinstance(n, dict) and object_name(n)), object_name
+        )
         for dr in sorted(
             (d for d in state.destination_rules if isinstance(d, dict)),
             key=lambda d: (object_namespace(d), object_name(d), _canonical(d)),

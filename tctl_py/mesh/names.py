@@ -144,10 +144,11 @@ def destination_rule_name(namespace: str, name: str) -> str:
     return f"{name}.{namespace}"
 
 
-def workload_entry_name(origin_cluster: str, namespace: str, name: str, index: int) -> str:
-    """SPEC §4 rule 6: `k-<name>-<md5 of "<c>/<ns>/<name>">`, then `-2`, `-3`... per address."""
+def workload_entry_names(origin_cluster: str, namespace: str, name: str, count: int) -> tuple[str, ...]:
+    """SPEC §4 rule 6, for the `count` addresses of an origin's gateway:
+    `k-<name>-<md5 of "<c>/<ns>/<name>">`, then `-2`, `-3`..."""
     base = f"k-{name}-{md5_hex(f'{origin_cluster}/{namespace}/{name}')}"
-    return base if index == 1 else f"{base}-{index}"
+    return tuple(base if index == 1 else f"{base}-{index}" for index in range(1, count + 1))
 
 
 def gateway_name(gateway_service: str) -> str:

@@ -7,8 +7,7 @@ generated object aliases the caller's data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import lru_cache
+from dataclasses import dataclass
 
 from .addresses import is_ip
 from .config import ClusterInfo, GatewayEntry, Setting, Workspace
@@ -27,7 +26,6 @@ from .names import (
     MULTICLUSTER_NAMESPACE,
     NETWORK_LABEL,
     TLS_MODE_LABEL,
-    join_origins,
     label_value,
 )
 from .ports import Port
@@ -44,35 +42,23 @@ OUTLIER_DETECTION = {
 FAILOVER_PRIORITY = [NETWORK_LABEL]
 
 
-def metadata(
-    name: str,
-    namespace: str,
-    workspace: Workspace,
-    setting: Setting,
-    entry: GatewayEntry | None,
-    *,
-    origins: Iterable[str],
-    propagate: bool = True,
-) -> dict:
-    """Ownership labels, the source and origins annotations, over the labels/annotations the
-    user put on the Workspace, the WorkspaceSetting and the gateway entry's
-    configGenerationMetadata (in that order of precedence, lowest first; tctl's own keys always
-    win). `origins`: the clusters the object derives from (annotation ANNOTATION_ORIGINS)."""
-    labels, annotations = _labels_and_annotations(workspace, setting, entry, propagate)
-    meta: dict = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    meta["labels"] = dict(labels)
-    merged = dict(annotations)
-    merged[ANNOTATION_ORIGINS] = join_origins(origins)
-    meta["annotations"] = dict(sorted(merged.items()))
-    return meta
+@dataclass(frozen=True)
+class Stamp:
+    """The labels and annotations that every object one gateway entry (or, for a Namespace,
+    one setting) produces carries, sorted, split around the origins annotation so that each
+    object's metadata is built without sorting again."""
+
+    labels: tuple[tuple[str, str], ...]
+    annotations_before: tuple[tuple[str, str], ...]  # keys sorted before ANNOTATION_ORIGINS
+    annotations_after: tuple[tuple[str, str], ...]
 
 
-@lru_cache(maxsize=1024)
-def _labels_and_annotations(
-    workspace: Workspace, setting: Setting, entry: GatewayEntry | None, propagate: bool
-) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+def stamp(
+    workspace: Workspace, setting: Setting, entry: GatewayEntry | None, *, propagate: bool = True
+) -> Stamp:
+    """Ownership labels and the source annotation, over the labels/annotations the user put on
+    the Workspace, the WorkspaceSetting and the gateway entry's configGenerationMetadata (in that
+    order of precedence, lowest first; tctl's own keys always win)."""
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
     if propagate:
@@ -92,7 +78,26 @@ def _labels_and_annotations(
         }
     )
     annotations[ANNOTATION_SOURCE] = setting.fqn
-    return tuple(sorted(labels.items())), tuple(sorted(annotations.items()))
+    ordered = sorted(annotations.items())
+    return Stamp(
+        labels=tuple(sorted(labels.items())),
+        annotations_before=tuple(kv for kv in ordered if kv[0] < ANNOTATION_ORIGINS),
+        annotations_after=tuple(kv for kv in ordered if kv[0] > ANNOTATION_ORIGINS),
+    )
+
+
+def metadata(name: str, namespace: str, stamp: Stamp, origins: str) -> dict:
+    """`stamp`'s labels and annotations plus `origins`, the clusters the object derives from
+    (the ANNOTATION_ORIGINS value, from `names.join_origins`)."""
+    meta: dict = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    meta["labels"] = dict(stamp.labels)
+    annotations = dict(stamp.annotations_before)
+    annotations[ANNOTATION_ORIGINS] = origins
+    annotations.update(stamp.annotations_after)
+    meta["annotations"] = annotations
+    return meta
 
 
 def _topology(spec: dict, info: ClusterInfo) -> dict:
@@ -127,17 +132,17 @@ def service_entry(
     }
 
 
-def workload_entry(
-    meta: dict, address: str, port_names: tuple[str, ...], selector: dict, origin: ClusterInfo
-) -> dict:
-    """Rule 6: selected by the local Service through its selector labels."""
+def workload_entry_labels(selector: dict) -> dict:
+    """Rule 6: the local Service's selector, so that it selects the shadow WorkloadEntry."""
     labels = {str(k): str(v) for k, v in selector.items()}
     labels[TLS_MODE_LABEL] = "istio"
-    spec = {
-        "address": address,
-        "ports": {name: GATEWAY_PORT for name in port_names},
-        "labels": dict(sorted(labels.items())),
-    }
+    return dict(sorted(labels.items()))
+
+
+def workload_entry(meta: dict, address: str, ports: dict, labels: dict, origin: ClusterInfo) -> dict:
+    """Rule 6: `ports` maps the local Service's port names to the gateway port; `labels` from
+    `workload_entry_labels` (both copied)."""
+    spec = {"address": address, "ports": dict(ports), "labels": dict(labels)}
     return {
         "apiVersion": ISTIO_API_VERSION,
         "kind": "WorkloadEntry",

@@ -1,8 +1,9 @@
-"""Hypothesis properties of the exposure engine (SPEC §4 rules 5, 9, 10 and naming).
+"""Hypothesis properties of the exposure engine (SPEC §4 rules 4-10, naming, scoping).
 
-Random small fleets (1-3 clusters, a few namespaces, Services, gateways, workspaces with
-overlapping selectors) are checked against independent oracles written here, not against the
-engine's own helpers.
+Random small fleets (tests/support/mesh_scenarios.py) are checked against independent oracles
+written here, not against the engine's own helpers. Changing any one rule in `tctl_py/mesh/`
+(a name, the multicluster namespace, local-wins, the failover priority, the 15443 port, the
+network of a shadow WorkloadEntry) makes one of them fail.
 """
 
 from __future__ import annotations
@@ -12,37 +13,15 @@ import json
 import random
 import re
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, Phase, event, given, settings, target
 from hypothesis import strategies as st
 
-from tctl_py.mesh import ClusterState, MeshConfig, compute
+from tctl_py.mesh import KINDS, ClusterState, MeshConfig, MeshResult, compute
+from tests.support.mesh_scenarios import CLUSTERS, scenarios
 
-CLUSTERS = ["c1", "c2", "c3"]
-NAMESPACES = ["ns-a", "ns-b", "team-x", "gw", "istio-system"]
-SERVICES = ["alpha", "beta", "gamma"]
-PATTERNS = [
-    "*/ns-a",
-    "*/ns-b",
-    "c1/*",
-    "*/team-*",
-    "c2/ns-b",
-    "*/gw",
-    "*/*",
-    "c3/ns-*",
-    "c1/gw",
-    "*/istio-*",
-    "c2/istio-system",
-]
 # TSB's system namespaces: a `*` or prefix pattern never covers them, an exact name does.
 SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "istio-system", "xcp-multicluster"]
-IPS = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.1", "2001:db8::1"]
-HOSTS = ["ew.example.com", "elb.eu-west-2.amazonaws.com"]
-SELECTORS = [{"app": "alpha"}, {"tier": "gold"}, {"app": "beta", "tier": "silver"}, {"app": "nope"}]
-PORT_SETS = [
-    [{"name": "http", "port": 9080, "protocol": "TCP"}],
-    [{"name": "grpc", "port": 9090, "protocol": "TCP"}, {"name": "http-web", "port": 80, "protocol": "TCP"}],
-    [{"port": 5432, "protocol": "TCP"}],
-]
 XCP = "xcp-multicluster"
 WS_LABEL = "tctl.tetrate.io/workspace"
 
@@ -56,125 +35,6 @@ def is_subdomain(name: str) -> bool:
 
 def is_label(name: str) -> bool:
     return len(name) <= 63 and bool(DNS_LABEL.match(name))
-
-
-@st.composite
-def service_bodies(draw, namespace: str) -> dict:
-    name = draw(st.sampled_from(SERVICES))
-    labels = {"app": name} if draw(st.booleans()) else {}
-    tier = draw(st.sampled_from([None, "gold", "silver"]))
-    if tier:
-        labels["tier"] = tier
-    spec: dict = {"ports": draw(st.sampled_from(PORT_SETS))}
-    if draw(st.integers(0, 9)):
-        spec["selector"] = {"app": name}
-    return {"metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
-
-
-@st.composite
-def gateway_bodies(draw, namespace: str) -> dict:
-    app = draw(st.sampled_from(["ew", "ew", "ew2"]))
-    ips = draw(st.lists(st.sampled_from(IPS), min_size=draw(st.sampled_from([0, 1, 1, 1])), max_size=3))
-    hosts = draw(st.lists(st.sampled_from(HOSTS), max_size=1)) if draw(st.integers(0, 4)) == 0 else []
-    meta: dict = {"name": draw(st.sampled_from([f"{app}-gateway", f"{app}-gw-b"])), "namespace": namespace}
-    if draw(st.integers(0, 5)) == 0:
-        meta["annotations"] = {
-            "xcp.tetrate.io/cluster-external-addresses": ",".join(
-                draw(st.lists(st.sampled_from(IPS), min_size=1, max_size=2))
-            )
-        }
-    return {
-        "metadata": meta,
-        "spec": {
-            "type": "LoadBalancer",
-            "selector": {"app": app, "istio": "eastwestgateway"},
-            "ports": [{"name": "tls", "port": 15443}],
-        },
-        "status": {"loadBalancer": {"ingress": [{"ip": i} for i in ips] + [{"hostname": h} for h in hosts]}},
-    }
-
-
-@st.composite
-def cluster_states(draw, name: str, gw_namespace: str) -> ClusterState:
-    services: dict[tuple[str, str], dict] = {}
-    for namespace in draw(st.lists(st.sampled_from(NAMESPACES), unique=True, min_size=1, max_size=4)):
-        for svc in draw(st.lists(service_bodies(namespace), min_size=1, max_size=3)):
-            services[(namespace, svc["metadata"]["name"])] = svc
-    gw_namespaces = [gw_namespace] if draw(st.integers(0, 4)) else []
-    gw_namespaces += draw(st.lists(st.sampled_from([*NAMESPACES, gw_namespace]), max_size=2))
-    for namespace in gw_namespaces:
-        gw = draw(gateway_bodies(namespace))
-        services[(namespace, gw["metadata"]["name"])] = gw
-    listed = list(services.values())
-    if listed and draw(st.integers(0, 5)) == 0:  # the same Service listed twice, differently
-        twin = json.loads(json.dumps(draw(st.sampled_from(listed))))
-        twin["metadata"]["labels"] = {"app": "twin"}
-        listed.append(twin)
-    drs = []
-    for namespace, svc_name in draw(st.lists(st.sampled_from(sorted(services)), max_size=1)):
-        drs.append(
-            {"metadata": {"name": f"user-{svc_name}", "namespace": namespace}, "spec": {"host": svc_name}}
-        )
-    return ClusterState(
-        name=name,
-        reachable=draw(st.integers(0, 9)) > 0,
-        services=tuple(listed),
-        destination_rules=tuple(drs),
-    )
-
-
-@st.composite
-def scenarios(draw) -> tuple[MeshConfig, list[ClusterState]]:
-    gw_namespace = draw(st.sampled_from(NAMESPACES))
-    names = draw(st.lists(st.sampled_from(CLUSTERS), min_size=1, max_size=3, unique=True))
-    fleet = [draw(cluster_states(n, gw_namespace)) for n in names]
-    workspaces, settings_ = [], []
-    for i in range(draw(st.integers(1, 2))):
-        ws = f"ws-{i}"
-        patterns = draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3, unique=True))
-        if draw(st.integers(0, 3)) and f"*/{gw_namespace}" not in patterns:
-            patterns.append(f"*/{gw_namespace}")
-        workspaces.append(
-            {
-                "metadata": {"name": ws, "tenant": "t", "organization": "o"},
-                "spec": {"namespaceSelector": {"names": patterns}},
-            }
-        )
-        entries = []
-        for _ in range(draw(st.integers(1, 2))):
-            namespace = gw_namespace if draw(st.integers(0, 4)) else draw(st.sampled_from(NAMESPACES))
-            entry: dict = {
-                "workloadSelector": {
-                    "namespace": namespace,
-                    "labels": {"app": draw(st.sampled_from(["ew", "ew", "ew2"]))},
-                }
-            }
-            exposed = draw(st.one_of(st.none(), st.lists(st.sampled_from(SELECTORS), max_size=2)))
-            if exposed is not None:
-                entry["exposedServices"] = [{"serviceLabels": s} for s in exposed]
-            entries.append(entry)
-        if draw(st.integers(0, 7)):
-            settings_.append(
-                {
-                    "metadata": {
-                        "name": f"{ws}-settings",
-                        "workspace": ws,
-                        "tenant": "t",
-                        "organization": "o",
-                    },
-                    "spec": {"defaultEastWestGatewaySettings": entries},
-                }
-            )
-    clusters = []
-    for n in names:
-        if draw(st.booleans()):
-            spec: dict = {"network": draw(st.sampled_from(["", "net-1", "net-2", n]))}
-            region = draw(st.sampled_from(["", "eu-west-1", "us-east-1"]))
-            if region:
-                spec["locality"] = {"region": region, "zone": draw(st.sampled_from(["", "a"]))}
-            clusters.append({"metadata": {"name": n, "organization": "o"}, "spec": spec})
-    config = MeshConfig(workspaces=tuple(workspaces), settings=tuple(settings_), clusters=tuple(clusters))
-    return config, fleet
 
 
 # -- independent oracles -----------------------------------------------------------------------
@@ -219,6 +79,41 @@ def origin_of_workload_entry(name: str, namespace: str, clusters: list[str]) -> 
 COMMON = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def exercises_failover(kinds: set[str]) -> bool:
+    return {"WorkloadEntry", "DestinationRule"} <= kinds
+
+
+def observe(result: MeshResult) -> None:
+    """What the example exercised, for `pytest --hypothesis-show-statistics`: a property that
+    sees no object, or no shadow WorkloadEntry, passes without checking rules 4-9."""
+    kinds = {o.kind for o in result.objects}
+    event("objects generated" if kinds else "no object")
+    event(
+        "rules 5-7 (shadow WorkloadEntries and DestinationRule)"
+        if exercises_failover(kinds)
+        else "no rule 5-7"
+    )
+    target(float(len(kinds)), label="distinct kinds generated")
+
+
+def test_scenarios_exercise_the_rules():
+    """The scenarios are worth checking: at least 80% generate objects and 30% shadow
+    WorkloadEntries and a failover DestinationRule (rules 5-7). Measured on a fixed sequence
+    of examples, so it cannot flake."""
+    seen: list[set[str]] = []
+
+    @settings(COMMON, max_examples=300, derandomize=True, database=None, phases=[Phase.generate])
+    @given(scenarios())
+    def draw(scenario):
+        seen.append({o.kind for o in compute(*scenario).objects})
+
+    draw()
+    with_objects = sum(1 for kinds in seen if kinds) / len(seen)
+    with_failover = sum(1 for kinds in seen if exercises_failover(kinds)) / len(seen)
+    assert with_objects >= 0.8, with_objects
+    assert with_failover >= 0.3, with_failover
+
+
 @COMMON
 @given(scenarios())
 def test_isolation(scenario):
@@ -226,6 +121,7 @@ def test_isolation(scenario):
     derive only from Services in namespaces covered by a workspace."""
     config, fleet = scenario
     result = compute(config, fleet)
+    observe(result)
     workspaces = {w["metadata"]["name"]: w for w in config.workspaces}
     services = index(fleet)
     reachable = sorted(services)
@@ -270,6 +166,7 @@ def test_local_instance_wins(scenario):
     """Rule 5: never a ServiceEntry for a Service the cluster has; shadow objects only where it has it."""
     config, fleet = scenario
     result = compute(config, fleet)
+    observe(result)
     services = index(fleet)
     for obj in result.objects:
         if obj.kind == "ServiceEntry":
@@ -300,6 +197,7 @@ def test_determinism(scenario, rng):
     """Rule 10: shuffled input lists and reordered maps give byte-identical output."""
     config, fleet = scenario
     first = compute(config, fleet)
+    observe(first)
 
     def shuffled(items):
         items = [scramble(i, rng) for i in items]
@@ -334,6 +232,7 @@ def test_determinism(scenario, rng):
 def test_names_unique_and_valid(scenario):
     config, fleet = scenario
     result = compute(config, fleet)
+    observe(result)
     keys = [o.sort_key for o in result.objects]
     assert len(keys) == len(set(keys))
     for obj in result.objects:
@@ -351,6 +250,131 @@ def test_names_unique_and_valid(scenario):
         if o.kind == "DestinationRule"
     ]
     assert len(dr_hosts) == len(set(dr_hosts))
+
+
+@COMMON
+@given(
+    scenarios(),
+    st.one_of(st.none(), st.sets(st.sampled_from([*CLUSTERS, "not-in-fleet"]))),
+    st.one_of(st.none(), st.sets(st.sampled_from(sorted(KINDS)))),
+)
+def test_scoped_result_is_the_full_result_filtered(scenario, clusters, kinds):
+    """Item 1 of issue 8: asking for some clusters and kinds gives exactly the full result's
+    objects of those clusters and kinds, its findings about those clusters and the fleet-wide
+    ones, and the fleet-wide gateways and held origins."""
+    config, fleet = scenario
+    full = compute(config, fleet)
+    observe(full)
+    scoped = compute(config, fleet, clusters=clusters, kinds=kinds)
+
+    def wanted(cluster: str, kind: str) -> bool:
+        return (clusters is None or cluster in clusters) and (kinds is None or kind in kinds)
+
+    dump = lambda objects: json.dumps([[o.cluster, o.body] for o in objects])  # noqa: E731 - key order matters
+    assert dump(scoped.objects) == dump([o for o in full.objects if wanted(o.cluster, o.kind)])
+    assert scoped.findings == [f for f in full.findings if clusters is None or f.cluster in {"", *clusters}]
+    assert scoped.gateways == full.gateways
+    assert scoped.held_origins == full.held_origins
+
+
+def test_scoped_kinds_are_checked():
+    with pytest.raises(ValueError, match=r"unknown kind.*Service.*expected among DestinationRule"):
+        compute(MeshConfig(), [], kinds={"Service"})
+    with pytest.raises(TypeError, match="not one string"):
+        compute(MeshConfig(), [], clusters="c1")
+
+
+# -- bodies (SPEC §4 rules 4, 6, 7, 8; docs/exposure.md names) --------------------------------
+
+
+def network_of(config: MeshConfig, cluster: str) -> str:
+    """A Cluster object's spec.network, else the cluster's name."""
+    for body in config.clusters:
+        if body["metadata"]["name"] == cluster:
+            return (body["spec"].get("network") or "").strip() or cluster
+    return cluster
+
+
+def addresses_of(state: ClusterState) -> set[str]:
+    """Every address the cluster's gateway Services advertise, however they advertise it."""
+    found = set()
+    for svc in state.services:
+        annotation = svc["metadata"].get("annotations", {}).get("xcp.tetrate.io/cluster-external-addresses")
+        if annotation:
+            found |= {a.strip() for a in annotation.split(",")}
+        for ingress in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []):
+            found |= {ingress.get("ip"), ingress.get("hostname")} - {None}
+    return found
+
+
+def is_ip(address: str) -> bool:
+    return bool(re.fullmatch(r"[0-9.]+|[0-9a-f:]+", address))
+
+
+@COMMON
+@given(scenarios())
+def test_bodies_follow_the_rules(scenario):
+    """Each generated body as SPEC §4 words it: names, the 15443 port, the network of the
+    origin, failover priority on topology.istio.io/network, TLS passthrough."""
+    config, fleet = scenario
+    result = compute(config, fleet)
+    observe(result)
+    states = {s.name: s for s in fleet if s.reachable}
+    services = index(fleet)
+    shadows: dict[tuple[str, str, str], list[str]] = {}  # (cluster, namespace, service) -> names
+    for obj in result.objects:
+        if obj.kind == "WorkloadEntry":
+            _, name = origin_of_workload_entry(obj.name, obj.namespace, sorted(states))
+            shadows.setdefault((obj.cluster, obj.namespace, name), []).append(obj.name)
+    rules = set()
+    for obj in result.objects:
+        spec = obj.body.get("spec", {})
+        if obj.kind == "ServiceEntry":
+            name, namespace = spec["hosts"][0].split(".")[:2]
+            assert (obj.name, obj.namespace) == (f"{name}.{namespace}", XCP)
+            assert spec["hosts"] == [f"{name}.{namespace}.svc.cluster.local"]
+            assert spec["location"] == "MESH_INTERNAL"
+            ips = all(is_ip(ep["address"]) for ep in spec["endpoints"])
+            assert spec["resolution"] == ("STATIC" if ips else "DNS")
+            for ep in spec["endpoints"]:
+                origin = ep["labels"]["topology.istio.io/cluster"]
+                assert ep["labels"]["security.istio.io/tlsMode"] == "istio"
+                assert ep["ports"] == {p["name"]: 15443 for p in spec["ports"]}
+                assert ep["network"] == network_of(config, origin)
+                assert ep["address"] in addresses_of(states[origin])
+        elif obj.kind == "WorkloadEntry":
+            origin, name = origin_of_workload_entry(obj.name, obj.namespace, sorted(states))
+            local = services[obj.cluster][(obj.namespace, name)]
+            assert set(spec["ports"].values()) == {15443}
+            assert set(spec["ports"]) <= {p.get("name") for p in local["spec"]["ports"]}
+            assert spec["labels"] == {**local["spec"]["selector"], "security.istio.io/tlsMode": "istio"}
+            assert spec["network"] == network_of(config, origin)
+            assert spec["address"] in addresses_of(states[origin])
+        elif obj.kind == "DestinationRule":
+            name, namespace = spec["host"].split(".")[:2]
+            assert (obj.name, obj.namespace) == (f"{name}.{namespace}", namespace)
+            assert spec["host"] == f"{name}.{namespace}.svc.cluster.local"
+            balancing = spec["trafficPolicy"]["loadBalancer"]["localityLbSetting"]
+            assert balancing == {"enabled": True, "failoverPriority": ["topology.istio.io/network"]}
+            assert spec["trafficPolicy"]["outlierDetection"]["maxEjectionPercent"] == 100
+            assert (obj.cluster, namespace, name) in shadows  # rule 7 goes with rule 6
+            rules.add((obj.cluster, namespace, name))
+        elif obj.kind == "Gateway":
+            [server] = spec["servers"]
+            assert server["port"] == {"number": 15443, "name": "tls", "protocol": "TLS"}
+            assert server["tls"] == {"mode": "AUTO_PASSTHROUGH"}
+            assert obj.name.startswith("tctl-")
+            gateway = services[obj.cluster][(obj.namespace, obj.name.removeprefix("tctl-"))]
+            assert spec["selector"].items() <= gateway["spec"]["selector"].items()
+    for (cluster, namespace, name), names in shadows.items():
+        by_origin: dict[str, list[str]] = {}  # k-<name>-<md5>, then -2, -3... per origin
+        for shadow in names:
+            base = re.fullmatch(r"(k-.+-[0-9a-f]{32})(-\d+)?", shadow).group(1)
+            by_origin.setdefault(base, []).append(shadow)
+        for base, own in by_origin.items():
+            assert sorted(own) == [base, *(f"{base}-{i}" for i in range(2, len(own) + 1))], own
+        users = [d for d in states[cluster].destination_rules if d["metadata"]["namespace"] == namespace]
+        assert (cluster, namespace, name) in rules or users  # else a user's rule is in the way
 
 
 # -- system namespaces (docs/exposure.md rule 1) -------------------------------------------------
