@@ -10,31 +10,33 @@ import typer
 from tctl_py.cli.common import err, open_store
 
 if TYPE_CHECKING:
-    from tctl_py.mesh import GeneratedObject
+    from tctl_py.mesh import GeneratedObject, MeshResult
 
 
 class Desired:
     """The engine's objects for the clusters (and kinds) a command shows, one cluster at a time.
 
-    Commands that show generated objects ask the engine here and only here. Today the engine
-    computes every cluster and kind at once and this sorts its objects by cluster; with a scoped
-    engine (`compute(config, fleet, *, clusters, kinds)`) `objects` computes one cluster's, so
-    that memory holds the parsed fleet and one cluster's objects.
+    Commands that show generated objects ask the engine here and only here. The fleet is read
+    and exposed once (`mesh.Exposed`); `result` holds the findings, held origins and gateways of
+    the clusters shown (no objects), and `objects(cluster)` generates one cluster's objects when
+    it is printed, so memory holds the parsed fleet and one cluster's objects.
     """
 
     def __init__(self, config, fleet, clusters: Sequence[str], kinds: Collection[str] | None = None) -> None:
-        from tctl_py.cli import meshview
+        from tctl_py.mesh import Exposed
 
-        self.result = meshview.compute(config, fleet)
-        wanted = set(clusters)
-        self._by_cluster: dict[str, list] = {}
-        for o in self.result.objects:
-            if o.cluster in wanted and (kinds is None or o.kind in kinds):
-                self._by_cluster.setdefault(o.cluster, []).append(o)
+        self._exposed = Exposed(config, fleet.states)
+        self._clusters = list(clusters)
+        self._kinds = kinds
+        self.result = self._exposed.result(clusters=self._clusters, kinds=())
 
     def objects(self, cluster: str) -> list[GeneratedObject]:
         """`cluster`'s objects, sorted by kind, namespace and name."""
-        return self._by_cluster.get(cluster, [])
+        return self._exposed.result(clusters=[cluster], kinds=self._kinds).objects
+
+    def whole(self) -> MeshResult:
+        """Every shown cluster's objects at once, for a plan against the live clusters."""
+        return self._exposed.result(clusters=self._clusters, kinds=self._kinds)
 
 
 def get_generated(
@@ -63,7 +65,7 @@ def get_generated(
     several = len(clusters) > 1
     sync = None
     if fleet.live and output in ("table", "wide"):
-        sync = sync_states(config, fleet, desired.result, clusters, ownership)
+        sync = sync_states(config, fleet, desired.whole(), clusters, ownership)
     printer = ObjectPrinter(
         output,
         kind,

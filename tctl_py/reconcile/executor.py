@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -194,16 +194,12 @@ def desired(config: MeshConfig, fleet: Fleet, clusters: Sequence[str] | None = N
     """What the engine generates for `clusters` (default: every cluster). Every cluster's state
     is read by the engine all the same: an object's endpoints come from the others.
 
-    The one call of the engine on the reconcile path: for now it computes every cluster and
-    keeps the objects of those asked for.
+    The one call of the engine on the reconcile path: objects are generated only for the
+    clusters asked for (the engine's scoped compute).
     """
     from tctl_py.mesh import compute
 
-    result = compute(config, fleet.states)
-    if clusters is None:
-        return result
-    wanted = set(clusters)
-    return replace(result, objects=[obj for obj in result.objects if obj.cluster in wanted])
+    return compute(config, fleet.states, clusters=clusters)
 
 
 # -- observe --------------------------------------------------------------------------------------
