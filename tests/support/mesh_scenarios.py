@@ -157,7 +157,7 @@ def configs(draw, shared: Shared, names: list[str]) -> MeshConfig:
     """Workspaces, their settings, and Cluster objects for some of `names`."""
     gw_namespace = shared.gw_namespace
     workspaces, settings_ = [], []
-    for i in range(1 if draw(chance(70)) else 2):
+    for i in range(1 if draw(chance(75)) else 2):
         ws = f"ws-{i}"
         patterns = draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3, unique=True))
         for namespace in (shared.app_namespace, gw_namespace) if i == 0 else ():  # one owner
@@ -174,7 +174,7 @@ def configs(draw, shared: Shared, names: list[str]) -> MeshConfig:
             namespace = gw_namespace if j == 0 else draw(st.sampled_from(NAMESPACES))
             app = shared.gw_app if j == 0 else draw(st.sampled_from(GATEWAY_APPS))
             entry: dict = {"workloadSelector": {"namespace": namespace, "labels": {"app": app}}}
-            exposed = None if draw(chance(70)) else draw(st.lists(st.sampled_from(SELECTORS), max_size=2))
+            exposed = None if draw(chance(75)) else draw(st.lists(st.sampled_from(SELECTORS), max_size=2))
             if exposed is not None:
                 entry["exposedServices"] = [{"serviceLabels": s} for s in exposed]
             entries.append(entry)
