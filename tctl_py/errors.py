@@ -8,6 +8,7 @@ to its message and exit code in one place.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -19,6 +20,16 @@ class ExitCode(enum.IntEnum):
     CLUSTER = 4  # a cluster was unreachable or its API failed
     CONFLICT = 5  # an object tctl does not own is in the way
     INTERNAL = 70
+
+    @classmethod
+    def worst(cls, codes: Iterable[int]) -> int:
+        """The exit code that matters most when several steps of a command each gave one: a
+        failed cluster, then a conflict, then differences found, else success."""
+        found = {int(code) for code in codes}
+        for code in (cls.CLUSTER, cls.CONFLICT, cls.DIFFERENCES):
+            if int(code) in found:
+                return int(code)
+        return int(cls.OK)
 
 
 class Severity(str, enum.Enum):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from typing import Optional
 
 import typer
@@ -13,9 +12,11 @@ from tctl_py.cli.common import (
     Recursive,
     Verbose,
     open_store,
+    organizations_of,
     out,
     read_inputs,
     reconcile_lock,
+    store_batch,
 )
 from tctl_py.errors import ExitCode, InvalidInput, UsageError
 
@@ -55,7 +56,7 @@ def command(
     verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.sync import check_dry_run, reconcile_and_report
+    from tctl_py.cli.report import check_dry_run, reconcile_and_report
     from tctl_py.config import objects
     from tctl_py.output.diff import unified
 
@@ -105,44 +106,7 @@ def command(
             )
     if stored_changed:
         codes.append(int(ExitCode.DIFFERENCES))
-    raise typer.Exit(worst(codes))
-
-
-def organizations_of(batch) -> list[str]:
-    """The organizations an input names (`apply --prune` takes it as their whole configuration)."""
-    return sorted({item.fqn.split("/")[1] for item in batch})
-
-
-def store_batch(store, batch, organizations: Sequence[str], *, dry_run: bool):
-    """Apply `batch` to the store (with `organizations` replaced whole: `--prune`); return the
-    configuration before, the configuration after (as it would be, for a dry run) and the
-    store's changes. A refused batch is invalid input, with each document's position."""
-    from tctl_py.cli import meshview
-    from tctl_py.config import objects
-    from tctl_py.store import ApplyRefused
-
-    baseline = meshview.mesh_config(store)
-    try:
-        changes = store.apply(
-            [item.as_store_item() for item in batch],
-            dry_run=dry_run,
-            replace_under=[f"organizations/{name}" for name in organizations],
-        )
-    except ApplyRefused as refused:
-        raise InvalidInput(objects.locate(refused, batch), "nothing applied") from None
-    if not dry_run:
-        return baseline, meshview.mesh_config(store), changes
-    applied = [c.after for c in changes if c.action in ("created", "configured")]
-    removed = [c.fqn for c in changes if c.action == "deleted"]
-    return baseline, meshview.mesh_config(store, extra=applied, without=removed), changes
-
-
-def worst(codes: list[int]) -> int:
-    """The exit code that matters most: a failed cluster, a conflict, then differences."""
-    for code in (ExitCode.CLUSTER, ExitCode.CONFLICT, ExitCode.DIFFERENCES):
-        if int(code) in codes:
-            return int(code)
-    return int(ExitCode.OK)
+    raise typer.Exit(ExitCode.worst(codes))
 
 
 def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) -> int:
@@ -151,7 +115,7 @@ def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) 
     The exit code: 4 if a cluster failed, 5 on a conflict, 1 when a dry run would change something."""
     from tctl_py.cli import meshview
     from tctl_py.cli.common import err
-    from tctl_py.cli.sync import print_steps
+    from tctl_py.cli.report import print_steps
     from tctl_py.reconcile.executor import install as install_objects
 
     meshview.check_clusters(fleet, targets)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,9 @@ FILENAME_HELP = "File, folder (.yaml, .yml, .json) or '-' for stdin; repeatable.
 Filenames = typer.Option(..., "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
 OptionalFilenames = typer.Option(None, "-f", "--filename", metavar="PATH", help=FILENAME_HELP)
 Recursive = typer.Option(False, "-R", "--recursive", help="Walk folders given to -f recursively.")
+Org = typer.Option(None, "--org", "--organization", help="Only objects of this organization.")
+Tenant = typer.Option(None, "--tenant", help="Only objects of this tenant.")
+Workspace = typer.Option(None, "--workspace", "-w", help="Only objects of this workspace.")
 Verbose = typer.Option(
     False,
     "-v",
@@ -64,3 +67,33 @@ def out(text: str) -> None:
 
 def err(text: str) -> None:
     sys.stderr.write(text)
+
+
+def organizations_of(batch) -> list[str]:
+    """The organizations an input names (`apply --prune` takes it as their whole configuration)."""
+    return sorted({item.fqn.split("/")[1] for item in batch})
+
+
+def store_batch(store, batch, organizations: Sequence[str], *, dry_run: bool):
+    """Apply `batch` to the store (with `organizations` replaced whole: `--prune`); return the
+    configuration before, the configuration after (as it would be, for a dry run) and the
+    store's changes. A refused batch is invalid input, with each document's position."""
+    from tctl_py.cli import meshview
+    from tctl_py.config import objects
+    from tctl_py.errors import InvalidInput
+    from tctl_py.store import ApplyRefused
+
+    baseline = meshview.mesh_config(store)
+    try:
+        changes = store.apply(
+            [item.as_store_item() for item in batch],
+            dry_run=dry_run,
+            replace_under=[f"organizations/{name}" for name in organizations],
+        )
+    except ApplyRefused as refused:
+        raise InvalidInput(objects.locate(refused, batch), "nothing applied") from None
+    if not dry_run:
+        return baseline, meshview.mesh_config(store), changes
+    applied = [c.after for c in changes if c.action in ("created", "configured")]
+    removed = [c.fqn for c in changes if c.action == "deleted"]
+    return baseline, meshview.mesh_config(store, extra=applied, without=removed), changes

@@ -8,14 +8,16 @@ from typing import Optional
 import typer
 
 from tctl_py.cli.common import (
+    Org,
     Recursive,
+    Tenant,
     Verbose,
+    Workspace,
     open_store,
     out,
     read_inputs,
     reconcile_lock,
 )
-from tctl_py.cli.get import Org, Tenant, Workspace
 
 HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them.
 
@@ -37,7 +39,7 @@ def command(
     verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.sync import reconcile_and_report
+    from tctl_py.cli.report import reconcile_and_report
     from tctl_py.config import kinds, objects
     from tctl_py.config.selection import select
     from tctl_py.errors import InvalidInput, NotFound, UsageError

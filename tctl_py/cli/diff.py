@@ -7,7 +7,14 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import OptionalFilenames, Recursive, open_store, read_inputs
+from tctl_py.cli.common import (
+    OptionalFilenames,
+    Recursive,
+    open_store,
+    organizations_of,
+    read_inputs,
+    store_batch,
+)
 
 HELP = """Show, as unified diffs per object headed by cluster and object, how the live clusters differ from what tctl would make them: from the stored configuration, with the files given by -f applied on top.
 
@@ -25,8 +32,7 @@ def command(
     ),
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.apply import organizations_of, store_batch, worst
-    from tctl_py.cli.sync import reconcile_and_report
+    from tctl_py.cli.report import reconcile_and_report
     from tctl_py.config import objects
     from tctl_py.errors import ExitCode, InvalidInput, UsageError
     from tctl_py.output.diff import show
@@ -58,4 +64,4 @@ def command(
             diff_only=True,
         )
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
-    raise typer.Exit(worst(codes))
+    raise typer.Exit(ExitCode.worst(codes))

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import err, open_store
+from tctl_py.cli.common import Org, Tenant, Workspace, err, open_store
 
 HELP = """List objects of a kind, or one by NAME.
 
@@ -26,11 +26,6 @@ class Output(str, enum.Enum):
     yaml = "yaml"
     json = "json"
     name = "name"
-
-
-Org = typer.Option(None, "--org", "--organization", help="Only objects of this organization.")
-Tenant = typer.Option(None, "--tenant", help="Only objects of this tenant.")
-Workspace = typer.Option(None, "--workspace", "-w", help="Only objects of this workspace.")
 
 
 def command(
