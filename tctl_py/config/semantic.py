@@ -9,10 +9,8 @@ from tctl_py.config.documents import Document
 from tctl_py.config.kinds import Kind
 from tctl_py.config.schemas import json_path
 from tctl_py.errors import Problem, shorten
+from tctl_py.kube import is_dns1123_label, is_dns1123_subdomain, is_label_name, is_label_value
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 NAMESPACE_PREFIX = re.compile(r"^[a-z0-9][-a-z0-9]*$")
 EXTERNAL_ADDRESSES = "xcp.tetrate.io/cluster-external-addresses"
 
@@ -20,9 +18,9 @@ EXTERNAL_ADDRESSES = "xcp.tetrate.io/cluster-external-addresses"
 def label_key_error(key: str) -> str:
     """Why `key` is not a valid Kubernetes label key, or "" when it is."""
     prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)):
+    if slash and not is_dns1123_subdomain(prefix):
         return f'label key "{shorten(key)}": the prefix must be a DNS subdomain (e.g. "example.com/")'
-    if not name or len(name) > 63 or not LABEL_NAME.match(name):
+    if not is_label_name(name):
         return (
             f'label key "{shorten(key)}": the name must be 1-63 characters of letters, digits, "-", "_" '
             f'or ".", starting and ending with a letter or digit'
@@ -33,7 +31,7 @@ def label_key_error(key: str) -> str:
 def label_value_error(value: object) -> str:
     if not isinstance(value, str):
         return ""  # the schema reports the type
-    if value and (len(value) > 63 or not LABEL_NAME.match(value)):
+    if not is_label_value(value):
         return (
             f'label value "{shorten(value)}": must be empty or 1-63 characters of letters, digits, '
             f'"-", "_" or ".", starting and ending with a letter or digit'
@@ -55,7 +53,7 @@ def selector_error(entry: str) -> str:
         if NAMESPACE_PREFIX.match(prefix) and len(prefix) < 63:
             return ""
         return f'"{shorten(entry)}": a namespace prefix must be the start of a namespace name, then "*"'
-    if DNS_LABEL.match(namespace) and len(namespace) <= 63:
+    if is_dns1123_label(namespace):
         return ""
     return f'"{shorten(entry)}": "{shorten(namespace)}" is not a valid namespace name, "*" or a prefix "ns*"'
 
@@ -84,7 +82,7 @@ def check(document: Document, kind: Kind) -> list[Problem]:
         gateways = spec.get("defaultEastWestGatewaySettings")
         for index, gateway in enumerate(gateways if isinstance(gateways, list) else []):
             namespace = _get(gateway, "workloadSelector", "namespace")
-            if isinstance(namespace, str) and not (DNS_LABEL.match(namespace) and len(namespace) <= 63):
+            if isinstance(namespace, str) and not is_dns1123_label(namespace):
                 problems.append(
                     _at(
                         document,

@@ -60,15 +60,12 @@ from tctl_py.fleet.objects import (
 from tctl_py.fleet.redaction import REDACTOR, display_server
 from tctl_py.fleet.retry import RetryPolicy, with_retries
 from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, MIN_TIMEOUT, Budget, connect_timeout, seconds
+from tctl_py.kube import FIELD_MANAGER, MANAGED_SELECTOR, MULTICLUSTER_NAMESPACE
 from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import ApiClient
 
-FIELD_MANAGER = "tctl"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={FIELD_MANAGER}"
-MULTICLUSTER_NAMESPACE = "xcp-multicluster"
 APPLY_PATCH = "application/apply-patch+yaml"
 PAGE_SIZE = 500  # items per list request, as kubectl's --chunk-size
 DEFAULT_CONNECTIONS = 8  # connections kept open per cluster (requests sent at once, at most)

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from tctl_py.errors import InvalidInput, Position, Problem, UsageError
 from tctl_py.fleet import _yaml
 from tctl_py.fleet.objects import SECRET_KINDS, STATE_RESOURCES, normalize, object_key, sort_objects
+from tctl_py.kube import is_dns1123_label, is_dns1123_subdomain
 from tctl_py.mesh.model import ClusterState
-from tctl_py.mesh.names import is_dns1123_label, is_dns1123_subdomain
 from tctl_py.paths import cluster_folder, inside, write_atomically
 
 if TYPE_CHECKING:

@@ -12,8 +12,16 @@ import json
 import re
 from functools import lru_cache
 
+# Defined once for every layer in tctl_py.kube; the engine's modules take them from here.
+from tctl_py.kube import MANAGED_BY as MANAGED_BY
+from tctl_py.kube import MANAGED_BY_VALUE as MANAGED_BY_VALUE
+from tctl_py.kube import MULTICLUSTER_NAMESPACE as MULTICLUSTER_NAMESPACE
+from tctl_py.kube import is_dns1123_label as is_dns1123_label
+from tctl_py.kube import is_dns1123_subdomain as is_dns1123_subdomain
+from tctl_py.kube import is_label_value as is_label_value
+from tctl_py.kube import is_qualified_name as is_qualified_name
+
 CLUSTER_DOMAIN = "cluster.local"
-MULTICLUSTER_NAMESPACE = "xcp-multicluster"
 # Namespaces of Kubernetes, Istio and Tetrate's control plane (TSB's Organization
 # `systemNamespaces`): a `*` or `prefix*` namespace pattern never covers them; naming one
 # exactly (`*/istio-system`) does.
@@ -25,8 +33,6 @@ GATEWAY_PORT = 15443  # the AUTO_PASSTHROUGH port of east-west gateways (SPEC §
 ISTIO_API_VERSION = "networking.istio.io/v1"
 
 # Ownership and provenance (SPEC §3.3). Only objects labelled MANAGED_BY=tctl are ever touched.
-MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "tctl"
 LABEL_ORGANIZATION = "tctl.tetrate.io/organization"
 LABEL_TENANT = "tctl.tetrate.io/tenant"
 LABEL_WORKSPACE = "tctl.tetrate.io/workspace"
@@ -50,40 +56,10 @@ CLUSTER_LABEL = "topology.istio.io/cluster"
 NETWORK_LABEL = "topology.istio.io/network"
 EXTERNAL_ADDRESSES_ANNOTATION = "xcp.tetrate.io/cluster-external-addresses"
 
-_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_LABEL = re.compile(rf"^{_LABEL}$")
-_DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-
 
 def md5_hex(text: str) -> str:
     """Lowercase hex MD5 (a name digest, not security: allowed on FIPS builds)."""
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def is_dns1123_label(value: str) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
-
-
-def is_dns1123_subdomain(value: str) -> bool:
-    return isinstance(value, str) and len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value))
-
-
-def is_label_value(value: str) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.match(value))
-
-
-def is_qualified_name(key: str) -> bool:
-    """A label or annotation key: `[prefix/]name`, prefix a DNS-1123 subdomain, name <= 63."""
-    if not isinstance(key, str) or not key:
-        return False
-    prefix, _, name = key.rpartition("/")
-    if "/" in prefix:
-        return False
-    if prefix and not is_dns1123_subdomain(prefix):
-        return False
-    return len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
 
 
 @lru_cache(maxsize=4096)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tctl_py.errors import InvalidInput, Position, Problem, UsageError
-from tctl_py.mesh.names import is_dns1123_label, is_dns1123_subdomain
+from tctl_py.kube import is_dns1123_label, is_dns1123_subdomain
 from tctl_py.output.render import to_yaml
 from tctl_py.paths import cluster_folder, inside, write_atomically
 
