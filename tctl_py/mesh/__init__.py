@@ -2,7 +2,7 @@
 
 Standard library only, no I/O, no printing (SPEC §2). Entry points: `compute` (optionally
 scoped to some clusters and kinds), `Exposed` (the fleet read once, then scoped results) and
-`Engine` (incremental: the result kept up to date from watch-like `Change`s). Modules: `config`
+`Engine` (incremental: the result kept up to date from watch-like `Change`s). Modules: `parsed`
 (reads Workspace / WorkspaceSetting / Cluster bodies), `coverage` (rule 1, ownership), `index`
 (per-cluster lookups), `gateways` (rule 2), `ports`, `exposure` (rule 3, per cluster),
 `objects` (object bodies), `engine` (rules 4-8, determinism, scoping), `incremental` (`Engine`

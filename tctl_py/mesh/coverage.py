@@ -14,8 +14,8 @@ organizations never cover it (a `*` cluster pattern means "every cluster of my o
 from __future__ import annotations
 
 from . import findings as F
-from .config import ClusterInfo, Workspace
 from .findings import Findings
+from .parsed import ClusterInfo, Workspace
 
 
 class Coverage:

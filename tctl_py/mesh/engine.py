@@ -26,7 +26,6 @@ from itertools import pairwise
 
 from . import findings as F
 from . import objects
-from .config import ClusterInfo, ParsedConfig, Setting, Workspace, parse_config
 from .coverage import Coverage
 from .exposure import ClusterExposure, Exposure, expose_cluster, unmatched_selectors
 from .findings import Findings
@@ -51,6 +50,7 @@ from .names import (
     service_entry_name,
     service_fqdn,
 )
+from .parsed import ClusterInfo, ParsedConfig, Setting, Workspace, parse_config
 from .ports import service_entry_ports, workload_entry_port_names
 
 KINDS = frozenset({"DestinationRule", "Gateway", "Namespace", "ServiceEntry", "WorkloadEntry"})

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import findings as F
-from .config import ClusterInfo, ParsedConfig, contains
 from .coverage import Coverage
 from .findings import Findings
 from .gateways import Gateway, GatewayState, resolve_gateways
 from .index import ClusterIndex, service_labels_of, service_type
 from .model import Finding
 from .names import workload_entry_names
+from .parsed import ClusterInfo, ParsedConfig, contains
 from .ports import Port, service_entry_ports
 
 

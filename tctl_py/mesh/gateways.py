@@ -13,12 +13,12 @@ from functools import cached_property
 
 from . import findings as F
 from .addresses import is_ip, parse_annotation, parse_reported
-from .config import GatewayEntry, Setting, Workspace, as_list, as_map, as_str, contains
 from .coverage import Coverage
 from .findings import Findings
 from .index import ClusterIndex, service_labels_of, service_selector
 from .names import EXTERNAL_ADDRESSES_ANNOTATION, SYSTEM_NAMESPACES, join_origins
 from .objects import Stamp, stamp
+from .parsed import GatewayEntry, Setting, Workspace, as_list, as_map, as_str, contains
 
 
 def gateway_addresses(service: dict) -> tuple[tuple[str, ...], tuple[str, ...], str]:

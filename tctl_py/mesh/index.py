@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from .config import as_map, as_str
 from .model import ClusterState
+from .parsed import as_map, as_str
 
 K = TypeVar("K", str, tuple[str, str])
 

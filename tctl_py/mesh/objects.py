@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .addresses import is_ip
-from .config import ClusterInfo, GatewayEntry, Setting, Workspace
 from .names import (
     ANNOTATION_ORIGINS,
     ANNOTATION_SOURCE,
@@ -28,6 +27,7 @@ from .names import (
     TLS_MODE_LABEL,
     label_value,
 )
+from .parsed import ClusterInfo, GatewayEntry, Setting, Workspace
 from .ports import Port
 
 # Failover policy of the DestinationRule (rule 7). Envoy counts connect failures and timeouts

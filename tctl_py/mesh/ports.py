@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import as_list, as_map, as_str
 from .names import is_dns1123_label
+from .parsed import as_list, as_map, as_str
 
 # Protocol names Istio knows (`protocol.Parse`, any case) -> the ServiceEntry protocol tctl
 # writes. Istio's Redis and MySQL filters are off unless istiod enables them

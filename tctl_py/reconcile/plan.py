@@ -238,26 +238,29 @@ class Step:
         return self.live
 
 
-SYNC_IN_SYNC = "in-sync"
-SYNC_MISSING = "missing"
-SYNC_DRIFTED = "drifted"
-SYNC_CONFLICT = "conflict"
-SYNC_EXTRA = "extra"
+class SyncState(StrEnum):
+    """The SYNC column of `get` against a live fleet."""
+
+    IN_SYNC = "in-sync"
+    MISSING = "missing"
+    DRIFTED = "drifted"
+    CONFLICT = "conflict"
+    EXTRA = "extra"
 
 
-def sync_status(step: Step) -> str:
+def sync_status(step: Step) -> SyncState:
     """The SYNC column of `get` for a generated object: in-sync (UNCHANGED, KEEP), missing
     (CREATE), drifted (UPDATE), conflict (CONFLICT, or a forced take-over: the object is not
     tctl's yet). DELETE and FOREIGN steps are no generated object; they read `extra`."""
     if step.action in (Action.UNCHANGED, Action.KEEP):
-        return SYNC_IN_SYNC
+        return SyncState.IN_SYNC
     if step.action is Action.CREATE:
-        return SYNC_MISSING
+        return SyncState.MISSING
     if step.action is Action.CONFLICT or step.taking_over:
-        return SYNC_CONFLICT
+        return SyncState.CONFLICT
     if step.action is Action.UPDATE:
-        return SYNC_DRIFTED
-    return SYNC_EXTRA
+        return SyncState.DRIFTED
+    return SyncState.EXTRA
 
 
 # Order of kinds within a cluster. Writes go parent first: the Namespace must exist before
