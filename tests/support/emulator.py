@@ -641,7 +641,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     raise api_error(fault.status, fault.message)
             if self._is_object_request(request):
                 # watchers are told of the changes by _store/_remove, in resourceVersion order
-                self._results[id(request)] = self._dispatch(request, [])
+                result = self._dispatch(request, [])
+                if method in ("PUT", "PATCH", "POST", "DELETE"):
+                    # Answered here, not through kmock's fallback reaction: that one object keeps
+                    # the last answer's status and headers on itself, so writes served
+                    # concurrently (tctl sends a cluster's writes in parallel) read each other's,
+                    # and a mismatch disables it for good. No test adds reactions for writes.
+                    status, payload = result
+                    return aiohttp.web.json_response(payload, status=status)
+                self._results[id(request)] = result
             # kmock's own dispatch: user reactions first, then the fallbacks (ours, discovery).
             return await kmock.KubernetesScaffold._handle(self, request)
         finally:
