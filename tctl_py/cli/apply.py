@@ -114,8 +114,7 @@ def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) 
     created/configured/unchanged per object and cluster. A snapshot fleet only reports.
     The exit code: 4 if a cluster failed, 5 on a conflict, 1 when a dry run would change something."""
     from tctl_py.cli import meshview
-    from tctl_py.cli.common import err
-    from tctl_py.cli.report import print_steps
+    from tctl_py.cli.report import cluster_error, print_steps
     from tctl_py.reconcile.executor import install as install_objects
 
     meshview.check_clusters(fleet, targets)
@@ -124,7 +123,7 @@ def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) 
     )
     print_steps(rec, dry_run, fleet.live)
     for name, message in sorted(rec.failed.items()):
-        err(f"error: cluster {name}: {message}\n")
+        cluster_error(name, message)
     if rec.failed:
         return int(ExitCode.CLUSTER)
     if rec.conflicts:

@@ -14,7 +14,7 @@ Exits 4 when a cluster could not be read (after listing every cluster).
 
 def command() -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.generated import exit_for_unreachable
+    from tctl_py.cli.report import exit_for_unreachable
     from tctl_py.output import tables
 
     with open_store() as store:
@@ -47,4 +47,4 @@ def command() -> None:
         rows,
         sys.stdout,
     )
-    exit_for_unreachable(fleet.states)
+    exit_for_unreachable(fleet.states, fleet.names())

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-import typer
-
 from tctl_py.cli.common import err, open_store
 
 if TYPE_CHECKING:
@@ -47,6 +45,7 @@ def get_generated(
     import sys
 
     from tctl_py.cli import meshview
+    from tctl_py.cli.report import exit_for_unreachable, report_findings
     from tctl_py.errors import NotFound, UsageError
     from tctl_py.output.printer import ObjectPrinter
 
@@ -97,7 +96,7 @@ def get_generated(
         readable = [c for c in clusters if c not in unreachable_names(fleet.states)]
         if readable:
             err(f"No resources found in {_where(readable, namespace)}.\n")
-    exit_for_unreachable(fleet.states, desired.result.held_origins)
+    exit_for_unreachable(fleet.states, clusters, desired.result.held_origins)
 
 
 def sync_states(config, fleet, result, clusters: Sequence[str], ownership) -> dict[tuple, str]:
@@ -117,35 +116,3 @@ def _where(clusters: Sequence[str], namespace: str | None) -> str:
 
 def unreachable_names(states: Iterable) -> set[str]:
     return {state.name for state in states if not state.reachable}
-
-
-def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -> None:
-    """Findings as warnings (errors for `ERROR_CODES`) on stderr; only those of the clusters
-    shown, plus fleet-wide ones. Unreachable clusters are left to `exit_for_unreachable`, which
-    reports them as errors."""
-    from tctl_py.mesh.findings import CLUSTER_CODES, ERROR_CODES
-
-    for finding in findings:
-        if finding.code in CLUSTER_CODES:
-            continue
-        if clusters is not None and finding.cluster and finding.cluster not in clusters:
-            continue
-        where = ": ".join(part for part in (finding.cluster, finding.subject) if part)
-        level = "error" if finding.code in ERROR_CODES else "warning"
-        line = f"{level}: {where}: {finding.message}"
-        if finding.hint:
-            line += f" (hint: {finding.hint})"
-        err(line + "\n")
-
-
-def exit_for_unreachable(states: Iterable, held: Iterable[str] = ()) -> None:
-    """Exit 4 at the end when a cluster could not be read, or its East-West gateway's address
-    annotation cannot be parsed (`held`, already reported as an error finding): the others have
-    been shown."""
-    from tctl_py.errors import ExitCode
-
-    down = [state for state in states if not state.reachable]
-    for state in down:
-        err(f"error: cluster {state.name} could not be read: {state.error}\n")
-    if down or held:
-        raise typer.Exit(int(ExitCode.CLUSTER))

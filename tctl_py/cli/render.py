@@ -16,7 +16,8 @@ Re-rendering unchanged input rewrites nothing; files of objects no longer genera
 
 def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write to.")) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.generated import Desired, exit_for_unreachable, report_findings
+    from tctl_py.cli.generated import Desired
+    from tctl_py.cli.report import exit_for_unreachable, report_findings
     from tctl_py.config import kinds
     from tctl_py.output import manifests
 
@@ -40,7 +41,7 @@ def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to wri
         f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed in {out_dir}\n"
     )
-    exit_for_unreachable(fleet.states, desired.result.held_origins)
+    exit_for_unreachable(fleet.states, fleet.names(), desired.result.held_origins)
 
 
 def _plural(kinds, body: dict) -> str:

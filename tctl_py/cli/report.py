@@ -5,7 +5,7 @@ never one another)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from tctl_py.cli.common import err, out
 
@@ -34,7 +34,6 @@ def reconcile_and_report(
     return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
     dry run 1 when something would change, else 0."""
     from tctl_py.cli import meshview
-    from tctl_py.cli.generated import report_findings
     from tctl_py.errors import ExitCode
     from tctl_py.mesh.findings import CONFLICT_CODES
     from tctl_py.output.progress import ClusterProgress
@@ -79,15 +78,10 @@ def reconcile_and_report(
             f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
             "namespace does not exist yet (the real apply creates it first)\n"
         )
-    for name in sorted(rec.unreachable & set(shown)):
-        state = next(s for s in fleet.states if s.name == name)
-        err(
-            f"error: cluster {name} could not be read: {state.error}; nothing derived from it was "
-            "changed elsewhere\n"
-        )
+    down = unreadable(fleet.states, shown, consequence="nothing derived from it was changed elsewhere")
     for name, message in sorted(rec.failed.items()):
-        err(f"error: cluster {name}: {message}; run again to converge\n")
-    if rec.unreachable & set(shown) or rec.failed or engine.held_origins:
+        cluster_error(name, f"{message}; run again to converge")
+    if down or rec.failed or engine.held_origins:
         return int(ExitCode.CLUSTER)
     # An object in the way: one holding a name tctl needs, or a user's DestinationRule for an
     # exposed host (the engine then generates none for it, and says so as a finding).
@@ -129,3 +123,54 @@ def print_diffs(rec) -> None:
     from tctl_py.output.diff import show
 
     show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout)
+
+
+def cluster_error(name: str, message: str) -> None:
+    """Every error about one cluster, in one format: `error: cluster NAME: MESSAGE`."""
+    err(f"error: cluster {name}: {message}\n")
+
+
+def unreadable(states: Iterable, shown: Iterable[str], *, consequence: str = "") -> list[str]:
+    """Report the clusters among `shown` that could not be read, and return their names. One rule
+    for every command: only the clusters it shows or targets count (the engine reads every
+    cluster, but a dead cluster nobody asked about is no failure of this command)."""
+    wanted = set(shown)
+    down = sorted(state.name for state in states if not state.reachable and state.name in wanted)
+    errors = {state.name: state.error for state in states}
+    for name in down:
+        cluster_error(
+            name, f"could not be read: {errors[name]}" + (f"; {consequence}" if consequence else "")
+        )
+    return down
+
+
+def exit_for_unreachable(states: Iterable, shown: Iterable[str], held: Iterable[str] = ()) -> None:
+    """Exit 4 at the end when a shown cluster could not be read, or an East-West gateway's
+    address annotation cannot be parsed (`held`, already reported as an error finding): what
+    could be shown has been."""
+    import typer
+
+    from tctl_py.errors import ExitCode
+
+    states = list(states)
+    if unreadable(states, shown) or set(held):
+        raise typer.Exit(int(ExitCode.CLUSTER))
+
+
+def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -> None:
+    """Findings as warnings (errors for `ERROR_CODES`) on stderr; only those of the clusters
+    shown, plus fleet-wide ones. Unreachable clusters are left to `exit_for_unreachable`, which
+    reports them as errors."""
+    from tctl_py.mesh.findings import CLUSTER_CODES, ERROR_CODES
+
+    for finding in findings:
+        if finding.code in CLUSTER_CODES:
+            continue
+        if clusters is not None and finding.cluster and finding.cluster not in clusters:
+            continue
+        where = ": ".join(part for part in (finding.cluster, finding.subject) if part)
+        level = "error" if finding.code in ERROR_CODES else "warning"
+        line = f"{level}: {where}: {finding.message}"
+        if finding.hint:
+            line += f" (hint: {finding.hint})"
+        err(line + "\n")

@@ -16,7 +16,7 @@ Only the kinds tctl reads are written, never Secrets or credentials. A cluster w
 
 def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write to.")) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.generated import exit_for_unreachable
+    from tctl_py.cli.report import exit_for_unreachable
     from tctl_py.fleet import write_snapshot
 
     with open_store() as store:
@@ -25,4 +25,4 @@ def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to wri
     written = write_snapshot(fleet.states, out_dir)
     clusters = sum(state.reachable for state in fleet.states)
     out(f"{clusters} cluster(s), {len(written)} file(s) written to {out_dir}\n")
-    exit_for_unreachable(fleet.states)
+    exit_for_unreachable(fleet.states, fleet.names())

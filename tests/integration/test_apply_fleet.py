@@ -456,7 +456,7 @@ def test_apply_with_a_cluster_down_applies_the_others_and_names_it(fleet, tctl):
     ran = tctl("apply", "-f", CONFIG)
     assert ran.exit_code == 4, ran.stderr
     assert re.search(
-        r"^error: cluster cluster-2 could not be read: .*connection refused", ran.stderr, re.MULTILINE
+        r"^error: cluster cluster-2: could not be read: .*connection refused", ran.stderr, re.MULTILINE
     ), ran.stderr
     assert names(fleet["cluster-1"], "Gateway") == ["tctl-eastwest-gateway"]
     assert fleet["cluster-3"].get("ServiceEntry", "details.bookinfo", MULTICLUSTER)["spec"][
@@ -500,7 +500,7 @@ def test_a_cluster_slower_than_the_timeout_fails_alone(fleet, tctl):
     ran = tctl("apply", "-f", CONFIG, "--request-timeout", "0.5")
     assert ran.exit_code == 4, ran.stderr
     assert re.search(
-        r"^error: cluster cluster-2 could not be read: no answer from "
+        r"^error: cluster cluster-2: could not be read: no answer from "
         r"http://127\.0\.0\.1:\d+ within 0\.5 s \(listing namespaces\) \(after 3 attempts\)",
         ran.stderr,
         re.MULTILINE,
@@ -783,3 +783,18 @@ def test_force_conflicts_repairs_an_object_someone_edited(fleet, tctl, applied):
     reset(fleet)
     assert tctl("sync").exit_code == 0
     assert write_requests(fleet) == no_writes(fleet)
+
+
+def test_only_the_clusters_a_command_shows_or_targets_count_when_one_is_down(fleet, tctl, applied):
+    """One rule for get, sync and apply (issue 8 item 7): a dead cluster the command does not
+    show or target is no failure of it; one it shows is, in one message format."""
+    fleet["cluster-3"].stop()
+    shown_elsewhere = tctl("get", "se", "--cluster", "cluster-2")
+    assert shown_elsewhere.exit_code == 0, shown_elsewhere.stderr
+    assert "error:" not in shown_elsewhere.stderr
+    synced_elsewhere = tctl("sync", "--cluster", "cluster-1")
+    assert synced_elsewhere.exit_code == 0, synced_elsewhere.stderr
+    for args in (("get", "se", "-A"), ("get", "se", "--cluster", "cluster-3"), ("sync",)):
+        ran = tctl(*args)
+        assert ran.exit_code == 4, (args, ran.stderr)
+        assert re.search(r"^error: cluster cluster-3: could not be read: ", ran.stderr, re.MULTILINE), args

@@ -318,7 +318,7 @@ def test_a_down_cluster_whose_name_holds_a_comma_keeps_what_derives_from_it(
         name: objects for name, objects in before.items() if name != odd
     }
     assert sum(write_requests(emulated).values()) == 0
-    assert f"cluster {odd} could not be read" in ran.stderr
+    assert f"cluster {odd}: could not be read" in ran.stderr
 
 
 # --- item 6: a malformed gateway address annotation ---------------------------------------------------

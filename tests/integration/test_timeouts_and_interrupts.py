@@ -117,7 +117,7 @@ def test_a_retry_after_longer_than_the_cluster_budget_says_so(fleet, env):
     assert time.monotonic() - started < 10  # not waited for
     assert ran.exit_code == 4, ran.stderr
     assert re.search(
-        r"cluster-2 .*HTTP 429 .*\(after 1 attempt\(s\); the server asked to retry after "
+        r"cluster-2: .*HTTP 429 .*\(after 1 attempt\(s\); the server asked to retry after "
         r"30 s, more than the 1\d(\.\d+)? s left of the 12 s allowed for this cluster "
         r"\(--cluster-timeout\)\)",
         ran.stderr,
@@ -135,7 +135,7 @@ def test_a_dead_context_costs_one_connect_timeout_and_says_how_to_leave_it_out(f
     assert ran.exit_code == 4, ran.stderr
     server = re.escape(fleet["cluster-4"].server)
     assert re.search(
-        rf"^error: cluster cluster-4 could not be read: cannot connect to {server}: no "
+        rf"^error: cluster cluster-4: could not be read: cannot connect to {server}: no "
         r"connection within 1 s \(listing namespaces\) \(.*if \"cluster-4\" is not one, "
         r"apply Cluster objects naming those that are",
         ran.stderr,
