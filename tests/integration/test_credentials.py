@@ -161,7 +161,7 @@ def test_item7_each_failure_is_still_explained(proc, configured, leaky):
     ran = proc("--kubeconfig", str(leaky), "clusters")
     errors = {
         match["cluster"]: match.string
-        for match in map(re.compile(r"error: cluster (?P<cluster>\S+) ").match, ran.stderr.splitlines())
+        for match in map(re.compile(r"error: cluster (?P<cluster>[^:\s]+): ").match, ran.stderr.splitlines())
         if match
     }
     assert "HTTP 401 Unauthorized" in errors["echo"] and "admin:REDACTED rejected" in errors["echo"]
