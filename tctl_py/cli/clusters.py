@@ -15,12 +15,14 @@ Exits 4 when a cluster could not be read (after listing every cluster).
 def command() -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.report import exit_for_unreachable
+    from tctl_py.mesh import compute
     from tctl_py.output import tables
 
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)
-    result = meshview.compute(config, fleet)
+    # Only the gateways are shown: no object of any kind is generated.
+    result = compute(config, fleet.states, kinds=())
     declared = {c["metadata"]["name"]: c.get("spec") or {} for c in config.clusters}
     addresses: dict[str, list[str]] = {}
     for gateway in result.gateways:

@@ -11,7 +11,7 @@ from tctl_py.cli.state import OPTIONS
 
 if TYPE_CHECKING:
     from tctl_py.fleet.loader import Fleet, FleetOptions
-    from tctl_py.mesh import MeshConfig, MeshResult
+    from tctl_py.mesh import MeshConfig
     from tctl_py.reconcile.ownership import Ownership
     from tctl_py.store import Store
 
@@ -92,13 +92,6 @@ def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> 
     if all_clusters or not fleet.current or fleet.current not in known:
         return known
     return [fleet.current]
-
-
-def compute(config: MeshConfig, fleet: Fleet, clusters: Sequence[str] | None = None) -> MeshResult:
-    """The engine's objects for `clusters` (default: all); see `tctl_py.reconcile.executor.desired`."""
-    from tctl_py.reconcile.executor import desired
-
-    return desired(config, fleet, clusters)
 
 
 def check_clusters(fleet: Fleet, names: Sequence[str]) -> list[str]:
