@@ -181,7 +181,7 @@ def _metadata_pairs(
             good_labels.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED,
+                F.Code.METADATA_SKIPPED,
                 "",
                 subject,
                 f"label {key}={value!r} is not a valid Kubernetes label: not copied to generated objects",
@@ -195,7 +195,7 @@ def _metadata_pairs(
             good_annotations.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED,
+                F.Code.METADATA_SKIPPED,
                 "",
                 subject,
                 f"annotation key {key!r} is not valid: not copied to generated objects",
@@ -217,7 +217,7 @@ def _workspace(body: dict, findings: Findings) -> Workspace | None:
         cluster, sep, namespace = as_str(entry).partition("/")
         if not sep or not cluster or not namespace or "/" in namespace:
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 f"Workspace {fqn}",
                 f"namespaceSelector entry {entry!r} is not <cluster>/<namespace>: ignored",
@@ -265,7 +265,7 @@ def _setting(body: dict, findings: Findings) -> Setting | None:
         )
         if not entries[-1].namespace or not entries[-1].labels:
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 subject,
                 f"defaultEastWestGatewaySettings[{index}].workloadSelector needs a namespace and "
@@ -314,7 +314,7 @@ def parse_config(config: MeshConfig, findings: Findings) -> ParsedConfig:
     for setting in settings:
         if setting.workspace_key not in workspaces:
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 f"WorkspaceSetting {setting.fqn}",
                 "its workspace does not exist: the setting is ignored",
@@ -323,7 +323,7 @@ def parse_config(config: MeshConfig, findings: Findings) -> ParsedConfig:
         elif setting.workspace_key in parsed.settings:
             kept = parsed.settings[setting.workspace_key]
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 f"WorkspaceSetting {setting.fqn}",
                 f"a workspace has one WorkspaceSetting; {kept.fqn} is used and this one is ignored",
