@@ -50,6 +50,7 @@ class Reason(StrEnum):
 class Blocker:
     reason: Reason
     detail: str  # one line a person can act on
+    cluster: str = ""  # the other cluster at fault, when it is another one
 
 
 @dataclass(frozen=True)
@@ -205,10 +206,10 @@ def _failover_blockers(
         hostnames = [a for a in origin.gateway.addresses if not is_ip(a)]
         if hostnames:
             detail = f"gateway of {origin.cluster} has DNS-name address {', '.join(hostnames)}: shadow WorkloadEntries need IPs"
-            blockers.append(Blocker(Reason.HOSTNAME_ADDRESS, detail))
+            blockers.append(Blocker(Reason.HOSTNAME_ADDRESS, detail, origin.cluster))
         if origin.info.network == network:
             detail = f"{cluster} and {origin.cluster} share network {network!r}: traffic does not stay local"
-            blockers.append(Blocker(Reason.SHARED_NETWORK, detail))
+            blockers.append(Blocker(Reason.SHARED_NETWORK, detail, origin.cluster))
     return blockers
 
 
@@ -227,25 +228,24 @@ def _held(exposed: Exposed, key: tuple[str, str], skip: str = "") -> list[Blocke
         gateway = state.gateway
         where = f"{other} (namespace {state.entry.namespace})"
         if not state.covered:
-            blockers.append(
-                Blocker(Reason.GATEWAY_OUTSIDE_WORKSPACE, f"gateway of {where} is outside the workspace")
-            )
+            reason, detail = Reason.GATEWAY_OUTSIDE_WORKSPACE, f"gateway of {where} is outside the workspace"
         elif gateway is None:
-            blockers.append(Blocker(Reason.GATEWAY_MISSING, f"no East-West gateway in {where}"))
+            reason, detail = Reason.GATEWAY_MISSING, f"no East-West gateway in {where}"
         elif gateway.annotation_error:
-            detail = f"{gateway.subject} of {other}: address annotation cannot be used"
-            blockers.append(Blocker(Reason.GATEWAY_ADDRESS_INVALID, detail))
-        else:
-            blockers.append(
-                Blocker(Reason.GATEWAY_PENDING, f"{gateway.subject} of {other} has no address yet")
+            reason, detail = (
+                Reason.GATEWAY_ADDRESS_INVALID,
+                f"{gateway.subject} of {other}: address annotation cannot be used",
             )
+        else:
+            reason, detail = Reason.GATEWAY_PENDING, f"{gateway.subject} of {other} has no address yet"
+        blockers.append(Blocker(reason, detail, other))
     return blockers
 
 
 def _unknown(exposed: Exposed) -> list[Blocker]:
     """The clusters that could not be read: any of them may be the origin failover needs."""
     return [
-        Blocker(Reason.CLUSTER_UNREADABLE, f"{name} could not be read: it may run the service")
+        Blocker(Reason.CLUSTER_UNREADABLE, f"{name} could not be read: it may run the service", name)
         for name, state in exposed.states.items()
         if not state.reachable
     ]
