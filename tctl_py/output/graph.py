@@ -130,6 +130,7 @@ def to_dot(topo: Topology) -> str:
         "digraph mesh {",
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=11];',
+        '  graph [fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
     for box in topo.boxes:

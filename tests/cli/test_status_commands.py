@@ -156,3 +156,41 @@ def test_a_finding_reported_by_several_phases_of_a_run_is_printed_once(capsys):
     FINDINGS.start()  # a new command starts afresh
     report_findings([pending])
     assert capsys.readouterr().err.count("[TCTL0201]") == 1
+
+
+# --- describe -------------------------------------------------------------------------------------
+
+
+def test_describe_service_in_kubectl_layout(tctl):
+    ran = tctl("describe", "service", "details", "-n", "bookinfo")
+    assert ran.exit_code == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[:3] == [
+        "Name:         details",
+        "Namespace:    bookinfo",
+        "Host:         details.bookinfo.svc.cluster.local",
+    ]
+    sections = [line for line in lines if line and not line.startswith(" ")]
+    assert [s.split(":")[0] for s in sections] == [
+        "Name", "Namespace", "Host", "Exposed by", "Origins", "Ready", "Clusters", "Findings", "Events",
+    ]  # fmt: skip
+    text = ran.stdout
+    assert "  cluster-3:\n    Role:       consumer\n    Decision:   rule 4:" in text
+    assert "  cluster-1:\n    Role:       local+failover\n    Decision:   rules 5-7:" in text
+    assert "ServiceEntry xcp-multicluster/details.bookinfo" in text and "Ready:        3/3 clusters" in text
+
+
+def test_describe_says_why_and_lists_the_findings_unless_suppressed(tctl, fleet_copy):
+    edit_gateway(fleet_copy, "cluster-2", lambda gw: gw.pop("status"))
+    ran = tctl("describe", "svc", "details", "-n", "bookinfo", fleet=fleet_copy)
+    assert ran.exit_code == 0, ran.stderr
+    assert "    Decision:   rule 3:" in ran.stdout and "      gateway-pending: " in ran.stdout
+    assert "[TCTL0201]" in ran.stdout.split("Findings:")[1]
+    hidden = tctl("describe", "svc", "details", "-n", "bookinfo", "--suppress", "TCTL0201", fleet=fleet_copy)
+    assert "[TCTL0201]" not in hidden.stdout and "(1 suppressed)" in hidden.stdout
+
+
+def test_describe_of_a_service_not_exposed_exits_3(tctl):
+    ran = tctl("describe", "service", "productpage", "-n", "bookinfo")
+    assert ran.exit_code == 3 and "productpage" in ran.stderr
+    assert tctl("describe", "pod", "x", "-n", "bookinfo").exit_code == 2
