@@ -148,3 +148,12 @@ def test_svg_without_dot_says_what_to_install(proc, main_run, tmp_path):
     ran = proc("--fleet", str(FLEET), "graph", "-o", "svg", env={"PATH": str(tmp_path)})
     assert ran.exit_code == 2
     assert "dot program" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_the_pictures_in_the_docs_are_the_examples(tctl):
+    """docs/images/bookinfo.mmd (and the copy in docs/graph.md) is what `make demo` draws."""
+    docs = FLEET.parents[2] / "docs"
+    drawn = tctl("graph").stdout
+    assert (docs / "images" / "bookinfo.mmd").read_text() == drawn
+    assert f"```mermaid\n{drawn}```" in (docs / "graph.md").read_text()
+    assert "<svg" in (docs / "images" / "bookinfo.svg").read_text()
