@@ -4,8 +4,12 @@ ports, an unreadable cluster, a workspace that stops short of a cluster."""
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+
 from tctl_py.mesh import Exposed, MeshConfig
 from tctl_py.mesh.status import Reason, Role, ServiceStatus, service_status
+from tctl_py.output import graph
+from tests.support.mesh_scenarios import scenarios
 from tests.unit.test_mesh_rules import (
     bookinfo,
     cluster_obj,
@@ -168,3 +172,40 @@ def test_workspace_not_spanning_the_namespace():
     assert (two.role, two.rule, reasons(two)) == (Role.NOT_COVERED, 1, [Reason.WORKSPACE_NOT_SPANNING])
     one = rows[("details.bookinfo", "cluster-1")]
     assert (one.role, reasons(one)) == (Role.ORIGIN, [Reason.NO_REMOTE_ORIGIN])
+
+
+# --- properties on random fleets ----------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_readiness_agrees_with_the_generated_objects(scenario):
+    """On any fleet: one row per exposed service and cluster; a ready local+failover row has its
+    shadow WorkloadEntries and failover DestinationRule, a consumer row with origins its
+    ServiceEntry; an unreadable cluster's rows are never ready; both pictures draw every row."""
+    config, fleet = scenario
+    exposed = Exposed(config, fleet)
+    result = exposed.result()
+    rows = service_status(exposed, result)
+    keys = [(r.namespace, r.name, r.cluster) for r in rows]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert {(r.namespace, r.name) for r in rows} >= set(exposed.services)
+    objects = {(o.cluster, o.kind, o.namespace, o.name) for o in result.objects}
+    reachable = {s.name for s in fleet if s.reachable}
+    for row in rows:
+        present = {(row.cluster, o.kind, o.namespace, o.name) for o in row.objects}
+        assert present <= objects
+        kinds = {o.kind for o in row.objects}
+        if row.role is Role.LOCAL_FAILOVER and row.ready:
+            assert {"WorkloadEntry", "DestinationRule"} <= kinds and row.failover
+        if row.role is Role.CONSUMER and row.first:
+            assert kinds == {"ServiceEntry"}
+        if row.cluster not in reachable:
+            assert row.role is Role.UNKNOWN and not row.ready
+        assert row.ready == (not row.blockers)
+    clusters = [(s.name, s.reachable) for s in exposed.states.values()]
+    topo = graph.topology(clusters, result.gateways, rows)
+    drawn = {n.id for box in topo.boxes for n in box.nodes if n.kind == "service"}
+    assert len(drawn) == sum(r.role is not Role.UNKNOWN for r in rows)
+    assert all(e.source in drawn and e.target in drawn for e in topo.edges)
+    assert graph.to_mermaid(topo).startswith("flowchart LR\n") and graph.to_dot(topo).endswith("}\n")
