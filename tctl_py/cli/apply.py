@@ -105,6 +105,7 @@ def command(
                     force_conflicts=force_conflicts,
                     baseline=baseline,
                     verbose=verbose,
+                    history=(store, "tctl apply"),
                 )
             )
     if stored_changed:

@@ -101,5 +101,6 @@ def command(
                 force_conflicts=False,
                 baseline=baseline,
                 verbose=verbose,
+                history=(store, "tctl delete"),
             )
     raise typer.Exit(code)

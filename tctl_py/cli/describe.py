@@ -43,6 +43,8 @@ def command(
     with open_store() as store:
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
+        # optional: a store that keeps no sync history describes without events
+        history = store.sync_history() if hasattr(store, "sync_history") else []
     fleet = meshview.load_fleet(config)
     if not fleet.states:
         raise UsageError(
@@ -84,12 +86,41 @@ def command(
     lines += [f"  {finding_line(f)}" for f in shown] or ["  <none>"]
     if suppressed:
         lines.append(f"  ({len(suppressed)} suppressed)")
-    lines += [
-        "Events:",
-        "  <none> (tctl keeps no history of past syncs; `tctl sync --dry-run` shows the next one)",
-    ]
+    lines.append("Events:")
+    lines += _events(history, rows, namespace, name)
     out("\n".join(lines) + "\n")
     exit_for_unreachable(fleet.states, fleet.names(), result.held_origins)
+
+
+def _events(history, rows, namespace: str, name: str) -> list[str]:
+    """The last recorded apply/sync/delete of each object of the service (those pruned since
+    included), as a table in kubectl's events style."""
+    from tctl_py.output.tables import plain_lines
+
+    current = {(row.cluster, o.kind, o.namespace, o.name) for row in rows for o in row.objects}
+
+    def concerns(record) -> bool:
+        if (record.cluster, record.kind, record.namespace, record.name) in current:
+            return True
+        if record.kind in ("ServiceEntry", "DestinationRule"):
+            return record.name == f"{name}.{namespace}"
+        return (
+            record.kind == "WorkloadEntry"
+            and record.namespace == namespace
+            and record.name.startswith(f"k-{name}-")
+        )
+
+    cells = [
+        [r.at, r.command, r.cluster, f"{r.kind} {r.namespace}/{r.name}", r.outcome, r.reason or "-"]
+        for r in history
+        if concerns(r)
+    ]
+    if not cells:
+        return ["  <none>"]
+    return [
+        "  " + line.rstrip("\n")
+        for line in plain_lines(["AT", "FROM", "CLUSTER", "OBJECT", "OUTCOME", "REASON"], cells)
+    ]
 
 
 def _cluster_lines(row, sync: dict[tuple, str] | None) -> list[str]:

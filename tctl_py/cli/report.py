@@ -12,6 +12,7 @@ from tctl_py.cli.common import err, out
 
 if TYPE_CHECKING:
     from tctl_py.mesh import Finding
+    from tctl_py.store import Store
 
 
 def check_dry_run(dry_run: str | None) -> None:
@@ -32,11 +33,13 @@ def reconcile_and_report(
     baseline=None,
     diff_only: bool = False,
     verbose: bool = False,
+    history: tuple[Store, str] | None = None,
 ) -> int:
     """Plan (and unless a dry run, write) every cluster; print one line per object (a dry run
     adds the diffs; `diff_only` prints only those; objects owned elsewhere only with `verbose`);
     return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
-    dry run 1 when something would change, else 0."""
+    dry run 1 when something would change, else 0. `history`: (store, command) to record what
+    a real run did to each object of a live fleet (`tctl describe` shows it)."""
     from tctl_py.cli import meshview
     from tctl_py.errors import ExitCode
     from tctl_py.mesh.findings import CONFLICT_CODES
@@ -82,6 +85,9 @@ def reconcile_and_report(
             f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
             "namespace does not exist yet (the real apply creates it first)\n"
         )
+    if history is not None and not dry_run and fleet.live:
+        store, command = history
+        record_history(store, command, rec, [name for name in shown if name not in rec.unreachable])
     down = unreadable(fleet.states, shown, consequence="nothing derived from it was changed elsewhere")
     for name, message in sorted(rec.failed.items()):
         cluster_error(name, f"{message}; run again to converge")
@@ -95,6 +101,22 @@ def reconcile_and_report(
     if dry_run and rec.changes:
         return int(ExitCode.DIFFERENCES)
     return int(ExitCode.OK)
+
+
+def record_history(store: Store, command: str, rec, clusters: Sequence[str]) -> None:
+    """Keep each object's outcome as the store's sync history; a store that cannot keep it
+    (read-only) costs a note, not the run."""
+    from tctl_py.errors import StoreError
+
+    results = [
+        (s.cluster, s.kind, s.namespace, s.name, str(r.outcome), r.reason)
+        for r in rec.results
+        if (s := r.step).cluster in clusters
+    ]
+    try:
+        store.record_sync(command, clusters, results)
+    except StoreError as error:
+        err(f"note: the sync history was not recorded: {error.message}\n")
 
 
 def print_steps(rec, dry_run: str | None, live: bool, verbose: bool = False) -> None:

@@ -44,5 +44,6 @@ def command(
                 force_conflicts=force_conflicts,
                 clusters=clusters,
                 verbose=verbose,
+                history=(store, "tctl sync"),
             )
     raise typer.Exit(code)

@@ -78,3 +78,27 @@ def test_a_cluster_down_is_unreadable_in_its_rows_and_exits_4(status, emulated):
         assert (alone["role"], [r["reason"] for r in alone["reasons"]]) == ("origin", ["cluster-unreadable"])
         consumer = rows[(service, "cluster-3")]
         assert consumer["ready"] and consumer["first"] == ["cluster-1"]
+
+
+def test_describe_shows_the_last_runs_per_object_as_events(status, main_run, kubeconfig):
+    status()  # applied: every object created by `tctl apply`
+
+    def events() -> list[str]:
+        ran = main_run("--kubeconfig", str(kubeconfig), "describe", "service", "details", "-n", "bookinfo")
+        assert ran.exit_code == 0, ran.stderr
+        return [" ".join(line.split()) for line in ran.stdout.split("Events:\n")[1].splitlines()[1:]]
+
+    applied = events()
+    # cluster-1: its Gateway, a shadow WorkloadEntry per address of cluster-2 (2) and the
+    # DestinationRule; cluster-2: the same with cluster-1's 3 addresses; cluster-3: the ServiceEntry
+    assert len(applied) == (1 + 2 + 1) + (1 + 3 + 1) + 1
+    assert all(" tctl apply " in line and line.endswith(" created -") for line in applied)
+    sync = main_run("--kubeconfig", str(kubeconfig), "sync", "--cluster", "cluster-3")
+    assert sync.exit_code == 0, sync.stderr
+    after = events()
+    assert [line.split(" ", 1)[1] for line in after if " cluster-3 " in line] == [
+        "tctl sync cluster-3 ServiceEntry xcp-multicluster/details.bookinfo unchanged -"
+    ]
+    assert [line for line in after if "cluster-1" in line] == [
+        line for line in applied if "cluster-1" in line
+    ]
