@@ -9,7 +9,7 @@ import typer
 
 from tctl_py.cli.common import Suppress, open_store, out
 
-HELP = """Describe how one service is exposed across the fleet, in kubectl describe's layout: per cluster, the decision and the SPEC rule that made it (rule 1 coverage, 3 exposed origin, 4 ServiceEntry, 6 shadow WorkloadEntries and failover DestinationRule), where traffic goes first and fails over to, the gateway addresses dialled, the generated objects (with their sync state on a live fleet), and whether failover is ready; then the findings about the service.
+HELP = """Describe how one service is exposed across the fleet, in kubectl describe's layout: per cluster, the decision and the SPEC rule that made it (rule 1 coverage, 3 exposed origin, 4 ServiceEntry, 6 shadow WorkloadEntries and failover DestinationRule), where traffic goes first and fails over to, the gateway addresses dialled, the generated objects (with their sync state on a live fleet), and whether failover is ready; then the findings about the service, and as events what the last apply, sync or delete did to each of its objects (kept in the store).
 
 Exit codes: 0 described (ready or not: `tctl status` is the gate); 3 the service is not exposed; 4 a cluster could not be read.
 """

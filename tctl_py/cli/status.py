@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Suppress, open_store, out
+from tctl_py.cli.common import Suppress, err, open_store, out
 
 HELP = """Show, for every exposed service and every cluster of the fleet, the cluster's role (origin, consumer through a ServiceEntry, local+failover, not-covered, unknown), where traffic goes first and where it fails over to, the gateway addresses dialled, the generated objects and whether they are in sync, and whether failover is ready — with the reason when it is not.
 
@@ -74,7 +74,10 @@ def command(
         out(to_json(document) + "\n" if output is Output.json else to_yaml(document))
     else:
         report_findings(result.findings)
-        _table(rows, sync, output is Output.wide)
+        if rows:
+            _table(rows, sync, output is Output.wide)
+        else:
+            err("No exposed services found.\n")
     if unreadable(fleet.states, fleet.names()):
         raise typer.Exit(int(ExitCode.CLUSTER))
     if not all(row.ready for row in rows):

@@ -80,6 +80,11 @@ def test_json_of_one_service(tctl):
     assert yaml.safe_load(tctl("status", "details.bookinfo", "-o", "yaml").stdout) == document
 
 
+def test_nothing_exposed_is_said_on_stderr_and_exits_0(main_run):
+    ran = main_run("--fleet", str(FLEET), "status")
+    assert (ran.exit_code, ran.stdout, ran.stderr) == (0, "", "No exposed services found.\n")
+
+
 def test_unknown_service_exits_3(tctl):
     ran = tctl("status", "productpage.bookinfo")
     assert ran.exit_code == 3 and "productpage.bookinfo" in ran.stderr
