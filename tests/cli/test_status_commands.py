@@ -118,6 +118,34 @@ def test_hostname_gateway_address(tctl, fleet_copy):
         assert readiness[(service, "cluster-2")] == readiness[(service, "cluster-3")] == []
 
 
+def test_shared_network(tctl, tmp_path):
+    clusters = (CONFIG / "clusters.yaml").read_text().replace("network: network-2", "network: network-1")
+    shared = tmp_path / "clusters.yaml"
+    shared.write_text(clusters)
+    assert tctl("apply", "-f", str(shared)).exit_code == 0
+    ran = tctl("status", "-o", "json")
+    assert ran.exit_code == 6, ran.stderr
+    readiness = {key: [r["reason"] for r in row["reasons"]] for key, row in rows_of(ran).items()}
+    for service in SERVICES:
+        assert readiness[(service, "cluster-1")] == readiness[(service, "cluster-2")] == ["shared-network"]
+        assert readiness[(service, "cluster-3")] == []
+
+
+def test_user_destination_rule_in_the_way(tctl, fleet_copy):
+    (fleet_copy / "cluster-2" / "destinationrules.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+        "metadata: {name: details-mine, namespace: bookinfo}\nspec: {host: details}\n"
+    )
+    ran = tctl("status", "-o", "json", fleet=fleet_copy)
+    assert ran.exit_code == 6, ran.stderr
+    rows = rows_of(ran)
+    mine = rows[("details.bookinfo", "cluster-2")]
+    assert [r["reason"] for r in mine["reasons"]] == ["user-destinationrule"]
+    assert "DestinationRule" not in [o["kind"] for o in mine["objects"]]
+    assert all(row["ready"] for key, row in rows.items() if key != ("details.bookinfo", "cluster-2"))
+    assert [f["code"] for f in json.loads(ran.stdout)["findings"]] == ["TCTL0404"]
+
+
 def test_suppression_hides_a_finding_and_json_lists_it_apart(tctl, fleet_copy):
     edit_gateway(fleet_copy, "cluster-2", lambda gw: gw.pop("status"))
     table_run = tctl("status", fleet=fleet_copy)
