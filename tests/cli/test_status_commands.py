@@ -227,3 +227,11 @@ def test_describe_of_a_service_not_exposed_exits_3(tctl):
     ran = tctl("describe", "service", "productpage", "-n", "bookinfo")
     assert ran.exit_code == 3 and "productpage" in ran.stderr
     assert tctl("describe", "pod", "x", "-n", "bookinfo").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "command", ["apply", "sync", "diff", "delete", "get", "render", "status", "describe", "graph"]
+)
+def test_every_command_that_reports_findings_takes_suppress(cli, command):
+    ran = cli(command, "--help")
+    assert ran.exit_code == 0 and "--suppress" in ran.stdout
