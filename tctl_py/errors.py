@@ -33,9 +33,12 @@ class ExitCode(enum.IntEnum):
         return int(cls.OK)
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
+    """How grave a problem in the input, or a finding of the engine, is."""
+
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # worth knowing, nothing is wrong (findings only)
 
 
 @dataclass(frozen=True, slots=True)

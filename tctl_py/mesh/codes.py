@@ -1,14 +1,10 @@
-"""The finding codes and severities (`findings` collects findings; `model.Finding` carries a code)."""
+"""The finding codes, each with a name and a severity (`findings` collects findings; `model.Finding` carries a code)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
+from tctl_py.errors import Severity
 
 
 class Code(StrEnum):
