@@ -10,6 +10,7 @@ import typer
 from tctl_py.cli.common import (
     Filenames,
     Recursive,
+    Suppress,
     Verbose,
     open_store,
     organizations_of,
@@ -54,12 +55,14 @@ def command(
         False, "--all-clusters", help="Install IngressGateways in every cluster."
     ),
     verbose: bool = Verbose,
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import check_dry_run, reconcile_and_report
+    from tctl_py.cli.report import FINDINGS, check_dry_run, reconcile_and_report
     from tctl_py.config import objects
     from tctl_py.output.diff import unified
 
+    FINDINGS.start(suppress)
     check_dry_run(dry_run)
     loaded, problems = read_inputs(filenames, recursive)
     if problems:
@@ -102,6 +105,7 @@ def command(
                     force_conflicts=force_conflicts,
                     baseline=baseline,
                     verbose=verbose,
+                    history=(store, "tctl apply"),
                 )
             )
     if stored_changed:

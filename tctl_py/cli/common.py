@@ -30,6 +30,14 @@ Verbose = typer.Option(
     help="Also list objects made by tctl for configuration this store does not hold (left alone).",
 )
 
+Suppress = typer.Option(
+    None,
+    "--suppress",
+    metavar="CODE[=SUBJECT]",
+    help="Hide findings of this code (TCTL0201 or gateway-pending), only about SUBJECT when given "
+    "(e.g. bookinfo/details, a cluster name; * wildcards); repeatable. See docs/findings.md.",
+)
+
 
 def read_inputs(paths: list[str], recursive: bool) -> tuple[Loaded, list]:
     """Documents of every input plus all their problems (reading, schema, semantics)."""

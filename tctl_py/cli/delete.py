@@ -10,6 +10,7 @@ import typer
 from tctl_py.cli.common import (
     Org,
     Recursive,
+    Suppress,
     Tenant,
     Verbose,
     Workspace,
@@ -37,13 +38,15 @@ def command(
     workspace: Optional[str] = Workspace,
     no_sync: bool = typer.Option(False, "--no-sync", help="Delete from the store; leave the clusters."),
     verbose: bool = Verbose,
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import reconcile_and_report
+    from tctl_py.cli.report import FINDINGS, reconcile_and_report
     from tctl_py.config import kinds, objects
     from tctl_py.config.selection import select
     from tctl_py.errors import InvalidInput, NotFound, UsageError
 
+    FINDINGS.start(suppress)
     if bool(filenames) == bool(kind):
         raise UsageError("name what to delete: either -f PATH or KIND NAME")
     with open_store() as store:
@@ -101,5 +104,6 @@ def command(
                 force_conflicts=False,
                 baseline=baseline,
                 verbose=verbose,
+                history=(store, "tctl delete"),
             )
     raise typer.Exit(code)

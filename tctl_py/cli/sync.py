@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Verbose, open_store, reconcile_lock
+from tctl_py.cli.common import Suppress, Verbose, open_store, reconcile_lock
 from tctl_py.cli.report import check_dry_run, reconcile_and_report
 
 HELP = """Reconcile the generated objects of every cluster (or those named) with the stored configuration: create what is missing, update what drifted, prune what is no longer generated.
@@ -24,8 +24,12 @@ def command(
         False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
     ),
     verbose: bool = Verbose,
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
+    from tctl_py.cli.report import FINDINGS
+
+    FINDINGS.start(suppress)
 
     check_dry_run(dry_run)
     with open_store() as store, reconcile_lock(store, "tctl sync", dry_run):
@@ -40,5 +44,6 @@ def command(
                 force_conflicts=force_conflicts,
                 clusters=clusters,
                 verbose=verbose,
+                history=(store, "tctl sync"),
             )
     raise typer.Exit(code)

@@ -209,7 +209,7 @@ def _metadata_pairs(
             good_labels.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED,
+                F.Code.METADATA_SKIPPED,
                 "",
                 subject,
                 f"label {key}={value!r} is not a valid Kubernetes label: not copied to generated objects",
@@ -223,7 +223,7 @@ def _metadata_pairs(
             good_annotations.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED,
+                F.Code.METADATA_SKIPPED,
                 "",
                 subject,
                 f"annotation key {key!r} is not valid: not copied to generated objects",
@@ -244,7 +244,9 @@ def _workspace(body: dict, findings: Findings) -> Workspace | None:
     for entry in names:
         pattern, why = parse_namespace_selector(as_str(entry))
         if pattern is None:
-            findings.add(F.CONFIG_IGNORED, "", f"Workspace {fqn}", f"namespaceSelector entry ignored: {why}")
+            findings.add(
+                F.Code.CONFIG_IGNORED, "", f"Workspace {fqn}", f"namespaceSelector entry ignored: {why}"
+            )
             continue
         patterns.append(pattern)
     labels, annotations = _metadata_pairs(
@@ -288,7 +290,7 @@ def _setting(body: dict, findings: Findings) -> Setting | None:
         )
         if not entries[-1].namespace or not entries[-1].labels:
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 subject,
                 f"defaultEastWestGatewaySettings[{index}].workloadSelector needs a namespace and "
@@ -337,7 +339,7 @@ def parse_config(config: MeshConfig, findings: Findings) -> ParsedConfig:
     for setting in settings:
         if setting.workspace_key not in workspaces:
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 f"WorkspaceSetting {setting.fqn}",
                 "its workspace does not exist: the setting is ignored",
@@ -346,7 +348,7 @@ def parse_config(config: MeshConfig, findings: Findings) -> ParsedConfig:
         elif setting.workspace_key in parsed.settings:
             kept = parsed.settings[setting.workspace_key]
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 f"WorkspaceSetting {setting.fqn}",
                 f"a workspace has one WorkspaceSetting; {kept.fqn} is used and this one is ignored",
