@@ -46,6 +46,14 @@ def global_options(
         help="Kubeconfig of the fleet; without it, the files of KUBECONFIG (':'-separated, merged "
         "as kubectl does), else ~/.kube/config.",
     ),
+    context: Optional[str] = typer.Option(
+        None,
+        "--context",
+        metavar="NAME",
+        help="The current context, instead of the kubeconfig's: the cluster of commands that "
+        "show one cluster (get of generated kinds). Commands that work on the fleet still work "
+        "on every cluster; --cluster limits them.",
+    ),
     fleet: Optional[str] = typer.Option(
         None,
         "--fleet",
@@ -106,6 +114,7 @@ def global_options(
     ),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
+    OPTIONS.context = context
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
     OPTIONS.concurrency = concurrency
     try:

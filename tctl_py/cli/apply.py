@@ -72,6 +72,8 @@ def command(
         )
     if cluster and all_clusters:
         raise UsageError("give either --cluster or --all-clusters, not both")
+    if installs or not no_sync:
+        meshview.require_fleet()
     batch = objects.items(loaded.documents)
     organizations = organizations_of(batch) if prune else []
     with contextlib.ExitStack() as held:

@@ -81,6 +81,8 @@ def command(
                     hint="narrow it with --org, --tenant or --workspace",
                 )
             targets = [found[0].fqn]
+        if not no_sync:
+            meshview.require_fleet()
         with contextlib.ExitStack() as held:
             if not no_sync:
                 held.enter_context(reconcile_lock(store, "tctl delete"))

@@ -39,6 +39,7 @@ def command(
 
     if prune and not filenames:
         raise UsageError("--prune needs the input it prunes against: give -f PATH")
+    meshview.require_fleet()  # no fleet is never "no differences"
     stored_changes = []
     organizations: list[str] = []
     with open_store() as store:

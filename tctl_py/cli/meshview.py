@@ -64,6 +64,7 @@ def fleet_options() -> FleetOptions:
     return FleetOptions(
         snapshot=OPTIONS.fleet,
         kubeconfig=OPTIONS.kubeconfig,
+        context=OPTIONS.context,
         request_timeout=OPTIONS.request_timeout,
         cluster_timeout=OPTIONS.cluster_timeout,
         concurrency=OPTIONS.concurrency or DEFAULT_CONCURRENCY,
@@ -79,9 +80,19 @@ def load_fleet(config: MeshConfig) -> Fleet:
     return load(fleet_options(), declared=[c["metadata"]["name"] for c in config.clusters])
 
 
+def require_fleet() -> None:
+    """Fail now, before anything is stored, when there is no fleet to reconcile (a UsageError
+    saying where tctl looked): a command that needs one never succeeds without it."""
+    from tctl_py.fleet.loader import check_fleet
+
+    check_fleet(fleet_options())
+
+
 def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> list[str]:
-    """`--cluster C`, `-A`, or by default the current context's cluster (every cluster of a
-    snapshot, which has no current context)."""
+    """`--cluster C`, `-A`, or by default the current context's cluster (every cluster when
+    there is no current context, as a snapshot without --context). A current context that is
+    not a cluster of the fleet (the store's Cluster objects leave it out) is an error, never a
+    silent fallback to every cluster."""
     from tctl_py.errors import UsageError
 
     if cluster and all_clusters:
@@ -89,8 +100,18 @@ def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> 
     known = fleet.names()
     if cluster:
         return check_clusters(fleet, [cluster])
-    if all_clusters or not fleet.current or fleet.current not in known:
+    if all_clusters or not fleet.current:
         return known
+    if fleet.current not in known:
+        from tctl_py.fleet.kubeconfig import KubeconfigError
+
+        # the kubeconfig's current-context is input tctl read (exit 3); --context, a command line
+        raise (UsageError if OPTIONS.context else KubeconfigError)(
+            f'the current context "{fleet.current}" is not a cluster of the fleet',
+            hint="the store's Cluster objects name the fleet: "
+            + ", ".join(known)
+            + "; choose one with --cluster C or --context C, or all with -A",
+        )
     return [fleet.current]
 
 

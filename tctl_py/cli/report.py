@@ -42,8 +42,6 @@ def reconcile_and_report(
 
     if clusters:
         meshview.check_clusters(fleet, clusters)
-    if not fleet.states:  # no kubeconfig and no --fleet: configuration only, nothing to reconcile
-        return int(ExitCode.OK)
     shown = list(clusters) if clusters else fleet.names()
     with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
         rec = reconcile(
