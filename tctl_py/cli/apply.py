@@ -26,6 +26,8 @@ Documents are ordered parent-first automatically. Storing is one transaction: if
 
 --prune (GitOps): the input holds the whole configuration of the organizations it names. What else the store holds of them is deleted from it, and what their settings outside the input produced is pruned from the clusters, even by a fresh store. Try it with --dry-run first. IngressGateway documents are installed in the cluster named by --cluster, or in every cluster with --all-clusters.
 
+--cluster C limits the whole apply to C: its objects are created, updated and pruned, the other clusters are left as they are (as sync --cluster C); run tctl sync to bring them along.
+
 --dry-run (client) computes everything and writes nothing; --dry-run=server sends the writes with dryRun=All so the API servers validate them. Both print unified diffs and exit 1 when anything would change, 0 when nothing would. Exit 4 when a cluster failed, 5 on a conflict.
 """
 
@@ -49,7 +51,12 @@ def command(
     force_conflicts: bool = typer.Option(
         False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
     ),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="Cluster to install IngressGateways in."),
+    cluster: Optional[str] = typer.Option(
+        None,
+        "--cluster",
+        help="Only this cluster: reconcile the configuration in it alone (as sync --cluster), "
+        "and install IngressGateways in it.",
+    ),
     all_clusters: bool = typer.Option(
         False, "--all-clusters", help="Install IngressGateways in every cluster."
     ),
@@ -102,6 +109,7 @@ def command(
                     ownership,
                     dry_run=dry_run,
                     force_conflicts=force_conflicts,
+                    clusters=[cluster] if cluster else None,
                     baseline=baseline,
                     verbose=verbose,
                 )
