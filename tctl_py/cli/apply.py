@@ -9,7 +9,9 @@ import typer
 
 from tctl_py.cli.common import (
     Filenames,
+    Quiet,
     Recursive,
+    ReportOutput,
     Verbose,
     open_store,
     organizations_of,
@@ -61,13 +63,16 @@ def command(
         False, "--all-clusters", help="Install IngressGateways in every cluster."
     ),
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
+    output: Optional[str] = ReportOutput,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import check_dry_run, reconcile_and_report
+    from tctl_py.cli.report import Reporter, check_dry_run, reconcile_and_report
     from tctl_py.config import objects
     from tctl_py.output.diff import unified
 
     check_dry_run(dry_run)
+    reporter = Reporter("apply", output=output or "text", dry_run=dry_run, verbose=verbose, quiet=quiet)
     loaded, problems = read_inputs(filenames, recursive)
     if problems:
         raise InvalidInput(problems, "nothing applied: the input has problems")
@@ -88,18 +93,18 @@ def command(
         if not no_sync:
             held.enter_context(reconcile_lock(store, "tctl apply", dry_run))
         baseline, config, changes = store_batch(store, batch, organizations, dry_run=bool(dry_run))
-        suffix = " (dry run)" if dry_run else ""
-        out("".join(f"{objects.change_label(c)} {c.action}{suffix}\n" for c in changes))
-        if dry_run:
+        reporter.store(changes)
+        if dry_run and reporter.text:
             out("".join(unified(c.before, c.after, c.fqn) for c in changes if c.action != "unchanged"))
         stored_changed = bool(dry_run) and any(c.action != "unchanged" for c in changes)
         if no_sync and not installs:
+            reporter.close()
             raise typer.Exit(int(ExitCode.DIFFERENCES if stored_changed else ExitCode.OK))
         fleet = held.enter_context(meshview.load_fleet(config))
         codes = []
         if installs:
             targets = [cluster] if cluster else fleet.names()
-            codes.append(install(fleet, [d.mapping for d in installs], targets, dry_run))
+            codes.append(install(fleet, [d.mapping for d in installs], targets, dry_run, reporter))
         if not no_sync:
             ownership = meshview.ownership(store, config, organizations)
             codes.append(
@@ -111,27 +116,28 @@ def command(
                     force_conflicts=force_conflicts,
                     clusters=[cluster] if cluster else None,
                     baseline=baseline,
-                    verbose=verbose,
+                    reporter=reporter,
                 )
             )
     if stored_changed:
         codes.append(int(ExitCode.DIFFERENCES))
+    reporter.close()
     raise typer.Exit(ExitCode.worst(codes))
 
 
-def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) -> int:
+def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None, reporter) -> int:
     """Install each IngressGateway in each target cluster through the reconcile executor; report
     created/configured/unchanged per object and cluster. A snapshot fleet only reports.
     The exit code: 4 if a cluster failed, 5 on a conflict, 1 when a dry run would change something."""
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import cluster_error, print_steps
+    from tctl_py.cli.report import cluster_error
     from tctl_py.reconcile.executor import install as install_objects
 
     meshview.check_clusters(fleet, targets)
     rec = install_objects(
         fleet, bodies, targets, write=dry_run != "client", server_dry_run=dry_run == "server"
     )
-    print_steps(rec, dry_run, fleet.live)
+    reporter.steps(rec, fleet.live)
     for name, message in sorted(rec.failed.items()):
         cluster_error(name, message)
     if rec.failed:

@@ -27,7 +27,17 @@ Verbose = typer.Option(
     False,
     "-v",
     "--verbose",
-    help="Also list objects made by tctl for configuration this store does not hold (left alone).",
+    help="Also list unchanged objects, and objects made by tctl for configuration this store "
+    "does not hold (left alone).",
+)
+Quiet = typer.Option(False, "-q", "--quiet", help="Print nothing but errors; the exit code tells the rest.")
+ReportOutput = typer.Option(
+    None,
+    "-o",
+    "--output",
+    metavar="[json|yaml]",
+    help="For machines: one document listing every step (cluster, kind, namespace, name, "
+    "action, outcome, reason) instead of lines and diffs.",
 )
 
 

@@ -9,12 +9,13 @@ import typer
 
 from tctl_py.cli.common import (
     Org,
+    Quiet,
     Recursive,
+    ReportOutput,
     Tenant,
     Verbose,
     Workspace,
     open_store,
-    out,
     read_inputs,
     reconcile_lock,
 )
@@ -37,15 +38,18 @@ def command(
     workspace: Optional[str] = Workspace,
     no_sync: bool = typer.Option(False, "--no-sync", help="Delete from the store; leave the clusters."),
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
+    output: Optional[str] = ReportOutput,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import reconcile_and_report
+    from tctl_py.cli.report import Reporter, reconcile_and_report
     from tctl_py.config import kinds, objects
     from tctl_py.config.selection import select
     from tctl_py.errors import InvalidInput, NotFound, UsageError
 
     if bool(filenames) == bool(kind):
         raise UsageError("name what to delete: either -f PATH or KIND NAME")
+    reporter = Reporter("delete", output=output or "text", verbose=verbose, quiet=quiet)
     with open_store() as store:
         if filenames:
             loaded, problems = read_inputs(filenames, recursive)
@@ -89,8 +93,9 @@ def command(
             baseline = meshview.mesh_config(store)
             changes = store.delete(targets)
             config = meshview.mesh_config(store)
-            out("".join(f"{objects.change_label(change)} deleted\n" for change in changes))
+            reporter.store(changes)
             if no_sync:
+                reporter.close()
                 return
             # What the deleted configuration generated is pruned from the clusters: the
             # tombstones the store just recorded make it this store's to prune.
@@ -102,6 +107,7 @@ def command(
                 dry_run=None,
                 force_conflicts=False,
                 baseline=baseline,
-                verbose=verbose,
+                reporter=reporter,
             )
+    reporter.close()
     raise typer.Exit(code)

@@ -62,7 +62,6 @@ def command(
             dry_run="client",
             force_conflicts=False,
             baseline=baseline,
-            diff_only=True,
         )
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(ExitCode.worst(codes))

@@ -26,11 +26,10 @@ def reconcile_and_report(
     force_conflicts: bool,
     clusters: Sequence[str] | None = None,
     baseline=None,
-    diff_only: bool = False,
-    verbose: bool = False,
+    reporter: Reporter | None = None,
 ) -> int:
-    """Plan (and unless a dry run, write) every cluster; print one line per object (a dry run
-    adds the diffs; `diff_only` prints only those; objects owned elsewhere only with `verbose`);
+    """Plan (and unless a dry run, write) every cluster; tell each step to `reporter` (a dry run
+    adds the diffs for people; without a reporter, `diff`'s case, only those are printed);
     return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
     dry run 1 when something would change, else 0."""
     from tctl_py.cli import meshview
@@ -57,21 +56,22 @@ def reconcile_and_report(
         )
     engine = rec.result
     assert engine is not None, "a reconcile of configuration computes the engine's result"
-    report_findings(engine.findings, shown)
-    if not diff_only:
-        print_steps(rec, dry_run, fleet.live, verbose)
+    chatty = reporter is None or reporter.text  # warnings, notes and diffs are for people
+    report_findings(engine.findings, shown, warnings=chatty)
+    if reporter is not None:
+        reporter.steps(rec, fleet.live)
     else:  # a diff shows objects; what stands in the way is said on stderr
         for conflict in rec.conflicts:
             err(f"conflict: {conflict.step.path}: {conflict.reason}\n")
-    if dry_run:
+    if dry_run and chatty:
         print_diffs(rec)
     foreign = [step for step in rec.steps if step.action is Action.FOREIGN]
-    if foreign and not verbose:
+    if foreign and chatty and not (reporter and reporter.verbose):
         err(
             f"note: {len(foreign)} object(s) made by tctl for configuration this store does not hold "
             "were left alone (-v lists them)\n"
         )
-    for name, objects in sorted(rec.unvalidated.items()):
+    for name, objects in sorted(rec.unvalidated.items()) if chatty else ():
         err(
             f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
             "namespace does not exist yet (the real apply creates it first)\n"
@@ -91,29 +91,125 @@ def reconcile_and_report(
     return int(ExitCode.OK)
 
 
-def print_steps(rec, dry_run: str | None, live: bool, verbose: bool = False) -> None:
-    """`cluster-2 serviceentry.networking.istio.io/details.bookinfo created`, one per object;
-    objects owned elsewhere (left alone) only when `verbose`."""
-    from tctl_py.config import kinds
-    from tctl_py.reconcile.plan import Action
+class Reporter:
+    """What `apply`, `sync` and `delete` tell about each step, in one of three shapes.
 
-    if dry_run:
-        suffix = " (server dry run)" if dry_run == "server" else " (dry run)"
-    else:
-        suffix = "" if live else " (snapshot fleet: not written)"
-    lines = []
-    for result in rec.results:
-        step = result.step
-        if step.action is Action.FOREIGN and not verbose:
-            continue
-        kind = kinds.by_kind(step.kind)
-        # as kubectl names objects in a cluster: with their API group (core ones have none)
-        label = f"{kind.singular}.{kind.group}/{step.name}" if kind else f"{step.kind.lower()}/{step.name}"
-        line = f"{step.cluster} {label} {result.outcome}{suffix if step.writes else ''}"
-        if result.reason:
-            line += f": {result.reason}"
-        lines.append(line + "\n")
-    out("".join(lines))
+    Text (the default): one line per object that changes, as kubectl prints them
+    (`cluster-2 serviceentry.networking.istio.io/details.bookinfo created`), then a summary line
+    per cluster (`cluster-2: 3 created, 1 configured, 40 unchanged`); unchanged objects, and
+    objects owned elsewhere, get their line only with `verbose`; `quiet` prints none of it,
+    nor warnings and notes (errors always go to stderr). `json`/`yaml`: nothing until `close`,
+    which prints one document listing every step (store and clusters) for machines.
+    """
+
+    def __init__(
+        self, command: str, *, output: str = "text", dry_run: str | None = None, verbose=False, quiet=False
+    ) -> None:
+        from tctl_py.errors import UsageError
+
+        if output not in ("text", "json", "yaml"):
+            raise UsageError(f'--output must be "json" or "yaml", not "{output}"')
+        if quiet and verbose:
+            raise UsageError("give either --quiet or --verbose, not both")
+        self.command, self.output, self.dry_run = command, output, dry_run
+        self.verbose, self.quiet = verbose, quiet
+        self._steps: list[dict] = []
+
+    @property
+    def text(self) -> bool:
+        """Whether people read the output: lines, diffs, notes (not -o json|yaml, not --quiet)."""
+        return self.output == "text" and not self.quiet
+
+    def store(self, changes, *, deleted: bool = False) -> None:
+        """The store's changes: one line per document (an input's size, so unchanged ones too)."""
+        from tctl_py.config import objects
+
+        suffix = " (dry run)" if self.dry_run else ""
+        if self.text:
+            out("".join(f"{objects.change_label(c)} {c.action}{suffix}\n" for c in changes))
+        for change in changes:
+            body = change.after if change.after is not None else change.before
+            self._steps.append(
+                _step_entry(
+                    None, change.kind, None, body["metadata"]["name"], change.action, change.action, ""
+                )
+            )
+
+    def steps(self, rec, live: bool) -> None:
+        """A reconcile's (or an install's) results: lines and per-cluster summaries, or entries."""
+        from collections import Counter
+
+        from tctl_py.config import kinds
+        from tctl_py.reconcile.executor import Outcome
+
+        suffix = self._suffix(live)
+        lines: list[str] = []
+        counts: dict[str, Counter] = {}
+        for result in rec.results:
+            step = result.step
+            self._steps.append(
+                _step_entry(
+                    step.cluster,
+                    step.kind,
+                    step.namespace or None,
+                    step.name,
+                    step.action.value,
+                    result.outcome.value,
+                    result.reason,
+                )
+            )
+            if result.outcome is Outcome.OWNED_ELSEWHERE and not self.verbose:
+                continue  # a note says how many; -v lists them
+            counts.setdefault(step.cluster, Counter())[result.outcome] += 1
+            if result.outcome is Outcome.UNCHANGED and not self.verbose:
+                continue
+            kind = kinds.by_kind(step.kind)
+            # as kubectl names objects in a cluster: with their API group (core ones have none)
+            label = (
+                f"{kind.singular}.{kind.group}/{step.name}" if kind else f"{step.kind.lower()}/{step.name}"
+            )
+            line = f"{step.cluster} {label} {result.outcome}{suffix if step.writes else ''}"
+            if result.reason:
+                line += f": {result.reason}"
+            lines.append(line + "\n")
+        if not self.text:
+            return
+        for cluster, counted in sorted(counts.items()):
+            summary = ", ".join(f"{counted[o]} {o.value}" for o in Outcome if counted[o])
+            lines.append(f"{cluster}: {summary}{suffix if any(s.writes for s in rec.changes) else ''}\n")
+        out("".join(lines))
+
+    def _suffix(self, live: bool) -> str:
+        if self.dry_run:
+            return " (server dry run)" if self.dry_run == "server" else " (dry run)"
+        return "" if live else " (snapshot fleet: not written)"
+
+    def close(self) -> None:
+        """For -o json|yaml, the one document: every step with its cluster (null for the store),
+        kind, namespace, name, action (the plan's), outcome and reason."""
+        if self.output == "text":
+            return
+        document = {
+            "kind": "Report",
+            "command": self.command,
+            "dryRun": self.dry_run,
+            "steps": self._steps,
+        }
+        from tctl_py.output.render import to_json, to_yaml
+
+        out(to_json(document) + "\n" if self.output == "json" else to_yaml(document))
+
+
+def _step_entry(cluster, kind, namespace, name, action, outcome, reason) -> dict:
+    return {
+        "cluster": cluster,
+        "kind": kind,
+        "namespace": namespace,
+        "name": name,
+        "action": action,
+        "outcome": outcome,
+        "reason": reason,
+    }
 
 
 def print_diffs(rec) -> None:
@@ -155,10 +251,12 @@ def exit_for_unreachable(states: Iterable, shown: Iterable[str], held: Iterable[
         raise typer.Exit(int(ExitCode.CLUSTER))
 
 
-def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -> None:
+def report_findings(
+    findings: Iterable, clusters: Sequence[str] | None = None, *, warnings: bool = True
+) -> None:
     """Findings as warnings (errors for `ERROR_CODES`) on stderr; only those of the clusters
-    shown, plus fleet-wide ones. Unreachable clusters are left to `exit_for_unreachable`, which
-    reports them as errors."""
+    shown, plus fleet-wide ones; errors only unless `warnings`. Unreachable clusters are left
+    to `exit_for_unreachable`, which reports them as errors."""
     from tctl_py.mesh.findings import CLUSTER_CODES, ERROR_CODES
 
     for finding in findings:
@@ -168,6 +266,8 @@ def report_findings(findings: Iterable, clusters: Sequence[str] | None = None) -
             continue
         where = ": ".join(part for part in (finding.cluster, finding.subject) if part)
         level = "error" if finding.code in ERROR_CODES else "warning"
+        if level == "warning" and not warnings:
+            continue
         line = f"{level}: {where}: {finding.message}"
         if finding.hint:
             line += f" (hint: {finding.hint})"

@@ -43,3 +43,94 @@ def test_apply_cluster_limits_the_reconcile_to_that_cluster(tctl, changed_settin
 def test_apply_help_says_cluster_limits_the_reconcile(main_run):
     ran = main_run("apply", "--help")
     assert "reconcile the configuration in it alone" in " ".join(ran.stdout.split())
+
+
+# --- less noise, and a report for machines (defect 10) ----------------------------------------
+
+OBJECTS = 19  # what the example's configuration generates in its three clusters
+
+
+def test_sync_prints_changes_and_a_summary_per_cluster_unchanged_only_with_v(tctl):
+    ran = tctl("sync")
+    assert ran.exit_code == 0, ran.stderr
+    assert not ran.step_lines()  # everything is unchanged
+    summaries = ran.summaries()
+    assert set(summaries) == {"cluster-1", "cluster-2", "cluster-3"}
+    assert all(set(counts) == {"unchanged"} for counts in summaries.values())
+    assert sum(counts["unchanged"] for counts in summaries.values()) == OBJECTS
+    verbose = tctl("sync", "-v")
+    assert len(verbose.step_lines()) == OBJECTS
+    assert verbose.summaries() == summaries
+
+
+def test_apply_summary_counts_each_outcome(tctl, changed_setting):
+    ran = tctl("apply", "-f", changed_setting)
+    assert ran.exit_code == 0, ran.stderr
+    assert all(" unchanged" not in line for line in ran.step_lines())
+    cluster_3 = ran.summaries()["cluster-3"]
+    assert cluster_3["pruned"] == 1 and cluster_3["unchanged"] >= 1
+    assert "cluster-3: " in ran.stdout and "unchanged (snapshot fleet: not written)" in ran.stdout
+    changed = [line for line in ran.step_lines() if line.startswith("cluster-3 ")]
+    assert len(changed) == sum(n for outcome, n in cluster_3.items() if outcome != "unchanged")
+
+
+def test_quiet_prints_only_errors(tctl, changed_setting):
+    ran = tctl("apply", "-f", changed_setting, "--dry-run", "-q")
+    assert ran.exit_code == 1  # the exit code still says something would change
+    assert ran.stdout == "" and ran.stderr == ""
+    synced = tctl("sync", "--quiet")
+    assert (synced.exit_code, synced.stdout, synced.stderr) == (0, "", "")
+    refused = tctl("sync", "-q", "--cluster", "cluster-9")
+    assert refused.exit_code == 2 and "cluster-9" in refused.stderr
+
+
+def test_quiet_and_verbose_together_are_refused(tctl):
+    ran = tctl("sync", "-q", "-v")
+    assert ran.exit_code == 2 and "--quiet or --verbose" in ran.stderr
+
+
+def test_sync_json_is_one_document_of_every_step(tctl):
+    import json
+
+    ran = tctl("sync", "-o", "json")
+    assert ran.exit_code == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    assert report["kind"] == "Report" and report["command"] == "sync" and report["dryRun"] is None
+    assert len(report["steps"]) == OBJECTS
+    se = next(s for s in report["steps"] if s["kind"] == "ServiceEntry" and s["cluster"] == "cluster-3")
+    assert set(se) == {"cluster", "kind", "namespace", "name", "action", "outcome", "reason"}
+    assert se["namespace"] == "xcp-multicluster"
+    assert (se["action"], se["outcome"], se["reason"]) == ("unchanged", "unchanged", "")
+    namespace = next(s for s in report["steps"] if s["kind"] == "Namespace")
+    assert namespace["namespace"] is None  # cluster-scoped
+
+
+def test_apply_yaml_reports_the_store_and_the_clusters(tctl, changed_setting):
+    import yaml
+
+    ran = tctl("apply", "-f", changed_setting, "--dry-run", "-o", "yaml")
+    assert ran.exit_code == 1
+    report = yaml.safe_load(ran.stdout)  # one document: no diffs, no lines
+    assert report["command"] == "apply" and report["dryRun"] == "client"
+    stored = [s for s in report["steps"] if s["cluster"] is None]
+    assert stored == [
+        {
+            "cluster": None,
+            "kind": "WorkspaceSetting",
+            "namespace": None,
+            "name": "bookinfo-ws-settings",
+            "action": "configured",
+            "outcome": "configured",
+            "reason": "",
+        }
+    ]
+    pruned = [s for s in report["steps"] if s["outcome"] == "pruned"]
+    assert ("cluster-3", "ServiceEntry", "reviews.bookinfo") in [
+        (s["cluster"], s["kind"], s["name"]) for s in pruned
+    ]
+    assert all(s["action"] == "pruned" for s in pruned)
+
+
+def test_an_unknown_report_format_is_a_usage_error(tctl):
+    ran = tctl("sync", "-o", "table")
+    assert ran.exit_code == 2 and '--output must be "json" or "yaml"' in ran.stderr
