@@ -8,7 +8,10 @@ from typing import Optional
 import typer
 
 from tctl_py.cli.common import (
+    AllClusters,
+    DryRun,
     Filenames,
+    OneCluster,
     Quiet,
     Recursive,
     ReportOutput,
@@ -20,7 +23,7 @@ from tctl_py.cli.common import (
     reconcile_lock,
     store_batch,
 )
-from tctl_py.errors import ExitCode, InvalidInput, UsageError
+from tctl_py.errors import ExitCode, InvalidInput
 
 HELP = """Validate and apply configuration: store it, then write the Istio objects it means to every cluster of the fleet.
 
@@ -37,12 +40,7 @@ Documents are ordered parent-first automatically. Storing is one transaction: if
 def command(
     filenames: list[str] = Filenames,
     recursive: bool = Recursive,
-    dry_run: Optional[str] = typer.Option(
-        None,
-        "--dry-run",
-        metavar="[client|server]",
-        help="Compute and show the changes, write nothing ('--dry-run' alone means client).",
-    ),
+    dry_run: Optional[str] = DryRun,
     no_sync: bool = typer.Option(False, "--no-sync", help="Store the configuration; leave the clusters."),
     prune: bool = typer.Option(
         False,
@@ -53,21 +51,20 @@ def command(
     force_conflicts: bool = typer.Option(
         False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
     ),
-    cluster: Optional[str] = typer.Option(
-        None,
-        "--cluster",
-        help="Only this cluster: reconcile the configuration in it alone (as sync --cluster), "
-        "and install IngressGateways in it.",
-    ),
-    all_clusters: bool = typer.Option(
-        False, "--all-clusters", help="Install IngressGateways in every cluster."
-    ),
+    cluster: Optional[str] = OneCluster,
+    all_clusters: bool = AllClusters,
     verbose: bool = Verbose,
     quiet: bool = Quiet,
     output: Optional[str] = ReportOutput,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import Reporter, check_dry_run, reconcile_and_report
+    from tctl_py.cli.report import (
+        Reporter,
+        check_dry_run,
+        install_and_report,
+        installed_documents,
+        reconcile_and_report,
+    )
     from tctl_py.config import objects
     from tctl_py.output.diff import unified
 
@@ -76,14 +73,7 @@ def command(
     loaded, problems = read_inputs(filenames, recursive)
     if problems:
         raise InvalidInput(problems, "nothing applied: the input has problems")
-    installs = [d for d in loaded.documents if d.kind == "IngressGateway"]
-    if installs and not (cluster or all_clusters):
-        raise UsageError(
-            f"{installs[0].source}: IngressGateway {installs[0].name} is installed in a "
-            "cluster: name it with --cluster C or use --all-clusters"
-        )
-    if cluster and all_clusters:
-        raise UsageError("give either --cluster or --all-clusters, not both")
+    installs = installed_documents(loaded, cluster, all_clusters)
     if installs or not no_sync:
         meshview.require_fleet()
     batch = objects.items(loaded.documents)
@@ -104,7 +94,7 @@ def command(
         codes = []
         if installs:
             targets = [cluster] if cluster else fleet.names()
-            codes.append(install(fleet, [d.mapping for d in installs], targets, dry_run, reporter))
+            codes.append(install_and_report(fleet, [d.mapping for d in installs], targets, dry_run, reporter))
         if not no_sync:
             ownership = meshview.ownership(store, config, organizations)
             codes.append(
@@ -123,25 +113,3 @@ def command(
         codes.append(int(ExitCode.DIFFERENCES))
     reporter.close()
     raise typer.Exit(ExitCode.worst(codes))
-
-
-def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None, reporter) -> int:
-    """Install each IngressGateway in each target cluster through the reconcile executor; report
-    created/configured/unchanged per object and cluster. A snapshot fleet only reports.
-    The exit code: 4 if a cluster failed, 5 on a conflict, 1 when a dry run would change something."""
-    from tctl_py.cli import meshview
-    from tctl_py.cli.report import cluster_error
-    from tctl_py.reconcile.executor import install as install_objects
-
-    meshview.check_clusters(fleet, targets)
-    rec = install_objects(
-        fleet, bodies, targets, write=dry_run != "client", server_dry_run=dry_run == "server"
-    )
-    reporter.steps(rec, fleet.live)
-    for name, message in sorted(rec.failed.items()):
-        cluster_error(name, message)
-    if rec.failed:
-        return int(ExitCode.CLUSTER)
-    if rec.conflicts:
-        return int(ExitCode.CONFLICT)
-    return int(ExitCode.DIFFERENCES if dry_run and rec.changes else ExitCode.OK)

@@ -30,6 +30,19 @@ Verbose = typer.Option(
     help="Also list unchanged objects, and objects made by tctl for configuration this store "
     "does not hold (left alone).",
 )
+DryRun = typer.Option(
+    None,
+    "--dry-run",
+    metavar="[client|server]",
+    help="Compute and show the changes, write nothing ('--dry-run' alone means client).",
+)
+OneCluster = typer.Option(
+    None,
+    "--cluster",
+    help="Only this cluster: reconcile the configuration in it alone (as sync --cluster), "
+    "and install (delete: remove) IngressGateways in it.",
+)
+AllClusters = typer.Option(False, "--all-clusters", help="IngressGateways in every cluster.")
 Quiet = typer.Option(False, "-q", "--quiet", help="Print nothing but errors; the exit code tells the rest.")
 ReportOutput = typer.Option(
     None,

@@ -42,16 +42,19 @@ def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str]
     return MeshConfig(**grouped)
 
 
-def ownership(store: Store, config: MeshConfig, organizations: Sequence[str] = ()) -> Ownership:
-    """What this run may prune: the settings of `config`, the store's tombstones, and with
-    `apply --prune` everything of the `organizations` the input declares whole."""
+def ownership(
+    store: Store, config: MeshConfig, organizations: Sequence[str] = (), releasing: Sequence[str] = ()
+) -> Ownership:
+    """What this run may prune: the settings of `config`, the store's tombstones (and those a
+    dry run of `delete` would record, `releasing`), and with `apply --prune` everything of the
+    `organizations` the input declares whole."""
     from tctl_py.config import kinds
     from tctl_py.reconcile.ownership import Ownership, organization_scope
 
     setting = kinds.KINDS["WorkspaceSetting"]
     return Ownership.of(
         (setting.fqn(body.get("metadata", {})) for body in config.settings),
-        released=store.tombstones(),
+        released=[*store.tombstones(), *releasing],
         scopes=[organization_scope(name) for name in organizations],
         store=store.identity(),
     )

@@ -5,6 +5,7 @@ never one another)."""
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from tctl_py.cli.common import err, out
@@ -114,6 +115,8 @@ class Reporter:
         self.command, self.output, self.dry_run = command, output, dry_run
         self.verbose, self.quiet = verbose, quiet
         self._steps: list[dict] = []
+        self._counts: dict[str, Counter] = {}  # cluster -> outcome -> objects, for the summaries
+        self._suffixes: dict[str, str] = {}  # cluster -> " (dry run)" etc. when it has writes
 
     @property
     def text(self) -> bool:
@@ -136,15 +139,13 @@ class Reporter:
             )
 
     def steps(self, rec, live: bool) -> None:
-        """A reconcile's (or an install's) results: lines and per-cluster summaries, or entries."""
-        from collections import Counter
-
+        """A reconcile's (or an install's) results: lines (the summaries come with `close`), or
+        entries."""
         from tctl_py.config import kinds
         from tctl_py.reconcile.executor import Outcome
 
         suffix = self._suffix(live)
         lines: list[str] = []
-        counts: dict[str, Counter] = {}
         for result in rec.results:
             step = result.step
             self._steps.append(
@@ -160,7 +161,9 @@ class Reporter:
             )
             if result.outcome is Outcome.OWNED_ELSEWHERE and not self.verbose:
                 continue  # a note says how many; -v lists them
-            counts.setdefault(step.cluster, Counter())[result.outcome] += 1
+            self._counts.setdefault(step.cluster, Counter())[result.outcome] += 1
+            if step.writes:
+                self._suffixes[step.cluster] = suffix
             if result.outcome is Outcome.UNCHANGED and not self.verbose:
                 continue
             kind = kinds.by_kind(step.kind)
@@ -172,12 +175,8 @@ class Reporter:
             if result.reason:
                 line += f": {result.reason}"
             lines.append(line + "\n")
-        if not self.text:
-            return
-        for cluster, counted in sorted(counts.items()):
-            summary = ", ".join(f"{counted[o]} {o.value}" for o in Outcome if counted[o])
-            lines.append(f"{cluster}: {summary}{suffix if any(s.writes for s in rec.changes) else ''}\n")
-        out("".join(lines))
+        if self.text:
+            out("".join(lines))
 
     def _suffix(self, live: bool) -> str:
         if self.dry_run:
@@ -185,8 +184,20 @@ class Reporter:
         return "" if live else " (snapshot fleet: not written)"
 
     def close(self) -> None:
-        """For -o json|yaml, the one document: every step with its cluster (null for the store),
-        kind, namespace, name, action (the plan's), outcome and reason."""
+        """The end of the report. For people, a summary line per cluster; for -o json|yaml, the
+        one document: every step with its cluster (null for the store), kind, namespace, name,
+        action (the plan's), outcome and reason."""
+        from tctl_py.reconcile.executor import Outcome
+
+        if self.text:
+            out(
+                "".join(
+                    f"{cluster}: "
+                    + ", ".join(f"{counted[o]} {o.value}" for o in Outcome if counted[o])
+                    + f"{self._suffixes.get(cluster, '')}\n"
+                    for cluster, counted in sorted(self._counts.items())
+                )
+            )
         if self.output == "text":
             return
         document = {
@@ -210,6 +221,49 @@ def _step_entry(cluster, kind, namespace, name, action, outcome, reason) -> dict
         "outcome": outcome,
         "reason": reason,
     }
+
+
+def installed_documents(loaded, cluster: str | None, all_clusters: bool) -> list:
+    """The input's documents installed in clusters rather than stored (IngressGateways); they
+    need a cluster: --cluster C or --all-clusters, one of them."""
+    from tctl_py.config import kinds
+    from tctl_py.errors import UsageError
+
+    installs = [
+        d for d in loaded.documents if not getattr(kinds.lookup(d.api_version, d.kind), "stored", False)
+    ]
+    if installs and not (cluster or all_clusters):
+        raise UsageError(
+            f"{installs[0].source}: {installs[0].kind} {installs[0].name} is installed in a "
+            "cluster: name it with --cluster C or use --all-clusters"
+        )
+    if cluster and all_clusters:
+        raise UsageError("give either --cluster or --all-clusters, not both")
+    return installs
+
+
+def install_and_report(
+    fleet, bodies: list[dict], targets: list[str], dry_run: str | None, reporter: Reporter, *, remove=False
+) -> int:
+    """Install (or with `remove`, delete) each IngressGateway in each target cluster through the
+    reconcile executor, and report each step. A snapshot fleet only reports. The exit code: 4 if
+    a cluster failed, 5 on a conflict, 1 when a dry run would change something."""
+    from tctl_py.cli import meshview
+    from tctl_py.errors import ExitCode
+    from tctl_py.reconcile.executor import install
+
+    meshview.check_clusters(fleet, targets)
+    rec = install(
+        fleet, bodies, targets, write=dry_run != "client", server_dry_run=dry_run == "server", remove=remove
+    )
+    reporter.steps(rec, fleet.live)
+    for name, message in sorted(rec.failed.items()):
+        cluster_error(name, message)
+    if rec.failed:
+        return int(ExitCode.CLUSTER)
+    if rec.conflicts:
+        return int(ExitCode.CONFLICT)
+    return int(ExitCode.DIFFERENCES if dry_run and rec.changes else ExitCode.OK)
 
 
 def print_diffs(rec) -> None:

@@ -19,7 +19,7 @@ EXAMPLE = ROOT / "examples" / "bookinfo"
 # `cluster-2 workloadentry.networking.istio.io/k-details-... created`, one line per object.
 STEP = re.compile(
     r"^(?P<cluster>cluster-\d+) (?P<label>\S+) "
-    r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept|failed|not done)"
+    r"(?P<outcome>created|configured|unchanged|pruned|deleted|conflict|kept|failed|not done)"
     r"(?P<suffix> \((?:dry run|server dry run|snapshot fleet: not written)\))?(?:: .+)?$"
 )
 # `cluster-2: 3 created, 1 configured, 40 unchanged`, one per cluster after its objects' lines.
