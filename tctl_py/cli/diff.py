@@ -53,7 +53,8 @@ def command(
             _, config, changes = store_batch(store, batch, organizations, dry_run=True)
             stored_changes = [c for c in changes if c.action != "unchanged"]
         ownership = meshview.ownership(store, config, organizations)
-    show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout)
+    # One diff over the store's changes and the clusters' (one run of an external program)
+    diffs = [(f"store/{c.fqn}", c.before, c.after) for c in stored_changes]
     with meshview.load_fleet(config) as fleet:
         code = reconcile_and_report(
             config,
@@ -62,6 +63,8 @@ def command(
             dry_run="client",
             force_conflicts=False,
             baseline=baseline,
+            diffs=diffs,
         )
+    show(diffs, sys.stdout)
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(ExitCode.worst(codes))

@@ -28,9 +28,11 @@ def reconcile_and_report(
     clusters: Sequence[str] | None = None,
     baseline=None,
     reporter: Reporter | None = None,
+    diffs: list | None = None,
 ) -> int:
     """Plan (and unless a dry run, write) every cluster; tell each step to `reporter` (a dry run
-    adds the diffs for people; without a reporter, `diff`'s case, only those are printed);
+    adds the diffs for people; without a reporter, `diff`'s case, only those are printed; given
+    `diffs`, a dry run adds its (label, before, after) there instead, for the caller to show);
     return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
     dry run 1 when something would change, else 0."""
     from tctl_py.cli import meshview
@@ -64,7 +66,9 @@ def reconcile_and_report(
     else:  # a diff shows objects; what stands in the way is said on stderr
         for conflict in rec.conflicts:
             err(f"conflict: {conflict.step.path}: {conflict.reason}\n")
-    if dry_run and chatty:
+    if dry_run and diffs is not None:
+        diffs += [(step.path, step.before, step.after) for step in rec.changes]
+    elif dry_run and chatty:
         print_diffs(rec)
     foreign = [step for step in rec.steps if step.action is Action.FOREIGN]
     if foreign and chatty and not (reporter and reporter.verbose):

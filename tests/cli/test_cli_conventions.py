@@ -134,3 +134,31 @@ def test_apply_yaml_reports_the_store_and_the_clusters(tctl, changed_setting):
 def test_an_unknown_report_format_is_a_usage_error(tctl):
     ran = tctl("sync", "-o", "table")
     assert ran.exit_code == 2 and '--output must be "json" or "yaml"' in ran.stderr
+
+
+# --- one external diff over the store and the clusters (defect 7) -------------------------------
+
+
+def test_the_external_diff_program_runs_once_over_one_pair_of_folders(
+    tctl, changed_setting, tmp_path, monkeypatch
+):
+    import sys
+
+    calls = tmp_path / "calls"
+    program = tmp_path / "record.py"
+    program.write_text(
+        "import os, sys\n"
+        f"with open({str(calls)!r}, 'a') as f:\n"
+        "    f.write(' '.join(sorted(os.listdir(sys.argv[1]) + os.listdir(sys.argv[2]))) + '\\n')\n"
+        "print('external diff ran')\n"
+        "sys.exit(1)\n"
+    )
+    monkeypatch.setenv("KUBECTL_EXTERNAL_DIFF", f"{sys.executable} {program}")
+    ran = tctl("diff", "-f", changed_setting)
+    assert ran.exit_code == 1, ran.stderr
+    assert ran.stdout == "external diff ran\n"
+    runs = calls.read_text().splitlines()
+    assert len(runs) == 1
+    files = runs[0].split()
+    assert any(name.startswith("store.") for name in files)  # the stored setting's change
+    assert any(name.startswith("cluster-3.") for name in files)  # and the clusters'
