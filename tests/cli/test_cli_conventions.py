@@ -162,3 +162,40 @@ def test_the_external_diff_program_runs_once_over_one_pair_of_folders(
     files = runs[0].split()
     assert any(name.startswith("store.") for name in files)  # the stored setting's change
     assert any(name.startswith("cluster-3.") for name in files)  # and the clusters'
+
+
+# --- validation edges (defect 11) ---------------------------------------------------------------
+
+
+def test_an_empty_file_in_a_folder_is_skipped_but_named_alone_is_an_error(main_run, tmp_path):
+    import shutil
+
+    folder = tmp_path / "config"
+    shutil.copytree(CONFIG, folder)
+    (folder / "empty.yaml").write_text("")
+    (folder / "comments.yml").write_text("# nothing here yet\n")
+    ran = main_run("apply", "--no-sync", "-f", folder)
+    assert ran.exit_code == 0, ran.stderr
+    assert "workspacesetting/bookinfo-ws-settings created" in ran.stdout.splitlines()
+    alone = main_run("validate", "-f", folder / "empty.yaml")
+    assert alone.exit_code == 3
+    assert "empty.yaml:1:1: no documents found" in alone.stderr
+
+
+def test_a_folder_of_only_empty_files_has_no_objects(main_run, tmp_path):
+    (tmp_path / "a.yaml").write_text("")
+    ran = main_run("validate", "-f", tmp_path)
+    assert ran.exit_code == 3 and "no objects in the input" in ran.stderr
+
+
+def test_a_kind_typo_gets_a_did_you_mean(main_run, tmp_path):
+    typo = tmp_path / "settings.yaml"
+    typo.write_text(
+        (CONFIG / "bookinfo-settings.yaml")
+        .read_text()
+        .replace("kind: WorkspaceSetting", "kind: WorkspaceSettings")
+    )
+    ran = main_run("validate", "-f", typo)
+    assert ran.exit_code == 3
+    assert 'unknown kind "WorkspaceSettings"' in ran.stderr
+    assert '(hint: did you mean "WorkspaceSetting"?)' in ran.stderr
