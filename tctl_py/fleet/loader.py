@@ -223,6 +223,32 @@ def load_fleet(options: FleetOptions, declared: Iterable[str] = ()) -> Fleet:
     return fleet
 
 
+def server_versions(options: FleetOptions, declared: Iterable[str] = ()) -> dict[str, dict | str]:
+    """Each live cluster's `/version` (the fleet: `declared`, else every context), or what went
+    wrong asking it; none for a snapshot. Only that request: no cluster's state is read."""
+    from tctl_py.fleet.parallel import run_per_cluster
+
+    kubeconfig = check_fleet(options)
+    if kubeconfig is None:
+        return {}
+    with Fleet([], kubeconfig=kubeconfig, options=options) as fleet:
+
+        def ask(name: str) -> dict:
+            return fleet.client(name).request("GET", "/version", doing="reading the server version")[1]
+
+        found = run_per_cluster(sorted(set(declared)) or kubeconfig.names(), ask)
+    return {
+        name: _failure(answer) if isinstance(answer, BaseException) else answer
+        for name, answer in found.items()
+    }
+
+
+def _failure(error: BaseException) -> str:
+    from tctl_py.errors import TctlError
+
+    return error.message if isinstance(error, TctlError) else f"{type(error).__name__}: {error}"
+
+
 def _how_to_leave_out(state: ClusterState) -> ClusterState:
     """An unreadable context of a fleet that is every context of the kubeconfig: its error
     says how to leave it out (a dead context otherwise fails every command)."""

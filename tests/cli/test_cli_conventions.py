@@ -199,3 +199,33 @@ def test_a_kind_typo_gets_a_did_you_mean(main_run, tmp_path):
     assert ran.exit_code == 3
     assert 'unknown kind "WorkspaceSettings"' in ran.stderr
     assert '(hint: did you mean "WorkspaceSetting"?)' in ran.stderr
+
+
+# --- tctl version ---------------------------------------------------------------------------------
+
+
+def test_version_client_needs_no_fleet(main_run):
+    import json
+    import platform
+
+    from tctl_py import __version__
+
+    ran = main_run("version", "--client")
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.stdout == f"Client Version: {__version__}\nPython Version: {platform.python_version()}\n"
+    as_json = json.loads(main_run("version", "--client", "-o", "json").stdout)
+    assert as_json == {"clientVersion": {"tctl": __version__, "python": platform.python_version()}}
+
+
+def test_version_without_a_fleet_is_no_fleet(main_run):
+    ran = main_run("version")
+    assert ran.exit_code == 2 and "there is no fleet" in ran.stderr
+    assert ran.stdout == ""
+
+
+def test_version_of_a_snapshot_fleet_has_no_servers(tctl):
+    import yaml
+
+    ran = tctl("version", "-o", "yaml")
+    assert ran.exit_code == 0, ran.stderr
+    assert yaml.safe_load(ran.stdout)["serverVersions"] == {}

@@ -72,3 +72,17 @@ def test_apply_cluster_writes_to_that_cluster_only(fleet, tctl):
     assert {line.split()[0] for line in ran.step_lines()} == {"cluster-3"}
     assert not managed_objects(fleet["cluster-1"]) and not managed_objects(fleet["cluster-2"])
     assert managed_objects(fleet["cluster-3"])
+
+
+def test_version_asks_each_cluster_for_its_version(fleet, tctl):
+    import json
+
+    ran = tctl("version")
+    assert ran.exit_code == 0, ran.stderr
+    servers = [line for line in ran.stdout.splitlines() if line.startswith("Server Version")]
+    assert servers == [
+        f"Server Version ({name}): v1.26.4+k3s1" for name in ("cluster-1", "cluster-2", "cluster-3")
+    ]
+    document = json.loads(tctl("version", "-o", "json").stdout)
+    assert document["serverVersions"]["cluster-2"]["gitVersion"] == "v1.26.4+k3s1"
+    assert set(fleet.clusters["cluster-1"].counts) <= {"GET"}  # nothing but reads of /version
