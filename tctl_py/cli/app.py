@@ -77,7 +77,7 @@ def global_options(
         show_envvar=True,
         min=0.1,
         metavar="SECONDS",
-        help="How long to wait for an API server to answer one request (for a connection: at most 5 s).",
+        help="How long to wait for an API server to answer one request (for a connection: at most 3 s).",
     ),
     cluster_timeout: Optional[float] = typer.Option(
         None,

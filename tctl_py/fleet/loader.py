@@ -259,6 +259,6 @@ def _how_to_leave_out(state: ClusterState) -> ClusterState:
         error=(
             f"{state.error} (without Cluster objects in the store every context of the kubeconfig "
             f'is a cluster of the fleet; if "{state.name}" is not one, apply Cluster objects naming '
-            "those that are, or use a kubeconfig without it)"
+            "those that are, or use a kubeconfig without it; --cluster C limits a command to C)"
         ),
     )
