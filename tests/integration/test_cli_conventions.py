@@ -86,3 +86,17 @@ def test_version_asks_each_cluster_for_its_version(fleet, tctl):
     document = json.loads(tctl("version", "-o", "json").stdout)
     assert document["serverVersions"]["cluster-2"]["gitVersion"] == "v1.26.4+k3s1"
     assert set(fleet.clusters["cluster-1"].counts) <= {"GET"}  # nothing but reads of /version
+
+
+def test_a_dead_context_says_which_and_how_to_leave_it_out(fleet, tctl, monkeypatch):
+    fleet.add_blackhole_cluster("cluster-4")
+    monkeypatch.setenv("KUBECONFIG", str(fleet.write_kubeconfig(fleet.directory / "dead.yaml")))
+    assert tctl("apply", "--no-sync", "-f", CONFIG / "organization.yaml").exit_code == 0
+    ran = tctl("sync")  # the default timeouts: the connection is given up after 3 s
+    assert ran.exit_code == 4
+    message = next(line for line in ran.stderr.splitlines() if line.startswith("error: cluster cluster-4:"))
+    assert "no connection within 3 s" in message
+    assert 'if "cluster-4" is not one, apply Cluster objects naming those that are' in message
+    assert "--cluster C limits a command to C" in message
+    limited = tctl("sync", "--cluster", "cluster-1", "--request-timeout", "0.5")
+    assert limited.exit_code == 0, limited.stderr
