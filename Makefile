@@ -27,6 +27,8 @@ demo: $(STAMP)
 	$(TCTL) get workloadentries -n bookinfo --cluster cluster-2
 	@echo "== the fleet"
 	$(TCTL) clusters
+	@echo "== next: run the README's commands on the demo's store and fleet with"
+	@echo "export TCTL_STORE=$(DEMO_STATE)/store.db TCTL_FLEET=examples/bookinfo/fleet"
 
 # Lint and types first: a test run on code that does not pass them is not worth waiting for.
 lint: $(STAMP)
