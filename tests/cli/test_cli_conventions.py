@@ -229,3 +229,28 @@ def test_version_of_a_snapshot_fleet_has_no_servers(tctl):
     ran = tctl("version", "-o", "yaml")
     assert ran.exit_code == 0, ran.stderr
     assert yaml.safe_load(ran.stdout)["serverVersions"] == {}
+
+
+# --- -n and -A on configuration kinds ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("-n", "bookinfo"), "-n/--namespace"),
+        (("--namespace=bookinfo",), "-n/--namespace"),
+        (("-A",), "-A/--all-clusters"),
+        (("--cluster", "cluster-1"), "--cluster/--context"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["ws", "wss", "organizations", "clusters"])
+def test_namespace_and_cluster_options_on_configuration_are_refused(tctl, kind, args, option):
+    ran = tctl("get", kind, *args)
+    assert ran.exit_code == 2
+    assert ran.stdout == ""
+    assert f"{option} does not apply to" in ran.stderr and "--org, --tenant or --workspace" in ran.stderr
+
+
+def test_namespace_on_generated_kinds_still_works(tctl):
+    ran = tctl("get", "we", "-A", "-n", "bookinfo", "-o", "name")
+    assert ran.exit_code == 0 and ran.stdout
