@@ -45,7 +45,8 @@ def reconcile_and_report(
     if clusters:
         meshview.check_clusters(fleet, clusters)
     shown = list(clusters) if clusters else fleet.names()
-    with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
+    chatty = reporter is None or reporter.text  # progress, warnings, notes and diffs are for people
+    with ClusterProgress(sys.stderr, shown if fleet.live and chatty else []) as progress:
         rec = reconcile(
             config,
             fleet,
@@ -55,11 +56,10 @@ def reconcile_and_report(
             force_conflicts=force_conflicts,
             clusters=clusters,
             baseline=baseline,
-            on_cluster=progress,
+            on_cluster=progress if chatty else None,
         )
     engine = rec.result
     assert engine is not None, "a reconcile of configuration computes the engine's result"
-    chatty = reporter is None or reporter.text  # warnings, notes and diffs are for people
     report_findings(engine.findings, shown, warnings=chatty)
     if reporter is not None:
         reporter.steps(rec, fleet.live)

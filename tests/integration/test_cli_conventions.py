@@ -100,3 +100,13 @@ def test_a_dead_context_says_which_and_how_to_leave_it_out(fleet, tctl, monkeypa
     assert "--cluster C limits a command to C" in message
     limited = tctl("sync", "--cluster", "cluster-1", "--request-timeout", "0.5")
     assert limited.exit_code == 0, limited.stderr
+
+
+def test_quiet_and_json_on_a_live_fleet_print_no_progress(fleet, tctl):
+    import json
+
+    quiet = tctl("apply", "-f", CONFIG, "-q")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    synced = tctl("sync", "-o", "json")
+    assert synced.exit_code == 0 and synced.stderr == ""
+    assert {s["outcome"] for s in json.loads(synced.stdout)["steps"]} == {"unchanged"}
