@@ -50,9 +50,8 @@ def global_options(
         None,
         "--context",
         metavar="NAME",
-        help="The current context, instead of the kubeconfig's: the cluster of commands that "
-        "show one cluster (get of generated kinds). Commands that work on the fleet still work "
-        "on every cluster; --cluster limits them.",
+        help="The context to use, instead of the kubeconfig's current-context: like --cluster, "
+        "commands that take --cluster work on this cluster alone; get shows it by default.",
     ),
     fleet: Optional[str] = typer.Option(
         None,

@@ -69,6 +69,8 @@ def command(
     from tctl_py.output.diff import unified
 
     check_dry_run(dry_run)
+    chosen = meshview.cluster_choice([cluster] if cluster else [])
+    cluster = chosen[0] if chosen else None
     reporter = Reporter("apply", output=output or "text", dry_run=dry_run, verbose=verbose, quiet=quiet)
     loaded, problems = read_inputs(filenames, recursive)
     if problems:

@@ -62,6 +62,8 @@ def command(
     from tctl_py.errors import ExitCode, InvalidInput, NotFound, UsageError
 
     check_dry_run(dry_run)
+    chosen = meshview.cluster_choice([cluster] if cluster else [])
+    cluster = chosen[0] if chosen else None
     if bool(filenames) == bool(kind):
         raise UsageError("name what to delete: either -f PATH or KIND NAME")
     reporter = Reporter("delete", output=output or "text", dry_run=dry_run, verbose=verbose, quiet=quiet)

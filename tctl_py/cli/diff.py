@@ -62,6 +62,7 @@ def command(
             ownership,
             dry_run="client",
             force_conflicts=False,
+            clusters=meshview.cluster_choice() or None,
             baseline=baseline,
             diffs=diffs,
         )

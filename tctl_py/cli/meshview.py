@@ -91,6 +91,33 @@ def require_fleet() -> None:
     check_fleet(fleet_options())
 
 
+def cluster_choice(given: Sequence[str] = ()) -> list[str]:
+    """The clusters a command that takes --cluster is limited to: those of --cluster, else the
+    one of --context (kubectl's way to choose the cluster), else none: every cluster. Both
+    naming different clusters is a usage error."""
+    from tctl_py.errors import UsageError
+
+    context = OPTIONS.context
+    if context and given and list(given) != [context]:
+        raise UsageError(
+            f'--context "{context}" and --cluster "{", ".join(given)}" name different clusters',
+            hint="give one of them",
+        )
+    return list(given) or ([context] if context else [])
+
+
+def refuse_context(command: str) -> None:
+    """--context for a command that works on the whole fleet, which never narrows: an error,
+    never silently ignored."""
+    from tctl_py.errors import UsageError
+
+    if OPTIONS.context:
+        raise UsageError(
+            f"tctl {command} works on every cluster of the fleet; --context does not narrow it",
+            hint="--context chooses the cluster of apply, sync, delete, diff, get, clusters and version",
+        )
+
+
 def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> list[str]:
     """`--cluster C`, `-A`, or by default the current context's cluster (every cluster when
     there is no current context, as a snapshot without --context). A current context that is
@@ -102,7 +129,7 @@ def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> 
         raise UsageError("give either --cluster or --all-clusters, not both")
     known = fleet.names()
     if cluster:
-        return check_clusters(fleet, [cluster])
+        return check_clusters(fleet, cluster_choice([cluster]))
     if all_clusters or not fleet.current:
         return known
     if fleet.current not in known:

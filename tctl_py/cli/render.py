@@ -21,6 +21,7 @@ def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to wri
     from tctl_py.config import kinds
     from tctl_py.output import manifests
 
+    meshview.refuse_context("render")
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)

@@ -30,6 +30,7 @@ def command(
     from tctl_py.cli import meshview
 
     check_dry_run(dry_run)
+    clusters = meshview.cluster_choice(clusters or []) or None
     reporter = Reporter("sync", output=output or "text", dry_run=dry_run, verbose=verbose, quiet=quiet)
     with open_store() as store, reconcile_lock(store, "tctl sync", dry_run):
         config = meshview.mesh_config(store)

@@ -36,7 +36,8 @@ def command(
 
         with open_store() as store:
             config = meshview.mesh_config(store)
-        answers = server_versions(meshview.fleet_options(), [c["metadata"]["name"] for c in config.clusters])
+        declared = [c["metadata"]["name"] for c in config.clusters]
+        answers = server_versions(meshview.fleet_options(), meshview.cluster_choice() or declared)
         document["serverVersions"] = {name: a for name, a in answers.items() if isinstance(a, dict)}
         failed = {name: a for name, a in answers.items() if isinstance(a, str)}
     if output is None:

@@ -254,3 +254,31 @@ def test_namespace_and_cluster_options_on_configuration_are_refused(tctl, kind, 
 def test_namespace_on_generated_kinds_still_works(tctl):
     ran = tctl("get", "we", "-A", "-n", "bookinfo", "-o", "name")
     assert ran.exit_code == 0 and ran.stdout
+
+
+# --- --context beside --cluster -------------------------------------------------------------------
+
+
+def test_context_narrows_sync_and_apply_as_cluster_does(tctl, changed_setting):
+    ran = tctl("--context", "cluster-3", "sync", "-v")
+    assert ran.exit_code == 0, ran.stderr
+    assert clusters_of(ran.stdout) == {"cluster-3"}
+    applied = tctl("apply", "-f", changed_setting, "--dry-run", "--context", "cluster-2")
+    assert applied.exit_code == 1
+    assert clusters_of(applied.stdout) == {"cluster-2"}
+
+
+def test_context_and_cluster_naming_different_clusters_are_refused(tctl):
+    for command in (("sync", "--cluster", "cluster-1"), ("get", "se", "--cluster", "cluster-1")):
+        ran = tctl("--context", "cluster-2", *command)
+        assert ran.exit_code == 2
+        assert '--context "cluster-2" and --cluster "cluster-1" name different clusters' in ran.stderr
+
+
+def test_context_shows_one_row_of_clusters_and_is_refused_by_render(tctl, tmp_path):
+    ran = tctl("clusters", "--context", "cluster-2")
+    assert ran.exit_code == 0, ran.stderr
+    assert [line.split()[0] for line in ran.stdout.splitlines()] == ["NAME", "cluster-2"]
+    refused = tctl("render", "--out", tmp_path / "out", "--context", "cluster-2")
+    assert refused.exit_code == 2 and "--context does not narrow it" in refused.stderr
+    assert not (tmp_path / "out").exists()
