@@ -27,6 +27,7 @@ from tctl_py.cli import (
     status,
     sync,
     validate,
+    version,
 )
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
 from tctl_py.cli.state import OPTIONS, hoist_global_options
@@ -59,6 +60,13 @@ def global_options(
         help="Kubeconfig of the fleet; without it, the files of KUBECONFIG (':'-separated, merged "
         "as kubectl does), else ~/.kube/config.",
     ),
+    context: Optional[str] = typer.Option(
+        None,
+        "--context",
+        metavar="NAME",
+        help="The context to use, instead of the kubeconfig's current-context: like --cluster, "
+        "commands that take --cluster work on this cluster alone; get shows it by default.",
+    ),
     fleet: Optional[str] = typer.Option(
         None,
         "--fleet",
@@ -82,7 +90,7 @@ def global_options(
         show_envvar=True,
         min=0.1,
         metavar="SECONDS",
-        help="How long to wait for an API server to answer one request (for a connection: at most 5 s).",
+        help="How long to wait for an API server to answer one request (for a connection: at most 3 s).",
     ),
     cluster_timeout: Optional[float] = typer.Option(
         None,
@@ -119,6 +127,7 @@ def global_options(
     ),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
+    OPTIONS.context = context
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
     OPTIONS.concurrency = concurrency
     try:
@@ -139,6 +148,7 @@ app.command("clusters", help=clusters.HELP)(clusters.command)
 app.command("status", help=status.HELP)(status.command)
 app.command("graph", help=graph.HELP)(graph.command)
 app.command("describe", help=describe.HELP)(describe.command)
+app.command("version", help=version.HELP)(version.command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,7 @@ def command() -> None:
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)
+    shown = meshview.check_clusters(fleet, meshview.cluster_choice()) or fleet.names()
     # Only the gateways are shown: no object of any kind is generated.
     result = compute(config, fleet.states, kinds=())
     declared = {c["metadata"]["name"]: c.get("spec") or {} for c in config.clusters}
@@ -31,6 +32,8 @@ def command() -> None:
         )
     rows = []
     for state in fleet.states:
+        if state.name not in shown:
+            continue
         spec = declared.get(state.name, {})
         locality = spec.get("locality") or {}
         rows.append(
@@ -49,4 +52,4 @@ def command() -> None:
         rows,
         sys.stdout,
     )
-    exit_for_unreachable(fleet.states, fleet.names())
+    exit_for_unreachable(fleet.states, shown)

@@ -27,7 +27,30 @@ Verbose = typer.Option(
     False,
     "-v",
     "--verbose",
-    help="Also list objects made by tctl for configuration this store does not hold (left alone).",
+    help="Also list unchanged objects, and objects made by tctl for configuration this store "
+    "does not hold (left alone).",
+)
+DryRun = typer.Option(
+    None,
+    "--dry-run",
+    metavar="[client|server]",
+    help="Compute and show the changes, write nothing ('--dry-run' alone means client).",
+)
+OneCluster = typer.Option(
+    None,
+    "--cluster",
+    help="Only this cluster: reconcile the configuration in it alone (as sync --cluster), "
+    "and install (delete: remove) IngressGateways in it.",
+)
+AllClusters = typer.Option(False, "--all-clusters", help="IngressGateways in every cluster.")
+Quiet = typer.Option(False, "-q", "--quiet", help="Print nothing but errors; the exit code tells the rest.")
+ReportOutput = typer.Option(
+    None,
+    "-o",
+    "--output",
+    metavar="[json|yaml]",
+    help="For machines: one document listing every step (cluster, kind, namespace, name, "
+    "action, outcome, reason) instead of lines and diffs.",
 )
 
 Suppress = typer.Option(

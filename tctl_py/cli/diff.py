@@ -42,6 +42,7 @@ def command(
     FINDINGS.start(suppress)
     if prune and not filenames:
         raise UsageError("--prune needs the input it prunes against: give -f PATH")
+    meshview.require_fleet()  # no fleet is never "no differences"
     stored_changes = []
     organizations: list[str] = []
     with open_store() as store:
@@ -55,7 +56,8 @@ def command(
             _, config, changes = store_batch(store, batch, organizations, dry_run=True)
             stored_changes = [c for c in changes if c.action != "unchanged"]
         ownership = meshview.ownership(store, config, organizations)
-    show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout)
+    # One diff over the store's changes and the clusters' (one run of an external program)
+    diffs = [(f"store/{c.fqn}", c.before, c.after) for c in stored_changes]
     with meshview.load_fleet(config) as fleet:
         code = reconcile_and_report(
             config,
@@ -63,8 +65,10 @@ def command(
             ownership,
             dry_run="client",
             force_conflicts=False,
+            clusters=meshview.cluster_choice() or None,
             baseline=baseline,
-            diff_only=True,
+            diffs=diffs,
         )
+    show(diffs, sys.stdout)
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(ExitCode.worst(codes))

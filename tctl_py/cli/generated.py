@@ -46,18 +46,13 @@ def get_generated(
 
     from tctl_py.cli import meshview
     from tctl_py.cli.report import exit_for_unreachable, report_findings
-    from tctl_py.errors import NotFound, UsageError
+    from tctl_py.errors import NotFound
     from tctl_py.output.printer import ObjectPrinter
 
     with open_store() as store:
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
     fleet = meshview.load_fleet(config)
-    if not fleet.states:
-        raise UsageError(
-            "there is no fleet: no kubeconfig was found and --fleet is not set",
-            hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG",
-        )
     clusters = meshview.selected_clusters(fleet, cluster, all_clusters)
     desired = Desired(config, fleet, clusters, kinds={kind.kind})
     report_findings(desired.result.findings, clusters)

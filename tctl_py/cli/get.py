@@ -62,6 +62,20 @@ def command(
             f"{resolved.plural} are installed in clusters, not kept in the store",
             hint="list them with kubectl get",
         )
+    # The store's configuration has no namespace and is the same for every cluster: options
+    # that choose either are refused, never silently ignored.
+    for given, option in (
+        (namespace is not None, "-n/--namespace"),
+        (all_clusters, "-A/--all-clusters"),
+        (cluster, "--cluster/--context"),
+    ):
+        if given:
+            raise UsageError(
+                f"{option} does not apply to {resolved.plural}: configuration is kept in the store, "
+                "in no namespace and no cluster",
+                hint="narrow it with --org, --tenant or --workspace; "
+                f"{option} chooses generated objects (se, we, dr, gw)",
+            )
     with open_store() as store:
         found = select(store, resolved, name=name, org=org, tenant=tenant, workspace=workspace)
     if name and not found:

@@ -26,6 +26,7 @@ def command(
     from tctl_py.output import manifests
 
     FINDINGS.start(suppress)
+    meshview.refuse_context("render")
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)

@@ -9,6 +9,7 @@ from tctl_py.cli.interrupt import Interrupt
 # Global options that take a value, and those that do not.
 _VALUED = (
     "--kubeconfig",
+    "--context",
     "--fleet",
     "--store",
     "--request-timeout",
@@ -22,6 +23,7 @@ _FLAGS = ("--debug",)
 @dataclass
 class GlobalOptions:
     kubeconfig: str | None = None
+    context: str | None = None  # --context: the current context, instead of the kubeconfig's
     fleet: str | None = None
     store: str | None = None
     request_timeout: float = 10.0  # seconds to wait for one answer of an API server

@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Suppress, Verbose, open_store, reconcile_lock
-from tctl_py.cli.report import check_dry_run, reconcile_and_report
+from tctl_py.cli.common import Quiet, ReportOutput, Suppress, Verbose, open_store, reconcile_lock
+from tctl_py.cli.report import Reporter, check_dry_run, reconcile_and_report
 
 HELP = """Reconcile the generated objects of every cluster (or those named) with the stored configuration: create what is missing, update what drifted, prune what is no longer generated.
 
@@ -24,6 +24,8 @@ def command(
         False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
     ),
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
+    output: Optional[str] = ReportOutput,
     suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
@@ -32,6 +34,8 @@ def command(
     FINDINGS.start(suppress)
 
     check_dry_run(dry_run)
+    clusters = meshview.cluster_choice(clusters or []) or None
+    reporter = Reporter("sync", output=output or "text", dry_run=dry_run, verbose=verbose, quiet=quiet)
     with open_store() as store, reconcile_lock(store, "tctl sync", dry_run):
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
@@ -43,7 +47,8 @@ def command(
                 dry_run=dry_run,
                 force_conflicts=force_conflicts,
                 clusters=clusters,
-                verbose=verbose,
+                reporter=reporter,
                 history=(store, "tctl sync"),
             )
+    reporter.close()
     raise typer.Exit(code)

@@ -599,7 +599,7 @@ def request_timeouts(
     request_timeout: float, budget: Budget | None, server: str, doing: str
 ) -> tuple[float, float]:
     """(connect, read) timeouts of the next request: the request timeout (the connection's at
-    most 5 s), or what is left of the cluster's budget when that is less; an error when none is."""
+    most 3 s), or what is left of the cluster's budget when that is less; an error when none is."""
     read = request_timeout
     if budget is not None:
         left = budget.left()

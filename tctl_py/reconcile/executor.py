@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from tctl_py.errors import ConflictError, TctlError
 from tctl_py.fleet.parallel import run_bounded, run_per_cluster
-from tctl_py.reconcile.plan import Step, object_identity, plan, plan_installs, step_order
+from tctl_py.reconcile.plan import Step, object_identity, plan, plan_installs, plan_uninstalls, step_order
 
 if TYPE_CHECKING:
     from tctl_py.fleet.loader import Fleet
@@ -46,6 +46,7 @@ class Outcome(StrEnum):
     CREATED = "created"
     CONFIGURED = "configured"
     PRUNED = "pruned"
+    DELETED = "deleted"
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # planned, or refused by the API server (a field-manager conflict)
     KEPT = "kept"
@@ -158,12 +159,13 @@ def install(
     *,
     write: bool,
     server_dry_run: bool = False,
+    remove: bool = False,
     on_cluster: OnCluster | None = None,
 ) -> Reconciliation:
     """Install `bodies` (IngressGateway documents) in each of `clusters`: read each by name,
     plan (`plan_installs`: created, configured or unchanged; never pruned), and with `write`
-    apply them, through the same executor as `reconcile`. A snapshot fleet holds none of them
-    and is never written."""
+    apply them, through the same executor as `reconcile`; with `remove`, delete them instead
+    (`plan_uninstalls`). A snapshot fleet holds none of them and is never written."""
     outcome = Reconciliation(None)
     if fleet.live:
 
@@ -183,7 +185,7 @@ def install(
         StepResult.planned(step)
         for name in clusters
         if name in live
-        for step in plan_installs(name, bodies, live[name])
+        for step in (plan_uninstalls if remove else plan_installs)(name, bodies, live[name])
     ]
     if write and fleet.live:
         act(fleet, outcome, server_dry_run=server_dry_run, on_cluster=on_cluster)

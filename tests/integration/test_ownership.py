@@ -235,8 +235,8 @@ def test_prune_makes_the_store_follow_and_leaves_other_organizations(fleet, tctl
     assert ran.exit_code == 0, ran.stderr
     assert "workspacesetting/bookinfo-ws-settings deleted" in ran.stdout
     assert outcomes(ran, "pruned")
-    assert tctl("get", "workspacesettings", "-A", "-o", "name").stdout == ""
-    assert "tenant/shop" in tctl("get", "tenants", "-A", "-o", "name").stdout
+    assert tctl("get", "workspacesettings", "-o", "name").stdout == ""
+    assert "tenant/shop" in tctl("get", "tenants", "-o", "name").stdout
     for name, objects in acme.items():
         assert set(objects) <= set(managed_objects(fleet[name]))
 
