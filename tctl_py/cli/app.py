@@ -16,7 +16,7 @@ import typer
 from tctl_py import __version__
 from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
-from tctl_py.cli.state import OPTIONS, hoist_global_options
+from tctl_py.cli.state import COLOR_MODES, OPTIONS, hoist_global_options
 from tctl_py.config import limits
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
@@ -100,6 +100,12 @@ def global_options(
         help="Largest input tctl reads: each -f file or stdin, snapshot file and "
         "kubeconfig (bytes, or with Ki, Mi, Gi).",
     ),
+    color: str = typer.Option(
+        "auto",
+        "--color",
+        metavar="WHEN",
+        help="Colour diffs: auto (on a terminal, unless NO_COLOR is set), always or never.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -108,6 +114,9 @@ def global_options(
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
     OPTIONS.concurrency = concurrency
+    if color not in COLOR_MODES:
+        raise typer.BadParameter(f'"{color}" is none of: {", ".join(COLOR_MODES)}', param_hint="'--color'")
+    OPTIONS.color = color
     try:
         limits.max_input_size = limits.parse_size(max_input_size)
     except ValueError as error:

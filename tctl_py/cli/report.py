@@ -122,7 +122,17 @@ def print_diffs(rec) -> None:
     """Diffs of each object that would change, live (cleaned) against after the apply."""
     from tctl_py.output.diff import show
 
-    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout)
+    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout, color=diff_color())
+
+
+def diff_color() -> bool:
+    """Whether diffs on stdout are coloured: --color, else on a terminal unless NO_COLOR is set."""
+    import os
+
+    from tctl_py.cli.state import OPTIONS
+    from tctl_py.output.diff import wants_color
+
+    return wants_color(OPTIONS.color, sys.stdout, os.environ)
 
 
 def cluster_error(name: str, message: str) -> None:

@@ -15,8 +15,11 @@ _VALUED = (
     "--cluster-timeout",
     "--concurrency",
     "--max-input-size",
+    "--color",
 )
 _FLAGS = ("--debug",)
+
+COLOR_MODES = ("auto", "always", "never")  # --color
 
 
 @dataclass
@@ -28,6 +31,7 @@ class GlobalOptions:
     cluster_timeout: float | None = None  # seconds for all the work on one cluster; None: no limit
     concurrency: int | None = None  # writes sent at once to one cluster; None: the fleet's default
     debug: bool = False
+    color: str = "auto"  # diffs in colour: auto (on a terminal, without NO_COLOR), always, never
     interrupt: Interrupt = field(default_factory=Interrupt)  # Ctrl-C/SIGTERM of this run (main sets it)
 
 
