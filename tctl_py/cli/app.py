@@ -12,11 +12,13 @@ import traceback
 from typing import Optional
 
 import typer
+from typer._click.exceptions import ClickException
 
 from tctl_py import __version__
 from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
 from tctl_py.cli.state import COLOR_MODES, OPTIONS, hoist_global_options
+from tctl_py.cli.usage import Command, usage_error
 from tctl_py.config import limits
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
@@ -26,6 +28,7 @@ app = typer.Typer(
     "validate and apply Tetrate-style configuration, then get, render or snapshot what it means "
     "for every cluster of the fleet.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # help and usage errors as plain text, as kubectl prints them
     pretty_exceptions_enable=False,  # errors are mapped in main(); never print locals (credentials)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -123,15 +126,15 @@ def global_options(
         raise typer.BadParameter(str(error), param_hint=f"'{limits.OPTION}'") from None
 
 
-app.command("validate", help=validate.HELP)(validate.command)
-app.command("apply", help=apply.HELP)(apply.command)
-app.command("get", help=get.HELP)(get.command)
-app.command("delete", help=delete.HELP)(delete.command)
-app.command("diff", help=diff.HELP)(diff.command)
-app.command("sync", help=sync.HELP)(sync.command)
-app.command("render", help=render.HELP)(render.command)
-app.command("snapshot", help=snapshot.HELP)(snapshot.command)
-app.command("clusters", help=clusters.HELP)(clusters.command)
+app.command("validate", help=validate.HELP, cls=Command)(validate.command)
+app.command("apply", help=apply.HELP, cls=Command)(apply.command)
+app.command("get", help=get.HELP, cls=Command)(get.command)
+app.command("delete", help=delete.HELP, cls=Command)(delete.command)
+app.command("diff", help=diff.HELP, cls=Command)(diff.command)
+app.command("sync", help=sync.HELP, cls=Command)(sync.command)
+app.command("render", help=render.HELP, cls=Command)(render.command)
+app.command("snapshot", help=snapshot.HELP, cls=Command)(snapshot.command)
+app.command("clusters", help=clusters.HELP, cls=Command)(clusters.command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -182,7 +185,12 @@ def main(argv: list[str] | None = None) -> None:
 def _run(args: list[str]) -> int:
     """The command's exit code."""
     try:
-        app(args=args, prog_name="tctl", standalone_mode=True)
+        done = app(args=args, prog_name="tctl", standalone_mode=False)
+    except ClickException as error:  # a usage error, found before the command ran
+        return usage_error(error)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        return 1
     except SystemExit as exit_:  # how click ends every command
         if isinstance(exit_.code, str):  # sys.exit("message"), as Python would print it
             sys.stderr.write(f"{exit_.code}\n")
@@ -200,7 +208,8 @@ def _run(args: list[str]) -> int:
             "Run again with --debug for the traceback, and please report it.\n"
         )
         return int(ExitCode.INTERNAL)
-    return int(ExitCode.OK)
+    # click returns the code of a typer.Exit (or the command's return value, always None)
+    return done if isinstance(done, int) else int(ExitCode.OK)
 
 
 def _report(error: TctlError) -> None:
