@@ -136,6 +136,11 @@ _BY_NAME = {name: k for k in _ALL for name in k.names}
 STORED_ORDER = ("Organization", "Tenant", "Workspace", "Cluster", "WorkspaceSetting")
 
 
+def generated_kinds() -> list[Kind]:
+    """The Istio kinds tctl generates, as `get all` lists them."""
+    return [k for k in _ALL if k.generated]
+
+
 def lookup(api_version: str, kind: str) -> Kind | None:
     return _BY_API_KIND.get((api_version, kind))
 

@@ -606,9 +606,10 @@ def test_get_missing_name_exits_3(main_run, cli, applied):
     no_traceback(ran)
 
 
-def test_get_bad_output_exits_2(cli, applied):
-    ran = cli("get", "ws", "-o", "xml")
+def test_get_bad_output_exits_2(main_run, applied):
+    ran = main_run("get", "ws", "-o", "xml")
     assert ran.exit_code == 2
+    assert ran.stderr.startswith('error: unknown output format "xml"; choose one of: table, wide, yaml,')
     no_traceback(ran)
 
 
