@@ -7,6 +7,7 @@ it runs, so `tctl --help`, `--version` and completion stay fast and never load `
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import traceback
 from typing import Optional
@@ -15,8 +16,9 @@ import typer
 from typer._click.exceptions import ClickException
 
 from tctl_py import __version__
-from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
+from tctl_py.cli import apply, clusters, completion, delete, diff, get, render, snapshot, sync, validate
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
+from tctl_py.cli.shells import COMPLETE_VAR, answer
 from tctl_py.cli.state import COLOR_MODES, OPTIONS, hoist_global_options
 from tctl_py.cli.usage import Command, usage_error
 from tctl_py.config import limits
@@ -28,7 +30,8 @@ app = typer.Typer(
     "validate and apply Tetrate-style configuration, then get, render or snapshot what it means "
     "for every cluster of the fleet.",
     no_args_is_help=True,
-    rich_markup_mode=None,  # help and usage errors as plain text, as kubectl prints them
+    rich_markup_mode=None,
+    add_completion=False,  # `tctl completion SHELL` prints the script; shells.answer replies  # help and usage errors as plain text, as kubectl prints them
     pretty_exceptions_enable=False,  # errors are mapped in main(); never print locals (credentials)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -135,6 +138,7 @@ app.command("sync", help=sync.HELP, cls=Command)(sync.command)
 app.command("render", help=render.HELP, cls=Command)(render.command)
 app.command("snapshot", help=snapshot.HELP, cls=Command)(snapshot.command)
 app.command("clusters", help=clusters.HELP, cls=Command)(clusters.command)
+app.command("completion", help=completion.HELP, cls=Command)(completion.command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,7 +189,10 @@ def main(argv: list[str] | None = None) -> None:
 def _run(args: list[str]) -> int:
     """The command's exit code."""
     try:
-        done = app(args=args, prog_name="tctl", standalone_mode=False)
+        command = typer.main.get_command(app)
+        if instruction := os.environ.get(COMPLETE_VAR):  # the shell asks what TAB offers
+            return answer(command, instruction)
+        done = command.main(args=args, prog_name="tctl", standalone_mode=False)
     except ClickException as error:  # a usage error, found before the command ran
         return usage_error(error)
     except typer.Abort:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from tctl_py.cli import completers
 from tctl_py.cli.common import Org, Tenant, Workspace, err, open_store
 
 HELP = """List objects of a kind, or one by NAME.
@@ -31,8 +32,9 @@ def command(
         ...,
         help="Kind of object (plural, singular or short name); several as se,we; all for every "
         "generated kind; or KIND/NAME.",
+        autocompletion=completers.kinds,
     ),
-    name: Optional[str] = typer.Argument(None, help="Name of one object."),
+    name: Optional[str] = typer.Argument(None, help="Name of one object.", autocompletion=completers.names),
     org: Optional[str] = Org,
     tenant: Optional[str] = Tenant,
     workspace: Optional[str] = Workspace,
@@ -46,12 +48,18 @@ def command(
         "key notin (a,b), key, !key; comma-separated, all must hold.",
     ),
     cluster: Optional[str] = typer.Option(
-        None, "--cluster", "--context", help="Cluster of generated objects."
+        None,
+        "--cluster",
+        "--context",
+        help="Cluster of generated objects.",
+        autocompletion=completers.clusters,
     ),
     all_clusters: bool = typer.Option(
         False, "-A", "--all-clusters", help="Generated objects of every cluster."
     ),
-    namespace: Optional[str] = typer.Option(None, "-n", "--namespace", help="Only this namespace."),
+    namespace: Optional[str] = typer.Option(
+        None, "-n", "--namespace", help="Only this namespace.", autocompletion=completers.namespaces
+    ),
 ) -> None:
     from tctl_py.config import label_selector
     from tctl_py.config.selection import select

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-COMMANDS = ["validate", "apply", "get", "delete", "diff", "sync", "render", "snapshot", "clusters"]
+COMMANDS = ["validate", "apply", "get", "delete", "diff", "sync", "render", "snapshot", "clusters", "completion"]
 BOX = re.compile("[\u2500-\u257f]")  # box-drawing characters
 
 
