@@ -32,7 +32,7 @@ def command(
     ),
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import diff_color, reconcile_and_report
+    from tctl_py.cli.report import reconcile_and_report, use_color
     from tctl_py.config import objects
     from tctl_py.errors import ExitCode, InvalidInput, UsageError
     from tctl_py.output.diff import show
@@ -52,7 +52,7 @@ def command(
             _, config, changes = store_batch(store, batch, organizations, dry_run=True)
             stored_changes = [c for c in changes if c.action != "unchanged"]
         ownership = meshview.ownership(store, config, organizations)
-    show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout, color=diff_color())
+    show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout, color=use_color())
     with meshview.load_fleet(config) as fleet:
         code = reconcile_and_report(
             config,

@@ -45,7 +45,8 @@ def reconcile_and_report(
     if not fleet.states:  # no kubeconfig and no --fleet: configuration only, nothing to reconcile
         return int(ExitCode.OK)
     shown = list(clusters) if clusters else fleet.names()
-    with ClusterProgress(sys.stderr, shown if fleet.live else []) as progress:
+    # Redrawn in place only where colour is welcome: NO_COLOR means no escape codes at all.
+    with ClusterProgress(sys.stderr, shown if fleet.live else [], live=use_color(sys.stderr)) as progress:
         rec = reconcile(
             config,
             fleet,
@@ -122,17 +123,18 @@ def print_diffs(rec) -> None:
     """Diffs of each object that would change, live (cleaned) against after the apply."""
     from tctl_py.output.diff import show
 
-    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout, color=diff_color())
+    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout, color=use_color())
 
 
-def diff_color() -> bool:
-    """Whether diffs on stdout are coloured: --color, else on a terminal unless NO_COLOR is set."""
+def use_color(stream=None) -> bool:
+    """Whether escape codes may go to `stream` (stdout by default): --color, else only on a
+    terminal and unless NO_COLOR is set."""
     import os
 
     from tctl_py.cli.state import OPTIONS
     from tctl_py.output.diff import wants_color
 
-    return wants_color(OPTIONS.color, sys.stdout, os.environ)
+    return wants_color(OPTIONS.color, sys.stdout if stream is None else stream, os.environ)
 
 
 def cluster_error(name: str, message: str) -> None:

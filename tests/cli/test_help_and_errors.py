@@ -7,7 +7,18 @@ import re
 
 import pytest
 
-COMMANDS = ["validate", "apply", "get", "delete", "diff", "sync", "render", "snapshot", "clusters", "completion"]
+COMMANDS = [
+    "validate",
+    "apply",
+    "get",
+    "delete",
+    "diff",
+    "sync",
+    "render",
+    "snapshot",
+    "clusters",
+    "completion",
+]
 BOX = re.compile("[\u2500-\u257f]")  # box-drawing characters
 
 

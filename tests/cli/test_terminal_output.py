@@ -92,3 +92,35 @@ def test_color_takes_only_auto_always_never(main_run):
     ran = main_run("--color=sometimes", "clusters")
     assert ran.exit_code == 2
     assert "auto, always, never" in ran.stderr
+
+
+DEAD_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+current-context: dead
+clusters:
+- {name: dead, cluster: {server: "https://127.0.0.1:1"}}
+contexts:
+- {name: dead, context: {cluster: dead, user: me}}
+users:
+- {name: me, user: {token: not-a-secret}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "escapes"), [({"NO_COLOR": None, "TERM": "xterm"}, True), ({"NO_COLOR": "1"}, False)]
+)
+def test_the_live_progress_on_a_terminal_writes_no_escape_codes_under_no_color(tmp_path, cfg, env, escapes):
+    """Work on live clusters shows a progress display on a terminal's stderr (here: one cluster
+    that refuses connections); with NO_COLOR it is plain lines."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(DEAD_KUBECONFIG)
+    ran = run_on_terminal(
+        ["--kubeconfig", str(kubeconfig), "--request-timeout", "2", "apply", "-f", str(cfg.dir)],
+        columns=80,
+        env={"TCTL_STORE": str(tmp_path / "store.db"), **env},
+        stderr_too=True,
+    )
+    assert ran.exit_code == 4, ran.stdout
+    assert "error: cluster dead" in ran.stdout
+    assert (ESCAPE in ran.stdout) is escapes

@@ -16,11 +16,16 @@ from tests.support.cli import ROOT, Ran
 
 
 def run_on_terminal(
-    args: list[str], *, columns: int, env: dict[str, str | None] | None = None, timeout: float = 60
+    args: list[str],
+    *,
+    columns: int,
+    env: dict[str, str | None] | None = None,
+    stderr_too: bool = False,
+    timeout: float = 60,
 ) -> Ran:
-    """`python -m tctl_py ARGS` with stdout on a pseudo-terminal `columns` wide (stderr on a pipe);
-    what the terminal received, with its CRLF line ends back to LF. `env` adds to this process's
-    environment; a None value removes the variable."""
+    """`python -m tctl_py ARGS` with stdout on a pseudo-terminal `columns` wide (stderr on a pipe,
+    or with `stderr_too` on the terminal as well); what the terminal received, with its CRLF line
+    ends back to LF. `env` adds to this process's environment; a None value removes the variable."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     # the terminal's size must come from the terminal, not COLUMNS
@@ -30,7 +35,7 @@ def run_on_terminal(
         [sys.executable, "-m", "tctl_py", *args],
         stdin=subprocess.DEVNULL,
         stdout=follower,
-        stderr=subprocess.PIPE,
+        stderr=follower if stderr_too else subprocess.PIPE,
         env=environment,
         cwd=ROOT,
     )
@@ -48,5 +53,5 @@ def run_on_terminal(
             break
         received += chunk
     os.close(leader)
-    stderr = process.communicate(timeout=max(deadline - time.monotonic(), 1))[1]
+    stderr = process.communicate(timeout=max(deadline - time.monotonic(), 1))[1] or b""
     return Ran(process.returncode, received.decode().replace("\r\n", "\n"), stderr.decode())
