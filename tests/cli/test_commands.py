@@ -121,8 +121,8 @@ def test_validate_without_f_is_a_usage_error(cli):
     no_traceback(ran)
 
 
-def test_validate_bad_output_format_is_a_usage_error(cli, cfg):
-    ran = cli("validate", "-f", str(cfg.dir), "-o", "xml")
+def test_validate_bad_output_format_is_a_usage_error(main_run, cfg):
+    ran = main_run("validate", "-f", str(cfg.dir), "-o", "xml")
     assert ran.exit_code == 2
     no_traceback(ran)
 

@@ -62,11 +62,18 @@ def test_an_unknown_option_is_a_plain_error(proc):
     assert not BOX.search(ran.stderr)
 
 
-def test_a_bad_choice_has_no_value_error_prefix(proc, tmp_path):
+def test_a_bad_output_format_lists_the_formats(proc, tmp_path):
     ran = proc("validate", "-f", str(tmp_path), "-o", "xml")
     assert ran.exit_code == 2
+    assert ran.stderr == 'error: unknown output format "xml"; choose one of: text, json, junit, github\n'
+
+
+def test_a_bad_number_is_a_plain_error(proc):
+    ran = proc("--request-timeout", "soon", "clusters")
+    assert ran.exit_code == 2
     assert "Value error" not in ran.stderr
-    assert ran.stderr.startswith("error: invalid value for '-o' / '--output': 'xml' is not one of 'text'")
+    assert ran.stderr.startswith("error: invalid value for '--request-timeout'")
+    assert not BOX.search(ran.stderr)
 
 
 def test_an_unknown_command_is_a_plain_error(proc):
