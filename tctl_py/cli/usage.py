@@ -7,12 +7,13 @@ and `usage_error` prints click's errors as `error: ...` plus where to find help.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 
 # typer's own copy of click: its commands, parameters and errors are these classes
 from typer._click.core import Context
-from typer._click.exceptions import ClickException, UsageError
+from typer._click.exceptions import ClickException, NoSuchOption, UsageError
 from typer._click.formatting import HelpFormatter
 from typer.core import TyperCommand
 
@@ -57,7 +58,13 @@ def usage_error(error: ClickException) -> int:
     if type(error).__name__ == "NoArgsIsHelpError":  # `tctl` alone: the help is the message
         error.show()
         return error.exit_code
-    message = error.format_message().replace("Value error, ", "").rstrip(".")
+    if isinstance(error, NoSuchOption):  # kubectl's words; click's guesses only when close
+        close = difflib.get_close_matches(error.option_name, error.possibilities or (), n=2, cutoff=0.8)
+        message = f"unknown flag: {error.option_name}" + (
+            f" (did you mean {' or '.join(close)}?)" if close else ""
+        )
+    else:
+        message = error.format_message().replace("Value error, ", "").rstrip(".")
     if re.match(r"[A-Z][a-z]", message):
         message = message[0].lower() + message[1:]
     sys.stderr.write(f"error: {message}\n")

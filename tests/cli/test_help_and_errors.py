@@ -57,8 +57,7 @@ def test_a_missing_argument_is_one_plain_error_in_a_pipe(proc):
 def test_an_unknown_option_is_a_plain_error(proc):
     ran = proc("clusters", "--bogus")
     assert ran.exit_code == 2
-    assert ran.stderr.startswith("error: no such option: --bogus")
-    assert ran.stderr.endswith("See 'tctl clusters --help' for usage.\n")
+    assert ran.stderr == "error: unknown flag: --bogus\nSee 'tctl clusters --help' for usage.\n"
     assert not BOX.search(ran.stderr)
 
 
@@ -81,3 +80,9 @@ def test_an_unknown_command_is_a_plain_error(proc):
     assert ran.exit_code == 2
     assert ran.stderr.startswith("error: no such command 'gte'")
     assert not BOX.search(ran.stderr)
+
+
+def test_a_mistyped_flag_gets_a_suggestion(proc):
+    ran = proc("get", "se", "--namespce", "x")
+    assert ran.exit_code == 2
+    assert ran.stderr.startswith("error: unknown flag: --namespce (did you mean --namespace?)\n")
