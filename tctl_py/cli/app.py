@@ -30,8 +30,8 @@ app = typer.Typer(
     "validate and apply Tetrate-style configuration, then get, render or snapshot what it means "
     "for every cluster of the fleet.",
     no_args_is_help=True,
-    rich_markup_mode=None,
-    add_completion=False,  # `tctl completion SHELL` prints the script; shells.answer replies  # help and usage errors as plain text, as kubectl prints them
+    rich_markup_mode=None,  # help and usage errors as plain text, as kubectl prints them
+    add_completion=False,  # `tctl completion SHELL` prints the script; shells.answer replies
     pretty_exceptions_enable=False,  # errors are mapped in main(); never print locals (credentials)
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -12,8 +12,8 @@ import re
 import sys
 
 # typer's own copy of click: its commands, parameters and errors are these classes
-from typer._click.core import Context
-from typer._click.exceptions import ClickException, NoSuchOption, UsageError
+from typer._click.core import Context, Parameter
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption, UsageError
 from typer._click.formatting import HelpFormatter
 from typer.core import TyperCommand
 
@@ -25,12 +25,8 @@ class Command(TyperCommand):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for param in self.params:
-            if param.metavar is not None or getattr(param, "is_flag", False) or not param.name:
-                continue
-            choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
-            param.metavar = "|".join(str(getattr(c, "value", c)) for c in choices) if choices else None
-            if param.metavar is None:
-                param.metavar = param.name.upper()
+            if param.metavar is None and param.name and not getattr(param, "is_flag", False):
+                param.metavar = _metavar(param)
 
     def collect_usage_pieces(self, ctx: Context) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -53,9 +49,17 @@ class Command(TyperCommand):
                     formatter.write_dl(records)
 
 
+def _metavar(param: Parameter) -> str:
+    """The choices of an enum (`text|json`), else the parameter's name (`NAMESPACE`)."""
+    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+    if choices:
+        return "|".join(str(getattr(choice, "value", choice)) for choice in choices)
+    return str(param.name).upper()
+
+
 def usage_error(error: ClickException) -> int:
     """Print click's error as kubectl does (`error: ...`, then where the help is); its exit code."""
-    if type(error).__name__ == "NoArgsIsHelpError":  # `tctl` alone: the help is the message
+    if isinstance(error, NoArgsIsHelpError):  # `tctl` alone: the help is the message
         error.show()
         return error.exit_code
     if isinstance(error, NoSuchOption):  # kubectl's words; click's guesses only when close
