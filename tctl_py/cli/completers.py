@@ -15,12 +15,13 @@ from typer._click.core import Context
 
 
 def kinds(incomplete: str) -> list[str]:
-    """Every name of a kind, and `all`; after `se,` the next kind of a list."""
+    """Every name of a kind `get` lists, and `all`; after `se,` the next kind of a list."""
     from tctl_py.config.kinds import KINDS
 
     done, _, _ = incomplete.rpartition(",")
     lead = f"{done}," if done else ""
-    names = ["all", *(name for kind in KINDS.values() for name in kind.names)]
+    listed = [kind for kind in KINDS.values() if kind.stored or kind.generated]
+    names = ["all", *(name for kind in listed for name in kind.names)]
     return [lead + name for name in dict.fromkeys(names)]
 
 
