@@ -48,7 +48,7 @@ def command(
         items.append(
             {
                 "name": state.name,
-                "server": fleet.servers.get(state.name, "") or ("(snapshot)" if not fleet.live else ""),
+                "server": fleet.servers.get(state.name, ""),
                 "network": spec.get("network") or state.name,
                 "locality": spec.get("locality") or {},
                 "reachable": state.reachable,
@@ -67,17 +67,17 @@ def command(
         headers = ["NAME", "SERVER", "NETWORK", "LOCALITY", "REACHABLE", "SERVICES", "GATEWAY ADDRESSES"]
         tables.render(
             headers + (["ERROR"] if fmt.name == "wide" else []),
-            [_row(item, wide=fmt.name == "wide") for item in items],
+            [_row(item, wide=fmt.name == "wide", live=fleet.live) for item in items],
             sys.stdout,
         )
     exit_for_unreachable(fleet.states, fleet.names())
 
 
-def _row(item: dict, *, wide: bool) -> list[str]:
+def _row(item: dict, *, wide: bool, live: bool) -> list[str]:
     locality = item["locality"]
     row = [
         item["name"],
-        item["server"],
+        item["server"] or ("" if live else "(snapshot)"),
         item["network"],
         "/".join(p for p in (locality.get("region", ""), locality.get("zone", "")) if p),
         "yes" if item["reachable"] else "no",

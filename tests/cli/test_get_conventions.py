@@ -179,6 +179,7 @@ def test_clusters_for_machines(tctl, output):
     clusters = {item["name"]: item for item in document["items"]}
     assert sorted(clusters) == ["cluster-1", "cluster-2", "cluster-3"]
     assert clusters["cluster-1"]["reachable"] is True
+    assert clusters["cluster-1"]["server"] == ""  # a snapshot has no API server
     assert clusters["cluster-1"]["services"] == 5
     assert clusters["cluster-2"]["gatewayAddresses"] == ["198.51.100.20", "198.51.100.21"]
 
