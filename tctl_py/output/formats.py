@@ -29,8 +29,10 @@ def parse_output(text: str, choices: tuple[str, ...] = CHOICES) -> OutputFormat:
 
     name, equals, argument = text.partition("=")
     name = ALIASES.get(name, name)
-    allowed = {choice.partition("=")[0] for choice in choices}
-    if name not in allowed or bool(equals) != (name in ("jsonpath", "custom-columns")):
+    templated = {c.partition("=")[0]: c for c in choices if "=" in c}
+    if name in templated and not equals:
+        raise UsageError(f"-o {name} needs a template: -o {templated[name]}")
+    if name not in {c.partition("=")[0] for c in choices} or (equals and name not in templated):
         raise UsageError(f'unknown output format "{text}"; choose one of: {", ".join(choices)}')
     try:
         if name == "jsonpath":

@@ -153,6 +153,13 @@ def test_jsonpath_that_cannot_be_read_is_a_usage_error(tctl):
     assert ran.stderr.startswith("error: bad jsonpath template:")
 
 
+@pytest.mark.parametrize("output", ["jsonpath", "custom-columns"])
+def test_a_template_format_without_its_template_says_so(tctl, output):
+    ran = tctl("get", "ws", "-o", output)
+    assert ran.exit_code == 2
+    assert ran.stderr.startswith(f"error: -o {output} needs a template: -o {output}=")
+
+
 def test_custom_columns(tctl):
     text = ok(tctl("get", "se", "-A", "-o", "custom-columns=NAME:.metadata.name,HOST:.spec.hosts[0],X:.nope"))
     assert text.splitlines() == [
