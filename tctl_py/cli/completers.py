@@ -2,8 +2,8 @@
 
 Completion runs tctl on every TAB, so these read only local files (the store, a snapshot's
 folders, the kubeconfig) and never import `kubernetes`; anything that cannot be read offers
-nothing rather than failing. Global options count when given before the command
-(`tctl --fleet DIR get se --cluster <TAB>`) or through their environment variables.
+nothing rather than failing. Global options count wherever they are written (`shells` moves
+them before the command, as `main` does) or through their environment variables.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The protocol is click's: the script runs tctl with `_TCTL_COMPLETE={shell}_compl
 command line in COMP_WORDS (bash and zsh also pass COMP_CWORD, the index of the word being
 completed; fish passes that word itself). tctl answers with one completion per line, as
 `type,value` (bash, fish) or as three lines type, value, help (zsh); the type `file` asks the
-shell to complete paths itself.
+shell to complete paths itself, as bash also does when tctl offers nothing (`-f`, `--fleet`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _BASH = """\
         esac
     done < <(COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD="$COMP_CWORD" %(var)s=bash_complete "${COMP_WORDS[0]}")
 }
-complete -o nosort -F %(function)s %(prog)s
+complete -o nosort -o default -F %(function)s %(prog)s
 """
 
 _ZSH = """\
@@ -77,6 +77,16 @@ class _Shell(ShellComplete):
         return {"prog": self.prog_name, "function": self.func_name, "var": self.complete_var}
 
     def get_completion_args(self) -> tuple[list[str], str]:
+        """The words before the one being completed, global options moved before the command
+        as tctl runs them (`tctl get se --fleet DIR --cluster <TAB>`), and that word."""
+        from tctl_py.cli.state import hoist_global_options, takes_a_value
+
+        args, incomplete = self.words()
+        if args and takes_a_value(args[-1]):  # completing its value: only the option matters
+            return [args[-1]], incomplete
+        return hoist_global_options(args), incomplete
+
+    def words(self) -> tuple[list[str], str]:
         words = split_arg_string(os.environ.get("COMP_WORDS", ""))
         index = int(os.environ.get("COMP_CWORD") or len(words))
         return words[1:index], words[index] if index < len(words) else ""
@@ -102,7 +112,7 @@ class Fish(_Shell):
     name = "fish"
     source_template = _FISH
 
-    def get_completion_args(self) -> tuple[list[str], str]:
+    def words(self) -> tuple[list[str], str]:
         words = split_arg_string(os.environ.get("COMP_WORDS", ""))
         incomplete = os.environ.get("COMP_CWORD", "")
         args = words[1:]

@@ -38,6 +38,11 @@ class GlobalOptions:
 OPTIONS = GlobalOptions()
 
 
+def takes_a_value(arg: str) -> bool:
+    """A global option whose value is the next word (`--fleet DIR`)."""
+    return arg in _VALUED
+
+
 def hoist_global_options(args: list[str]) -> list[str]:
     """Move global options written after the command in front of it (`tctl get se --fleet D`).
 

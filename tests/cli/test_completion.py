@@ -115,10 +115,12 @@ def test_get_kind_list_completes_the_next_kind():
     assert all(value.startswith("se,w") for value in offered)
 
 
-@pytest.mark.parametrize("how", ["option", "env"])
+@pytest.mark.parametrize("how", ["option", "option after the command", "env"])
 def test_cluster_tab_offers_the_snapshot_fleets_clusters(how):
     if how == "option":
         answer = complete(f"tctl --fleet {FLEET} get se --cluster ")
+    elif how == "option after the command":
+        answer = complete(f"tctl get se --fleet {FLEET} --cluster ")
     else:
         answer = complete("tctl get se --cluster ", env={"TCTL_FLEET": str(FLEET)})
     assert values(answer) == ["cluster-1", "cluster-2", "cluster-3"]
@@ -131,6 +133,12 @@ def test_cluster_tab_offers_the_kubeconfigs_contexts_without_importing_kubernete
     lines = answer.splitlines()
     assert values("\n".join(lines[:-1])) == ["east", "west"]
     assert lines[-1] == "LOADED []"
+
+
+def test_the_value_of_a_global_option_is_not_taken_for_a_command():
+    assert complete("tctl get se --fleet ") == ""  # a path: the shell's own completion
+    assert complete("tctl --fleet ") == ""
+    assert values(complete("tctl --store x.db g")) == ["get"]
 
 
 def test_namespace_tab_offers_the_snapshots_namespaces():
