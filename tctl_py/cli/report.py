@@ -53,7 +53,10 @@ def reconcile_and_report(
         meshview.check_clusters(fleet, clusters)
     shown = list(clusters) if clusters else fleet.names()
     chatty = reporter is None or reporter.text  # progress, warnings, notes and diffs are for people
-    with ClusterProgress(sys.stderr, shown if fleet.live and chatty else []) as progress:
+    # Redrawn in place only where colour is welcome: NO_COLOR means no escape codes at all.
+    with ClusterProgress(
+        sys.stderr, shown if fleet.live and chatty else [], live=use_color(sys.stderr)
+    ) as progress:
         rec = reconcile(
             config,
             fleet,
@@ -300,7 +303,18 @@ def print_diffs(rec) -> None:
     """Diffs of each object that would change, live (cleaned) against after the apply."""
     from tctl_py.output.diff import show
 
-    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout)
+    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout, color=use_color())
+
+
+def use_color(stream=None) -> bool:
+    """Whether escape codes may go to `stream` (stdout by default): --color, else only on a
+    terminal and unless NO_COLOR is set."""
+    import os
+
+    from tctl_py.cli.state import OPTIONS
+    from tctl_py.output.diff import wants_color
+
+    return wants_color(OPTIONS.color, sys.stdout if stream is None else stream, os.environ)
 
 
 def cluster_error(name: str, message: str) -> None:

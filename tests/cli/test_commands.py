@@ -121,8 +121,8 @@ def test_validate_without_f_is_a_usage_error(cli):
     no_traceback(ran)
 
 
-def test_validate_bad_output_format_is_a_usage_error(cli, cfg):
-    ran = cli("validate", "-f", str(cfg.dir), "-o", "xml")
+def test_validate_bad_output_format_is_a_usage_error(main_run, cfg):
+    ran = main_run("validate", "-f", str(cfg.dir), "-o", "xml")
     assert ran.exit_code == 2
     no_traceback(ran)
 
@@ -606,9 +606,10 @@ def test_get_missing_name_exits_3(main_run, cli, applied):
     no_traceback(ran)
 
 
-def test_get_bad_output_exits_2(cli, applied):
-    ran = cli("get", "ws", "-o", "xml")
+def test_get_bad_output_exits_2(main_run, applied):
+    ran = main_run("get", "ws", "-o", "xml")
     assert ran.exit_code == 2
+    assert ran.stderr.startswith('error: unknown output format "xml"; choose one of: table, wide, yaml,')
     no_traceback(ran)
 
 
