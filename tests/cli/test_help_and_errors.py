@@ -6,19 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import typer
 
-COMMANDS = [
-    "validate",
-    "apply",
-    "get",
-    "delete",
-    "diff",
-    "sync",
-    "render",
-    "snapshot",
-    "clusters",
-    "completion",
-]
+from tctl_py.cli.app import app
+
+COMMANDS = sorted(typer.main.get_command(app).commands)  # every command registered
 BOX = re.compile("[\u2500-\u257f]")  # box-drawing characters
 
 
