@@ -59,8 +59,9 @@ def global_options(
         "--store",
         envvar="TCTL_STORE",
         show_envvar=True,
-        metavar="PATH",
-        help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db).",
+        metavar="PATH|kube://CONTEXT/NAMESPACE",
+        help="Where applied configuration is kept: a SQLite file (default: "
+        "~/.local/state/tctl/store.db) or custom resources in a namespace of a cluster.",
     ),
     request_timeout: float = typer.Option(
         10.0,
