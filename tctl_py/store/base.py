@@ -193,6 +193,10 @@ class ConfigStore(Protocol):
 
     def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> builtins.list[Change]: ...
 
+    def init(self) -> builtins.list[tuple[str, str]]:
+        """Make the store ready for writes (idempotent): (what, "created"/"configured"/"unchanged")."""
+        ...
+
     def change_token(self) -> str:
         """A short string that changes whenever the configuration does (cheap to ask)."""
         ...

@@ -621,13 +621,7 @@ class KubeStore:
         CustomResourceDefinition per stored kind, and make the store's identity; idempotent.
         Returns (what, action) pairs: "created" or "unchanged"/"configured"."""
         done = []
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
-        done.append(
-            (
-                f"namespace/{self.namespace}",
-                self._server_apply(f"/api/v1/namespaces/{quote(self.namespace)}", namespace),
-            )
-        )
+        done.append((f"namespace/{self.namespace}", self._ensure_namespace()))
         for definition in crd.definitions():
             name = definition["metadata"]["name"]
             path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
@@ -637,6 +631,19 @@ class KubeStore:
         self._ensure_identity()
         done.append((f"configmap/{STATE_CONFIGMAP}", "unchanged" if had else "created"))
         return done
+
+    def _ensure_namespace(self) -> str:
+        """Create the namespace when it is missing; one that exists is left as it is (its
+        owner may have labelled it, or given it quotas)."""
+        path = f"/api/v1/namespaces/{quote(self.namespace)}"
+        if self._request("GET", path, "reading the store's namespace", missing=lambda: None):
+            return "unchanged"
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
+        with contextlib.suppress(_Busy):
+            self._request(
+                "POST", "/api/v1/namespaces", "creating the store's namespace", body=body, conflict=_Busy
+            )
+        return "created"
 
     def _server_apply(self, path: str, body: dict) -> str:
         before = self._request("GET", path, f"reading {path}", missing=lambda: None)

@@ -362,6 +362,13 @@ class Store:
             rows = db.execute("SELECT fqn, deleted FROM tombstones ORDER BY fqn").fetchall()
         return dict(rows)
 
+    def init(self) -> builtins.list[tuple[str, str]]:
+        """Create the store file if it does not exist (`tctl store init`); (what, action)."""
+        existed = self.path.exists()
+        with self._errors("create"):
+            self._connect(create=True)
+        return [(str(self.path), "unchanged" if existed else "created")]
+
     def change_token(self) -> str:
         """The file's identity and `PRAGMA data_version` of the kept connection (which changes
         when another connection commits) with this connection's own changes: a new string after

@@ -25,6 +25,11 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
 - `coordination.k8s.io/v1` Leases (namespaced, built-in: get, list, create, PUT with the
   `metadata.resourceVersion` precondition, so a stale one gets 409 Conflict, delete, watch),
   in discovery so `kubectl get leases -A` works;
+- `apiextensions.k8s.io/v1` CustomResourceDefinitions: creating (or applying) one serves the
+  resource of each served version at once (requests, watches, discovery: `kubectl get` knows it,
+  with its short names and categories) and marks it Established; changing it re-serves them;
+  deleting it deletes its objects and stops serving it. Custom objects are not validated against
+  the CRD's openAPIV3Schema, nor pruned;
 - an empty OpenAPI v2 document (`/openapi/v2`, protobuf for kubectl), so `kubectl edit` and
   `kubectl apply` validate (nothing) instead of failing to download a schema.
 
@@ -111,6 +116,7 @@ class ResourceDef:
     status_subresource: bool = True
     returns_deleted_object: bool = True  # DELETE answers with the object (else with a Status)
     field_selectors: frozenset[str] = frozenset({"metadata.name", "metadata.namespace"})
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -195,9 +201,20 @@ LEASE = ResourceDef(
 )
 COORDINATION = (LEASE,)
 
+# CustomResourceDefinitions: creating one serves the resources it defines (see _define).
+CRD = ResourceDef(
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    namespaced=False,
+    short_names=("crd", "crds"),
+    builtin=True,
+)
+
 
 def default_resources(istio: bool = True, istio_version: str = "v1") -> tuple[ResourceDef, ...]:
-    return CORE + COORDINATION + (istio_resources(istio_version) if istio else ()) + TETRATE
+    return CORE + COORDINATION + (CRD,) + (istio_resources(istio_version) if istio else ()) + TETRATE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,15 +481,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         for rdef in self.served:
-            self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
-            self.resources[rdef.key] = kmock.ResourceInfo(
-                kind=rdef.kind,
-                singular=rdef.singular,
-                namespaced=rdef.namespaced,
-                shortnames=set(rdef.short_names),
-                verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
-                subresources={"status"} if rdef.status_subresource else set(),
-            )
+            self._serve(rdef)
         # Requests kmock guesses no action for (PUT; DELETE of a collection) get their answer too.
         # The official client asks for `/apis/` and `/api/` (kmock serves them without the slash).
         self.fallback["get /apis/"] << self._serve_apis
@@ -484,6 +493,58 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.fallback[enums.method.DELETE] << self._serve_result
         self.fallback[enums.method.PATCH] << self._serve_result
         self.fallback[enums.method.POST] << self._serve_result
+
+    def _serve(self, rdef: ResourceDef) -> None:
+        """Serve a resource (its requests and its discovery entry), replacing one of its name."""
+        self.served = (*(r for r in self.served if r.key != rdef.key), rdef)
+        self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
+        self.resources[rdef.key] = kmock.ResourceInfo(
+            kind=rdef.kind,
+            singular=rdef.singular,
+            namespaced=rdef.namespaced,
+            shortnames=set(rdef.short_names),
+            categories=set(rdef.categories),
+            verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+            subresources={"status"} if rdef.status_subresource else set(),
+        )
+
+    @staticmethod
+    def _defined(crd: dict) -> list[ResourceDef]:
+        """The resources a CustomResourceDefinition defines, one per served version."""
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        return [
+            ResourceDef(
+                spec.get("group", ""),
+                version.get("name", ""),
+                names.get("plural", ""),
+                names.get("kind", ""),
+                namespaced=spec.get("scope") == "Namespaced",
+                short_names=tuple(names.get("shortNames") or ()),
+                status_subresource="status" in (version.get("subresources") or {}),
+                categories=tuple(names.get("categories") or ()),
+            )
+            for version in spec.get("versions") or ()
+            if version.get("served", True)
+        ]
+
+    def _define(self, crd: dict, before: dict | None) -> None:
+        """A CRD was created or changed: serve what it defines now, stop serving what it no
+        longer does (a real server also keeps the objects of a version no longer served; this
+        one drops them, as when the CRD is deleted)."""
+        now = self._defined(crd)
+        for gone in self._defined(before or {}):
+            if gone.key not in {r.key for r in now}:
+                self._undefine(gone)
+        for rdef in now:
+            self._serve(rdef)
+
+    def _undefine(self, rdef: ResourceDef) -> None:
+        for obj in self._all(rdef, None):
+            self._remove(rdef, obj, None)
+        self.served = tuple(r for r in self.served if r.key != rdef.key)
+        self._defs.pop((rdef.group, rdef.version, rdef.plural), None)
+        self.resources.pop(rdef.key, None)
 
     @property
     def _namespaces(self) -> ResourceDef:
@@ -946,6 +1007,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self._objects[key] = copy.deepcopy(obj)
         self.writes += 1
         self._record(rdef, "ADDED" if before is None else "MODIFIED", obj, before)
+        if rdef is CRD:
+            self._define(obj, before)
 
     def _remove(self, rdef: ResourceDef, obj: dict, events: list | None) -> None:
         meta = obj["metadata"]
@@ -956,6 +1019,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         gone = copy.deepcopy(obj)
         gone["metadata"]["resourceVersion"] = str(self._revision)
         self._record(rdef, "DELETED", gone, None)
+        if rdef is CRD:
+            for defined in self._defined(obj):
+                self._undefine(defined)
 
     def _record(self, rdef: ResourceDef, kind: str, obj: dict, before: dict | None) -> None:
         """Keep a change in the resource's bounded history and hand it to the open watches."""
@@ -1088,6 +1154,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 spec.setdefault("internalTrafficPolicy", "Cluster")
             spec.setdefault("sessionAffinity", "None")
             obj.setdefault("status", {}).setdefault("loadBalancer", {})
+        elif rdef is CRD:  # established at once (a real server takes a moment)
+            obj["status"] = {
+                "acceptedNames": copy.deepcopy((obj.get("spec") or {}).get("names") or {}),
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"},
+                ],
+                "storedVersions": [
+                    v.get("name") for v in (obj.get("spec") or {}).get("versions") or () if v.get("storage")
+                ],
+            }
 
     @staticmethod
     def _without_status(rdef: ResourceDef, obj: dict) -> dict:
