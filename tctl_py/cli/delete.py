@@ -1,4 +1,4 @@
-"""`tctl delete`: remove configuration from the store, with everything under it."""
+"""`tctl delete`: remove configuration from the store (with --cascade, with everything under it)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from tctl_py.cli.common import (
     reconcile_lock,
 )
 
-HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them.
+HELP = """Delete objects named in files (-f) or as KIND NAME.
 
-Deleting a workspace deletes its setting; deleting an organization deletes everything in it. Nothing is deleted if any named object does not exist. Then the clusters are reconciled: what the deleted configuration generated is pruned (--no-sync leaves them).
+A parent whose children are not deleted in the same command is refused (exit 3): --cascade deletes everything under it too (a workspace's setting; an organization's tenants, workspaces, settings and clusters). Nothing is deleted if any named object does not exist. Then the clusters are reconciled: what the deleted configuration generated is pruned (--no-sync leaves them).
 """
 
 
@@ -36,6 +36,7 @@ def command(
     tenant: Optional[str] = Tenant,
     workspace: Optional[str] = Workspace,
     no_sync: bool = typer.Option(False, "--no-sync", help="Delete from the store; leave the clusters."),
+    cascade: bool = typer.Option(False, "--cascade", help="Also delete everything under the named objects."),
     verbose: bool = Verbose,
 ) -> None:
     from tctl_py.cli import meshview
@@ -85,7 +86,7 @@ def command(
             if not no_sync:
                 held.enter_context(reconcile_lock(store, "tctl delete"))
             baseline = meshview.mesh_config(store)
-            changes = store.delete(targets)
+            changes = store.delete(targets, cascade=cascade)
             config = meshview.mesh_config(store)
             out("".join(f"{objects.change_label(change)} deleted\n" for change in changes))
             if no_sync:

@@ -1,7 +1,7 @@
 """Where applied configuration lives: the `ConfigStore` interface and its two backends, an
 embedded SQLite file and custom resources on Kubernetes (`kube://CONTEXT/NAMESPACE`)."""
 
-from tctl_py.store.base import ApplyRefused, Change, ConfigStore, StoredObject
+from tctl_py.store.base import ApplyRefused, Change, ConfigStore, DeleteRefused, StoredObject
 from tctl_py.store.sqlite import SCHEMA_VERSION, Store, default_path
 
 KUBE_SCHEME = "kube://"
@@ -22,6 +22,7 @@ __all__ = [
     "ApplyRefused",
     "Change",
     "ConfigStore",
+    "DeleteRefused",
     "Store",
     "StoredObject",
     "default_path",

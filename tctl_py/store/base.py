@@ -69,6 +69,28 @@ class ApplyRefused(TctlError):
         self.problems = problems
 
 
+class DeleteRefused(TctlError):
+    """A delete named a parent without the objects under it (and no cascade); nothing deleted."""
+
+    exit_code = ExitCode.INVALID
+
+
+def check_no_orphans(targets: Sequence[str], stored: Sequence[str]) -> None:
+    """Refuse to delete a parent whose children stay: every object under a target must be a
+    target too. Raises DeleteRefused naming each parent and what is under it."""
+    named = set(targets)
+    problems = []
+    for target in targets:
+        left = sorted(f for f in stored if f.startswith(target + "/") and f not in named)
+        if left:
+            problems.append(f"  {target} has {len(left)} object(s) under it: {', '.join(left)}")
+    if problems:
+        raise DeleteRefused(
+            "nothing deleted, a parent would lose its children:\n" + "\n".join(problems),
+            hint="delete them first or in the same command, or use --cascade to delete everything under it",
+        )
+
+
 @dataclass(frozen=True)
 class Item:
     fqn: str
@@ -191,7 +213,9 @@ class ConfigStore(Protocol):
         self, items: Sequence[StoreItem], *, dry_run: bool = False, replace_under: Sequence[str] = ()
     ) -> builtins.list[Change]: ...
 
-    def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> builtins.list[Change]: ...
+    def delete(
+        self, fqns: Sequence[str], *, dry_run: bool = False, cascade: bool = False
+    ) -> builtins.list[Change]: ...
 
     def init(self) -> builtins.list[tuple[str, str]]:
         """Make the store ready for writes (idempotent): (what, "created"/"configured"/"unchanged")."""

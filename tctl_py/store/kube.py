@@ -46,6 +46,7 @@ from tctl_py.store.base import (
     StoreItem,
     ancestors,
     check,
+    check_no_orphans,
     children_first,
     in_subtree,
     normalize,
@@ -237,10 +238,11 @@ class KubeStore:
         if current != token or timeout <= 0:
             return current
         changed = threading.Event()
+        streams: builtins.list[Any] = []
         watchers = [
             threading.Thread(
                 target=self._watch_one,
-                args=(kind, versions[kind.plural], timeout, changed),
+                args=(kind, versions[kind.plural], timeout, changed, streams),
                 name=f"tctl-store-watch-{kind.plural}",
                 daemon=True,
             )
@@ -253,9 +255,15 @@ class KubeStore:
             changed.wait(timeout)
         else:  # no kind is defined yet (store not initialised): nothing to watch
             time.sleep(timeout)
+        changed.set()
+        for stream in list(streams):  # the other watches end now, not at their timeout
+            with contextlib.suppress(Exception):
+                stream.shutdown()
         return self.change_token()
 
-    def _watch_one(self, kind: Kind, version: str, timeout: float, changed: threading.Event) -> None:
+    def _watch_one(
+        self, kind: Kind, version: str, timeout: float, changed: threading.Event, streams: builtins.list[Any]
+    ) -> None:
         """Stream one watch; set `changed` on its first event that is not a bookmark."""
         client = self.client()
         query = [
@@ -277,8 +285,9 @@ class KubeStore:
         except Exception:  # noqa: BLE001 - a broken watch only means waiting out the timeout
             return
         stream = response.response
+        streams.append(stream)
         try:
-            if response.status != 200:
+            if response.status != 200 or changed.is_set():
                 return
             for line in stream:
                 if changed.is_set():
@@ -526,10 +535,13 @@ class KubeStore:
             error.args = (error.message,)
             raise
 
-    def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> builtins.list[Change]:
-        """Delete each object and everything under it, children first, each with its
-        resourceVersion precondition, leaving tombstones. Raises NotFound naming every unknown
-        FQN, having deleted nothing."""
+    def delete(
+        self, fqns: Sequence[str], *, dry_run: bool = False, cascade: bool = False
+    ) -> builtins.list[Change]:
+        """Delete each object (with `cascade`, and everything under it), children first, each
+        with its resourceVersion precondition, leaving tombstones. Raises NotFound naming every
+        unknown FQN, DeleteRefused when an object has children that are not deleted too,
+        having deleted nothing."""
         targets = list(dict.fromkeys(f.rstrip("/") for f in fqns))
         state = self._state()
         missing = [f for f in targets if f not in state]
@@ -539,6 +551,8 @@ class KubeStore:
                 hint="nothing was deleted; `tctl get` lists what the store holds",
             )
         doomed = children_first([f for f in state if any(in_subtree(f, t) for t in targets)])
+        if not cascade:
+            check_no_orphans(targets, doomed)
         changes = [Change(f, state[f].stored.kind, "deleted", state[f].stored.body, None) for f in doomed]
         if dry_run:
             return changes

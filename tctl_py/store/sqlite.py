@@ -38,6 +38,7 @@ from tctl_py.store.base import (
     StoreItem,
     ancestors,
     check,
+    check_no_orphans,
     children_first,
     normalize,
     now,
@@ -510,10 +511,13 @@ class Store:
 
         return check(batch, exists, siblings)
 
-    def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> builtins.list[Change]:
-        """Delete each object and everything under it, in one transaction, recording a tombstone
-        for each. Raises NotFound naming every unknown FQN, having deleted nothing. Returns the
-        deletions, children first."""
+    def delete(
+        self, fqns: Sequence[str], *, dry_run: bool = False, cascade: bool = False
+    ) -> builtins.list[Change]:
+        """Delete each object (with `cascade`, and everything under it), in one transaction,
+        recording a tombstone for each. Raises NotFound naming every unknown FQN, DeleteRefused
+        when an object has children that are not deleted too, having deleted nothing. Returns
+        the deletions, children first."""
         targets = list(dict.fromkeys(f.rstrip("/") for f in fqns))
         with self._errors("write"):
             db = self._connect(create=False)
@@ -530,6 +534,8 @@ class Store:
                 if missing:
                     raise self._not_found(missing)
                 doomed = [row for fqn in targets for row in self._subtree(db, fqn)]
+                if not cascade:
+                    check_no_orphans(targets, [row[0] for row in doomed])
                 return self._remove(db, doomed, now(), dry_run)
 
     @staticmethod

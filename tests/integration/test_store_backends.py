@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tctl_py.errors import ClusterError, ConflictError, ExitCode, NotFound, StoreError
-from tctl_py.store import ApplyRefused, ConfigStore, open_store
+from tctl_py.store import ApplyRefused, ConfigStore, DeleteRefused, open_store
 from tests.support import EmulatedFleet
 from tests.support.store_items import (
     CLUSTER,
@@ -161,11 +161,11 @@ def test_duplicate_fqn_with_different_bodies_is_refused(store):
     assert [fqn for fqn, _ in err.value.problems] == [CLUSTER]
 
 
-def test_recursive_delete(store):
+def test_cascading_delete(store):
     store.apply(
         [org(), tenant(), workspace(), setting(), cluster(), org("tse2"), tenant("organizations/tse2")]
     )
-    changes = store.delete([TENANT])
+    changes = store.delete([TENANT], cascade=True)
     assert [(c.fqn, c.action) for c in changes] == [
         (SETTING, "deleted"),
         (WS, "deleted"),
@@ -175,7 +175,7 @@ def test_recursive_delete(store):
     assert fqns(store) == [ORG, CLUSTER, "organizations/tse2", "organizations/tse2/tenants/tse"]
 
     # deleting an ancestor and a descendant together reports each object once, children first
-    changes = store.delete([CLUSTER, ORG])
+    changes = store.delete([CLUSTER, ORG], cascade=True)
     assert [c.fqn for c in changes] == [CLUSTER, ORG]
     # the sibling organization sharing the name prefix is untouched
     assert fqns(store) == ["organizations/tse2", "organizations/tse2/tenants/tse"]
@@ -194,9 +194,23 @@ def test_dry_run_writes_nothing(store):
     with pytest.raises(ApplyRefused):
         store.apply([workspace()], dry_run=True)
 
-    changes = store.delete([ORG], dry_run=True)
+    changes = store.delete([ORG], dry_run=True, cascade=True)
     assert [c.fqn for c in changes] == [CLUSTER, ORG]
     assert fqns(store) == [ORG, CLUSTER]
+
+
+def test_deleting_a_parent_with_children_is_refused_unless_they_go_too(store):
+    store.apply([org(), tenant(), workspace(), setting()])
+    with pytest.raises(DeleteRefused) as refused:
+        store.delete([WS])
+    assert refused.value.exit_code == ExitCode.INVALID == 3
+    assert WS in refused.value.message and SETTING in refused.value.message
+    assert fqns(store) == [ORG, TENANT, WS, SETTING]
+    with pytest.raises(DeleteRefused):
+        store.delete([WS], dry_run=True)
+    # the children named in the same command go first
+    assert [c.fqn for c in store.delete([WS, SETTING])] == [SETTING, WS]
+    assert fqns(store) == [ORG, TENANT]
 
 
 def test_unknown_delete_removes_nothing(store):
@@ -211,7 +225,7 @@ def test_unknown_delete_removes_nothing(store):
 
 def test_delete_leaves_tombstones_that_a_new_apply_lifts(store):
     store.apply([org(), tenant(), workspace(), setting()])
-    store.delete([WS])
+    store.delete([WS], cascade=True)
     assert set(store.tombstones()) == {WS, SETTING}
     store.apply([workspace(), setting()])
     assert store.tombstones() == {}
@@ -219,7 +233,7 @@ def test_delete_leaves_tombstones_that_a_new_apply_lifts(store):
 
 def test_a_dry_run_delete_leaves_no_tombstone(store):
     store.apply([org(), tenant(), workspace(), setting()])
-    store.delete([WS], dry_run=True)
+    store.delete([WS], dry_run=True, cascade=True)
     assert store.tombstones() == {}
 
 

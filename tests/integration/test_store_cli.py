@@ -90,7 +90,9 @@ def test_apply_get_delete_and_export_behave_the_same(spec):
         "WorkspaceSetting",
     }
 
-    deleted = tctl(spec, "delete", "--no-sync", "workspace", "bookinfo-ws")
+    refused = tctl(spec, "delete", "--no-sync", "workspace", "bookinfo-ws")
+    assert refused.exit_code == 3 and "bookinfo-ws-settings" in refused.stderr
+    deleted = tctl(spec, "delete", "--no-sync", "--cascade", "workspace", "bookinfo-ws")
     assert deleted.exit_code == 0, deleted.stderr
     assert deleted.stdout.splitlines() == [
         "workspacesetting/bookinfo-ws-settings deleted",
