@@ -100,6 +100,9 @@ class KubeStore:
         self._kubeconfig = kubeconfig
         self._request_timeout = request_timeout
         self._client: ClusterClient | None = None
+        # kind -> {fqn: resourceVersion} as this command first read them: what it saw and based
+        # its writes on (see `_check_unchanged_since_read`)
+        self._seen: dict[str, dict[str, str]] = {}
 
     # --- lifecycle and requests ----------------------------------------------------------------
 
@@ -173,6 +176,7 @@ class KubeStore:
             meta = resource.get("metadata") or {}
             stored = StoredObject(fqn, kind.kind, parent, body, revision, created, updated)
             held.append(_Held(stored, meta.get("name", ""), str(meta.get("resourceVersion") or "")))
+        self._seen.setdefault(kind.kind, {h.stored.fqn: h.version for h in held})
         return held, str((listing.get("metadata") or {}).get("resourceVersion") or "")
 
     def _state(self, kinds: Sequence[Kind] | None = None) -> dict[str, _Held]:
@@ -315,6 +319,7 @@ class KubeStore:
         called once when someone else holds it; the wait lasts until it is released or expires.
         """
         holder = f"pid {os.getpid()} on {socket.gethostname()}: {doing}"
+        self._state()  # what the command sees before it waits: changes made meanwhile conflict
         waited = False
         while True:
             taken = self._take_lease(holder)
@@ -332,6 +337,7 @@ class KubeStore:
         try:
             yield
         finally:
+            self._seen.clear()
             stop.set()
             renewer.join()
             self._request(
@@ -465,6 +471,9 @@ class KubeStore:
         self._require_store()
         written: builtins.list[str] = []
         with self._reporting(written):
+            self._check_unchanged_since_read(
+                [c.fqn for c in changes if c.action != "unchanged"] + [c.fqn for c in deletions], state
+            )
             self._ensure_identity()
             stamp = now()
             for change in changes:
@@ -478,6 +487,27 @@ class KubeStore:
                 written.append(f"{change.fqn} deleted")
             self._update_tombstones(lift=[], add=[(c.fqn, c.kind) for c in deletions])
         return changes + deletions
+
+    def _check_unchanged_since_read(self, fqns: Sequence[str], state: dict[str, _Held]) -> None:
+        """Optimistic concurrency across the whole command: an object about to be written that
+        someone else created, changed or deleted since this command first read it (while it
+        waited for the reconcile lock, say) is a conflict, as a stale resourceVersion is. What
+        the command read is forgotten afterwards (the next write starts from a new read)."""
+        try:
+            for fqn in fqns:
+                kind = crd.kind_of_fqn(fqn)
+                seen = self._seen.get(kind.kind) if kind is not None else None
+                if seen is None:
+                    continue
+                current = state[fqn].version if fqn in state else None
+                if seen.get(fqn) != current:
+                    how = "created" if fqn not in seen else "deleted" if current is None else "changed"
+                    raise ConflictError(
+                        f"{fqn} was {how} by someone else since this command first read the store",
+                        hint="look at the store's new state (tctl get), then run the command again",
+                    )
+        finally:
+            self._seen.clear()
 
     def _write(self, change: Change, held: _Held | None, stamp: str) -> None:
         kind = KINDS[change.kind]
@@ -558,6 +588,7 @@ class KubeStore:
             return changes
         written: builtins.list[str] = []
         with self._reporting(written):
+            self._check_unchanged_since_read(doomed, state)
             for fqn in doomed:
                 self._remove(state[fqn])
                 written.append(f"{fqn} deleted")

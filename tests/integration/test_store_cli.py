@@ -4,9 +4,12 @@ changing the custom resources."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ import yaml
 from tctl_py.store import open_store
 from tests.support import EmulatedFleet
 from tests.support.bookinfo import CONFIG
-from tests.support.cli import Ran, run_main, run_process
+from tests.support.cli import ROOT, Ran, run_main, run_process
 
 KUBE = "kube://mgmt/tctl"
 STORED = ("organizations", "tenants", "workspaces", "clusters", "workspacesettings")
@@ -174,3 +177,36 @@ def test_a_kubectl_apply_of_a_changed_setting_is_seen_through_the_change_watch(m
     assert shown["spec"]["defaultEastWestGatewaySettings"][0]["exposedServices"] == [
         {"serviceLabels": {"app": "details"}}
     ]
+
+
+def test_an_apply_racing_another_on_the_same_setting_gets_a_conflict_naming_it(
+    mgmt, tmp_path, changed_setting
+):
+    cluster, kubeconfig = mgmt
+    assert tctl(KUBE, "store", "init").exit_code == 0
+    assert tctl(KUBE, "apply", "--no-sync", "-f", str(CONFIG)).exit_code == 0
+    theirs = tmp_path / "theirs.yaml"
+    theirs.write_text((CONFIG / "bookinfo-settings.yaml").read_text().replace("app: details", "app: ratings"))
+    lease_reads = lambda: sum(1 for m, p in cluster.requests if m == "GET" and "/leases/" in p)  # noqa: E731
+    with open_store(KUBE) as holder, holder.reconcile_lock("another tctl apply"):
+        before = lease_reads()
+        racing = subprocess.Popen(
+            [sys.executable, "-m", "tctl_py", "apply", "-f", str(theirs), "--store", KUBE],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 30
+        while lease_reads() == before and time.monotonic() < deadline:  # it waits for the lock
+            time.sleep(0.05)
+        assert lease_reads() > before, "the racing apply never asked for the lock"
+        won = tctl(KUBE, "apply", "--no-sync", "-f", str(changed_setting))
+        assert won.exit_code == 0 and "workspacesetting/bookinfo-ws-settings configured" in won.stdout
+    out, err = racing.communicate(timeout=60)
+    assert racing.returncode == 5, out + err
+    assert "organizations/tse/tenants/tse/workspaces/bookinfo-ws/settings/bookinfo-ws-settings" in err
+    assert "nothing was written" in err and "Traceback" not in err
+    shown = tctl(KUBE, "get", "wss", "bookinfo-ws-settings", "-o", "yaml").stdout
+    assert "reviews" not in shown and "ratings" not in shown and "details" in shown
