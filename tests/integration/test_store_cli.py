@@ -210,3 +210,16 @@ def test_an_apply_racing_another_on_the_same_setting_gets_a_conflict_naming_it(
     assert "nothing was written" in err and "Traceback" not in err
     shown = tctl(KUBE, "get", "wss", "bookinfo-ws-settings", "-o", "yaml").stdout
     assert "reviews" not in shown and "ratings" not in shown and "details" in shown
+
+
+def test_apply_sync_and_diff_reconcile_the_fleet_from_the_kubernetes_store(fleet, monkeypatch):
+    fleet.add_cluster("mgmt", istio=False)
+    kubeconfig = fleet.write_kubeconfig(fleet.directory / "kubeconfig.yaml", current_context="cluster-1")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    assert tctl(KUBE, "store", "init").exit_code == 0
+    applied = tctl(KUBE, "apply", "-f", str(CONFIG))
+    assert applied.exit_code == 0, applied.stderr
+    assert set(applied.steps().values()) == {"created"} and applied.steps()
+    synced = tctl(KUBE, "sync")
+    assert synced.exit_code == 0 and set(synced.steps().values()) == {"unchanged"}
+    assert tctl(KUBE, "diff").exit_code == 0
