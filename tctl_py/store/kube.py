@@ -317,12 +317,15 @@ class KubeStore:
         Taken by creating it (or replacing an expired one, with its resourceVersion), renewed
         every third of LEASE_SECONDS while held, deleted at the end. `on_wait(holder)` is
         called once when someone else holds it; the wait lasts until it is released or expires.
+        Expired means not renewed for its leaseDurationSeconds as timed here (the holder's
+        clock may differ from ours), as client-go's leader election does.
         """
         holder = f"pid {os.getpid()} on {socket.gethostname()}: {doing}"
         self._state()  # what the command sees before it waits: changes made meanwhile conflict
+        observed: dict[str, Any] = {}  # the other holder's Lease: its resourceVersion, seen since
         waited = False
         while True:
-            taken = self._take_lease(holder)
+            taken = self._take_lease(holder, observed)
             if taken is not None:
                 break
             if not waited and on_wait is not None:
@@ -357,8 +360,9 @@ class KubeStore:
         found = self._request("GET", self._lease_path(), "reading the store's lock", missing=lambda: None)
         return str(((found or {}).get("spec") or {}).get("holderIdentity") or "")
 
-    def _take_lease(self, holder: str) -> dict | None:
-        """The Lease, now ours; None when someone else holds it."""
+    def _take_lease(self, holder: str, observed: dict[str, Any]) -> dict | None:
+        """The Lease, now ours; None when someone else holds it (`observed`: when its current
+        resourceVersion was first seen, kept between calls)."""
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         spec = {
             "holderIdentity": holder,
@@ -385,9 +389,13 @@ class KubeStore:
                 )
             except _Busy:
                 return None
-        if not _expired(current.get("spec") or {}):
+        version = current["metadata"]["resourceVersion"]
+        if observed.get("version") != version:
+            observed.update(version=version, since=time.monotonic())
+        duration = float((current.get("spec") or {}).get("leaseDurationSeconds") or LEASE_SECONDS)
+        if time.monotonic() - observed["since"] <= duration:
             return None
-        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        body["metadata"]["resourceVersion"] = version
         try:
             return self._request(
                 "PUT", self._lease_path(), "taking over the store's expired lock", body=body, conflict=_Busy
@@ -733,18 +741,3 @@ def _changed(what: str, *, deleted: bool = False) -> ConflictError:
         f"{what} was {how} by someone else since this command read the store",
         hint="run the command again: it applies over the new state",
     )
-
-
-def _expired(spec: dict) -> bool:
-    renewed = spec.get("renewTime") or spec.get("acquireTime")
-    if not renewed:
-        return True
-    try:
-        when = datetime.strptime(str(renewed).replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        try:
-            when = datetime.strptime(str(renewed).replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return True
-    duration = float(spec.get("leaseDurationSeconds") or LEASE_SECONDS)
-    return (datetime.now(UTC) - when).total_seconds() > duration

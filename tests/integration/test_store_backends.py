@@ -14,7 +14,7 @@ import pytest
 
 from tctl_py.errors import ClusterError, ConflictError, ExitCode, NotFound, StoreError
 from tctl_py.store import ApplyRefused, ConfigStore, DeleteRefused, open_store
-from tests.support import EmulatedFleet
+from tests.support import EmulatedFleet, lease
 from tests.support.store_items import (
     CLUSTER,
     ORG,
@@ -429,3 +429,15 @@ def test_a_reconcile_lock_is_held_by_one_store_user_at_a_time(kube):
 def _hold(told: list[str], order: list[str]) -> None:
     with open_store(KUBE) as other, other.reconcile_lock("tctl sync", on_wait=told.append):
         order.append("second held")
+
+
+def test_a_lock_its_holder_stopped_renewing_is_taken_over(kube):
+    store, server = kube
+    store.init()
+    server.seed(lease("tctl", "tctl-store-reconcile", holder="pid 1 on gone: tctl sync", duration=1))
+    told: list[str] = []
+    with store.reconcile_lock("tctl apply", on_wait=told.append):
+        held = server.get("leases", "tctl-store-reconcile", "tctl")
+        assert held["spec"]["holderIdentity"].endswith(": tctl apply")
+    assert told == ["pid 1 on gone: tctl sync"]
+    assert server.get("leases", "tctl-store-reconcile", "tctl") is None  # released
