@@ -283,6 +283,8 @@ def test_faults_counts_and_tokens(emulated, api, cluster):
 
 
 def test_a_custom_resource_definition_serves_its_resource_until_deleted(api, cluster):
+    size = {"type": "integer"}
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": size}}}}
     widgets = {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -291,7 +293,9 @@ def test_a_custom_resource_definition_serves_its_resource_until_deleted(api, clu
             "group": "example.com",
             "scope": "Namespaced",
             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {}}}],
+            "versions": [
+                {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}
+            ],
         },
     }
     extensions = client.ApiextensionsV1Api(api)
@@ -303,9 +307,19 @@ def test_a_custom_resource_definition_serves_its_resource_until_deleted(api, clu
     assert (resource.name, resource.namespaced, resource.short_names) == ("widgets", True, ["wd"])
     custom = client.CustomObjectsApi(api)
     body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 3}}
+    body["spec"]["color"] = "red"  # not in the schema: pruned
     custom.create_namespaced_custom_object("example.com", "v1", "shop", "widgets", body)
     listed = custom.list_namespaced_custom_object("example.com", "v1", "shop", "widgets")
     assert [item["spec"] for item in listed["items"]] == [{"size": 3}]
+    with pytest.raises(ApiException) as invalid:
+        custom.create_namespaced_custom_object(
+            "example.com",
+            "v1",
+            "shop",
+            "widgets",
+            {**body, "metadata": {"name": "v"}, "spec": {"size": "big"}},
+        )
+    assert invalid.value.status == 422 and "spec.size" in body_of(invalid.value)["message"]
     extensions.delete_custom_resource_definition("widgets.example.com")
     with pytest.raises(ApiException) as gone:
         custom.list_namespaced_custom_object("example.com", "v1", "shop", "widgets")

@@ -138,7 +138,7 @@ def test_missing_parent_writes_nothing_and_names_every_offender(store):
 def test_one_workspace_setting_per_workspace(store):
     store.apply([org(), tenant(), workspace(), setting()])
     # replacing the same setting is fine
-    assert store.apply([setting(mode="SPECIFIC")])[0].action == "configured"
+    assert store.apply([setting(gateway="other-gateway")])[0].action == "configured"
     with pytest.raises(ApplyRefused) as err:
         store.apply([cluster(), setting(name="another")])
     assert [fqn for fqn, _ in err.value.problems] == [f"{WS}/settings/another"]
@@ -157,7 +157,7 @@ def test_duplicate_fqn_with_different_bodies_is_refused(store):
     store.apply([org()])
     assert len(store.apply([cluster(), cluster()])) == 1  # identical duplicates collapse
     with pytest.raises(ApplyRefused) as err:
-        store.apply([cluster(region="a"), cluster(region="b")])
+        store.apply([cluster(locality={"region": "a"}), cluster(locality={"region": "b"})])
     assert [fqn for fqn, _ in err.value.problems] == [CLUSTER]
 
 
@@ -183,7 +183,7 @@ def test_cascading_delete(store):
 
 def test_dry_run_writes_nothing(store):
     store.apply([org(), cluster()])
-    changes = store.apply([org(), cluster(region="x"), tenant()], dry_run=True)
+    changes = store.apply([org(), cluster(locality={"region": "x"}), tenant()], dry_run=True)
     assert [(c.fqn, c.action) for c in changes] == [
         (ORG, "unchanged"),
         (CLUSTER, "configured"),

@@ -28,8 +28,9 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
 - `apiextensions.k8s.io/v1` CustomResourceDefinitions: creating (or applying) one serves the
   resource of each served version at once (requests, watches, discovery: `kubectl get` knows it,
   with its short names and categories) and marks it Established; changing it re-serves them;
-  deleting it deletes its objects and stops serving it. Custom objects are not validated against
-  the CRD's openAPIV3Schema, nor pruned;
+  deleting it deletes its objects and stops serving it. Custom objects are checked against the
+  version's openAPIV3Schema (type, enum, pattern, required: 422 Invalid) and pruned of the fields
+  it does not declare, unless `x-kubernetes-preserve-unknown-fields`;
 - an empty OpenAPI v2 document (`/openapi/v2`, protobuf for kubectl), so `kubectl edit` and
   `kubectl apply` validate (nothing) instead of failing to download a schema.
 
@@ -274,6 +275,56 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def conform(schema: dict, value: Any, path: str, errors: list[str]) -> Any:
+    """`value` checked against a structural schema (type, enum, pattern, required) as a real
+    API server does, with undeclared fields pruned; problems are added to `errors`."""
+    kind = schema.get("type")
+    if value is None and schema.get("nullable"):
+        return value
+    allowed = _TYPES.get(kind) if isinstance(kind, str) else None
+    if allowed is not None and (
+        not isinstance(value, allowed) or (kind in ("integer", "number") and isinstance(value, bool))
+    ):
+        errors.append(f"{path}: Invalid value: {json.dumps(value)}: {path} in body must be of type {kind}")
+        return value
+    if "enum" in schema and value not in schema["enum"]:
+        supported = ", ".join(json.dumps(v) for v in schema["enum"])
+        errors.append(f"{path}: Unsupported value: {json.dumps(value)}: supported values: {supported}")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
+        errors.append(
+            f"{path}: Invalid value: {json.dumps(value)}: {path} in body should match {schema['pattern']!r}"
+        )
+    if isinstance(value, dict):
+        for name in schema.get("required") or ():
+            if name not in value:
+                errors.append(f"{path}.{name}: Required value")
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if properties is None and not isinstance(extra, dict):
+            return value  # x-kubernetes-preserve-unknown-fields, or a free-form object
+        kept = {}
+        for name, item in value.items():
+            declared = properties.get(name) if properties is not None else extra
+            if declared is not None:
+                kept[name] = conform(declared, item, f"{path}.{name}", errors)
+            elif schema.get("x-kubernetes-preserve-unknown-fields"):
+                kept[name] = item
+        return kept
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [conform(schema["items"], item, f"{path}[{i}]", errors) for i, item in enumerate(value)]
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Request parsing (kmock 0.8's parse_path breaks on the `namespaces` resource itself)
 
@@ -473,6 +524,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     bookmark_interval: float = 1.0  # seconds between BOOKMARK events (when the client allows them)
     max_watch_seconds: float = 1800.0  # the server ends any watch after this long
     _history: dict[kmock.resource, collections.deque] = attrs.field(factory=dict, init=False)
+    _schemas: dict[kmock.resource, dict] = attrs.field(factory=dict, init=False)  # of custom resources
     _compacted: dict[kmock.resource, int] = attrs.field(factory=dict, init=False)
     _watchers: dict[kmock.resource, set] = attrs.field(
         factory=lambda: collections.defaultdict(set), init=False
@@ -536,8 +588,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         for gone in self._defined(before or {}):
             if gone.key not in {r.key for r in now}:
                 self._undefine(gone)
+        versions = {v.get("name"): v for v in (crd.get("spec") or {}).get("versions") or ()}
         for rdef in now:
             self._serve(rdef)
+            schema = ((versions[rdef.version].get("schema") or {}).get("openAPIV3Schema")) or {}
+            self._schemas[rdef.key] = schema
 
     def _undefine(self, rdef: ResourceDef) -> None:
         for obj in self._all(rdef, None):
@@ -545,6 +600,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.served = tuple(r for r in self.served if r.key != rdef.key)
         self._defs.pop((rdef.group, rdef.version, rdef.plural), None)
         self.resources.pop(rdef.key, None)
+        self._schemas.pop(rdef.key, None)
 
     @property
     def _namespaces(self) -> ResourceDef:
@@ -1130,8 +1186,22 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return obj
 
     def _defaults(self, rdef: ResourceDef, obj: dict) -> None:
-        """What a real API server fills in for the kinds tctl reads."""
+        """What a real API server fills in for the kinds tctl reads; a custom object is
+        validated against its CRD's schema and pruned of the fields it does not declare."""
         meta = obj["metadata"]
+        schema = self._schemas.get(rdef.key)
+        if schema is not None:
+            errors: list[str] = []
+            for key in [k for k in obj if k not in ("apiVersion", "kind", "metadata")]:
+                declared = (schema.get("properties") or {}).get(key)
+                if declared is None and not schema.get("x-kubernetes-preserve-unknown-fields"):
+                    del obj[key]
+                elif declared is not None:
+                    obj[key] = conform(declared, obj[key], key, errors)
+            if errors:
+                raise api_error(
+                    422, f'{rdef.kind}.{rdef.group} "{meta.get("name")}" is invalid: ' + ", ".join(errors)
+                )
         if rdef.kind == "Namespace":
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])

@@ -1,4 +1,5 @@
-"""Store items (fqn, kind, parent, body) for the store tests of every backend."""
+"""Store items (fqn, kind, parent, body) for the store tests of every backend; specs valid
+against schemas/ (the Kubernetes store's API server prunes what they do not declare)."""
 
 from __future__ import annotations
 
@@ -26,12 +27,13 @@ def workspace(tenant_fqn=TENANT, name="bookinfo-ws", namespaces=("bookinfo",)):
     )
 
 
-def setting(ws_fqn=WS, name="bookinfo-ws-settings", mode="GATEWAY"):
+def setting(ws_fqn=WS, name="bookinfo-ws-settings", gateway="eastwest-gateway"):
+    selector = {"namespace": "bookinfo", "labels": {"app": gateway}}
     return (
         f"{ws_fqn}/settings/{name}",
         "WorkspaceSetting",
         ws_fqn,
-        {"spec": {"defaultEastWestGatewaySettings": [{"mode": mode}]}},
+        {"spec": {"defaultEastWestGatewaySettings": [{"workloadSelector": selector}]}},
     )
 
 
