@@ -129,6 +129,11 @@ class KubeStore:
                     f"the store {self.location} names no context and the kubeconfig has no current one",
                     hint="write kube://CONTEXT/NAMESPACE",
                 )
+            if context not in kubeconfig.names():
+                raise UsageError(
+                    f'the store {self.location} names context "{context}", which the kubeconfig does not have',
+                    hint=f"known contexts: {', '.join(kubeconfig.names()) or 'none'}",
+                )
             self._client = ClusterClient(kubeconfig, context, request_timeout=self._request_timeout)
         return self._client
 

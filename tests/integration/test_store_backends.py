@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tctl_py.errors import ClusterError, ConflictError, ExitCode, NotFound, StoreError
+from tctl_py.errors import ClusterError, ConflictError, ExitCode, NotFound, StoreError, UsageError
 from tctl_py.store import ApplyRefused, ConfigStore, DeleteRefused, open_store
 from tests.support import EmulatedFleet, lease
 from tests.support.store_items import (
@@ -441,3 +441,11 @@ def test_a_lock_its_holder_stopped_renewing_is_taken_over(kube):
         assert held["spec"]["holderIdentity"].endswith(": tctl apply")
     assert told == ["pid 1 on gone: tctl sync"]
     assert server.get("leases", "tctl-store-reconcile", "tctl") is None  # released
+
+
+def test_a_store_naming_a_context_the_kubeconfig_lacks_is_a_usage_error(kube):
+    with open_store("kube://nowhere/tctl") as lost, pytest.raises(UsageError) as refused:
+        lost.list()
+    assert refused.value.exit_code == ExitCode.USAGE and "mgmt" in refused.value.hint
+    with pytest.raises(UsageError):
+        open_store("kube://mgmt")
