@@ -230,20 +230,23 @@ class KubeStore:
 
     def change_token(self) -> str:
         """The names and resourceVersions of every stored custom resource, hashed: it changes
-        with any create, edit or delete (by tctl or kubectl), and only then."""
+        with any create, edit or delete (by tctl or kubectl), and only then. One list a kind."""
+        return self._listed()[0]
+
+    def _listed(self) -> tuple[str, dict[str, str]]:
+        """(the change token, each kind's list resourceVersion ("" when not defined))."""
         import hashlib
 
-        state = self._state()
-        text = "\n".join(f"{h.stored.fqn} {h.version}" for _, h in sorted(state.items()))
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        lines, versions = [], {}
+        for kind in stored_kinds():
+            held, versions[kind.plural] = self._list_kind(kind)
+            lines += sorted(f"{h.stored.fqn} {h.version}" for h in held)
+        return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:32], versions
 
     def wait_for_change(self, token: str, timeout: float) -> str:
         """Watch the custom resources of every stored kind from the resourceVersion of their
         lists until one of them changes or `timeout` seconds pass; the current token."""
-        versions = {}
-        for kind in stored_kinds():
-            _held, versions[kind.plural] = self._list_kind(kind)
-        current = self.change_token()
+        current, versions = self._listed()
         if current != token or timeout <= 0:
             return current
         changed = threading.Event()
