@@ -28,6 +28,7 @@ from tctl_py.cli import (
     render,
     snapshot,
     status,
+    store,
     sync,
     validate,
     version,
@@ -87,8 +88,9 @@ def global_options(
         "--store",
         envvar="TCTL_STORE",
         show_envvar=True,
-        metavar="PATH",
-        help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db).",
+        metavar="PATH|kube://CONTEXT/NAMESPACE",
+        help="Where applied configuration is kept: a SQLite file (default: "
+        "~/.local/state/tctl/store.db) or custom resources in a namespace of a cluster.",
     ),
     request_timeout: float = typer.Option(
         10.0,
@@ -166,6 +168,7 @@ app.command("graph", help=graph.HELP, cls=Command)(graph.command)
 app.command("describe", help=describe.HELP, cls=Command)(describe.command)
 app.command("version", help=version.HELP, cls=Command)(version.command)
 app.command("completion", help=completion.HELP, cls=Command)(completion.command)
+app.add_typer(store.app, name="store", help=store.HELP)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,7 @@ from tctl_py.cli.common import err, out
 
 if TYPE_CHECKING:
     from tctl_py.mesh import Finding
-    from tctl_py.store import Store
+    from tctl_py.store import ConfigStore
 
 
 def check_dry_run(dry_run: str | None) -> None:
@@ -34,7 +34,7 @@ def reconcile_and_report(
     baseline=None,
     reporter: Reporter | None = None,
     diffs: list | None = None,
-    history: tuple[Store, str] | None = None,
+    history: tuple[ConfigStore, str] | None = None,
 ) -> int:
     """Plan (and unless a dry run, write) every cluster; tell each step to `reporter` (a dry run
     adds the diffs for people; without a reporter, `diff`'s case, only those are printed; given
@@ -109,10 +109,14 @@ def reconcile_and_report(
     return int(ExitCode.OK)
 
 
-def record_history(store: Store, command: str, rec, clusters: Sequence[str]) -> None:
-    """Keep each object's outcome as the store's sync history; a store that cannot keep it
-    (read-only) costs a note, not the run."""
+def record_history(store: ConfigStore, command: str, rec, clusters: Sequence[str]) -> None:
+    """Keep each object's outcome as the store's sync history, where the store keeps one; a
+    store that cannot write it (read-only) costs a note, not the run."""
     from tctl_py.errors import StoreError
+    from tctl_py.store import KeepsSyncHistory
+
+    if not isinstance(store, KeepsSyncHistory):
+        return
 
     results = [
         (s.cluster, s.kind, s.namespace, s.name, str(r.outcome), r.reason)
