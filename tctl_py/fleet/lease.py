@@ -50,7 +50,7 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 DEFAULT_LEASE_NAME = "tctl-controller"
 DEFAULT_LEASE_NAMESPACE = "tctl-system"
 
-# Every request the elector sends, as RBAC verbs on `leases` (deploy/rbac.yaml grants exactly these).
+# Every request the elector sends, as RBAC verbs on `leases` (deploy/20-rbac.yaml grants exactly these).
 LEASE_VERBS = ("get", "create", "update")
 
 # Followers retry after retry_period * (1 + up to this fraction), so that replicas started

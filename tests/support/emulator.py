@@ -25,6 +25,8 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
 - `coordination.k8s.io/v1` Leases (namespaced, built-in: get, list, create, PUT with the
   `metadata.resourceVersion` precondition, so a stale one gets 409 Conflict, delete, watch),
   in discovery so `kubectl get leases -A` works;
+- more resources on request: `serve(*PLATFORM)` adds ServiceAccounts, Deployments and RBAC
+  (plain stored objects, nothing runs), so `kubectl apply -f deploy/` can be checked;
 - an empty OpenAPI v2 document (`/openapi/v2`, protobuf for kubectl), so `kubectl edit` and
   `kubectl apply` validate (nothing) instead of failing to download a schema.
 
@@ -194,6 +196,39 @@ LEASE = ResourceDef(
     returns_deleted_object=False,
 )
 COORDINATION = (LEASE,)
+
+
+# What a controller's deployment is made of (deploy/*.yaml); not served unless asked (`serve`).
+PLATFORM = (
+    ResourceDef(
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        short_names=("sa",),
+        builtin=True,
+        status_subresource=False,
+    ),
+    ResourceDef("apps", "v1", "deployments", "Deployment", short_names=("deploy",), builtin=True),
+    *(
+        ResourceDef(
+            "rbac.authorization.k8s.io",
+            "v1",
+            plural,
+            kind,
+            namespaced=namespaced,
+            builtin=True,
+            status_subresource=False,
+            returns_deleted_object=False,
+        )
+        for plural, kind, namespaced in (
+            ("roles", "Role", True),
+            ("rolebindings", "RoleBinding", True),
+            ("clusterroles", "ClusterRole", False),
+            ("clusterrolebindings", "ClusterRoleBinding", False),
+        )
+    ),
+)
 
 
 def default_resources(istio: bool = True, istio_version: str = "v1") -> tuple[ResourceDef, ...]:
@@ -464,15 +499,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         for rdef in self.served:
-            self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
-            self.resources[rdef.key] = kmock.ResourceInfo(
-                kind=rdef.kind,
-                singular=rdef.singular,
-                namespaced=rdef.namespaced,
-                shortnames=set(rdef.short_names),
-                verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
-                subresources={"status"} if rdef.status_subresource else set(),
-            )
+            self._register(rdef)
         # Requests kmock guesses no action for (PUT; DELETE of a collection) get their answer too.
         # The official client asks for `/apis/` and `/api/` (kmock serves them without the slash).
         self.fallback["get /apis/"] << self._serve_apis
@@ -484,6 +511,24 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.fallback[enums.method.DELETE] << self._serve_result
         self.fallback[enums.method.PATCH] << self._serve_result
         self.fallback[enums.method.POST] << self._serve_result
+
+    def _register(self, rdef: ResourceDef) -> None:
+        self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
+        self.resources[rdef.key] = kmock.ResourceInfo(
+            kind=rdef.kind,
+            singular=rdef.singular,
+            namespaced=rdef.namespaced,
+            shortnames=set(rdef.short_names),
+            verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+            subresources={"status"} if rdef.status_subresource else set(),
+        )
+
+    def serve(self, *rdefs: ResourceDef) -> None:
+        """Serve more resources (in discovery too), e.g. PLATFORM for `kubectl apply -f deploy/`."""
+        for rdef in rdefs:
+            if (rdef.group, rdef.version, rdef.plural) not in self._defs:
+                self.served += (rdef,)
+                self._register(rdef)
 
     @property
     def _namespaces(self) -> ResourceDef:
