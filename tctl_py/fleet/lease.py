@@ -58,6 +58,9 @@ LEASE_VERBS = ("get", "create", "update")
 # Lease's takeover within about one retry period.
 _JITTER = 0.2
 
+# A follower waiting for a Lease to expire tries this long after the expiry it computed.
+_EXPIRY_MARGIN = 0.05
+
 _MICRO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # metav1.MicroTime, as the API server stores it
 
 
@@ -224,10 +227,8 @@ class LeaderElector:
 
     def _expired(self, spec: dict) -> bool:
         """The record observed has not changed for its lease duration, on this process's clock."""
-        duration = spec.get("leaseDurationSeconds")
-        duration = float(duration) if isinstance(duration, (int, float)) else self.timings.lease_duration
         with self._lock:
-            return self._clock() - self._observed_at >= duration
+            return self._clock() - self._observed_at >= _duration(spec, self.timings)
 
     def _record(self, current: dict | None) -> dict:
         """The Lease this process writes to hold `current` (None: create it)."""
@@ -376,10 +377,22 @@ class LeaderElector:
                 if self._on_error is not None:
                     self._on_error(f"leader election: {type(error).__name__}: {error}")
                 leading = self.is_leader
-            pause = self.timings.retry_period
-            if not leading:
-                pause *= 1 + _JITTER * random.random()
-            self._stop.wait(pause)
+            self._stop.wait(self.pause(leading))
+
+    def pause(self, leading: bool) -> float:
+        """Seconds until the next attempt: a retry period for the holder; for a follower a
+        jittered one, but no later than the moment the Lease it saw expires, so that a dead
+        holder is replaced within a lease duration of its last renewal seen, not up to a retry
+        period after that."""
+        if leading:
+            return self.timings.retry_period
+        pause = self.timings.retry_period * (1 + _JITTER * random.random())
+        with self._lock:
+            spec, seen = self._observed_spec, self._observed_at
+        if spec and spec.get("holderIdentity") and spec.get("holderIdentity") != self.identity:
+            expires = seen + _duration(spec, self.timings) - self._clock()
+            pause = min(pause, max(expires, 0.0) + _EXPIRY_MARGIN)
+        return pause
 
 
 def lease_client(kubeconfig: Kubeconfig | Mapping, context: str, timings: LeaseTimings) -> ClusterClient:
@@ -390,6 +403,12 @@ def lease_client(kubeconfig: Kubeconfig | Mapping, context: str, timings: LeaseT
 
     timeout = min(DEFAULT_REQUEST_TIMEOUT, timings.renew_deadline)
     return ClusterClient(kubeconfig, context, request_timeout=timeout, retry=NO_RETRY, connections=1)
+
+
+def _duration(spec: dict, timings: LeaseTimings) -> float:
+    """The Lease's own duration (its holder's setting), else ours."""
+    duration = spec.get("leaseDurationSeconds")
+    return float(duration) if isinstance(duration, (int, float)) else timings.lease_duration
 
 
 def _whole_seconds(seconds: float) -> int:

@@ -128,6 +128,17 @@ def test_a_renewal_keeps_followers_waiting(cluster, elector, clock) -> None:
         assert a.step() and not b.step()
 
 
+def test_a_follower_tries_again_when_the_lease_it_saw_expires(cluster, elector, clock) -> None:
+    a, b = elector("a", clock=clock), elector("b", clock=clock)
+    assert a.step() and not b.step()
+    assert a.pause(leading=True) == 2
+    assert 2 <= b.pause(leading=False) <= 2.4  # a retry period, jittered
+    clock.advance(14)
+    assert b.pause(leading=False) == pytest.approx(1.05)  # the Lease expires in 1 s
+    clock.advance(1.05)
+    assert b.step() is True
+
+
 def test_a_released_lease_is_taken_over_at_once(cluster, elector, clock) -> None:
     a, b = elector("a", clock=clock), elector("b", clock=clock)
     assert a.step() and not b.step()
