@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> None:
             # to report or wait for; reads in flight are abandoned.
             sys.stderr.write("interrupted\n")
             exit_now(EXIT_INTERRUPTED)
-        if interrupt.stop.is_set():  # writes were stopped: the report above says what was not done
+        # writes were stopped: the report above says what was not done (unless the command
+        # runs until asked to stop, as sync --watch: then that is a clean end)
+        if interrupt.stop.is_set() and not interrupt.clean_stop:
             sys.stderr.write(
                 'interrupted: objects reported "not done" were not written; run tctl sync to finish\n'
             )

@@ -404,6 +404,16 @@ class Store:
             rows = db.execute(sql, params).fetchall()
         return [self._object(r) for r in rows]
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits a change to the store
+        (SQLite's `PRAGMA data_version`): cheap enough to poll several times a second. 0 while
+        the store does not exist."""
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return 0
+            return int(db.execute("PRAGMA data_version").fetchone()[0])
+
     def identity(self) -> str:
         """The store's id (16 hex digits, random, made with the store); "" when the store does
         not exist yet. Stamped on the objects a reconcile writes, so one can tell which store
