@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from tctl_py import __version__
-from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
+from tctl_py.cli import apply, clusters, controller, delete, diff, get, render, snapshot, sync, validate
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
 from tctl_py.cli.state import OPTIONS, hoist_global_options
 from tctl_py.config import limits
@@ -123,6 +123,7 @@ app.command("sync", help=sync.HELP)(sync.command)
 app.command("render", help=render.HELP)(render.command)
 app.command("snapshot", help=snapshot.HELP)(snapshot.command)
 app.command("clusters", help=clusters.HELP)(clusters.command)
+app.command("controller", help=controller.HELP)(controller.command)
 
 
 def main(argv: list[str] | None = None) -> None:

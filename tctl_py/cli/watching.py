@@ -90,6 +90,14 @@ class WatchLog(LoopObserver):
         text = f"error: cluster {cluster}: {error}" if cluster else f"error: {error}"
         self._emit(self.err, text, {"event": "error", "cluster": cluster, "error": error})
 
+    def leader(self, state: str, identity: str, text: str) -> None:
+        """A leader election event of the controller: `acquired`, `lost`, `observed` (another
+        holder, `identity`, or "" for none) or `error` (on stderr)."""
+        record = {"event": "leader", "state": state, "identity": identity}
+        if state == "error":
+            record["error"] = text
+        self._emit(self.err if state == "error" else self.out, text, record)
+
 
 def check_watch_options(debounce: float, resync: float, log_format: str) -> None:
     if debounce < 0:
