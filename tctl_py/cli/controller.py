@@ -98,7 +98,7 @@ def command(
             on_metrics=lambda metrics: metrics.leader.set_function(lambda: float(elector.may_write())),
         )
     finally:  # the loop has finished its writes: only now may a follower start its own
-        elector.stop()
+        elector.stop(timeout=timings.retry_period)
         elector.client.close()
     raise typer.Exit(code)
 

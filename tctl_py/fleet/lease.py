@@ -360,14 +360,19 @@ class LeaderElector:
         self._thread.start()
         return self
 
-    def stop(self, *, release: bool = True, timeout: float | None = None) -> None:
-        """Stop the attempts; give the Lease up unless `release` is False (as if killed)."""
+    def stop(self, *, release: bool = True, timeout: float | None = None) -> bool:
+        """Stop the attempts and give the Lease up, unless `release` is False (as if killed);
+        True if released. If the attempt in flight does not end within `timeout` seconds, the
+        Lease is left to expire: a release sent meanwhile could be overwritten by that renewal."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        if release:
-            self.release()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                with self._lock:
+                    self._leading = False
+                return False
+        return self.release() if release else False
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -238,3 +238,18 @@ def test_a_missing_namespace_is_reported_once(emulated, elector, clock) -> None:
     candidate = elector("a", clock=clock, namespace="nowhere", on_error=errors.append)
     assert candidate.step() is False and candidate.step() is False
     assert len(errors) == 1 and "does namespace nowhere exist in cluster mgmt" in errors[0]
+
+
+def test_a_renewal_hung_at_stop_leaves_the_lease_to_expire(cluster, elector) -> None:
+    a = elector("a", FAST).start()
+    wait_for(a.may_write)
+
+    def renewals() -> int:
+        return len([r for r in cluster.request_log if r["method"] == "PUT"])
+
+    cluster.delay(3, **LEASE_PUT)  # the next renewal hangs
+    sent = renewals()
+    wait_for(lambda: renewals() > sent, timeout=5)
+    assert a.stop(timeout=0.2) is False  # no release that the hung renewal could overwrite
+    assert not a.may_write()
+    assert spec(cluster)["holderIdentity"] == "a"

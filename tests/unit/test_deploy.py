@@ -145,3 +145,21 @@ def test_the_dockerfile_builds_a_non_root_image_from_a_pinned_base() -> None:
     ignored = (DEPLOY.parent / ".dockerignore").read_text(encoding="utf-8")
     for source in copied:  # what the build copies is in the context .dockerignore leaves
         assert f"!{source}" in ignored
+
+
+def test_the_image_and_the_deployment_pass_only_options_tctl_controller_has(objects) -> None:
+    import json
+
+    import typer.main
+
+    from tctl_py.cli.app import app
+
+    command = typer.main.get_command(app).commands["controller"]  # type: ignore[attr-defined]
+    known = {name for param in command.params for name in param.opts}
+    container = objects[("Deployment", "tctl-controller")]["spec"]["template"]["spec"]["containers"][0]
+    instructions = dict(dockerfile_instructions())
+    entrypoint, cmd = json.loads(instructions["ENTRYPOINT"]), json.loads(instructions["CMD"])
+    assert entrypoint[:2] == ["tctl", "controller"]
+    for arg in [*entrypoint[2:], *cmd, *container["args"]]:
+        if arg.startswith("--"):
+            assert arg.split("=", 1)[0] in known, arg
