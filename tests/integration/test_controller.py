@@ -138,12 +138,13 @@ def test_one_replica_writes_and_sigterm_hands_over_at_once(fleet, store, replica
     eventually(b.leading, "b leads after a released the Lease", timeout=10)  # < 15 s: a release
     took_over = time.monotonic() - stopped
     assert a.process.wait(10) == 0, a.errors
+    exited = time.monotonic() - stopped
     assert holder(fleet) == "replica-b"
     assert [r["state"] for r in a.records("leader") if r["state"] in ("acquired", "lost")] == [
         "acquired",
         "lost",
     ]
-    print(f"SIGTERM -> takeover: {took_over:.2f} s")
+    print(f"SIGTERM -> takeover: {took_over:.2f} s, exit: {exited:.2f} s")
 
     delete_entry(fleet, "cluster-2", entry)
     eventually(lambda: written(b, entry), "b writes")
