@@ -98,7 +98,7 @@ class LeaderElector:
 
     `step()` is one attempt to acquire or renew; `start()` runs attempts every retry period in
     a thread until `stop()`, which releases the Lease when held. `may_write()` is the write gate
-    the reconcile loop asks before every write. Callbacks run on the elector's thread:
+    the reconcile loop asks before each batch of writes. Callbacks run on the elector's thread:
     `on_started_leading()`, `on_stopped_leading()` and `on_new_leader(identity)` (the holder
     this process sees changed; "" when the Lease was released). `on_error(message)` reports a
     failed request (once per distinct message in a row, so a down cluster is not a log flood).
@@ -175,7 +175,8 @@ class LeaderElector:
     # -- one attempt ----------------------------------------------------------------------------
 
     def step(self) -> bool:
-        """Acquire or renew the Lease once; True if this process holds it afterwards."""
+        """Try to acquire or renew the Lease once; True if that succeeded. After a failed renewal
+        the holder stays the holder (`is_leader`) until its renew deadline passes."""
         from tctl_py.fleet.client import ClusterRequestError
 
         started = self._clock()
@@ -377,12 +378,11 @@ class LeaderElector:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                leading = self.step()
+                self.step()
             except Exception as error:  # noqa: BLE001 - a callback's bug must not stop the renewals
                 if self._on_error is not None:
                     self._on_error(f"leader election: {type(error).__name__}: {error}")
-                leading = self.is_leader
-            self._stop.wait(self.pause(leading))
+            self._stop.wait(self.pause(self.is_leader))
 
     def pause(self, leading: bool) -> float:
         """Seconds until the next attempt: a retry period for the holder; for a follower a
