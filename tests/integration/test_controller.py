@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_deploy_manifests import requested, role_allows
 from tests.integration.test_watch import DEADLINE, Process, eventually, free_port, http_get, shadow
 from tests.support import EmulatedFleet, namespace
 from tests.support.bookinfo import user_client
+from tests.unit.test_deploy import DEPLOY, documents, granted, manifests
 
 pytestmark = pytest.mark.integration
 
@@ -148,6 +150,23 @@ def test_one_replica_writes_and_sigterm_hands_over_at_once(fleet, store, replica
 
     delete_entry(fleet, "cluster-2", entry)
     eventually(lambda: written(b, entry), "b writes")
+    assert_granted(fleet)
+
+
+def assert_granted(fleet: EmulatedFleet) -> None:
+    """Every request the replicas (and the fixtures' tctl apply) sent is one deploy/ grants:
+    the fleet ClusterRole's, or for the Lease the controller Role's."""
+    fleet_rules = granted(documents(DEPLOY / "fleet" / "clusterrole.yaml")[0]["rules"])
+    role = manifests()[("Role", "tctl-controller")]
+    seen = set()
+    for cluster in fleet.clusters.values():
+        for group, plural, name, verb in requested(cluster.request_log):
+            seen.add(verb)
+            if plural == "leases":
+                assert role_allows(role, group, plural, name, verb), (cluster.name, plural, name, verb)
+            else:
+                assert verb in fleet_rules.get((group, plural), set()), (cluster.name, group, plural, verb)
+    assert {"list", "watch", "patch", "update"} <= seen
 
 
 def test_sigkill_of_the_leader_is_taken_over_after_the_lease_expires(fleet, store, replicas) -> None:
