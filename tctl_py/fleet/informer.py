@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tctl_py.errors import TctlError
 from tctl_py.fleet.client import ClusterClient, ClusterRequestError, _request_error
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
@@ -163,10 +164,11 @@ class _Epoch:
 
 
 def _shutdown(stream: Any) -> None:
-    """Close a streaming response from another thread (its reader gets an error at once)."""
+    """Close a streaming response from another thread: its reader gets an error at once, and
+    the server sees the connection closed."""
     try:
         stream.shutdown()
-        stream.release_conn()
+        stream.close()
     except Exception:  # noqa: BLE001 - already closed or broken: nothing left to close
         pass
 
@@ -224,9 +226,12 @@ class ClusterInformer:
             epoch = _Epoch()
             try:
                 state, watched = self._list()
-            except ClusterRequestError as error:
+            except Exception as error:  # noqa: BLE001 - whatever it is, the cluster is not readable
                 failures += 1
-                self._deliver(None, ClusterUnreadable(self.name, error.message))
+                message = (
+                    error.message if isinstance(error, TctlError) else f"{type(error).__name__}: {error}"
+                )
+                self._deliver(None, ClusterUnreadable(self.name, message))
                 self._sleep(self.backoff.delay(failures), self.stop_event)
                 continue
             with self._lock:
@@ -384,7 +389,7 @@ class ClusterInformer:
             return True, delivered, version
         finally:
             epoch.closed(stream)
-            stream.release_conn()
+            stream.close()  # a watch's connection is not reused: it may be half read
         return False, delivered, version  # ended cleanly (timeoutSeconds): not a failure
 
 
