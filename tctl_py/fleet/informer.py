@@ -18,7 +18,8 @@ resourceVersion with bookmarks. A run of one list and the watches that follow it
 Each cluster has its own threads (a supervisor, one watcher per resource): one cluster's trouble
 never delays another's. Events of an ended epoch are never delivered. The sink receives the
 incremental engine's changes (`ObjectEvent`, `ClusterRead`, `ClusterUnreadable`) and
-`ManagedChanged` for objects tctl manages; it is called from the informer's threads.
+`ManagedRead` / `ManagedChanged` for the objects tctl manages (so a reconcile need not list
+them again); it is called from the informer's threads.
 `kubernetes` is imported lazily, through `ClusterClient`.
 """
 
@@ -64,7 +65,17 @@ class ManagedChanged:
     body: dict
 
 
-InformerEvent = Change | ManagedChanged
+@dataclass(frozen=True)
+class ManagedRead:
+    """Every ServiceEntry, WorkloadEntry and Gateway tctl manages in `cluster`, as just listed
+    (`metadata.managedFields` kept, as the reconcile plan reads them). Comes right after the
+    cluster's `ClusterRead`."""
+
+    cluster: str
+    objects: tuple[dict, ...]
+
+
+InformerEvent = Change | ManagedChanged | ManagedRead
 Sink = Callable[[InformerEvent], None]
 
 
@@ -225,7 +236,7 @@ class ClusterInformer:
         while not self.stop_event.is_set():
             epoch = _Epoch()
             try:
-                state, watched = self._list()
+                state, managed, watched = self._list()
             except Exception as error:  # noqa: BLE001 - whatever it is, the cluster is not readable
                 failures += 1
                 message = (
@@ -239,6 +250,7 @@ class ClusterInformer:
                     return
                 self._epoch = epoch
                 self.sink(ClusterRead(state))
+                self.sink(ManagedRead(self.name, managed))
             failures = 0
             for what, version in watched:
                 threading.Thread(
@@ -265,7 +277,7 @@ class ClusterInformer:
                 return
             self.sink(event)
 
-    def _list(self) -> tuple[ClusterState, list[tuple[_Watched, str]]]:
+    def _list(self) -> tuple[ClusterState, tuple[dict, ...], list[tuple[_Watched, str]]]:
         """Everything, with the resourceVersion to watch each resource from. A resource the
         cluster does not serve (its CRD is not installed) has no objects and is not watched."""
         watched: list[tuple[_Watched, str]] = []
@@ -284,7 +296,7 @@ class ClusterInformer:
             services=sort_objects(found.get("Service", [])),
             destination_rules=sort_objects(found.get("DestinationRule", [])),
         )
-        return state, watched
+        return state, tuple(o for r in _MANAGED_RESOURCES for o in found.get(r.kind, [])), watched
 
     def _list_resource(self, what: _Watched) -> tuple[list[dict], str] | None:
         """All of one resource's objects (page by page) and the list's resourceVersion; None

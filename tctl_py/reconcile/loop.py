@@ -204,6 +204,8 @@ class Loop:
         self._retry_at: dict[str, float] = {}  # a cluster whose reconcile failed -> when to try again
         self._failures: dict[str, int] = {}  # cluster -> reconciles failed in a row
         self._seen: dict[str, str] = {}  # cluster -> "reachable" / "unreadable"
+        # cluster -> the objects tctl manages there, by identity, as the informer last saw them
+        self._managed: dict[str, dict[tuple[str, str, str], dict]] = {}
         self._may_write = False
 
     # -- running --------------------------------------------------------------------------------
@@ -279,11 +281,18 @@ class Loop:
                 return
 
     def _take(self, event: InformerEvent) -> None:
-        from tctl_py.fleet.informer import ManagedChanged, is_managed
+        from tctl_py.fleet.informer import ManagedChanged, ManagedRead, is_managed
         from tctl_py.mesh.incremental import ClusterRead, ClusterUnreadable, ObjectEvent
 
         now = self.clock()
-        if isinstance(event, ManagedChanged):
+        if isinstance(event, ManagedRead):
+            self._managed[event.cluster] = {_identity(body): body for body in event.objects}
+        elif isinstance(event, ManagedChanged):
+            known = self._managed.setdefault(event.cluster, {})
+            if event.type == "DELETED":
+                known.pop(_identity(event.body), None)
+            else:
+                known[_identity(event.body)] = event.body
             self._dirty.add(event.cluster)
         elif isinstance(event, ClusterRead):
             name = event.state.name
@@ -374,6 +383,7 @@ class Loop:
             clusters=targets,
             result=self.engine.result(clusters=targets),
             force_conflicts=self.options.force_conflicts,
+            managed={name: list(self._managed[name].values()) for name in targets if name in self._managed},
         )
         seconds = time.perf_counter() - started
         self.reconciles += 1
@@ -390,3 +400,8 @@ class Loop:
                 self._failures.pop(name, None)
         verdict = "error" if rec.failed else "conflict" if rec.conflicts else "success"
         self.observer.reconciled(targets, verdict, seconds)
+
+
+def _identity(body: dict) -> tuple[str, str, str]:
+    meta = body.get("metadata") or {}
+    return (body.get("kind", ""), meta.get("namespace") or "", meta.get("name", ""))
