@@ -164,7 +164,9 @@ class LoopOptions:
     force_conflicts: bool = False
 
 
-InformerFactory = Callable[[str, Callable[["InformerEvent"], None]], object]
+# (cluster, sink) -> a started informer (with `stop()`), or None if the cluster cannot be watched
+# at all (it then told the sink why, as ClusterUnreadable)
+InformerFactory = Callable[[str, Callable[["InformerEvent"], None]], object | None]
 
 
 class Loop:
@@ -219,6 +221,7 @@ class Loop:
         self._count_managed(self.engine.indexes)
         started = self.clock()
         informers = [self._make_informer(name, self._events.put) for name in self.fleet.names()]
+        informers = [informer for informer in informers if informer is not None]
         try:
             while not stop.is_set():
                 self._wait(stop)
@@ -242,18 +245,23 @@ class Loop:
             for informer in informers:
                 informer.stop()  # type: ignore[attr-defined]
 
-    def _informer(self, name: str, sink: Callable[[InformerEvent], None]) -> object:
+    def _informer(self, name: str, sink: Callable[[InformerEvent], None]) -> object | None:
         from tctl_py.fleet.client import ClusterClient
         from tctl_py.fleet.informer import ClusterInformer
+        from tctl_py.mesh.incremental import ClusterUnreadable
 
         assert self.fleet.kubeconfig is not None, "the loop watches live clusters"
-        client = ClusterClient(
-            self.fleet.kubeconfig,
-            name,
-            request_timeout=self.fleet.options.request_timeout,
-            cancel=self.fleet.interrupt.stop,
-            connections=8,
-        )
+        try:
+            client = ClusterClient(
+                self.fleet.kubeconfig,
+                name,
+                request_timeout=self.fleet.options.request_timeout,
+                cancel=self.fleet.interrupt.stop,
+                connections=8,  # a watch per resource (6), and the lists
+            )
+        except TctlError as error:  # e.g. a Cluster object naming no context of the kubeconfig
+            sink(ClusterUnreadable(name, error.message))
+            return None
         return ClusterInformer(
             client,
             sink,
