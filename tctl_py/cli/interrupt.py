@@ -67,6 +67,9 @@ class Interrupt:
         if not self._writing:
             raise KeyboardInterrupt
         name = "interrupted" if number == signal.SIGINT else "terminated (SIGTERM)"
+        if self.clean_stop:
+            self._say(f"{name}: stopping once the writes in flight are done")
+            return
         self._say(
             f"{name}: starting no new writes; those in flight finish or time out "
             "(--request-timeout); press Ctrl-C again to quit at once"

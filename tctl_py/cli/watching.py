@@ -129,6 +129,11 @@ def run_loop(
 
     if OPTIONS.fleet:
         raise UsageError("--watch reads live clusters: it cannot watch a snapshot fleet (--fleet)")
+    if OPTIONS.cluster_timeout:
+        raise UsageError(
+            "--cluster-timeout bounds all the work of a one-shot command on a cluster; "
+            "a loop that runs until stopped has only --request-timeout"
+        )
     metrics_at = parse_address(metrics_addr, "--metrics-addr") if metrics_addr else None
     health_at = parse_address(health_addr, "--health-addr") if health_addr else None
     interrupt = OPTIONS.interrupt

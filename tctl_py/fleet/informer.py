@@ -18,7 +18,8 @@ resourceVersion with bookmarks. A run of one list and the watches that follow it
 Each cluster has its own threads (a supervisor, one watcher per resource): one cluster's trouble
 never delays another's. Events of an ended epoch are never delivered. The sink receives the
 incremental engine's changes (`ObjectEvent`, `ClusterRead`, `ClusterUnreadable`) and
-`ManagedChanged` for objects tctl manages; it is called from the informer's threads.
+`ManagedRead` / `ManagedChanged` for the objects tctl manages (so a reconcile need not list
+them again); it is called from the informer's threads.
 `kubernetes` is imported lazily, through `ClusterClient`.
 """
 
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tctl_py.errors import TctlError
 from tctl_py.fleet.client import ClusterClient, ClusterRequestError, _request_error
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
@@ -63,7 +65,17 @@ class ManagedChanged:
     body: dict
 
 
-InformerEvent = Change | ManagedChanged
+@dataclass(frozen=True)
+class ManagedRead:
+    """Every ServiceEntry, WorkloadEntry and Gateway tctl manages in `cluster`, as just listed
+    (`metadata.managedFields` kept, as the reconcile plan reads them). Comes right after the
+    cluster's `ClusterRead`."""
+
+    cluster: str
+    objects: tuple[dict, ...]
+
+
+InformerEvent = Change | ManagedChanged | ManagedRead
 Sink = Callable[[InformerEvent], None]
 
 
@@ -163,10 +175,11 @@ class _Epoch:
 
 
 def _shutdown(stream: Any) -> None:
-    """Close a streaming response from another thread (its reader gets an error at once)."""
+    """Close a streaming response from another thread: its reader gets an error at once, and
+    the server sees the connection closed."""
     try:
         stream.shutdown()
-        stream.release_conn()
+        stream.close()
     except Exception:  # noqa: BLE001 - already closed or broken: nothing left to close
         pass
 
@@ -223,10 +236,13 @@ class ClusterInformer:
         while not self.stop_event.is_set():
             epoch = _Epoch()
             try:
-                state, watched = self._list()
-            except ClusterRequestError as error:
+                state, managed, watched = self._list()
+            except Exception as error:  # noqa: BLE001 - whatever it is, the cluster is not readable
                 failures += 1
-                self._deliver(None, ClusterUnreadable(self.name, error.message))
+                message = (
+                    error.message if isinstance(error, TctlError) else f"{type(error).__name__}: {error}"
+                )
+                self._deliver(None, ClusterUnreadable(self.name, message))
                 self._sleep(self.backoff.delay(failures), self.stop_event)
                 continue
             with self._lock:
@@ -234,6 +250,7 @@ class ClusterInformer:
                     return
                 self._epoch = epoch
                 self.sink(ClusterRead(state))
+                self.sink(ManagedRead(self.name, managed))
             failures = 0
             for what, version in watched:
                 threading.Thread(
@@ -260,7 +277,7 @@ class ClusterInformer:
                 return
             self.sink(event)
 
-    def _list(self) -> tuple[ClusterState, list[tuple[_Watched, str]]]:
+    def _list(self) -> tuple[ClusterState, tuple[dict, ...], list[tuple[_Watched, str]]]:
         """Everything, with the resourceVersion to watch each resource from. A resource the
         cluster does not serve (its CRD is not installed) has no objects and is not watched."""
         watched: list[tuple[_Watched, str]] = []
@@ -279,7 +296,7 @@ class ClusterInformer:
             services=sort_objects(found.get("Service", [])),
             destination_rules=sort_objects(found.get("DestinationRule", [])),
         )
-        return state, watched
+        return state, tuple(o for r in _MANAGED_RESOURCES for o in found.get(r.kind, [])), watched
 
     def _list_resource(self, what: _Watched) -> tuple[list[dict], str] | None:
         """All of one resource's objects (page by page) and the list's resourceVersion; None
@@ -384,7 +401,7 @@ class ClusterInformer:
             return True, delivered, version
         finally:
             epoch.closed(stream)
-            stream.release_conn()
+            stream.close()  # a watch's connection is not reused: it may be half read
         return False, delivered, version  # ended cleanly (timeoutSeconds): not a failure
 
 

@@ -164,7 +164,9 @@ class LoopOptions:
     force_conflicts: bool = False
 
 
-InformerFactory = Callable[[str, Callable[["InformerEvent"], None]], object]
+# (cluster, sink) -> a started informer (with `stop()`), or None if the cluster cannot be watched
+# at all (it then told the sink why, as ClusterUnreadable)
+InformerFactory = Callable[[str, Callable[["InformerEvent"], None]], object | None]
 
 
 class Loop:
@@ -204,6 +206,8 @@ class Loop:
         self._retry_at: dict[str, float] = {}  # a cluster whose reconcile failed -> when to try again
         self._failures: dict[str, int] = {}  # cluster -> reconciles failed in a row
         self._seen: dict[str, str] = {}  # cluster -> "reachable" / "unreadable"
+        # cluster -> the objects tctl manages there, by identity, as the informer last saw them
+        self._managed: dict[str, dict[tuple[str, str, str], dict]] = {}
         self._may_write = False
 
     # -- running --------------------------------------------------------------------------------
@@ -217,6 +221,7 @@ class Loop:
         self._count_managed(self.engine.indexes)
         started = self.clock()
         informers = [self._make_informer(name, self._events.put) for name in self.fleet.names()]
+        informers = [informer for informer in informers if informer is not None]
         try:
             while not stop.is_set():
                 self._wait(stop)
@@ -240,18 +245,23 @@ class Loop:
             for informer in informers:
                 informer.stop()  # type: ignore[attr-defined]
 
-    def _informer(self, name: str, sink: Callable[[InformerEvent], None]) -> object:
+    def _informer(self, name: str, sink: Callable[[InformerEvent], None]) -> object | None:
         from tctl_py.fleet.client import ClusterClient
         from tctl_py.fleet.informer import ClusterInformer
+        from tctl_py.mesh.incremental import ClusterUnreadable
 
         assert self.fleet.kubeconfig is not None, "the loop watches live clusters"
-        client = ClusterClient(
-            self.fleet.kubeconfig,
-            name,
-            request_timeout=self.fleet.options.request_timeout,
-            cancel=self.fleet.interrupt.stop,
-            connections=8,
-        )
+        try:
+            client = ClusterClient(
+                self.fleet.kubeconfig,
+                name,
+                request_timeout=self.fleet.options.request_timeout,
+                cancel=self.fleet.interrupt.stop,
+                connections=8,  # a watch per resource (6), and the lists
+            )
+        except TctlError as error:  # e.g. a Cluster object naming no context of the kubeconfig
+            sink(ClusterUnreadable(name, error.message))
+            return None
         return ClusterInformer(
             client,
             sink,
@@ -279,11 +289,18 @@ class Loop:
                 return
 
     def _take(self, event: InformerEvent) -> None:
-        from tctl_py.fleet.informer import ManagedChanged, is_managed
+        from tctl_py.fleet.informer import ManagedChanged, ManagedRead, is_managed
         from tctl_py.mesh.incremental import ClusterRead, ClusterUnreadable, ObjectEvent
 
         now = self.clock()
-        if isinstance(event, ManagedChanged):
+        if isinstance(event, ManagedRead):
+            self._managed[event.cluster] = {_identity(body): body for body in event.objects}
+        elif isinstance(event, ManagedChanged):
+            known = self._managed.setdefault(event.cluster, {})
+            if event.type == "DELETED":
+                known.pop(_identity(event.body), None)
+            else:
+                known[_identity(event.body)] = event.body
             self._dirty.add(event.cluster)
         elif isinstance(event, ClusterRead):
             name = event.state.name
@@ -374,6 +391,7 @@ class Loop:
             clusters=targets,
             result=self.engine.result(clusters=targets),
             force_conflicts=self.options.force_conflicts,
+            managed={name: list(self._managed[name].values()) for name in targets if name in self._managed},
         )
         seconds = time.perf_counter() - started
         self.reconciles += 1
@@ -390,3 +408,8 @@ class Loop:
                 self._failures.pop(name, None)
         verdict = "error" if rec.failed else "conflict" if rec.conflicts else "success"
         self.observer.reconciled(targets, verdict, seconds)
+
+
+def _identity(body: dict) -> tuple[str, str, str]:
+    meta = body.get("metadata") or {}
+    return (body.get("kind", ""), meta.get("namespace") or "", meta.get("name", ""))

@@ -98,7 +98,7 @@ class Recorder:
 class Running:
     """A loop running in a thread on the test's store and emulated fleet."""
 
-    def __init__(self, fleet: EmulatedFleet, store: Path, **options) -> None:
+    def __init__(self, fleet: EmulatedFleet, store: Path, gate=None, **options) -> None:
         from tctl_py.cli.watching import StoreSource
         from tctl_py.fleet.loader import FleetOptions, load_fleet
         from tctl_py.reconcile.loop import Loop, LoopOptions
@@ -112,6 +112,7 @@ class Running:
             self.fleet,
             StoreSource(Store(store)),  # opened in the loop's thread
             observer=self.recorder.observer,
+            gate=gate,
             options=LoopOptions(**{"debounce": 0.2, **options}),
         )
         self.thread = threading.Thread(target=self.loop.run, args=(self.stop,), daemon=True)
@@ -293,6 +294,42 @@ def test_a_burst_of_service_events_gives_a_bounded_number_of_reconciles(fleet, r
     eventually(lambda: "198.51.100.20" not in endpoints(), "cluster-2's addresses gone from reviews")
     settled(fleet)
     assert running.loop.reconciles - before <= 5, running.recorder.reconciles
+
+
+class Gate:
+    """A write gate as the controller's leader election gives one: open while leading."""
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def may_write(self) -> bool:
+        return self.open
+
+
+def test_a_closed_gate_writes_nothing_and_opening_it_reconciles_what_changed(fleet, applied, store) -> None:
+    gate = Gate()
+    follower = Running(fleet, store, gate=gate)
+    try:
+        fleet["cluster-3"].seed(namespace("bookinfo"), bookinfo_service("details"))
+
+        def seen() -> bool:  # the follower's caches are warm
+            return any(
+                s["metadata"]["name"] == "details" for s in follower.loop.engine.states["cluster-3"].services
+            )
+
+        eventually(seen, "the engine saw details in cluster-3")
+        settled(fleet)
+        assert write_requests(fleet) == dict.fromkeys(CLUSTERS, 0)
+        assert follower.recorder.reconciles == []
+
+        gate.open = True  # it became the leader
+        eventually(
+            lambda: names(fleet, "cluster-3", "ServiceEntry", MULTICLUSTER) == ["reviews.bookinfo"],
+            "details' ServiceEntry pruned by the new leader",
+        )
+        assert sorted(follower.recorder.reconciles[0]) == list(CLUSTERS)  # everything, once
+    finally:
+        follower.close()
 
 
 # --- tctl sync --watch as a process ----------------------------------------------------------------
