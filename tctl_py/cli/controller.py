@@ -34,7 +34,7 @@ def command(
         DEFAULT_LEASE_NAMESPACE,
         "--lease-namespace",
         metavar="NS",
-        help="Namespace of the Lease (it must exist).",
+        help="Namespace of the Lease (created if missing).",
     ),
     lease_name: str = typer.Option(
         DEFAULT_LEASE_NAME,

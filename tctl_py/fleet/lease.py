@@ -50,7 +50,9 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 DEFAULT_LEASE_NAME = "tctl-controller"
 DEFAULT_LEASE_NAMESPACE = "tctl-system"
 
-# Every request the elector sends, as RBAC verbs on `leases` (deploy/20-rbac.yaml grants exactly these).
+# Every request the elector sends, as RBAC verbs on `leases` (deploy/20-rbac.yaml grants exactly
+# these). Only when the Lease's namespace does not exist does it also read and create that
+# Namespace (as `ClusterClient.ensure_namespace` does); deploy/ creates the namespace itself.
 LEASE_VERBS = ("get", "create", "update")
 
 # Followers retry after retry_period * (1 + up to this fraction), so that replicas started
@@ -206,13 +208,7 @@ class LeaderElector:
                     raise
         lease = self._read()
         if lease is None:
-            try:
-                self._write("POST", self._record(None), started)
-                return True
-            except ClusterRequestError as error:
-                if error.status == 409:  # another candidate created it between our read and write
-                    return False
-                raise
+            return self._create(started)
         self._observe(lease, started)
         spec = lease.get("spec") or {}
         holder = str(spec.get("holderIdentity") or "")
@@ -224,6 +220,22 @@ class LeaderElector:
             if error.status == 409:  # someone else wrote it since we read it: read again next time
                 return False
             raise
+        return True
+
+    def _create(self, started: float, *, namespace_checked: bool = False) -> bool:
+        """Create the Lease; False if another candidate created it between our read and write.
+        Its namespace is created when missing, as tctl does for the namespaces it writes in."""
+        from tctl_py.fleet.client import ClusterRequestError
+
+        try:
+            self._write("POST", self._record(None), started)
+        except ClusterRequestError as error:
+            if error.status == 409:
+                return False
+            if error.status != 404 or namespace_checked:
+                raise
+            self.client.ensure_namespace(self.namespace)
+            return self._create(started, namespace_checked=True)
         return True
 
     def _expired(self, spec: dict) -> bool:
@@ -313,9 +325,7 @@ class LeaderElector:
 
     def _report(self, error: ClusterRequestError) -> None:
         message = f"leader election: {error.message}"
-        if error.status == 404:
-            message += f" (does namespace {self.namespace} exist in cluster {self.client.name}?)"
-        elif error.hint:
+        if error.hint:
             message += f" ({error.hint})"
         if message != self._last_error and self._on_error is not None:
             self._on_error(message)

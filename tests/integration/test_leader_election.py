@@ -233,11 +233,16 @@ def test_stopping_the_leader_hands_over_well_before_expiry(cluster, elector) -> 
     assert spec(cluster)["holderIdentity"] == "b"
 
 
-def test_a_missing_namespace_is_reported_once(emulated, elector, clock) -> None:
+def test_a_missing_namespace_is_created_and_a_refusal_reported_once(cluster, elector, clock) -> None:
     errors: list[str] = []
     candidate = elector("a", clock=clock, namespace="nowhere", on_error=errors.append)
+    cluster.fail(403, method="PATCH", path="/namespaces/nowhere$")
     assert candidate.step() is False and candidate.step() is False
-    assert len(errors) == 1 and "does namespace nowhere exist in cluster mgmt" in errors[0]
+    assert len(errors) == 1 and "HTTP 403" in errors[0] and "check its RBAC" in errors[0]
+    cluster.clear_faults()
+    assert candidate.step() is True
+    assert cluster.get("Namespace", "nowhere") is not None
+    assert cluster.get("Lease", NAME, "nowhere")["spec"]["holderIdentity"] == "a"
 
 
 def test_a_renewal_hung_at_stop_leaves_the_lease_to_expire(cluster, elector) -> None:
