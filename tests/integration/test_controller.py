@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.test_deploy_manifests import requested, role_allows
 from tests.integration.test_watch import DEADLINE, Process, eventually, free_port, http_get, shadow
-from tests.support import EmulatedFleet, namespace
+from tests.support import EmulatedFleet
 from tests.support.bookinfo import user_client
 from tests.unit.test_deploy import DEPLOY, documents, granted, manifests
 
@@ -60,13 +60,7 @@ class Replica(Process):
 
 
 @pytest.fixture
-def lease_ready(fleet: EmulatedFleet) -> EmulatedFleet:
-    fleet["cluster-1"].seed(namespace(LEASE_NS))  # the Lease lives in the current context's cluster
-    return fleet
-
-
-@pytest.fixture
-def replicas(lease_ready, applied, store) -> Iterator[list[Replica]]:
+def replicas(fleet, applied, store) -> Iterator[list[Replica]]:
     started: list[Replica] = []
     yield started
     for replica in started:
@@ -115,7 +109,7 @@ def written(replica: Replica, name: str) -> list[dict]:
 def test_one_replica_writes_and_sigterm_hands_over_at_once(fleet, store, replicas) -> None:
     a = Replica(fleet, store, "replica-a")
     replicas.append(a)
-    eventually(a.leading, "a leads")
+    eventually(a.leading, "a leads")  # in the current context's cluster, tctl-system created
     b = Replica(fleet, store, "replica-b")
     replicas.append(b)
     eventually(lambda: a.ready() and b.ready(), "both ready (b: a warm follower)")
