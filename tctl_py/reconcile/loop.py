@@ -293,11 +293,12 @@ class Loop:
         from tctl_py.mesh.incremental import ClusterRead, ClusterUnreadable, ObjectEvent
 
         now = self.clock()
+        # (objects without tctl's label are left out, should a server ignore the label selector)
         if isinstance(event, ManagedRead):
-            self._managed[event.cluster] = {_identity(body): body for body in event.objects}
+            self._managed[event.cluster] = {_identity(b): b for b in event.objects if is_managed(b)}
         elif isinstance(event, ManagedChanged):
             known = self._managed.setdefault(event.cluster, {})
-            if event.type == "DELETED":
+            if event.type == "DELETED" or not is_managed(event.body):
                 known.pop(_identity(event.body), None)
             else:
                 known[_identity(event.body)] = event.body
