@@ -188,6 +188,7 @@ def test_new_gateway_addresses_reach_every_entry_that_pointed_at_the_old_ones(fl
     c1 = fleet["cluster-1"]
     gateway = next(s for s in c1.list("Service") if s["metadata"]["name"] == GATEWAY[1])
     old = {i["ip"] for i in gateway["status"]["loadBalancer"]["ingress"]}
+    reconciles = len(running.recorder.reconciles)
     gateway["status"]["loadBalancer"]["ingress"] = [{"ip": "203.0.113.7"}, {"ip": "203.0.113.8"}]
     c1.seed(gateway)
 
@@ -204,6 +205,9 @@ def test_new_gateway_addresses_reach_every_entry_that_pointed_at_the_old_ones(fl
     eventually(
         lambda: {"203.0.113.7", "203.0.113.8"} <= addresses() and not old & addresses(), "new addresses"
     )
+    settled(fleet)
+    # one reconcile: tctl's own writes, coming back as watch events, are found as wanted
+    assert len(running.recorder.reconciles) == reconciles + 1, running.recorder.reconciles
 
 
 def test_a_managed_entry_deleted_by_hand_comes_back_and_a_users_label_survives(fleet, running) -> None:
