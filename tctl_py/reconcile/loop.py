@@ -225,7 +225,7 @@ class Loop:
         informers = [informer for informer in informers if informer is not None]
         try:
             while not stop.is_set():
-                self._wait(stop)
+                self._wait()
                 if stop.is_set():
                     break
                 self._check_config()
@@ -271,7 +271,7 @@ class Loop:
             backoff=self.backoff,
         ).start()
 
-    def _wait(self, stop: threading.Event) -> None:
+    def _wait(self) -> None:
         """Take what the informers delivered, waiting until the batch is due, the next check of
         the configuration, or an event."""
         due = self._debouncer.due_at()
