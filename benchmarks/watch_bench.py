@@ -251,8 +251,8 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.020, help="seconds added per request")
     parser.add_argument("--changes", type=int, default=30, help="Service changes timed")
-    parser.add_argument("--events", type=int, default=2000, help="events of the throughput run")
-    parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle measured")
+    parser.add_argument("--events", type=int, default=1500, help="events of the throughput run")
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle measured")
     parser.add_argument("--emulator-processes", type=int, default=EMULATOR_PROCESSES)
     parser.add_argument("--quick", action="store_true", help="5 clusters x 50 services; print only")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
@@ -267,6 +267,7 @@ def main() -> None:
             True,
         )
 
+    load_before = os.getloadavg()[0]
     scenario = make_scenario(args.clusters, args.services)
     fleet = Fleet(scenario, WORK, args.latency, args.emulator_processes)
     watching = None
@@ -289,6 +290,7 @@ def main() -> None:
         )
         started = time.monotonic()
         wait_ready(address, watching)
+        ready_after = time.monotonic() - started
         # the apply left the fleet converged: the loop's first reconcile writes nothing
         before, _ = fleet.stats()
         startup_writes, _ = fleet.settle(before)
@@ -359,10 +361,13 @@ def main() -> None:
             f"{platform.python_version()}; {args.clusters} clusters, {args.services} exposed Services, "
             f"{args.latency * 1000:g} ms added to every request, the emulators in "
             f"{min(args.emulator_processes, args.clusters)} processes on the same machine; "
-            f"`tctl sync --watch` with the default --debounce 0.5.",
+            f"`tctl sync --watch` with the default --debounce 0.5. Load average (1 min) "
+            f"{load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after it: the machine "
+            "also ran other work.",
             "",
             "| measure | result |",
             "|---|---|",
+            f"| start-up: `/readyz` answers 200 | {ready_after:.1f} s |",
             f"| Service change → last resulting write, p50 | {statistics.median(latencies):.2f} s |",
             f"| Service change → last resulting write, p99 ({len(latencies)} changes) | "
             f"{percentile(latencies, 0.99):.2f} s |",

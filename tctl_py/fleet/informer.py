@@ -11,7 +11,7 @@ resourceVersion with bookmarks. A run of one list and the watches that follow it
   while drops repeat with nothing delivered in between;
 - `410 Gone` (the version was compacted away) ends the epoch: the cluster is listed again;
 - a list or a watch request that fails makes the cluster unreadable (`ClusterUnreadable`) and
-  ends the epoch; lists are tried again with capped exponential backoff (at most 30 s) until
+  ends the epoch; lists are tried again with capped exponential backoff (`Backoff`) until
   one succeeds (`ClusterRead`, the whole state);
 - every `resync` seconds a new epoch starts anyway (a relist).
 
@@ -85,7 +85,8 @@ class Backoff:
     `initial * 2**(n-1)` seconds, at most `cap`, scaled by a random factor in [1 - jitter, 1]."""
 
     initial: float = 0.5
-    cap: float = 30.0
+    # SPEC §9 allows up to 30 s; a cluster back up is then listed again within 10 s at most
+    cap: float = 10.0
     jitter: float = 0.2
 
     def delay(self, failures: int) -> float:

@@ -208,6 +208,7 @@ class Loop:
         self._seen: dict[str, str] = {}  # cluster -> "reachable" / "unreadable"
         # cluster -> the objects tctl manages there, by identity, as the informer last saw them
         self._managed: dict[str, dict[tuple[str, str, str], dict]] = {}
+        self._wanted_by_cluster: dict[str, dict[tuple[str, str, str], dict]] = {}  # see _wanted
         self._may_write = False
 
     # -- running --------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ class Loop:
         informers = [informer for informer in informers if informer is not None]
         try:
             while not stop.is_set():
-                self._wait(stop)
+                self._wait()
                 if stop.is_set():
                     break
                 self._check_config()
@@ -270,7 +271,7 @@ class Loop:
             backoff=self.backoff,
         ).start()
 
-    def _wait(self, stop: threading.Event) -> None:
+    def _wait(self) -> None:
         """Take what the informers delivered, waiting until the batch is due, the next check of
         the configuration, or an event."""
         due = self._debouncer.due_at()
@@ -293,15 +294,17 @@ class Loop:
         from tctl_py.mesh.incremental import ClusterRead, ClusterUnreadable, ObjectEvent
 
         now = self.clock()
+        # (objects without tctl's label are left out, should a server ignore the label selector)
         if isinstance(event, ManagedRead):
-            self._managed[event.cluster] = {_identity(body): body for body in event.objects}
+            self._managed[event.cluster] = {_identity(b): b for b in event.objects if is_managed(b)}
         elif isinstance(event, ManagedChanged):
             known = self._managed.setdefault(event.cluster, {})
-            if event.type == "DELETED":
+            if event.type == "DELETED" or not is_managed(event.body):
                 known.pop(_identity(event.body), None)
             else:
                 known[_identity(event.body)] = event.body
-            self._dirty.add(event.cluster)
+            if self._drifted(event.cluster, event.type, event.body):
+                self._dirty.add(event.cluster)
         elif isinstance(event, ClusterRead):
             name = event.state.name
             before = self._seen.get(name)
@@ -317,9 +320,35 @@ class Loop:
                 self._changes.append(event)
         elif isinstance(event, ObjectEvent):
             self._changes.append(event)
-            if event.kind != "Service" and (is_managed(event.body) or event.kind == "DestinationRule"):
-                self._dirty.add(event.cluster)  # tctl's own Namespace or DestinationRule may have drifted
+            if event.kind != "Service" and (
+                self._drifted(event.cluster, event.type, event.body)
+                if is_managed(event.body)
+                else event.kind == "DestinationRule"  # a user's, or one that lost tctl's label
+            ):
+                self._dirty.add(event.cluster)
         self._debouncer.add(now)
+
+    def _drifted(self, cluster: str, change: str, body: dict) -> bool:
+        """Whether an event of an object tctl manages may call for a write: not when the object
+        is as tctl wants it, as when tctl's own write comes back."""
+        from tctl_py.reconcile.plan import plan_cluster
+
+        if cluster not in self.engine.indexes:
+            return True
+        wanted = self._wanted(cluster).get(_identity(body))
+        if change == "DELETED" or wanted is None:
+            return (wanted is None) != (change == "DELETED")  # deleted but wanted, or unwanted
+        steps = plan_cluster(cluster, [wanted], [body], ownership=self.ownership)
+        return any(step.writes for step in steps)
+
+    def _wanted(self, cluster: str) -> dict[tuple[str, str, str], dict]:
+        """What the engine generates for `cluster`, by identity (kept until it changes)."""
+        from tctl_py.mesh.engine import KINDS
+
+        if cluster not in self._wanted_by_cluster:
+            objects = self.engine.cluster_result(cluster, KINDS)[0]
+            self._wanted_by_cluster[cluster] = {_identity(o.body): o.body for o in objects}
+        return self._wanted_by_cluster[cluster]
 
     def _check_config(self) -> None:
         from tctl_py.mesh.incremental import ConfigChanged
@@ -334,6 +363,7 @@ class Loop:
             return
         self._version = version
         self.config, self.ownership = config, ownership
+        self._wanted_by_cluster.clear()  # the ownership stamped on objects may have changed
         self._changes.append(ConfigChanged(config))
         self._debouncer.add(self.clock())
 
@@ -356,6 +386,8 @@ class Loop:
     def _flush(self) -> None:
         changes, self._changes = self._changes, []
         changed = self.engine.update(changes) if changes else frozenset()
+        for name in changed:
+            self._wanted_by_cluster.pop(name, None)
         self._count_managed(changed)
         dirty = self._dirty | changed | self._owed
         self._dirty = set()

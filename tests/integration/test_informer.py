@@ -65,7 +65,8 @@ class Events:
 
 @pytest.fixture
 def cluster(emulated: EmulatedFleet) -> EmulatedCluster:
-    return emulated.add_cluster("c1", objects=[namespace("shop"), service("shop", "cart")])
+    # https, as kubectl and real API servers use it (streams are closed through TLS)
+    return emulated.add_cluster("c1", tls=True, objects=[namespace("shop"), service("shop", "cart")])
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import EmulatedFleet, namespace, service
-from tests.support.bookinfo import CLUSTERS, reset, user_client, write_requests
-from tests.support.cli import ROOT
+from tests.support.bookinfo import CLUSTERS, CONFIG, reset, user_client, write_requests
+from tests.support.cli import ROOT, example_objects
 
 pytestmark = pytest.mark.integration
 
@@ -187,6 +188,7 @@ def test_new_gateway_addresses_reach_every_entry_that_pointed_at_the_old_ones(fl
     c1 = fleet["cluster-1"]
     gateway = next(s for s in c1.list("Service") if s["metadata"]["name"] == GATEWAY[1])
     old = {i["ip"] for i in gateway["status"]["loadBalancer"]["ingress"]}
+    reconciles = len(running.recorder.reconciles)
     gateway["status"]["loadBalancer"]["ingress"] = [{"ip": "203.0.113.7"}, {"ip": "203.0.113.8"}]
     c1.seed(gateway)
 
@@ -203,6 +205,9 @@ def test_new_gateway_addresses_reach_every_entry_that_pointed_at_the_old_ones(fl
     eventually(
         lambda: {"203.0.113.7", "203.0.113.8"} <= addresses() and not old & addresses(), "new addresses"
     )
+    settled(fleet)
+    # one reconcile: tctl's own writes, coming back as watch events, are found as wanted
+    assert len(running.recorder.reconciles) == reconciles + 1, running.recorder.reconciles
 
 
 def test_a_managed_entry_deleted_by_hand_comes_back_and_a_users_label_survives(fleet, running) -> None:
@@ -294,6 +299,64 @@ def test_a_burst_of_service_events_gives_a_bounded_number_of_reconciles(fleet, r
     eventually(lambda: "198.51.100.20" not in endpoints(), "cluster-2's addresses gone from reviews")
     settled(fleet)
     assert running.loop.reconciles - before <= 5, running.recorder.reconciles
+
+
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+
+
+@pytest.fixture
+def tls_fleet(emulated: EmulatedFleet, monkeypatch, tctl) -> EmulatedFleet:
+    """The bookinfo fleet over https (kubectl sends no credentials over http), applied."""
+    for name in CLUSTERS:
+        emulated.add_cluster(name, tls=True, objects=example_objects(name))
+    path = emulated.write_kubeconfig(emulated.directory / "kubeconfig.yaml", current_context="cluster-1")
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    assert tctl("apply", "-f", CONFIG).exit_code == 0
+    return emulated
+
+
+def kubectl(fleet: EmulatedFleet, context: str, *args: str, stdin: str | None = None) -> None:
+    ran = subprocess.run(
+        ["kubectl", "--kubeconfig", str(fleet.directory / "kubeconfig.yaml"), "--context", context, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert ran.returncode == 0, ran.stderr
+
+
+@needs_kubectl
+def test_changes_made_with_kubectl_are_followed(tls_fleet, store) -> None:
+    loop = Running(tls_fleet, store)
+    try:
+        manifest = "".join(
+            f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: bookinfo, labels: {{app: {name}}}}}\n"
+            f"spec: {{selector: {{app: {name}}}, ports: [{{name: http, port: 9080}}]}}\n"
+            for name in ("details", "reviews")
+        )
+        namespace_manifest = "apiVersion: v1\nkind: Namespace\nmetadata: {name: bookinfo}\n"
+        kubectl(tls_fleet, "cluster-3", "apply", "--validate=false", "-f", "-", stdin=namespace_manifest)
+        kubectl(tls_fleet, "cluster-3", "apply", "--validate=false", "-f", "-", stdin=manifest)
+        eventually(
+            lambda: names(tls_fleet, "cluster-3", "ServiceEntry", MULTICLUSTER) == [], "ServiceEntries gone"
+        )
+        eventually(lambda: names(tls_fleet, "cluster-3", "WorkloadEntry", "bookinfo"), "shadow entries")
+        kubectl(tls_fleet, "cluster-3", "delete", "-f", "-", stdin=manifest)
+        eventually(
+            lambda: (
+                names(tls_fleet, "cluster-3", "ServiceEntry", MULTICLUSTER)
+                == ["details.bookinfo", "reviews.bookinfo"]
+            ),
+            "ServiceEntries back",
+        )
+        entry = shadow("cluster-2", "reviews")
+        kubectl(tls_fleet, "cluster-1", "delete", "workloadentry", entry, "-n", "bookinfo")
+        eventually(
+            lambda: tls_fleet["cluster-1"].get("WorkloadEntry", entry, "bookinfo"), "the entry recreated"
+        )
+    finally:
+        loop.close()
 
 
 class Gate:
