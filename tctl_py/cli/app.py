@@ -20,6 +20,7 @@ from tctl_py.cli import (
     apply,
     clusters,
     completion,
+    controller,
     delete,
     describe,
     diff,
@@ -169,6 +170,7 @@ app.command("describe", help=describe.HELP, cls=Command)(describe.command)
 app.command("version", help=version.HELP, cls=Command)(version.command)
 app.command("completion", help=completion.HELP, cls=Command)(completion.command)
 app.add_typer(store.app, name="store", help=store.HELP)
+app.command("controller", help=controller.HELP, cls=Command)(controller.command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
             # to report or wait for; reads in flight are abandoned.
             sys.stderr.write("interrupted\n")
             exit_now(EXIT_INTERRUPTED)
-        if interrupt.stop.is_set():  # writes were stopped: the report above says what was not done
+        # writes were stopped: the report above says what was not done (unless the command
+        # runs until asked to stop, as sync --watch: then that is a clean end)
+        if interrupt.stop.is_set() and not interrupt.clean_stop:
             sys.stderr.write(
                 'interrupted: objects reported "not done" were not written; run tctl sync to finish\n'
             )
