@@ -25,32 +25,46 @@ LOG_FORMATS = ("text", "json")
 
 
 class StoreSource:
-    """The loop's `ConfigSource` over a store. A thread with a store of its own (its own
-    connection) waits in `wait_for_change`: a watch on the custom resources for the Kubernetes
-    store, `PRAGMA data_version` for SQLite (which any commit by another process changes).
-    `version` returns the last token it saw, so the loop asks as often as it likes for free."""
+    """The loop's `ConfigSource` over a store. Given a `follower` (a second store of its own,
+    with its own connection), a thread waits in its `wait_for_change`: a watch on the custom
+    resources for the Kubernetes store, `PRAGMA data_version` for SQLite (which any commit by
+    another process changes); `version` is then the last token it saw, free to ask. Without one,
+    `version` asks the store's change token itself (cheap on SQLite only)."""
 
     FOLLOW_S = 10.0  # how long one wait lasts before it starts again (a relist on Kubernetes)
 
-    def __init__(self, store: ConfigStore, follower: ConfigStore, stop: threading.Event) -> None:
+    def __init__(
+        self, store: ConfigStore, follower: ConfigStore | None = None, stop: threading.Event | None = None
+    ) -> None:
         self.store = store
-        self._token = follower.change_token()
-        threading.Thread(
-            target=self._follow, args=(follower, stop), name="store-follower", daemon=True
-        ).start()
+        self._token: str | None = None
+        if follower is not None:
+            seen = threading.Event()
+            threading.Thread(
+                target=self._follow,
+                args=(follower, stop or threading.Event(), seen),
+                name="store-follower",
+                daemon=True,
+            ).start()
+            seen.wait()
 
-    def _follow(self, follower: ConfigStore, stop: threading.Event) -> None:
+    def _follow(self, follower: ConfigStore, stop: threading.Event, seen: threading.Event) -> None:
         from tctl_py.errors import TctlError
 
-        with follower:
+        with follower:  # used by this thread only (a SQLite connection belongs to one thread)
             while not stop.is_set():
                 try:
-                    self._token = follower.wait_for_change(self._token, self.FOLLOW_S)
+                    if self._token is None:
+                        self._token = follower.change_token()
+                    else:
+                        self._token = follower.wait_for_change(self._token, self.FOLLOW_S)
                 except TctlError:
                     stop.wait(1.0)  # the store cannot be read now: the loop keeps what it loaded
+                finally:
+                    seen.set()
 
     def version(self) -> object:
-        return self._token
+        return self.store.change_token() if self._token is None else self._token
 
     def load(self):
         from tctl_py.cli import meshview
