@@ -132,6 +132,7 @@ KINDS: dict[str, Kind] = {k.kind: k for k in _ALL}
 _BY_API_KIND = {(k.api_version, k.kind): k for k in _ALL}
 _BY_NAME = {name: k for k in _ALL for name in k.names}
 
+
 def lookup(api_version: str, kind: str) -> Kind | None:
     return _BY_API_KIND.get((api_version, kind))
 
