@@ -337,13 +337,16 @@ class Emulated:
             process.start()
             self.conns.append(parent)
             self.processes.append(process)
-        kubeconfig: dict = {}
-        for conn in self.conns:
-            part = conn.recv()
-            for key in ("clusters", "users", "contexts"):
-                kubeconfig.setdefault(key, []).extend(part[key])
-            kubeconfig = {**part, **kubeconfig}
-        kubeconfig["current-context"] = scenario.clusters[0]
+        # one kubeconfig from each process's (each has its own CA and client certificate)
+        parts = [conn.recv() for conn in self.conns]
+        kubeconfig = {
+            **parts[0],
+            **{
+                key: [entry for part in parts for entry in part[key]]
+                for key in ("clusters", "users", "contexts")
+            },
+            "current-context": scenario.clusters[0],
+        }
         self.config = directory / "config.yaml"
         self.config.write_text(yaml.safe_dump_all(scenario.config, sort_keys=False))
         self.kubeconfig = directory / "kubeconfig.yaml"
