@@ -14,7 +14,21 @@ from typing import Optional
 import typer
 
 from tctl_py import __version__
-from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate, version
+from tctl_py.cli import (
+    apply,
+    clusters,
+    delete,
+    describe,
+    diff,
+    get,
+    graph,
+    render,
+    snapshot,
+    status,
+    sync,
+    validate,
+    version,
+)
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
 from tctl_py.cli.state import OPTIONS, hoist_global_options
 from tctl_py.config import limits
@@ -131,6 +145,9 @@ app.command("sync", help=sync.HELP)(sync.command)
 app.command("render", help=render.HELP)(render.command)
 app.command("snapshot", help=snapshot.HELP)(snapshot.command)
 app.command("clusters", help=clusters.HELP)(clusters.command)
+app.command("status", help=status.HELP)(status.command)
+app.command("graph", help=graph.HELP)(graph.command)
+app.command("describe", help=describe.HELP)(describe.command)
 app.command("version", help=version.HELP)(version.command)
 
 

@@ -15,6 +15,7 @@ from tctl_py.cli.common import (
     Quiet,
     Recursive,
     ReportOutput,
+    Suppress,
     Verbose,
     open_store,
     organizations_of,
@@ -56,9 +57,11 @@ def command(
     verbose: bool = Verbose,
     quiet: bool = Quiet,
     output: Optional[str] = ReportOutput,
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.report import (
+        FINDINGS,
         Reporter,
         check_dry_run,
         install_and_report,
@@ -68,6 +71,7 @@ def command(
     from tctl_py.config import objects
     from tctl_py.output.diff import unified
 
+    FINDINGS.start(suppress)
     check_dry_run(dry_run)
     chosen = meshview.cluster_choice([cluster] if cluster else [])
     cluster = chosen[0] if chosen else None
@@ -109,6 +113,7 @@ def command(
                     clusters=[cluster] if cluster else None,
                     baseline=baseline,
                     reporter=reporter,
+                    history=(store, "tctl apply"),
                 )
             )
     if stored_changed:

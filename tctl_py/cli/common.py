@@ -53,6 +53,14 @@ ReportOutput = typer.Option(
     "action, outcome, reason) instead of lines and diffs.",
 )
 
+Suppress = typer.Option(
+    None,
+    "--suppress",
+    metavar="CODE[=SUBJECT]",
+    help="Hide findings of this code (TCTL0201 or gateway-pending), only about SUBJECT when given "
+    "(e.g. bookinfo/details, a cluster name; * wildcards); repeatable. See docs/findings.md.",
+)
+
 
 def read_inputs(paths: list[str], recursive: bool) -> tuple[Loaded, list]:
     """Documents of every input plus all their problems (reading, schema, semantics)."""

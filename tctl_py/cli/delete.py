@@ -15,6 +15,7 @@ from tctl_py.cli.common import (
     Quiet,
     Recursive,
     ReportOutput,
+    Suppress,
     Tenant,
     Verbose,
     Workspace,
@@ -48,9 +49,11 @@ def command(
     verbose: bool = Verbose,
     quiet: bool = Quiet,
     output: Optional[str] = ReportOutput,
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.report import (
+        FINDINGS,
         Reporter,
         check_dry_run,
         install_and_report,
@@ -61,6 +64,7 @@ def command(
     from tctl_py.config.selection import select
     from tctl_py.errors import ExitCode, InvalidInput, NotFound, UsageError
 
+    FINDINGS.start(suppress)
     check_dry_run(dry_run)
     chosen = meshview.cluster_choice([cluster] if cluster else [])
     cluster = chosen[0] if chosen else None
@@ -131,6 +135,7 @@ def command(
                         clusters=[cluster] if cluster else None,
                         baseline=baseline,
                         reporter=reporter,
+                        history=(store, "tctl delete"),
                     )
                 )
     reporter.close()

@@ -10,6 +10,7 @@ import typer
 from tctl_py.cli.common import (
     OptionalFilenames,
     Recursive,
+    Suppress,
     open_store,
     organizations_of,
     read_inputs,
@@ -30,13 +31,15 @@ def command(
         "--prune",
         help="As apply --prune: the input is the whole configuration of the organizations it names.",
     ),
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import reconcile_and_report
+    from tctl_py.cli.report import FINDINGS, reconcile_and_report
     from tctl_py.config import objects
     from tctl_py.errors import ExitCode, InvalidInput, UsageError
     from tctl_py.output.diff import show
 
+    FINDINGS.start(suppress)
     if prune and not filenames:
         raise UsageError("--prune needs the input it prunes against: give -f PATH")
     meshview.require_fleet()  # no fleet is never "no differences"

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Org, Tenant, Workspace, err, open_store
+from tctl_py.cli.common import Org, Suppress, Tenant, Workspace, err, open_store
 
 HELP = """List objects of a kind, or one by NAME.
 
@@ -42,7 +42,11 @@ def command(
         False, "-A", "--all-clusters", help="Generated objects of every cluster."
     ),
     namespace: Optional[str] = typer.Option(None, "-n", "--namespace", help="Only this namespace."),
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
+    from tctl_py.cli.report import FINDINGS
+
+    FINDINGS.start(suppress)
     from tctl_py.config import kinds
     from tctl_py.config.selection import select
     from tctl_py.errors import NotFound, UsageError

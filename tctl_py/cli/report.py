@@ -7,8 +7,13 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from tctl_py.cli.common import err, out
+
+if TYPE_CHECKING:
+    from tctl_py.mesh import Finding
+    from tctl_py.store import Store
 
 
 def check_dry_run(dry_run: str | None) -> None:
@@ -29,12 +34,14 @@ def reconcile_and_report(
     baseline=None,
     reporter: Reporter | None = None,
     diffs: list | None = None,
+    history: tuple[Store, str] | None = None,
 ) -> int:
     """Plan (and unless a dry run, write) every cluster; tell each step to `reporter` (a dry run
     adds the diffs for people; without a reporter, `diff`'s case, only those are printed; given
     `diffs`, a dry run adds its (label, before, after) there instead, for the caller to show);
     return the exit code: 4 if a cluster failed, else 5 if an object was in the way, else for a
-    dry run 1 when something would change, else 0."""
+    dry run 1 when something would change, else 0. `history`: (store, command) to record what
+    a real run did to each object of a live fleet (`tctl describe` shows it)."""
     from tctl_py.cli import meshview
     from tctl_py.errors import ExitCode
     from tctl_py.mesh.findings import CONFLICT_CODES
@@ -81,6 +88,9 @@ def reconcile_and_report(
             f"note: cluster {name}: {len(objects)} object(s) not sent for validation, as their "
             "namespace does not exist yet (the real apply creates it first)\n"
         )
+    if history is not None and not dry_run and fleet.live:
+        store, command = history
+        record_history(store, command, rec, [name for name in shown if name not in rec.unreachable])
     down = unreadable(fleet.states, shown, consequence="nothing derived from it was changed elsewhere")
     for name, message in sorted(rec.failed.items()):
         cluster_error(name, f"{message}; run again to converge")
@@ -94,6 +104,22 @@ def reconcile_and_report(
     if dry_run and rec.changes:
         return int(ExitCode.DIFFERENCES)
     return int(ExitCode.OK)
+
+
+def record_history(store: Store, command: str, rec, clusters: Sequence[str]) -> None:
+    """Keep each object's outcome as the store's sync history; a store that cannot keep it
+    (read-only) costs a note, not the run."""
+    from tctl_py.errors import StoreError
+
+    results = [
+        (s.cluster, s.kind, s.namespace, s.name, str(r.outcome), r.reason)
+        for r in rec.results
+        if (s := r.step).cluster in clusters
+    ]
+    try:
+        store.record_sync(command, clusters, results)
+    except StoreError as error:
+        err(f"note: the sync history was not recorded: {error.message}\n")
 
 
 class Reporter:
@@ -309,24 +335,112 @@ def exit_for_unreachable(states: Iterable, shown: Iterable[str], held: Iterable[
         raise typer.Exit(int(ExitCode.CLUSTER))
 
 
-def report_findings(
-    findings: Iterable, clusters: Sequence[str] | None = None, *, warnings: bool = True
-) -> None:
-    """Findings as warnings (errors for `ERROR_CODES`) on stderr; only those of the clusters
-    shown, plus fleet-wide ones; errors only unless `warnings`. Unreachable clusters are left
-    to `exit_for_unreachable`, which reports them as errors."""
-    from tctl_py.mesh.findings import CLUSTER_CODES, ERROR_CODES
+class FindingFilter:
+    """What a run shows of the engine's findings: `--suppress CODE[=SUBJECT]` hides some, and a
+    finding already shown in this run (same code, cluster and subject) is not shown again, so a
+    command in several phases (apply, then sync) says each thing once. `start` resets it at
+    the beginning of every command that reports findings."""
 
+    def __init__(self) -> None:
+        self.rules: list[tuple[str, str]] = []  # (code, subject pattern or "")
+        self.shown: set[tuple[str, str, str]] = set()
+
+    def start(self, suppress: Sequence[str] | None = None) -> None:
+        self.rules = [parse_suppression(text) for text in suppress or ()]
+        self.shown = set()
+
+    def suppressed(self, finding) -> bool:
+        return any(
+            finding.code == code and (not subject or _subject_matches(finding, subject))
+            for code, subject in self.rules
+        )
+
+
+FINDINGS = FindingFilter()
+
+
+def parse_suppression(text: str) -> tuple[str, str]:
+    """`TCTL0201`, `gateway-pending` or either with `=SUBJECT` -> (code, subject pattern)."""
+    from tctl_py.errors import UsageError
+    from tctl_py.mesh.findings import Code
+
+    name, _, subject = text.partition("=")
+    name = name.strip()
+    by_slug = {code.slug: code for code in Code}
+    code = by_slug.get(name) or next((c for c in Code if c.value == name.upper()), None)
+    if code is None:
+        raise UsageError(
+            f'--suppress "{text}": unknown finding code "{name}"',
+            hint="codes are listed in docs/findings.md (TCTL0201 or its name, e.g. gateway-pending)",
+        )
+    return code.value, subject.strip()
+
+
+def _subject_matches(finding, pattern: str) -> bool:
+    """SUBJECT is the finding's subject (`service bookinfo/details`), the same without its kind
+    (`bookinfo/details`) or its cluster; `*` and `?` are wildcards."""
+    from fnmatch import fnmatchcase
+
+    bare = finding.subject.partition(" ")[2]
+    return any(fnmatchcase(text, pattern) for text in (finding.subject, bare, finding.cluster) if text)
+
+
+def visible_findings(findings: Iterable, clusters: Sequence[str] | None = None) -> tuple[list, list]:
+    """(shown, suppressed): the findings of the clusters shown plus fleet-wide ones, split by
+    `--suppress`. Unreachable clusters are left out: commands report them as cluster errors."""
+    from tctl_py.mesh.findings import CLUSTER_CODES
+
+    shown: list[Finding] = []
+    hidden: list[Finding] = []
     for finding in findings:
         if finding.code in CLUSTER_CODES:
             continue
         if clusters is not None and finding.cluster and finding.cluster not in clusters:
             continue
-        where = ": ".join(part for part in (finding.cluster, finding.subject) if part)
-        level = "error" if finding.code in ERROR_CODES else "warning"
-        if level == "warning" and not warnings:
+        (hidden if FINDINGS.suppressed(finding) else shown).append(finding)
+    return shown, hidden
+
+
+def report_findings(
+    findings: Iterable, clusters: Sequence[str] | None = None, *, warnings: bool = True
+) -> None:
+    """Findings on stderr at their severity, with their code: those of the clusters shown, plus
+    fleet-wide ones, less the suppressed and those already reported in this run; errors only
+    unless `warnings` (--quiet, -o json|yaml). Unreachable clusters are left to
+    `exit_for_unreachable`, which reports them as errors."""
+    from tctl_py.errors import Severity
+
+    shown, _ = visible_findings(findings, clusters)
+    lines = []
+    for finding in shown:
+        if not warnings and finding.code.severity is not Severity.ERROR:
             continue
-        line = f"{level}: {where}: {finding.message}"
-        if finding.hint:
-            line += f" (hint: {finding.hint})"
-        err(line + "\n")
+        identity = (finding.code, finding.cluster, finding.subject)
+        if identity in FINDINGS.shown:
+            continue
+        FINDINGS.shown.add(identity)
+        lines.append(finding_line(finding) + "\n")
+    err("".join(lines))
+
+
+def finding_line(finding) -> str:
+    """`warning: cluster-1: gateway bookinfo/eastwest-gateway: pending: ... [TCTL0201]`"""
+    where = ": ".join(part for part in (finding.cluster, finding.subject) if part)
+    line = f"{finding.code.severity}: {where}: {finding.message}"
+    if finding.hint:
+        line += f" (hint: {finding.hint})"
+    return f"{line} [{finding.code}]"
+
+
+def finding_json(finding) -> dict:
+    """A finding for machines (`-o json`)."""
+    return {
+        "code": str(finding.code),
+        "name": finding.code.slug,
+        "severity": str(finding.code.severity),
+        "cluster": finding.cluster,
+        "subject": finding.subject,
+        "message": finding.message,
+        "hint": finding.hint,
+        "source": finding.source,
+    }

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Quiet, ReportOutput, Verbose, open_store, reconcile_lock
+from tctl_py.cli.common import Quiet, ReportOutput, Suppress, Verbose, open_store, reconcile_lock
 from tctl_py.cli.report import Reporter, check_dry_run, reconcile_and_report
 
 HELP = """Reconcile the generated objects of every cluster (or those named) with the stored configuration: create what is missing, update what drifted, prune what is no longer generated.
@@ -26,8 +26,12 @@ def command(
     verbose: bool = Verbose,
     quiet: bool = Quiet,
     output: Optional[str] = ReportOutput,
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
+    from tctl_py.cli.report import FINDINGS
+
+    FINDINGS.start(suppress)
 
     check_dry_run(dry_run)
     clusters = meshview.cluster_choice(clusters or []) or None
@@ -44,6 +48,7 @@ def command(
                 force_conflicts=force_conflicts,
                 clusters=clusters,
                 reporter=reporter,
+                history=(store, "tctl sync"),
             )
     reporter.close()
     raise typer.Exit(code)

@@ -132,9 +132,6 @@ KINDS: dict[str, Kind] = {k.kind: k for k in _ALL}
 _BY_API_KIND = {(k.api_version, k.kind): k for k in _ALL}
 _BY_NAME = {name: k for k in _ALL for name in k.names}
 
-# Parent-first order used to sort documents of one apply (and reversed for deletes).
-STORED_ORDER = ("Organization", "Tenant", "Workspace", "Cluster", "WorkspaceSetting")
-
 
 def lookup(api_version: str, kind: str) -> Kind | None:
     return _BY_API_KIND.get((api_version, kind))
@@ -152,7 +149,3 @@ def resolve(name: str) -> Kind:
         known = ", ".join(sorted(k.plural for k in _ALL))
         raise UsageError(f'unknown resource type "{name}"', hint=f"one of: {known}")
     return found
-
-
-def stored_kinds() -> list[Kind]:
-    return [KINDS[k] for k in STORED_ORDER]

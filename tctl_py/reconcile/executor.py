@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from tctl_py.errors import ConflictError, TctlError
 from tctl_py.fleet.parallel import run_bounded, run_per_cluster
-from tctl_py.reconcile.plan import Step, plan, plan_installs, plan_uninstalls, step_order
+from tctl_py.reconcile.plan import Step, object_identity, plan, plan_installs, plan_uninstalls, step_order
 
 if TYPE_CHECKING:
     from tctl_py.fleet.loader import Fleet
@@ -214,10 +214,10 @@ def _snapshot_objects(fleet: Fleet, before: MeshResult, targets: Sequence[str]) 
     for state in fleet.states:
         if state.name in objects:
             for body in (*state.namespaces, *state.destination_rules):
-                objects[state.name][_identity(body)] = body
+                objects[state.name][object_identity(body)] = body
     for obj in before.objects:
         if obj.cluster in objects:
-            objects[obj.cluster][_identity(obj.body)] = obj.body
+            objects[obj.cluster][object_identity(obj.body)] = obj.body
     return {name: list(found.values()) for name, found in objects.items()}
 
 
@@ -253,25 +253,25 @@ def observe(
             *state.destination_rules,
             *client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS]),
         ]
-        known = {_identity(obj) for obj in found}
+        known = {object_identity(obj) for obj in found}
         missing: dict[tuple[str, str, str], list[dict]] = {}  # (apiVersion, kind, ns) -> bodies
         for body in desired_bodies.get(client.name, ()):
             namespace = body["metadata"].get("namespace") or ""
             if (
-                _identity(body) not in known
+                object_identity(body) not in known
                 and body["kind"] not in ("Namespace", "DestinationRule")
                 and namespace in namespaces
             ):
                 missing.setdefault((body["apiVersion"], body["kind"], namespace), []).append(body)
         for (api_version, kind, namespace), bodies in missing.items():
             if len(bodies) >= _LIST_FROM:
-                wanted = {_identity(body) for body in bodies}
+                wanted = {object_identity(body) for body in bodies}
                 found += [
                     obj
                     for obj in client.list_managed(
                         [resource_for(api_version, kind)], selector="", namespace=namespace
                     )
-                    if _identity(obj) in wanted
+                    if object_identity(obj) in wanted
                 ]
                 continue
             for body in bodies:
@@ -309,11 +309,6 @@ def _per_cluster(
             if on_cluster:
                 on_cluster(name, "read")
     return live
-
-
-def _identity(body: dict) -> tuple[str, str, str]:
-    meta = body.get("metadata") or {}
-    return (body.get("kind", ""), meta.get("namespace", "") or "", meta.get("name", ""))
 
 
 # -- act ------------------------------------------------------------------------------------------

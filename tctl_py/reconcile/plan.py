@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tctl_py.kube import SERVER_METADATA
 from tctl_py.mesh.model import GeneratedObject
 from tctl_py.mesh.names import (
     ANNOTATION_ORIGINS,
@@ -50,10 +51,6 @@ from tctl_py.reconcile.ownership import Ownership, source_of
 
 # -- live objects -------------------------------------------------------------------------------
 
-# Written by the API server, never by tctl: not compared, not shown in diffs.
-SERVER_METADATA = frozenset(
-    {"uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink"}
-)
 SERVER_FIELDS = frozenset({"status"})
 # Keys of label/annotation maps that belong to tctl: set by it, removed by it.
 TCTL_PREFIX = "tctl.tetrate.io/"

@@ -6,7 +6,8 @@ from tctl_py.store.sqlite import (
     Change,
     Store,
     StoredObject,
+    SyncRecord,
     default_path,
 )
 
-__all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "default_path"]
+__all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "SyncRecord", "default_path"]

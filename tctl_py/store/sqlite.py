@@ -34,9 +34,9 @@ from typing import Literal
 from tctl_py.config.kinds import KINDS
 from tctl_py.errors import ExitCode, NotFound, StoreError, TctlError
 
-__all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "default_path"]
+__all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "SyncRecord", "default_path"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
 _HINT = "choose another file with --store PATH or the TCTL_STORE environment variable"
 
@@ -70,6 +70,19 @@ _MIGRATIONS: tuple[str, ...] = (
         deleted TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE sync_results (
+        cluster   TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        reason    TEXT NOT NULL,
+        command   TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        PRIMARY KEY (cluster, kind, namespace, name)
+    ) WITHOUT ROWID;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -93,6 +106,20 @@ class StoredObject:
     revision: int  # 1 when created, +1 on every change of the body
     created: str  # RFC 3339 UTC, e.g. 2024-05-01T12:00:00Z
     updated: str
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """What the last reconcile that wrote to a cluster did to one of its objects."""
+
+    cluster: str
+    kind: str
+    namespace: str
+    name: str
+    outcome: str  # created, configured, unchanged, pruned, conflict, kept, failed, ...
+    reason: str
+    command: str  # e.g. "tctl sync"
+    at: str  # RFC 3339 UTC
 
 
 Action = Literal["created", "configured", "unchanged", "deleted"]
@@ -424,6 +451,32 @@ class Store:
                 return {}
             rows = db.execute("SELECT fqn, deleted FROM tombstones ORDER BY fqn").fetchall()
         return dict(rows)
+
+    def record_sync(
+        self, command: str, clusters: Sequence[str], results: Sequence[tuple[str, str, str, str, str, str]]
+    ) -> None:
+        """Replace what is recorded of `clusters` by `results`, each (cluster, kind, namespace,
+        name, outcome, reason), as done now by `command`: the history `tctl describe` shows."""
+        now = _now()
+        with self._errors("write"):
+            db = self._connect(create=True)
+            assert db is not None
+            self._check_writable()
+            with self._transaction(db, write=True):
+                db.executemany("DELETE FROM sync_results WHERE cluster = ?", [(c,) for c in clusters])
+                db.executemany(
+                    "INSERT OR REPLACE INTO sync_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(*result, command, now) for result in results],
+                )
+
+    def sync_history(self) -> builtins.list[SyncRecord]:
+        """Every object's last recorded reconcile, by cluster, kind, namespace and name."""
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return []
+            rows = db.execute("SELECT * FROM sync_results ORDER BY cluster, kind, namespace, name").fetchall()
+        return [SyncRecord(*row) for row in rows]
 
     @contextmanager
     def reconcile_lock(self, doing: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:

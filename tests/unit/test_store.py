@@ -512,6 +512,43 @@ def test_a_store_of_schema_version_1_is_upgraded_in_place(path):
         assert fqns(store) == [ORG]
         assert len(store.identity()) == 16
         assert store.tombstones() == {}
+        assert store.sync_history() == []
+
+
+def test_a_store_of_schema_version_2_keeps_its_objects_and_tombstones_and_gains_sync_history(path):
+    with Store(path) as store:
+        store.apply([org()])
+    raw = sqlite3.connect(path)
+    raw.executescript("DROP TABLE sync_results; PRAGMA user_version = 2;")
+    raw.execute("INSERT INTO tombstones VALUES ('organizations/gone', 'Organization', 'x')")
+    raw.commit()
+    raw.close()
+    with Store(path) as store:
+        assert fqns(store) == [ORG] and store.tombstones() == {"organizations/gone": "x"}
+        store.record_sync(
+            "tctl sync", ["c1"], [("c1", "ServiceEntry", "xcp-multicluster", "a.b", "created", "")]
+        )
+        assert [(r.cluster, r.outcome, r.command) for r in store.sync_history()] == [
+            ("c1", "created", "tctl sync")
+        ]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
+def test_sync_history_is_the_last_run_of_each_cluster(path):
+    def results(cluster: str, outcome: str, *names: str):
+        return [(cluster, "WorkloadEntry", "ns", name, outcome, "") for name in names]
+
+    with Store(path) as store:
+        store.record_sync(
+            "tctl apply", ["c1", "c2"], results("c1", "created", "a", "b") + results("c2", "created", "a")
+        )
+        store.record_sync("tctl sync", ["c1"], results("c1", "unchanged", "a"))
+        history = [(r.command, r.cluster, r.name, r.outcome) for r in store.sync_history()]
+        assert history == [
+            ("tctl sync", "c1", "a", "unchanged"),  # b is no longer there: c1's last run did not see it
+            ("tctl apply", "c2", "a", "created"),
+        ]
+        assert all(r.at.endswith("Z") for r in store.sync_history())
 
 
 # --- files: permissions, read-only stores (issue 7 item 9) ---------------------------------------
