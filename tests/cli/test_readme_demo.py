@@ -70,7 +70,8 @@ def test_the_readmes_get_commands_work_after_the_demo(tmp_path):
         .replace("$(TCTL)", "tctl " + _make_variable("TCTL").split(" ", 1)[1])
         .replace("$(DEMO_STATE)", state)
         for line in MAKEFILE.splitlines()
-        if line.startswith("\t$(TCTL) ")
+        # the lines that set the demo's state; those that draw pictures into files (>) do not
+        if line.startswith("\t$(TCTL) ") and not any(shell in line for shell in ">|")
     ]
     assert any(" apply " in line for line in demo)
     for line in demo:
