@@ -85,7 +85,7 @@ def parse_dot(text: str) -> dict:
 
 @pytest.fixture()
 def tctl(main_run):
-    assert main_run("apply", "-f", str(CONFIG)).exit_code == 0
+    assert main_run("apply", "--no-sync", "-f", str(CONFIG)).exit_code == 0
 
     def run(*args: str, fleet=FLEET):
         return main_run("--fleet", str(fleet), *args)
@@ -144,7 +144,7 @@ def test_svg_through_graphviz(tctl):
 
 
 def test_svg_without_dot_says_what_to_install(proc, main_run, tmp_path):
-    assert main_run("apply", "-f", str(CONFIG)).exit_code == 0
+    assert main_run("apply", "--no-sync", "-f", str(CONFIG)).exit_code == 0
     ran = proc("--fleet", str(FLEET), "graph", "-o", "svg", env={"PATH": str(tmp_path)})
     assert ran.exit_code == 2
     assert "dot program" in ran.stderr and "Traceback" not in ran.stderr

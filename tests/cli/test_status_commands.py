@@ -19,7 +19,7 @@ CLUSTERS = ("cluster-1", "cluster-2", "cluster-3")
 @pytest.fixture()
 def tctl(main_run):
     """tctl on a snapshot fleet (the example's, or another), the example's configuration applied."""
-    assert main_run("apply", "-f", str(CONFIG)).exit_code == 0
+    assert main_run("apply", "--no-sync", "-f", str(CONFIG)).exit_code == 0
 
     def run(*args: str, fleet: Path = FLEET):
         return main_run("--fleet", str(fleet), *args)
