@@ -7,16 +7,20 @@ it runs, so `tctl --help`, `--version` and completion stay fast and never load `
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import traceback
 from typing import Optional
 
 import typer
+from typer._click.exceptions import ClickException
 
 from tctl_py import __version__
 from tctl_py.cli import (
     apply,
     clusters,
+    completion,
+    controller,
     delete,
     describe,
     diff,
@@ -25,12 +29,15 @@ from tctl_py.cli import (
     render,
     snapshot,
     status,
+    store,
     sync,
     validate,
     version,
 )
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
-from tctl_py.cli.state import OPTIONS, hoist_global_options
+from tctl_py.cli.shells import COMPLETE_VAR, answer
+from tctl_py.cli.state import COLOR_MODES, OPTIONS, hoist_global_options
+from tctl_py.cli.usage import Command, usage_error
 from tctl_py.config import limits
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
@@ -40,6 +47,8 @@ app = typer.Typer(
     "validate and apply Tetrate-style configuration, then get, render or snapshot what it means "
     "for every cluster of the fleet.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # help and usage errors as plain text, as kubectl prints them
+    add_completion=False,  # `tctl completion SHELL` prints the script; shells.answer replies
     pretty_exceptions_enable=False,  # errors are mapped in main(); never print locals (credentials)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -80,8 +89,9 @@ def global_options(
         "--store",
         envvar="TCTL_STORE",
         show_envvar=True,
-        metavar="PATH",
-        help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db).",
+        metavar="PATH|kube://CONTEXT/NAMESPACE",
+        help="Where applied configuration is kept: a SQLite file (default: "
+        "~/.local/state/tctl/store.db) or custom resources in a namespace of a cluster.",
     ),
     request_timeout: float = typer.Option(
         10.0,
@@ -121,6 +131,12 @@ def global_options(
         help="Largest input tctl reads: each -f file or stdin, snapshot file and "
         "kubeconfig (bytes, or with Ki, Mi, Gi).",
     ),
+    color: str = typer.Option(
+        "auto",
+        "--color",
+        metavar="WHEN",
+        help="Colour diffs: auto (on a terminal, unless NO_COLOR is set), always or never.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -130,25 +146,31 @@ def global_options(
     OPTIONS.context = context
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
     OPTIONS.concurrency = concurrency
+    if color not in COLOR_MODES:
+        raise typer.BadParameter(f'"{color}" is none of: {", ".join(COLOR_MODES)}', param_hint="'--color'")
+    OPTIONS.color = color
     try:
         limits.max_input_size = limits.parse_size(max_input_size)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint=f"'{limits.OPTION}'") from None
 
 
-app.command("validate", help=validate.HELP)(validate.command)
-app.command("apply", help=apply.HELP)(apply.command)
-app.command("get", help=get.HELP)(get.command)
-app.command("delete", help=delete.HELP)(delete.command)
-app.command("diff", help=diff.HELP)(diff.command)
-app.command("sync", help=sync.HELP)(sync.command)
-app.command("render", help=render.HELP)(render.command)
-app.command("snapshot", help=snapshot.HELP)(snapshot.command)
-app.command("clusters", help=clusters.HELP)(clusters.command)
-app.command("status", help=status.HELP)(status.command)
-app.command("graph", help=graph.HELP)(graph.command)
-app.command("describe", help=describe.HELP)(describe.command)
-app.command("version", help=version.HELP)(version.command)
+app.command("validate", help=validate.HELP, cls=Command)(validate.command)
+app.command("apply", help=apply.HELP, cls=Command)(apply.command)
+app.command("get", help=get.HELP, cls=Command)(get.command)
+app.command("delete", help=delete.HELP, cls=Command)(delete.command)
+app.command("diff", help=diff.HELP, cls=Command)(diff.command)
+app.command("sync", help=sync.HELP, cls=Command)(sync.command)
+app.command("render", help=render.HELP, cls=Command)(render.command)
+app.command("snapshot", help=snapshot.HELP, cls=Command)(snapshot.command)
+app.command("clusters", help=clusters.HELP, cls=Command)(clusters.command)
+app.command("status", help=status.HELP, cls=Command)(status.command)
+app.command("graph", help=graph.HELP, cls=Command)(graph.command)
+app.command("describe", help=describe.HELP, cls=Command)(describe.command)
+app.command("version", help=version.HELP, cls=Command)(version.command)
+app.command("completion", help=completion.HELP, cls=Command)(completion.command)
+app.add_typer(store.app, name="store", help=store.HELP)
+app.command("controller", help=controller.HELP, cls=Command)(controller.command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -183,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
             # to report or wait for; reads in flight are abandoned.
             sys.stderr.write("interrupted\n")
             exit_now(EXIT_INTERRUPTED)
-        if interrupt.stop.is_set():  # writes were stopped: the report above says what was not done
+        # writes were stopped: the report above says what was not done (unless the command
+        # runs until asked to stop, as sync --watch: then that is a clean end)
+        if interrupt.stop.is_set() and not interrupt.clean_stop:
             sys.stderr.write(
                 'interrupted: objects reported "not done" were not written; run tctl sync to finish\n'
             )
@@ -199,7 +223,15 @@ def main(argv: list[str] | None = None) -> None:
 def _run(args: list[str]) -> int:
     """The command's exit code."""
     try:
-        app(args=args, prog_name="tctl", standalone_mode=True)
+        command = typer.main.get_command(app)
+        if instruction := os.environ.get(COMPLETE_VAR):  # the shell asks what TAB offers
+            return answer(command, instruction)
+        done = command.main(args=args, prog_name="tctl", standalone_mode=False)
+    except ClickException as error:  # a usage error, found before the command ran
+        return usage_error(error)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        return 1
     except SystemExit as exit_:  # how click ends every command
         if isinstance(exit_.code, str):  # sys.exit("message"), as Python would print it
             sys.stderr.write(f"{exit_.code}\n")
@@ -217,7 +249,8 @@ def _run(args: list[str]) -> int:
             "Run again with --debug for the traceback, and please report it.\n"
         )
         return int(ExitCode.INTERNAL)
-    return int(ExitCode.OK)
+    # click returns the code of a typer.Exit (or the command's return value, always None)
+    return done if isinstance(done, int) else int(ExitCode.OK)
 
 
 def _report(error: TctlError) -> None:

@@ -1,4 +1,4 @@
-"""`tctl delete`: remove configuration from the store, with everything under it."""
+"""`tctl delete`: remove configuration from the store (with --cascade, with everything under it)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from tctl_py.cli.common import (
     reconcile_lock,
 )
 
-HELP = """Delete objects named in files (-f) or as KIND NAME, with everything under them: what apply -f added, delete -f takes away.
+HELP = """Delete objects named in files (-f) or as KIND NAME: what apply -f added, delete -f takes away.
 
-Deleting a workspace deletes its setting; deleting an organization deletes everything in it. Nothing is deleted if any named object does not exist. Then the clusters are reconciled: what the deleted configuration generated is pruned (--no-sync leaves them; --cluster C reconciles C alone). IngressGateway documents are deleted from the cluster named by --cluster, or from every cluster with --all-clusters.
+A parent whose children are not deleted in the same command is refused (exit 3): --cascade deletes everything under it too (a workspace's setting; an organization's tenants, workspaces, settings and clusters). Nothing is deleted if any named object does not exist. Then the clusters are reconciled: what the deleted configuration generated is pruned (--no-sync leaves them; --cluster C reconciles C alone). IngressGateway documents are deleted from the cluster named by --cluster, or from every cluster with --all-clusters.
 
 --dry-run (client) shows what would be deleted and pruned and writes nothing; --dry-run=server sends the deletes with dryRun=All. Both exit 1 when anything would change. Exit 4 when a cluster failed.
 """
@@ -46,6 +46,7 @@ def command(
     no_sync: bool = typer.Option(False, "--no-sync", help="Delete from the store; leave the clusters."),
     cluster: Optional[str] = OneCluster,
     all_clusters: bool = AllClusters,
+    cascade: bool = typer.Option(False, "--cascade", help="Also delete everything under the named objects."),
     verbose: bool = Verbose,
     quiet: bool = Quiet,
     output: Optional[str] = ReportOutput,
@@ -110,7 +111,7 @@ def command(
             if not no_sync:
                 held.enter_context(reconcile_lock(store, "tctl delete", dry_run))
             baseline = meshview.mesh_config(store)
-            changes = store.delete(targets, dry_run=bool(dry_run)) if targets else []
+            changes = store.delete(targets, dry_run=bool(dry_run), cascade=cascade) if targets else []
             deleted = [change.fqn for change in changes]
             config = meshview.mesh_config(store, without=deleted if dry_run else ())
             reporter.store(changes)

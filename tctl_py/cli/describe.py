@@ -36,6 +36,7 @@ def command(
     from tctl_py.errors import NotFound, UsageError
     from tctl_py.mesh import Exposed
     from tctl_py.mesh.status import service_status
+    from tctl_py.store import KeepsSyncHistory
 
     if kind not in ("service", "services", "svc"):
         raise UsageError(f'cannot describe "{kind}"', hint="tctl describe service NAME -n NAMESPACE")
@@ -43,8 +44,8 @@ def command(
     with open_store() as store:
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
-        # optional: a store that keeps no sync history describes without events
-        history = store.sync_history() if hasattr(store, "sync_history") else []
+        # a store that keeps no sync history (Kubernetes) describes without events
+        history = store.sync_history() if isinstance(store, KeepsSyncHistory) else []
     fleet = meshview.load_fleet(config)
     if not fleet.states:
         raise UsageError(

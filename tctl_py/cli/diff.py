@@ -34,7 +34,7 @@ def command(
     suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import FINDINGS, reconcile_and_report
+    from tctl_py.cli.report import FINDINGS, reconcile_and_report, use_color
     from tctl_py.config import objects
     from tctl_py.errors import ExitCode, InvalidInput, UsageError
     from tctl_py.output.diff import show
@@ -69,6 +69,6 @@ def command(
             baseline=baseline,
             diffs=diffs,
         )
-    show(diffs, sys.stdout)
+    show(diffs, sys.stdout, color=use_color())
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(ExitCode.worst(codes))

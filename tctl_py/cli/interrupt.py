@@ -5,6 +5,8 @@ Python's KeyboardInterrupt does: nothing was written, and reads in flight are ab
 writes started (`writes_started()`), the first SIGINT or any SIGTERM only sets `stop`: no new
 write starts, writes in flight finish or time out (`--request-timeout`), and the command
 reports what was and was not done, then exits 130. A second Ctrl-C exits at once.
+A long-running command (`sync --watch`) calls `stops_cleanly()`: then a signal only sets `stop`
+and the command, having finished its writes in flight, exits 0.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ class Interrupt:
         self.stop = threading.Event()  # what the workers are given: set once asked to stop
         self._stream = stream
         self._writing = False
+        self.clean_stop = False
+
+    def stops_cleanly(self) -> None:
+        """A signal asks the command to stop (after its writes in flight): it then exits 0."""
+        self._writing = True
+        self.clean_stop = True
 
     def writes_started(self) -> None:
         """From now on the first signal stops new writes instead of ending the command."""
@@ -59,6 +67,9 @@ class Interrupt:
         if not self._writing:
             raise KeyboardInterrupt
         name = "interrupted" if number == signal.SIGINT else "terminated (SIGTERM)"
+        if self.clean_stop:
+            self._say(f"{name}: stopping once the writes in flight are done")
+            return
         self._say(
             f"{name}: starting no new writes; those in flight finish or time out "
             "(--request-timeout); press Ctrl-C again to quit at once"

@@ -13,13 +13,13 @@ if TYPE_CHECKING:
     from tctl_py.fleet.loader import Fleet, FleetOptions
     from tctl_py.mesh import MeshConfig
     from tctl_py.reconcile.ownership import Ownership
-    from tctl_py.store import Store
+    from tctl_py.store import ConfigStore
 
 # The kinds of configuration the engine reads, by MeshConfig field.
 _CONFIG_KINDS = {"workspaces": "Workspace", "settings": "WorkspaceSetting", "clusters": "Cluster"}
 
 
-def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
+def mesh_config(store: ConfigStore, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
     """The configuration as stored, optionally with bodies about to be applied on top and the
     FQNs `without` about to be deleted (dry runs show the configuration as it would be)."""
     from tctl_py.config import kinds
@@ -43,7 +43,7 @@ def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str]
 
 
 def ownership(
-    store: Store, config: MeshConfig, organizations: Sequence[str] = (), releasing: Sequence[str] = ()
+    store: ConfigStore, config: MeshConfig, organizations: Sequence[str] = (), releasing: Sequence[str] = ()
 ) -> Ownership:
     """What this run may prune: the settings of `config`, the store's tombstones (and those a
     dry run of `delete` would record, `releasing`), and with `apply --prune` everything of the

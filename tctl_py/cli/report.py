@@ -13,7 +13,7 @@ from tctl_py.cli.common import err, out
 
 if TYPE_CHECKING:
     from tctl_py.mesh import Finding
-    from tctl_py.store import Store
+    from tctl_py.store import ConfigStore
 
 
 def check_dry_run(dry_run: str | None) -> None:
@@ -34,7 +34,7 @@ def reconcile_and_report(
     baseline=None,
     reporter: Reporter | None = None,
     diffs: list | None = None,
-    history: tuple[Store, str] | None = None,
+    history: tuple[ConfigStore, str] | None = None,
 ) -> int:
     """Plan (and unless a dry run, write) every cluster; tell each step to `reporter` (a dry run
     adds the diffs for people; without a reporter, `diff`'s case, only those are printed; given
@@ -53,7 +53,10 @@ def reconcile_and_report(
         meshview.check_clusters(fleet, clusters)
     shown = list(clusters) if clusters else fleet.names()
     chatty = reporter is None or reporter.text  # progress, warnings, notes and diffs are for people
-    with ClusterProgress(sys.stderr, shown if fleet.live and chatty else []) as progress:
+    # Redrawn in place only where colour is welcome: NO_COLOR means no escape codes at all.
+    with ClusterProgress(
+        sys.stderr, shown if fleet.live and chatty else [], live=use_color(sys.stderr)
+    ) as progress:
         rec = reconcile(
             config,
             fleet,
@@ -106,10 +109,14 @@ def reconcile_and_report(
     return int(ExitCode.OK)
 
 
-def record_history(store: Store, command: str, rec, clusters: Sequence[str]) -> None:
-    """Keep each object's outcome as the store's sync history; a store that cannot keep it
-    (read-only) costs a note, not the run."""
+def record_history(store: ConfigStore, command: str, rec, clusters: Sequence[str]) -> None:
+    """Keep each object's outcome as the store's sync history, where the store keeps one; a
+    store that cannot write it (read-only) costs a note, not the run."""
     from tctl_py.errors import StoreError
+    from tctl_py.store import KeepsSyncHistory
+
+    if not isinstance(store, KeepsSyncHistory):
+        return
 
     results = [
         (s.cluster, s.kind, s.namespace, s.name, str(r.outcome), r.reason)
@@ -300,7 +307,18 @@ def print_diffs(rec) -> None:
     """Diffs of each object that would change, live (cleaned) against after the apply."""
     from tctl_py.output.diff import show
 
-    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout)
+    show([(step.path, step.before, step.after) for step in rec.changes], sys.stdout, color=use_color())
+
+
+def use_color(stream=None) -> bool:
+    """Whether escape codes may go to `stream` (stdout by default): --color, else only on a
+    terminal and unless NO_COLOR is set."""
+    import os
+
+    from tctl_py.cli.state import OPTIONS
+    from tctl_py.output.diff import wants_color
+
+    return wants_color(OPTIONS.color, sys.stdout if stream is None else stream, os.environ)
 
 
 def cluster_error(name: str, message: str) -> None:

@@ -16,8 +16,11 @@ _VALUED = (
     "--cluster-timeout",
     "--concurrency",
     "--max-input-size",
+    "--color",
 )
 _FLAGS = ("--debug",)
+
+COLOR_MODES = ("auto", "always", "never")  # --color
 
 
 @dataclass
@@ -30,10 +33,16 @@ class GlobalOptions:
     cluster_timeout: float | None = None  # seconds for all the work on one cluster; None: no limit
     concurrency: int | None = None  # writes sent at once to one cluster; None: the fleet's default
     debug: bool = False
+    color: str = "auto"  # diffs in colour: auto (on a terminal, without NO_COLOR), always, never
     interrupt: Interrupt = field(default_factory=Interrupt)  # Ctrl-C/SIGTERM of this run (main sets it)
 
 
 OPTIONS = GlobalOptions()
+
+
+def takes_a_value(arg: str) -> bool:
+    """A global option whose value is the next word (`--fleet DIR`)."""
+    return arg in _VALUED
 
 
 def hoist_global_options(args: list[str]) -> list[str]:

@@ -133,6 +133,16 @@ _BY_API_KIND = {(k.api_version, k.kind): k for k in _ALL}
 _BY_NAME = {name: k for k in _ALL for name in k.names}
 
 
+def stored_kinds() -> list[Kind]:
+    """The configuration kinds, parents first (the order a batch is written in)."""
+    return [KINDS[k] for k in ("Organization", "Tenant", "Workspace", "Cluster", "WorkspaceSetting")]
+
+
+def generated_kinds() -> list[Kind]:
+    """The Istio kinds tctl generates, as `get all` lists them."""
+    return [k for k in _ALL if k.generated]
+
+
 def lookup(api_version: str, kind: str) -> Kind | None:
     return _BY_API_KIND.get((api_version, kind))
 

@@ -116,6 +116,7 @@ def reconcile(
     baseline: MeshConfig | None = None,
     result: MeshResult | None = None,
     on_cluster: OnCluster | None = None,
+    managed: Mapping[str, Sequence[dict]] | None = None,
 ) -> Reconciliation:
     """Plan every readable cluster (or those named), and with `write` carry the plan out.
 
@@ -123,7 +124,9 @@ def reconcile(
     to hold what `baseline` (the configuration before this change; default `config`) generates:
     the plan then shows what the change of configuration changes.
     `ownership`: which managed objects the plan may prune or update (SPEC §3.3). `result`: the
-    engine's result when the caller already computed it.
+    engine's result when the caller already computed it. `managed`: per cluster, the
+    ServiceEntries, WorkloadEntries and Gateways tctl manages there, when the caller keeps them
+    up to date (a watch); they are then not listed again (clusters missing from it are).
     """
     unreachable = {state.name for state in fleet.states if not state.reachable}
     targets = [
@@ -135,7 +138,7 @@ def reconcile(
         before = result if baseline is None else desired(baseline, fleet, clusters)
         live = _snapshot_objects(fleet, before, targets)
     else:
-        live = observe(fleet, result, targets, outcome.failed, on_cluster)
+        live = observe(fleet, result, targets, outcome.failed, on_cluster, managed)
     readable = [name for name in targets if name not in outcome.failed]
     steps = plan(
         result.objects,
@@ -227,9 +230,11 @@ def observe(
     targets: Sequence[str],
     failed: dict[str, str],
     on_cluster: OnCluster | None = None,
+    managed: Mapping[str, Sequence[dict]] | None = None,
 ) -> dict[str, list[dict]]:
     """Per cluster of `targets`: objects labelled as tctl's, plus any object a desired name
-    would take; a cluster that cannot be read goes to `failed` with why.
+    would take; a cluster that cannot be read goes to `failed` with why. `managed`: the
+    labelled ServiceEntries, WorkloadEntries and Gateways of each cluster, if already known.
 
     Namespaces and DestinationRules were read whole with the fleet; ServiceEntries,
     WorkloadEntries and Gateways are listed by label, then looked for only for desired objects
@@ -251,7 +256,11 @@ def observe(
         found = [
             *state.namespaces,
             *state.destination_rules,
-            *client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS]),
+            *(
+                cached
+                if (cached := (managed or {}).get(client.name)) is not None
+                else client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS])
+            ),
         ]
         known = {object_identity(obj) for obj in found}
         missing: dict[tuple[str, str, str], list[dict]] = {}  # (apiVersion, kind, ns) -> bodies

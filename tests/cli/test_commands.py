@@ -121,8 +121,8 @@ def test_validate_without_f_is_a_usage_error(cli):
     no_traceback(ran)
 
 
-def test_validate_bad_output_format_is_a_usage_error(cli, cfg):
-    ran = cli("validate", "-f", str(cfg.dir), "-o", "xml")
+def test_validate_bad_output_format_is_a_usage_error(main_run, cfg):
+    ran = main_run("validate", "-f", str(cfg.dir), "-o", "xml")
     assert ran.exit_code == 2
     no_traceback(ran)
 
@@ -606,17 +606,27 @@ def test_get_missing_name_exits_3(main_run, cli, applied):
     no_traceback(ran)
 
 
-def test_get_bad_output_exits_2(cli, applied):
-    ran = cli("get", "ws", "-o", "xml")
+def test_get_bad_output_exits_2(main_run, applied):
+    ran = main_run("get", "ws", "-o", "xml")
     assert ran.exit_code == 2
+    assert ran.stderr.startswith('error: unknown output format "xml"; choose one of: table, wide, yaml,')
     no_traceback(ran)
 
 
 # --- delete -------------------------------------------------------------------------------------------
 
 
-def test_delete_workspace_deletes_its_setting(cli, applied):
-    ran = cli("delete", "--no-sync", "ws", "bookinfo-ws")
+def test_deleting_a_workspace_with_its_setting_is_refused(main_run, cli, applied):
+    ran = main_run("delete", "--no-sync", "ws", "bookinfo-ws")
+    assert ran.exit_code == 3
+    assert "bookinfo-ws-settings" in ran.stderr and "--cascade" in ran.stderr
+    assert ran.stdout == ""
+    no_traceback(ran)
+    assert lines(cli("get", "wss", "-o", "name").stdout) == ["workspacesetting/bookinfo-ws-settings"]
+
+
+def test_delete_workspace_with_cascade_deletes_its_setting(cli, applied):
+    ran = cli("delete", "--no-sync", "ws", "bookinfo-ws", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert lines(ran.stdout) == [
         "workspacesetting/bookinfo-ws-settings deleted",
@@ -627,8 +637,8 @@ def test_delete_workspace_deletes_its_setting(cli, applied):
     assert lines(cli("get", "tenants", "-o", "name").stdout) == ["tenant/tse"]
 
 
-def test_delete_organization_deletes_everything_in_it(cli, with_cluster):
-    ran = cli("delete", "--no-sync", "org", "tse")
+def test_delete_organization_with_cascade_deletes_everything_in_it(cli, with_cluster):
+    ran = cli("delete", "--no-sync", "org", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert sorted(lines(ran.stdout)) == sorted(
         [line.replace("created", "deleted") for line in CREATED] + ["cluster/cluster-1 deleted"]
@@ -678,7 +688,7 @@ def test_delete_ambiguous_name_needs_a_filter(main_run, cli, two_tenants):
     assert ran.exit_code == 2
     assert "--tenant" in ran.stderr
     assert len(lines(cli("get", "ws", "-o", "name").stdout)) == 3
-    narrowed = cli("delete", "--no-sync", "ws", "bookinfo-ws", "--tenant", "other")
+    narrowed = cli("delete", "--no-sync", "ws", "bookinfo-ws", "--tenant", "other", "--cascade")
     assert narrowed.exit_code == 0, narrowed.stderr
     assert lines(narrowed.stdout) == [
         "workspacesetting/other-settings deleted",

@@ -166,7 +166,7 @@ def test_apply_after_a_setting_change_reports_what_the_change_changes(
 
 
 def test_deleting_the_workspace_reports_every_prune(tctl, applied):
-    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
+    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     found = steps(ran.stdout)
     assert len(found) == OBJECTS - 1  # all but the xcp-multicluster Namespace, never pruned

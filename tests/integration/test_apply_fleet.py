@@ -621,7 +621,7 @@ def test_no_sync_stores_only(fleet, tctl):
 
 
 def test_deleting_the_workspace_prunes_everything_tctl_generated(fleet, tctl, applied):
-    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
+    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert "workspace/bookinfo-ws deleted" in ran.stdout
     assert "workspacesetting/bookinfo-ws-settings deleted" in ran.stdout
@@ -659,7 +659,7 @@ def test_pruning_the_multicluster_namespace_never_deletes_objects_tctl_does_not_
         },
     }
     c3.seed(theirs)
-    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
+    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert [(k, n) for k, _, n in managed_objects(c3)] in ([], [("Namespace", MULTICLUSTER)])
     assert names(c3, "ServiceEntry", MULTICLUSTER) == ["httpbin-external"]

@@ -1,0 +1,201 @@
+"""Running the control loop from a command (`sync --watch`, and the controller): the store as the
+loop's configuration source, its log lines (text or JSON), metrics and health endpoints, and a
+requested stop (SIGINT/SIGTERM) as a clean exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
+
+from tctl_py.cli.state import OPTIONS
+from tctl_py.errors import UsageError
+from tctl_py.reconcile.loop import LoopObserver
+
+if TYPE_CHECKING:
+    from tctl_py.reconcile.executor import StepResult
+    from tctl_py.reconcile.loop import LoopOptions, WriteGate
+    from tctl_py.reconcile.metrics import Endpoints, Metrics
+    from tctl_py.store import ConfigStore
+
+LOG_FORMATS = ("text", "json")
+
+
+class StoreSource:
+    """The loop's `ConfigSource` over a store. A thread with a store of its own (its own
+    connection) waits in `wait_for_change`: a watch on the custom resources for the Kubernetes
+    store, `PRAGMA data_version` for SQLite (which any commit by another process changes).
+    `version` returns the last token it saw, so the loop asks as often as it likes for free."""
+
+    FOLLOW_S = 10.0  # how long one wait lasts before it starts again (a relist on Kubernetes)
+
+    def __init__(self, store: ConfigStore, follower: ConfigStore, stop: threading.Event) -> None:
+        self.store = store
+        self._token = follower.change_token()
+        threading.Thread(
+            target=self._follow, args=(follower, stop), name="store-follower", daemon=True
+        ).start()
+
+    def _follow(self, follower: ConfigStore, stop: threading.Event) -> None:
+        from tctl_py.errors import TctlError
+
+        with follower:
+            while not stop.is_set():
+                try:
+                    self._token = follower.wait_for_change(self._token, self.FOLLOW_S)
+                except TctlError:
+                    stop.wait(1.0)  # the store cannot be read now: the loop keeps what it loaded
+
+    def version(self) -> object:
+        return self._token
+
+    def load(self):
+        from tctl_py.cli import meshview
+
+        config = meshview.mesh_config(self.store)
+        return config, meshview.ownership(self.store, config)
+
+
+class WatchLog(LoopObserver):
+    """One line per write and per cluster state change (and per failed reconcile, on stderr);
+    `json`: one object per line, with a `time`."""
+
+    def __init__(self, log_format: str, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.json = log_format == "json"
+        self.out, self.err = out or sys.stdout, err or sys.stderr
+        self._lock = threading.Lock()
+
+    def _emit(self, stream: TextIO, text: str, record: dict) -> None:
+        line = (
+            json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record})
+            if self.json
+            else text
+        )
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    def cluster_state(self, cluster: str, state: str, error: str = "") -> None:
+        text = f"cluster {cluster} {state}" + (f": {error}" if error else "")
+        record = {"event": "cluster", "cluster": cluster, "state": state}
+        if error:
+            record["error"] = error
+        self._emit(self.err if state == "unreadable" else self.out, text, record)
+
+    def wrote(self, result: StepResult) -> None:
+        from tctl_py.config import kinds
+
+        step = result.step
+        kind = kinds.by_kind(step.kind)
+        label = f"{kind.singular}.{kind.group}/{step.name}" if kind else f"{step.kind.lower()}/{step.name}"
+        text = f"{step.cluster} {label} {result.outcome}" + (f": {result.reason}" if result.reason else "")
+        record = {
+            "event": "write",
+            "cluster": step.cluster,
+            "kind": step.kind,
+            "namespace": step.namespace,
+            "name": step.name,
+            "outcome": str(result.outcome),
+        }
+        if result.reason:
+            record["reason"] = result.reason
+        self._emit(self.out, text, record)
+
+    def cluster_failed(self, cluster: str, error: str) -> None:
+        text = f"error: cluster {cluster}: {error}" if cluster else f"error: {error}"
+        self._emit(self.err, text, {"event": "error", "cluster": cluster, "error": error})
+
+    def leader(self, state: str, identity: str, text: str) -> None:
+        """A leader election event of the controller: `acquired`, `lost`, `observed` (another
+        holder, `identity`, or "" for none) or `error` (on stderr)."""
+        record = {"event": "leader", "state": state, "identity": identity}
+        if state == "error":
+            record["error"] = text
+        self._emit(self.err if state == "error" else self.out, text, record)
+
+
+def check_watch_options(debounce: float, resync: float, log_format: str) -> None:
+    if debounce < 0:
+        raise UsageError(f"--debounce must be 0 or more seconds, not {debounce}")
+    if resync <= 0:
+        raise UsageError(f"--resync must be more than 0 seconds, not {resync}")
+    if log_format not in LOG_FORMATS:
+        raise UsageError(f'--log-format must be "text" or "json", not "{log_format}"')
+
+
+def run_loop(
+    options: LoopOptions,
+    *,
+    log_format: str,
+    metrics_addr: str | None,
+    health_addr: str | None,
+    gate: WriteGate | None = None,
+    on_metrics: Callable[[Metrics], None] | None = None,
+) -> int:
+    """Run the loop on the store and fleet of the global options until SIGINT/SIGTERM; 0 then.
+
+    `gate`: when the loop may write (default: always). `on_metrics`: given the metrics when
+    there are any (the controller sets `tctl_leader`). `/readyz` answers 200 once every cluster
+    was listed once: for the controller, the leader or a warm follower alike."""
+    from tctl_py.cli import meshview
+    from tctl_py.cli.common import open_store
+    from tctl_py.reconcile.loop import Loop, Observers
+    from tctl_py.reconcile.metrics import parse_address
+
+    if OPTIONS.fleet:
+        raise UsageError("--watch reads live clusters: it cannot watch a snapshot fleet (--fleet)")
+    if OPTIONS.cluster_timeout:
+        raise UsageError(
+            "--cluster-timeout bounds all the work of a one-shot command on a cluster; "
+            "a loop that runs until stopped has only --request-timeout"
+        )
+    metrics_at = parse_address(metrics_addr, "--metrics-addr") if metrics_addr else None
+    health_at = parse_address(health_addr, "--health-addr") if health_addr else None
+    interrupt = OPTIONS.interrupt
+    interrupt.stops_cleanly()  # from now on a signal asks the loop to stop
+    observers: list[LoopObserver] = [WatchLog(log_format)]
+    metrics: Metrics | None = None
+    if metrics_at:
+        from tctl_py.reconcile.metrics import Metrics
+
+        metrics = Metrics()
+        metrics.leader.set(1 if gate is None else 0)
+        observers.append(metrics)
+        if on_metrics is not None:
+            on_metrics(metrics)
+    with open_store() as store:
+        config = meshview.mesh_config(store)
+        with meshview.load_fleet(config) as fleet:
+            if options.clusters:
+                meshview.check_clusters(fleet, options.clusters)
+            source = StoreSource(store, open_store(), interrupt.stop)
+            loop = Loop(fleet, source, gate=gate, observer=Observers(observers), options=options)
+            servers = _endpoints(metrics_at, health_at, metrics, loop.ready.is_set)
+            try:
+                loop.run(interrupt.stop)
+            finally:
+                for server in servers:
+                    server.close()
+    return 0
+
+
+def _endpoints(
+    metrics_at: tuple[str, int] | None,
+    health_at: tuple[str, int] | None,
+    metrics: Metrics | None,
+    ready: Callable[[], bool],
+) -> list[Endpoints]:
+    """The HTTP servers asked for: one when both options name the same address."""
+    from tctl_py.reconcile.metrics import Endpoints
+
+    if metrics_at and metrics_at == health_at:
+        return [Endpoints(metrics_at, metrics=metrics, ready=ready).start()]
+    servers = []
+    if metrics_at:
+        servers.append(Endpoints(metrics_at, metrics=metrics).start())
+    if health_at:
+        servers.append(Endpoints(health_at, ready=ready).start())
+    return servers
