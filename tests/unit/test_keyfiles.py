@@ -58,8 +58,8 @@ def test_item8_sigterm_removes_the_private_folder():
         "import time; from tctl_py.fleet.keyfiles import KeyFiles\n"
         "from tctl_py.cli.interrupt import Interrupt, exit_now\n"
         "with Interrupt().handling_signals():\n"
-        "    print(KeyFiles(in_memory=False).path_for(b'key'), flush=True)\n"
-        "    try:\n"
+        "    try:\n"  # before the path is printed: the signal may come at once
+        "        print(KeyFiles(in_memory=False).path_for(b'key'), flush=True)\n"
         "        time.sleep(60)\n"
         "    except KeyboardInterrupt:\n"
         "        exit_now(130)\n"
