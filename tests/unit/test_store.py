@@ -607,3 +607,15 @@ def test_a_second_reconcile_waits_for_the_first_and_is_told_who_holds_the_lock(p
     with Store(path).reconcile_lock("tctl sync", on_wait=told.append):
         pass
     assert told == []
+
+
+def test_data_version_changes_when_another_connection_commits(path):
+    with Store(path) as watcher:
+        assert watcher.data_version() == 0  # no store yet: nothing was created
+        with Store(path) as writer:
+            writer.apply([org()])
+            first = watcher.data_version()
+            assert first != 0
+            assert watcher.data_version() == first  # nothing new: the same token
+            writer.apply([tenant()])
+            assert watcher.data_version() != first
