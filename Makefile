@@ -27,6 +27,15 @@ demo: $(STAMP)
 	$(TCTL) get workloadentries -n bookinfo --cluster cluster-2
 	@echo "== the fleet"
 	$(TCTL) clusters
+	@echo "== will failover work? every exposed service in every cluster"
+	$(TCTL) status
+	@echo "== the picture: docs/images/bookinfo.mmd (Mermaid) and, with Graphviz, bookinfo.svg"
+	@mkdir -p docs/images
+	$(TCTL) graph -o mermaid > docs/images/bookinfo.mmd
+	@if command -v dot >/dev/null 2>&1; then $(TCTL) graph -o dot | dot -Tsvg > docs/images/bookinfo.svg; \
+	else echo "(Graphviz's dot is not installed: docs/images/bookinfo.svg not refreshed)"; fi
+	@echo "== next: run the README's commands on the demo's store and fleet with"
+	@echo "export TCTL_STORE=$(DEMO_STATE)/store.db TCTL_FLEET=examples/bookinfo/fleet"
 
 # Lint and types first: a test run on code that does not pass them is not worth waiting for.
 lint: $(STAMP)

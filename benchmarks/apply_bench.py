@@ -1,25 +1,22 @@
-"""Apply the configuration of 200 exposed Services to 20 emulated clusters, against one cluster.
+"""Apply the generated objects of 200 exposed Services to 20 emulated clusters: tctl against kubectl.
 
-Each cluster is an emulated Kubernetes API server (tests/support: kmock behind aiohttp on
-127.0.0.1) that adds `--latency` (20 ms) to every request. tctl runs as a whole process with
-KUBECONFIG pointing at the emulators. The emulators run on the same machine, in
-`--emulator-processes` (4) processes started by this script, clusters spread round robin (see
-EMULATOR_PROCESSES for why not one).
+Each cluster is an emulated Kubernetes API server (tests/support: kmock behind aiohttp, https on
+127.0.0.1) that adds `--latency` (20 ms) to every request. The emulators run on the same machine,
+in `--emulator-processes` (4) processes started by this script, clusters spread round robin (see
+EMULATOR_PROCESSES for why not one). Side by side in one run, each on fresh emulators, best of
+`--runs` rounds, interleaved:
 
-Three runs, each with fresh emulators and a fresh store, best of `--runs` rounds, interleaved:
-
-* 20 clusters: `tctl apply -f CONFIG` (first apply), then the same again (no-op).
-* one cluster's share: the same 20-cluster fleet and configuration, stored first (untimed, with
-  `apply --no-sync`, which sends no request), then `tctl sync --cluster cluster-00` (first) and
-  again (no-op). It reads the state of all 20 clusters (the engine needs it) but plans and writes
-  cluster-00 only: the same objects and requests as cluster-00 gets in the 20-cluster run.
-* one cluster alone: a fleet of just cluster-00 (same Services, one Cluster object),
-  `tctl apply -f CONFIG` twice. With no other cluster nothing is remote, so it generates one
-  Gateway: it measures start-up and reading, not a comparable amount of work.
+* tctl: `tctl apply -f CONFIG` (first apply), then the same again (no-op), one process.
+* kubectl: the same objects as `tctl render --out DIR` writes them (rendered untimed, from a
+  store filled with `apply --no-sync`), then `kubectl apply --server-side -R -f DIR/<cluster>`
+  for every cluster, the 20 processes started at once and timed until the last one ends
+  (first apply), then again (no-op; kubectl sends every object again, the server writes nothing).
 
 Requests are counted by the emulators per cluster and HTTP method; writes are the changes they
-persisted. The no-op runs must persist nothing and send no write request. The numbers are written
-to docs/performance.md between the `apply-bench` markers.
+persisted. Both first applies must create exactly the objects the placement implies, and leave
+the same objects in the clusters (kind, name, labels, annotations, spec); the no-op runs must
+persist nothing. The numbers are written to docs/performance.md between the `apply-bench`
+markers.
 
     .venv/bin/python benchmarks/apply_bench.py [--clusters 20] [--services 200] [--runs 3]
                                                [--latency 0.02] [--emulator-processes 4]
@@ -60,6 +57,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from validate_bench import _cpus, write_section
 
 import tests.support.emulator
+from tctl_py.mesh.names import ANNOTATION_STORE
 from tests.support import EmulatedFleet
 
 NAMESPACE = "bench"
@@ -132,9 +130,8 @@ def _namespace(name: str) -> dict:
     }
 
 
-def make_scenario(clusters: int, services: int, only: int | None = None) -> Scenario:
-    """The placement over `clusters` clusters; with `only`, keep that one cluster alone (same
-    objects as it has in the full fleet, one Cluster object)."""
+def make_scenario(clusters: int, services: int) -> Scenario:
+    """The placement over `clusters` clusters, and the objects it implies in each."""
     placed: dict[int, list[dict]] = {c: [] for c in range(clusters)}
     where_of: dict[int, list[int]] = {}
     for i in range(services):
@@ -145,8 +142,7 @@ def make_scenario(clusters: int, services: int, only: int | None = None) -> Scen
         where_of[i] = where
         for c in where:
             placed[c].append(_service(f"svc-{i:03d}", i))
-    kept = range(clusters) if only is None else [only]
-    names = [cluster_name(c) for c in kept]
+    names = [cluster_name(c) for c in range(clusters)]
     objects = {
         cluster_name(c): [
             _namespace("default"),
@@ -155,14 +151,14 @@ def make_scenario(clusters: int, services: int, only: int | None = None) -> Scen
             _gateway_service(c),
             *placed[c],
         ]
-        for c in kept
+        for c in range(clusters)
     }
 
     expected: dict[str, collections.Counter] = {}
-    for d in kept:
+    for d in range(clusters):
         count: collections.Counter = collections.Counter()
         for where in where_of.values():
-            remote = [c for c in where if c != d and c in kept]
+            remote = [c for c in where if c != d]
             if not remote:
                 continue
             if d in where:  # shadow WorkloadEntries (one per gateway IP) and a DestinationRule
@@ -215,7 +211,7 @@ def make_scenario(clusters: int, services: int, only: int | None = None) -> Scen
                 "metadata": {"name": cluster_name(c), **org},
                 "spec": {"network": f"network-{c:02d}", "locality": {"region": "eu-west-1"}},
             }
-            for c in kept
+            for c in range(clusters)
         ),
     ]
     return Scenario(names, objects, config, expected)
@@ -227,8 +223,8 @@ def make_scenario(clusters: int, services: int, only: int | None = None) -> Scen
 # The emulators are the test harness's (tests/support): kmock behind aiohttp, every cluster of an
 # EmulatedFleet served by one event-loop thread. A real fleet has an API server per cluster; one
 # thread serving 20 clusters (~1 ms of CPU per request) queues their requests behind each other,
-# and it, not tctl, set the pace (20 clusters: 11.2 s on one thread, 7.3 s over 4 processes).
-# So the clusters are spread over a few processes, each with its own EmulatedFleet.
+# and it, not the client, set the pace (20 clusters: 11.2 s on one thread, 7.3 s over 4
+# processes). So the clusters are spread over a few processes, each with its own EmulatedFleet.
 EMULATOR_PROCESSES = 4
 
 
@@ -245,19 +241,53 @@ def _load_body(text: str) -> object:
 tests.support.emulator.yaml = types.SimpleNamespace(safe_load=_load_body, YAMLError=yaml.YAMLError)
 
 
+def _comparable(obj: dict) -> dict:
+    """What both tools applied of an object: no server fields, no field managers, and not the
+    stamp of the store that applied it, which `tctl apply` adds and rendered files leave out."""
+    meta = obj.get("metadata") or {}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != ANNOTATION_STORE}
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "metadata": {
+            **{k: meta.get(k) for k in ("name", "namespace", "labels")},
+            "annotations": annotations,
+        },
+        "spec": obj.get("spec"),
+    }
+
+
+def _generated(cluster) -> dict[tuple[str, str, str], dict]:
+    """The objects of the generated kinds in an emulated cluster, by (kind, namespace, name),
+    less those it was seeded with."""
+    seeded = {NAMESPACE, "default", "istio-system"}
+    found = {}
+    for kind in GENERATED_KINDS:
+        for obj in cluster.list(kind):
+            meta = obj["metadata"]
+            if kind == "Namespace" and meta["name"] in seeded:
+                continue
+            found[(kind, meta.get("namespace") or "", meta["name"])] = _comparable(obj)
+    return found
+
+
 def _serve(conn, objects: dict[str, list[dict]], directory: str, latency: float) -> None:
-    """An emulator process: these clusters, then answer commands until "close"."""
+    """An emulator process: these clusters (https, so that kubectl sends its token), then answer
+    commands until "close"."""
     fleet = EmulatedFleet(directory)
     try:
         for name, seeded in objects.items():
-            cluster = fleet.add_cluster(name, objects=seeded)
+            cluster = fleet.add_cluster(name, objects=seeded, tls=True)
             cluster.latency = latency
             # kmock matches every request against its whole request log (each reaction scans
             # it), so an emulator's cost per request grows with the requests it has served.
             # Keep the log short; the counts by method are kept apart and stay exact.
             fleet.call(setattr, cluster.emulator, "_requests", collections.deque(maxlen=REQUEST_LOG))
-        conn.send({name: (c.server, c.token) for name, c in fleet.clusters.items()})
+        conn.send(yaml.safe_load(fleet.write_kubeconfig().read_text()))
         while (command := conn.recv()) != "close":
+            if command == "objects":
+                conn.send({name: _generated(c) for name, c in fleet.clusters.items()})
+                continue
             if command == "reset":
                 for cluster in fleet.clusters.values():
                     cluster.reset_counts()
@@ -274,13 +304,13 @@ class Run:
     counts: dict[str, collections.Counter]  # cluster -> method -> requests
     writes: dict[str, int]  # cluster -> changes persisted
     emulator_cpu: float  # CPU seconds of the emulators' threads during the run
-    tctl_cpu: float  # CPU seconds (user + system) of the tctl process
-    stdout: str
+    client_cpu: float  # CPU seconds (user + system) of the client processes (tctl or kubectl)
+    stdout: dict[str, str]  # cluster (or "" for tctl's one process) -> what it printed
 
 
 class Emulated:
     """A scenario's clusters on fresh emulators (spread over up to `processes` processes), a
-    fresh store and a kubeconfig reaching them, and tctl run against them."""
+    fresh store and a kubeconfig reaching them, and tctl or kubectl run against them."""
 
     def __init__(
         self, scenario: Scenario, directory: Path, latency: float, processes: int = EMULATOR_PROCESSES
@@ -288,6 +318,7 @@ class Emulated:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         self.scenario = scenario
+        self.directory = directory
         context = multiprocessing.get_context("spawn")
         groups = [scenario.clusters[i::processes] for i in range(min(processes, len(scenario.clusters)))]
         self.conns, self.processes = [], []
@@ -306,17 +337,22 @@ class Emulated:
             process.start()
             self.conns.append(parent)
             self.processes.append(process)
-        endpoints = {}
+        kubeconfig: dict = {}
         for conn in self.conns:
-            endpoints.update(conn.recv())
+            part = conn.recv()
+            for key in ("clusters", "users", "contexts"):
+                kubeconfig.setdefault(key, []).extend(part[key])
+            kubeconfig = {**part, **kubeconfig}
+        kubeconfig["current-context"] = scenario.clusters[0]
         self.config = directory / "config.yaml"
         self.config.write_text(yaml.safe_dump_all(scenario.config, sort_keys=False))
-        kubeconfig = directory / "kubeconfig.yaml"
-        kubeconfig.write_text(yaml.safe_dump(_kubeconfig(scenario.clusters, endpoints), sort_keys=False))
+        self.kubeconfig = directory / "kubeconfig.yaml"
+        self.kubeconfig.write_text(yaml.safe_dump(kubeconfig, sort_keys=False))
         self.env = dict(
             os.environ,
-            KUBECONFIG=str(kubeconfig),
+            KUBECONFIG=str(self.kubeconfig),
             TCTL_STORE=str(directory / "store.db"),
+            PYTHONPATH=str(ROOT),  # this tree's tctl, whichever tree the venv's was installed from
             NO_PROXY="127.0.0.1,localhost",
             no_proxy="127.0.0.1,localhost",
         )
@@ -344,53 +380,69 @@ class Emulated:
             cpu += some_cpu
         return counts, writes, cpu
 
-    def tctl(self, *args: str, expect: int = 0) -> Run:
+    def objects(self) -> dict[str, dict]:
+        """cluster -> (kind, namespace, name) -> the generated object as it is stored."""
+        found: dict[str, dict] = {}
+        for conn in self.conns:
+            conn.send("objects")
+        for conn in self.conns:
+            found.update(conn.recv())
+        return found
+
+    def run(self, commands: dict[str, list[str]]) -> Run:
+        """Start every command at once (name -> argv) and time them until the last one ends."""
         _, _, cpu = self._ask("reset")
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        result = subprocess.run([str(BIN / "tctl"), *args], env=self.env, capture_output=True, text=True)
+        processes = {
+            name: subprocess.Popen(
+                argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for name, argv in commands.items()
+        }
+        outputs = {name: process.communicate() for name, process in processes.items()}
         elapsed = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU times add up: a delta is fine
-        tctl_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+        client_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
         counts, writes, cpu_after = self._ask("stats")
-        if result.returncode != expect or "warning" in result.stderr.lower():
-            sys.exit(
-                f"tctl {' '.join(args)}: exit code {result.returncode} (expected {expect})\n"
-                f"{result.stderr[-3000:]}"
-            )
-        return Run(elapsed, counts, writes, cpu_after - cpu, tctl_cpu, result.stdout)
+        for name, process in processes.items():
+            stderr = outputs[name][1]
+            if process.returncode != 0 or "warning" in stderr.lower():
+                sys.exit(f"{' '.join(commands[name])}: exit code {process.returncode}\n{stderr[-3000:]}")
+        stdout = {name: out for name, (out, _) in outputs.items()}
+        return Run(elapsed, counts, writes, cpu_after - cpu, client_cpu, stdout)
+
+    def tctl(self, *args: str) -> Run:
+        return self.run({"": [str(BIN / "tctl"), *args]})
+
+    def kubectl(self, rendered: Path) -> Run:
+        """`kubectl apply --server-side` of each cluster's rendered files, all clusters at once."""
+        cache = self.directory / "kubectl-cache"
+        return self.run(
+            {
+                name: [
+                    "kubectl",
+                    "--kubeconfig",
+                    str(self.kubeconfig),
+                    "--context",
+                    name,
+                    "--cache-dir",
+                    str(cache),
+                    "apply",
+                    "--server-side",
+                    "--validate=false",
+                    "-R",
+                    "-f",
+                    str(rendered / name),
+                ]
+                for name in self.scenario.clusters
+            }
+        )
 
 
-def _kubeconfig(names: list[str], endpoints: dict[str, tuple[str, str]]) -> dict:
-    """One context (cluster + token user) per emulated cluster, as EmulatedFleet writes them."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": n, "cluster": {"server": endpoints[n][0]}} for n in names],
-        "users": [{"name": f"{n}-admin", "user": {"token": endpoints[n][1]}} for n in names],
-        "contexts": [
-            {"name": n, "context": {"cluster": n, "user": f"{n}-admin", "namespace": "default"}}
-            for n in names
-        ],
-        "current-context": names[0],
-        "preferences": {},
-    }
-
-
-def check_first(scenario: Scenario, run: Run, targets: list[str]) -> None:
-    """The first apply created exactly the objects the placement implies, in each target."""
-    created: dict[str, collections.Counter] = {name: collections.Counter() for name in targets}
-    kinds = {kind.lower(): kind for kind in GENERATED_KINDS}
-    for line in run.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == "created" and parts[0] in created:
-            created[parts[0]][kinds[parts[1].split("/")[0].split(".")[0]]] += 1
-    for name in targets:
-        if created[name] != scenario.expected[name]:
-            sys.exit(
-                f"{name}: the first apply created {dict(created[name])}, expected "
-                f"{dict(scenario.expected[name])}"
-            )
+def check_writes(scenario: Scenario, run: Run) -> None:
+    """A first apply persisted exactly the objects the placement implies, one PATCH each."""
+    for name in scenario.clusters:
         if run.writes[name] != scenario.generated(name) or run.counts[name]["PATCH"] != run.writes[name]:
             sys.exit(
                 f"{name}: {run.writes[name]} changes persisted with {run.counts[name]['PATCH']} "
@@ -398,48 +450,85 @@ def check_first(scenario: Scenario, run: Run, targets: list[str]) -> None:
             )
 
 
+def check_tctl_first(scenario: Scenario, run: Run) -> None:
+    """tctl's first apply reports creating exactly the objects the placement implies."""
+    created: dict[str, collections.Counter] = {name: collections.Counter() for name in scenario.clusters}
+    kinds = {kind.lower(): kind for kind in GENERATED_KINDS}
+    for line in run.stdout[""].splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "created" and parts[0] in created:
+            created[parts[0]][kinds[parts[1].split("/")[0].split(".")[0]]] += 1
+    for name in scenario.clusters:
+        if created[name] != scenario.expected[name]:
+            sys.exit(
+                f"{name}: the first apply created {dict(created[name])}, expected "
+                f"{dict(scenario.expected[name])}"
+            )
+    check_writes(scenario, run)
+
+
+def check_kubectl_first(scenario: Scenario, run: Run) -> None:
+    """kubectl applied one object per rendered file in each cluster."""
+    for name in scenario.clusters:
+        applied = run.stdout[name].count(" serverside-applied")
+        if applied != scenario.generated(name):
+            sys.exit(f"{name}: kubectl applied {applied} objects, expected {scenario.generated(name)}")
+    check_writes(scenario, run)
+
+
 def check_noop(run: Run) -> None:
     for name, counts in run.counts.items():
-        if run.writes[name] or any(counts[m] for m in METHODS if m != "GET"):
+        if run.writes[name]:
             sys.exit(f"{name}: the no-op re-apply wrote: {dict(counts)}, {run.writes[name]} changes")
-    if "created" in run.stdout or "configured" in run.stdout or "pruned" in run.stdout:
-        sys.exit("the no-op re-apply reports changes:\n" + run.stdout[:2000])
+    text = run.stdout.get("", "")
+    if "created" in text or "configured" in text or "pruned" in text:
+        sys.exit("tctl's no-op re-apply reports changes:\n" + text[:2000])
+
+
+def check_same(tctl_objects: dict[str, dict], kubectl_objects: dict[str, dict]) -> None:
+    for name, objects in tctl_objects.items():
+        if objects != kubectl_objects.get(name):
+            theirs = kubectl_objects.get(name) or {}
+            differ = sorted(
+                key for key in objects.keys() | theirs.keys() if objects.get(key) != theirs.get(key)
+            )
+            sys.exit(f"{name}: tctl and kubectl left different objects, e.g. {differ[:3]}")
 
 
 # ---------------------------------------------------------------------------------------------
 # The benchmark
 
-CASES = ("alone", "share", "fleet")
+TOOLS = ("tctl", "kubectl")
 
 
-def one_round(
-    args: argparse.Namespace, scenarios: dict[str, Scenario], best: dict[str, dict[str, Run]]
-) -> None:
-    first_cluster = cluster_name(0)
-    for case in CASES:
-        scenario = scenarios[case]
-        with Emulated(scenario, WORK / case, args.latency, args.emulator_processes) as emulated:
-            config = str(emulated.config)
-            if case == "share":
-                emulated.tctl("apply", "--no-sync", "-f", config)
-                command = ["sync", "--cluster", first_cluster]
-                targets = [first_cluster]
+def one_round(args: argparse.Namespace, scenario: Scenario, best: dict[str, dict[str, Run]]) -> None:
+    left: dict[str, dict[str, dict]] = {}
+    for tool in TOOLS:
+        with Emulated(scenario, WORK / tool, args.latency, args.emulator_processes) as emulated:
+            if tool == "tctl":
+                first = emulated.tctl("apply", "-f", str(emulated.config))
+                check_tctl_first(scenario, first)
+                left[tool] = emulated.objects()
+                noop = emulated.tctl("apply", "-f", str(emulated.config))
             else:
-                command = ["apply", "-f", config]
-                targets = scenario.clusters
-            first = emulated.tctl(*command)
-            check_first(scenario, first, targets)
-            noop = emulated.tctl(*command)
+                rendered = emulated.directory / "rendered"
+                emulated.tctl("apply", "--no-sync", "-f", str(emulated.config))
+                emulated.tctl("render", "--out", str(rendered))
+                first = emulated.kubectl(rendered)
+                check_kubectl_first(scenario, first)
+                left[tool] = emulated.objects()
+                noop = emulated.kubectl(rendered)
             check_noop(noop)
         for kind, run in (("first", first), ("noop", noop)):
-            if kind not in best[case] or run.seconds < best[case][kind].seconds:
-                best[case][kind] = run
+            if kind not in best[tool] or run.seconds < best[tool][kind].seconds:
+                best[tool][kind] = run
         print(
-            f"  {case}: first {first.seconds:.2f} s (tctl CPU {first.tctl_cpu:.2f} s, emulators "
-            f"{first.emulator_cpu:.2f} s), no-op {noop.seconds:.2f} s (tctl CPU "
-            f"{noop.tctl_cpu:.2f} s, emulators {noop.emulator_cpu:.2f} s)",
+            f"  {tool}: first {first.seconds:.2f} s (its CPU {first.client_cpu:.2f} s, emulators "
+            f"{first.emulator_cpu:.2f} s), no-op {noop.seconds:.2f} s (its CPU "
+            f"{noop.client_cpu:.2f} s, emulators {noop.emulator_cpu:.2f} s)",
             file=sys.stderr,
         )
+    check_same(left["tctl"], left["kubectl"])
 
 
 def per_cluster(run: Run, names: list[str], method: str) -> str:
@@ -456,82 +545,66 @@ def _count(n: int, kind: str) -> str:
     return f"{n} {kind if n == 1 else plural}"
 
 
-def report(args: argparse.Namespace, scenarios: dict[str, Scenario], best: dict[str, dict[str, Run]]) -> str:
-    fleet, alone = scenarios["fleet"], scenarios["alone"]
-    first_cluster = cluster_name(0)
-    n = len(fleet.clusters)
-    others = [name for name in fleet.clusters if name != first_cluster]
-    seeded = [fleet.seeded(name) for name in fleet.clusters]
-    generated = [fleet.generated(name) for name in fleet.clusters]
-    kinds_total = sum((fleet.expected[name] for name in fleet.clusters), collections.Counter())
+def report(args: argparse.Namespace, scenario: Scenario, best: dict[str, dict[str, Run]]) -> str:
+    n = len(scenario.clusters)
+    seeded = [scenario.seeded(name) for name in scenario.clusters]
+    generated = [scenario.generated(name) for name in scenario.clusters]
+    kinds_total = sum((scenario.expected[name] for name in scenario.clusters), collections.Counter())
     kinds_text = ", ".join(_count(kinds_total[k], k) for k in GENERATED_KINDS if kinds_total[k])
-    mine = fleet.expected[first_cluster]
-    mine_text = ", ".join(_count(mine[k], k) for k in GENERATED_KINDS if mine[k])
-    b = best
     processes = min(args.emulator_processes, n)
+    b = best
 
-    def seconds(case: str, kind: str) -> str:
-        run = b[case][kind]
-        return f"{run.seconds:.2f} s"
-
-    def cpu(case: str) -> str:
+    def cells(tool: str) -> str:
+        first, noop = b[tool]["first"], b[tool]["noop"]
         return (
-            f"{b[case]['first'].tctl_cpu:.2f} / {b[case]['noop'].tctl_cpu:.2f} s | "
-            f"{b[case]['first'].emulator_cpu:.2f} / {b[case]['noop'].emulator_cpu:.2f} s"
+            f"{first.seconds:.2f} s | {noop.seconds:.2f} s | {first.client_cpu:.2f} / "
+            f"{noop.client_cpu:.2f} s | {first.emulator_cpu:.2f} / {noop.emulator_cpu:.2f} s"
         )
 
-    def ratio(kind: str, over: str) -> str:
-        return f"{b['fleet'][kind].seconds / b[over][kind].seconds:.2f}x"
+    def ratio(kind: str) -> str:
+        return f"{b['tctl'][kind].seconds / b['kubectl'][kind].seconds:.2f}x"
 
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {_cpus()} CPUs, "
-        f"Python {platform.python_version()}; {args.latency * 1000:g} ms added to every request "
-        f"by every emulated cluster; the emulators run on the same machine as tctl, in "
-        f"{processes} processes ({n} clusters) or 1 (one cluster alone); best of {args.runs} "
-        f"rounds, whole processes, fresh emulators and store for each round.",
+        f"Python {platform.python_version()}, {_kubectl_version()}; "
+        f"{args.latency * 1000:g} ms added to every request by every emulated cluster (https); "
+        f"the emulators run on the same machine as the clients, in {processes} processes; "
+        f"best of {args.runs} rounds, whole processes, fresh emulators and store for each tool "
+        f"in each round.",
         "",
         f"Each cluster is seeded with {min(seeded)}–{max(seeded)} objects (3 Namespaces, the "
-        f"east-west gateway Service, its own Services). Over {n} clusters, tctl generates "
-        f"{min(generated)}–{max(generated)} objects per cluster, {sum(generated)} in all "
-        f"({kinds_text}); cluster-00 gets {fleet.generated(first_cluster)} ({mine_text}). "
-        f"*One cluster's share* writes exactly those {fleet.generated(first_cluster)} objects "
-        f"to cluster-00 and nothing elsewhere, after reading the state of all {n} clusters. "
-        f"*One cluster alone* ({alone.seeded(first_cluster)} seeded objects) generates "
-        f"{alone.generated(first_cluster)} object, its Gateway: nothing is remote.",
+        f"east-west gateway Service, its own Services). Over {n} clusters, {sum(generated)} "
+        f"objects are applied, {min(generated)}–{max(generated)} per cluster ({kinds_text}). "
+        f"After both first applies the clusters hold the same objects.",
         "",
-        "| run | command | first apply | no-op re-apply | tctl CPU, first / no-op | "
+        "| tool | command | first apply | no-op re-apply | its CPU, first / no-op | "
         "emulators' CPU, first / no-op |",
         "|---|---|---|---|---|---|",
-        f"| one cluster alone | `tctl apply -f CONFIG` | {seconds('alone', 'first')} | "
-        f"{seconds('alone', 'noop')} | {cpu('alone')} |",
-        f"| one cluster's share of {n} | `tctl sync --cluster cluster-00` | "
-        f"{seconds('share', 'first')} | {seconds('share', 'noop')} | {cpu('share')} |",
-        f"| {n} clusters | `tctl apply -f CONFIG` | {seconds('fleet', 'first')} | "
-        f"{seconds('fleet', 'noop')} | {cpu('fleet')} |",
-        f"| **{n} clusters / one cluster's share** | | **{ratio('first', 'share')}** | "
-        f"**{ratio('noop', 'share')}** | | |",
-        f"| {n} clusters / one cluster alone | | {ratio('first', 'alone')} | {ratio('noop', 'alone')} | | |",
+        f"| tctl | `tctl apply -f CONFIG` | {cells('tctl')} |",
+        f"| kubectl | `kubectl apply --server-side -R -f DIR/<cluster>`, {n} at once | {cells('kubectl')} |",
+        f"| **tctl / kubectl** | | **{ratio('first')}** | **{ratio('noop')}** | | |",
         "",
         "Requests each cluster received, by method (a range over the clusters where they "
-        "differ), their sum over those clusters, and the changes the emulators persisted:",
+        "differ), their sum over the clusters, and the changes the emulators persisted:",
         "",
-        "| run | clusters | " + " | ".join(METHODS) + " | requests, sum | writes |",
-        "|---|---|" + "---|" * (len(METHODS) + 2),
+        "| run | " + " | ".join(METHODS) + " | requests, sum | writes |",
+        "|---|" + "---|" * (len(METHODS) + 2),
     ]
-
-    def row(label: str, run: Run, names: list[str], who: str) -> str:
-        total = sum(sum(run.counts[name][m] for m in METHODS) for name in names)
-        cells = " | ".join(per_cluster(run, names, m) for m in METHODS)
-        return f"| {label} | {who} | {cells} | {total} | {sum(run.writes[name] for name in names)} |"
-
-    for kind, title in (("first", "first apply"), ("noop", "no-op re-apply")):
-        lines += [
-            row(f"one cluster alone, {title}", b["alone"][kind], [first_cluster], "cluster-00"),
-            row(f"one cluster's share, {title}", b["share"][kind], [first_cluster], "cluster-00"),
-            row(f"one cluster's share, {title}", b["share"][kind], others, f"the other {n - 1}"),
-            row(f"{n} clusters, {title}", b["fleet"][kind], fleet.clusters, f"all {n}"),
-        ]
+    for tool in TOOLS:
+        for kind, title in (("first", "first apply"), ("noop", "no-op re-apply")):
+            run = b[tool][kind]
+            names = scenario.clusters
+            total = sum(sum(run.counts[name][m] for m in METHODS) for name in names)
+            requests = " | ".join(per_cluster(run, names, m) for m in METHODS)
+            lines.append(
+                f"| {tool}, {title} | {requests} | {total} | {sum(run.writes[name] for name in names)} |"
+            )
     return "\n".join(lines)
+
+
+def _kubectl_version() -> str:
+    found = subprocess.run(["kubectl", "version", "--client", "-o", "json"], capture_output=True, text=True)
+    return "kubectl " + json.loads(found.stdout)["clientVersion"]["gitVersion"]
 
 
 def main() -> None:
@@ -555,17 +628,15 @@ def main() -> None:
         args.clusters, args.services, args.runs, args.no_write = 5, 50, 1, True
     if args.clusters < 2 or args.services < 2 * args.clusters:
         parser.error("need at least 2 clusters and twice as many Services as clusters")
+    if shutil.which("kubectl") is None:
+        parser.error("kubectl is not on PATH")
 
-    scenarios = {
-        "fleet": make_scenario(args.clusters, args.services),
-        "alone": make_scenario(args.clusters, args.services, only=0),
-    }
-    scenarios["share"] = scenarios["fleet"]
-    best: dict[str, dict[str, Run]] = {case: {} for case in CASES}
+    scenario = make_scenario(args.clusters, args.services)
+    best: dict[str, dict[str, Run]] = {tool: {} for tool in TOOLS}
     for r in range(args.runs):
         print(f"round {r + 1} of {args.runs}", file=sys.stderr)
-        one_round(args, scenarios, best)
-    text = report(args, scenarios, best)
+        one_round(args, scenario, best)
+    text = report(args, scenario, best)
     print(text)
     if not args.no_write:
         write_section(ROOT / "docs" / "performance.md", "apply-bench", text)

@@ -19,6 +19,7 @@ class ExitCode(enum.IntEnum):
     INVALID = 3  # YAML, schema or reference problems in the input
     CLUSTER = 4  # a cluster was unreachable or its API failed
     CONFLICT = 5  # an object tctl does not own is in the way
+    NOT_READY = 6  # `status`: an exposed service cannot fail over (or be reached) as configured
     INTERNAL = 70
 
     @classmethod
@@ -32,9 +33,12 @@ class ExitCode(enum.IntEnum):
         return int(cls.OK)
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
+    """How grave a problem in the input, or a finding of the engine, is."""
+
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # worth knowing, nothing is wrong (findings only)
 
 
 @dataclass(frozen=True, slots=True)

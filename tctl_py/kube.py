@@ -18,6 +18,14 @@ FIELD_MANAGER = "tctl"
 # Where ServiceEntries of remote services go in each consumer cluster (Tetrate's name).
 MULTICLUSTER_NAMESPACE = "xcp-multicluster"
 
+# Object metadata the API server keeps for its own bookkeeping: never compared, never shown in a
+# diff, never sent back (resourceVersion would be a precondition).
+SERVER_METADATA = frozenset(
+    {"uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink"}
+)
+# Set by the API server on an object being deleted: a diff shows it, an apply never sends it.
+DELETION_METADATA = frozenset({"deletionTimestamp", "deletionGracePeriodSeconds"})
+
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL = re.compile(rf"^{_LABEL}$")
 _DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")

@@ -7,16 +7,36 @@ it runs, so `tctl --help`, `--version` and completion stay fast and never load `
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import traceback
 from typing import Optional
 
 import typer
+from typer._click.exceptions import ClickException
 
 from tctl_py import __version__
-from tctl_py.cli import apply, clusters, delete, diff, get, render, snapshot, sync, validate
+from tctl_py.cli import (
+    apply,
+    clusters,
+    completion,
+    delete,
+    describe,
+    diff,
+    get,
+    graph,
+    render,
+    snapshot,
+    status,
+    store,
+    sync,
+    validate,
+    version,
+)
 from tctl_py.cli.interrupt import EXIT_INTERRUPTED, Interrupt, exit_now
-from tctl_py.cli.state import OPTIONS, hoist_global_options
+from tctl_py.cli.shells import COMPLETE_VAR, answer
+from tctl_py.cli.state import COLOR_MODES, OPTIONS, hoist_global_options
+from tctl_py.cli.usage import Command, usage_error
 from tctl_py.config import limits
 from tctl_py.errors import ExitCode, InvalidInput, TctlError
 
@@ -26,6 +46,8 @@ app = typer.Typer(
     "validate and apply Tetrate-style configuration, then get, render or snapshot what it means "
     "for every cluster of the fleet.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # help and usage errors as plain text, as kubectl prints them
+    add_completion=False,  # `tctl completion SHELL` prints the script; shells.answer replies
     pretty_exceptions_enable=False,  # errors are mapped in main(); never print locals (credentials)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -46,6 +68,13 @@ def global_options(
         help="Kubeconfig of the fleet; without it, the files of KUBECONFIG (':'-separated, merged "
         "as kubectl does), else ~/.kube/config.",
     ),
+    context: Optional[str] = typer.Option(
+        None,
+        "--context",
+        metavar="NAME",
+        help="The context to use, instead of the kubeconfig's current-context: like --cluster, "
+        "commands that take --cluster work on this cluster alone; get shows it by default.",
+    ),
     fleet: Optional[str] = typer.Option(
         None,
         "--fleet",
@@ -59,8 +88,9 @@ def global_options(
         "--store",
         envvar="TCTL_STORE",
         show_envvar=True,
-        metavar="PATH",
-        help="SQLite file holding applied configuration (default: ~/.local/state/tctl/store.db).",
+        metavar="PATH|kube://CONTEXT/NAMESPACE",
+        help="Where applied configuration is kept: a SQLite file (default: "
+        "~/.local/state/tctl/store.db) or custom resources in a namespace of a cluster.",
     ),
     request_timeout: float = typer.Option(
         10.0,
@@ -69,7 +99,7 @@ def global_options(
         show_envvar=True,
         min=0.1,
         metavar="SECONDS",
-        help="How long to wait for an API server to answer one request (for a connection: at most 5 s).",
+        help="How long to wait for an API server to answer one request (for a connection: at most 3 s).",
     ),
     cluster_timeout: Optional[float] = typer.Option(
         None,
@@ -100,29 +130,45 @@ def global_options(
         help="Largest input tctl reads: each -f file or stdin, snapshot file and "
         "kubeconfig (bytes, or with Ki, Mi, Gi).",
     ),
+    color: str = typer.Option(
+        "auto",
+        "--color",
+        metavar="WHEN",
+        help="Colour diffs: auto (on a terminal, unless NO_COLOR is set), always or never.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     OPTIONS.kubeconfig, OPTIONS.fleet, OPTIONS.store, OPTIONS.debug = kubeconfig, fleet, store, debug
+    OPTIONS.context = context
     OPTIONS.request_timeout, OPTIONS.cluster_timeout = request_timeout, cluster_timeout
     OPTIONS.concurrency = concurrency
+    if color not in COLOR_MODES:
+        raise typer.BadParameter(f'"{color}" is none of: {", ".join(COLOR_MODES)}', param_hint="'--color'")
+    OPTIONS.color = color
     try:
         limits.max_input_size = limits.parse_size(max_input_size)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint=f"'{limits.OPTION}'") from None
 
 
-app.command("validate", help=validate.HELP)(validate.command)
-app.command("apply", help=apply.HELP)(apply.command)
-app.command("get", help=get.HELP)(get.command)
-app.command("delete", help=delete.HELP)(delete.command)
-app.command("diff", help=diff.HELP)(diff.command)
-app.command("sync", help=sync.HELP)(sync.command)
-app.command("render", help=render.HELP)(render.command)
-app.command("snapshot", help=snapshot.HELP)(snapshot.command)
-app.command("clusters", help=clusters.HELP)(clusters.command)
+app.command("validate", help=validate.HELP, cls=Command)(validate.command)
+app.command("apply", help=apply.HELP, cls=Command)(apply.command)
+app.command("get", help=get.HELP, cls=Command)(get.command)
+app.command("delete", help=delete.HELP, cls=Command)(delete.command)
+app.command("diff", help=diff.HELP, cls=Command)(diff.command)
+app.command("sync", help=sync.HELP, cls=Command)(sync.command)
+app.command("render", help=render.HELP, cls=Command)(render.command)
+app.command("snapshot", help=snapshot.HELP, cls=Command)(snapshot.command)
+app.command("clusters", help=clusters.HELP, cls=Command)(clusters.command)
+app.command("status", help=status.HELP, cls=Command)(status.command)
+app.command("graph", help=graph.HELP, cls=Command)(graph.command)
+app.command("describe", help=describe.HELP, cls=Command)(describe.command)
+app.command("version", help=version.HELP, cls=Command)(version.command)
+app.command("completion", help=completion.HELP, cls=Command)(completion.command)
+app.add_typer(store.app, name="store", help=store.HELP)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,7 +221,15 @@ def main(argv: list[str] | None = None) -> None:
 def _run(args: list[str]) -> int:
     """The command's exit code."""
     try:
-        app(args=args, prog_name="tctl", standalone_mode=True)
+        command = typer.main.get_command(app)
+        if instruction := os.environ.get(COMPLETE_VAR):  # the shell asks what TAB offers
+            return answer(command, instruction)
+        done = command.main(args=args, prog_name="tctl", standalone_mode=False)
+    except ClickException as error:  # a usage error, found before the command ran
+        return usage_error(error)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        return 1
     except SystemExit as exit_:  # how click ends every command
         if isinstance(exit_.code, str):  # sys.exit("message"), as Python would print it
             sys.stderr.write(f"{exit_.code}\n")
@@ -193,7 +247,8 @@ def _run(args: list[str]) -> int:
             "Run again with --debug for the traceback, and please report it.\n"
         )
         return int(ExitCode.INTERNAL)
-    return int(ExitCode.OK)
+    # click returns the code of a typer.Exit (or the command's return value, always None)
+    return done if isinstance(done, int) else int(ExitCode.OK)
 
 
 def _report(error: TctlError) -> None:

@@ -8,8 +8,14 @@ from typing import Optional
 import typer
 
 from tctl_py.cli.common import (
+    AllClusters,
+    DryRun,
     Filenames,
+    OneCluster,
+    Quiet,
     Recursive,
+    ReportOutput,
+    Suppress,
     Verbose,
     open_store,
     organizations_of,
@@ -18,13 +24,15 @@ from tctl_py.cli.common import (
     reconcile_lock,
     store_batch,
 )
-from tctl_py.errors import ExitCode, InvalidInput, UsageError
+from tctl_py.errors import ExitCode, InvalidInput
 
 HELP = """Validate and apply configuration: store it, then write the Istio objects it means to every cluster of the fleet.
 
 Documents are ordered parent-first automatically. Storing is one transaction: if any document is invalid or its parent is missing, nothing is written anywhere. Then every cluster is reconciled (server-side apply, field manager tctl): missing objects created, drifted ones updated, and ones the store's configuration no longer generates pruned; objects tctl made for configuration this store does not hold, and objects tctl does not own, are left alone (the latter unless --force-conflicts). --no-sync stores only.
 
 --prune (GitOps): the input holds the whole configuration of the organizations it names. What else the store holds of them is deleted from it, and what their settings outside the input produced is pruned from the clusters, even by a fresh store. Try it with --dry-run first. IngressGateway documents are installed in the cluster named by --cluster, or in every cluster with --all-clusters.
+
+--cluster C limits the whole apply to C: its objects are created, updated and pruned, the other clusters are left as they are (as sync --cluster C); run tctl sync to bring them along.
 
 --dry-run (client) computes everything and writes nothing; --dry-run=server sends the writes with dryRun=All so the API servers validate them. Both print unified diffs and exit 1 when anything would change, 0 when nothing would. Exit 4 when a cluster failed, 5 on a conflict.
 """
@@ -33,12 +41,7 @@ Documents are ordered parent-first automatically. Storing is one transaction: if
 def command(
     filenames: list[str] = Filenames,
     recursive: bool = Recursive,
-    dry_run: Optional[str] = typer.Option(
-        None,
-        "--dry-run",
-        metavar="[client|server]",
-        help="Compute and show the changes, write nothing ('--dry-run' alone means client).",
-    ),
+    dry_run: Optional[str] = DryRun,
     no_sync: bool = typer.Option(False, "--no-sync", help="Store the configuration; leave the clusters."),
     prune: bool = typer.Option(
         False,
@@ -49,29 +52,36 @@ def command(
     force_conflicts: bool = typer.Option(
         False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
     ),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="Cluster to install IngressGateways in."),
-    all_clusters: bool = typer.Option(
-        False, "--all-clusters", help="Install IngressGateways in every cluster."
-    ),
+    cluster: Optional[str] = OneCluster,
+    all_clusters: bool = AllClusters,
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
+    output: Optional[str] = ReportOutput,
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import check_dry_run, reconcile_and_report
+    from tctl_py.cli.report import (
+        FINDINGS,
+        Reporter,
+        check_dry_run,
+        install_and_report,
+        installed_documents,
+        reconcile_and_report,
+    )
     from tctl_py.config import objects
     from tctl_py.output.diff import unified
 
+    FINDINGS.start(suppress)
     check_dry_run(dry_run)
+    chosen = meshview.cluster_choice([cluster] if cluster else [])
+    cluster = chosen[0] if chosen else None
+    reporter = Reporter("apply", output=output or "text", dry_run=dry_run, verbose=verbose, quiet=quiet)
     loaded, problems = read_inputs(filenames, recursive)
     if problems:
         raise InvalidInput(problems, "nothing applied: the input has problems")
-    installs = [d for d in loaded.documents if d.kind == "IngressGateway"]
-    if installs and not (cluster or all_clusters):
-        raise UsageError(
-            f"{installs[0].source}: IngressGateway {installs[0].name} is installed in a "
-            "cluster: name it with --cluster C or use --all-clusters"
-        )
-    if cluster and all_clusters:
-        raise UsageError("give either --cluster or --all-clusters, not both")
+    installs = installed_documents(loaded, cluster, all_clusters)
+    if installs or not no_sync:
+        meshview.require_fleet()
     batch = objects.items(loaded.documents)
     organizations = organizations_of(batch) if prune else []
     with contextlib.ExitStack() as held:
@@ -79,18 +89,18 @@ def command(
         if not no_sync:
             held.enter_context(reconcile_lock(store, "tctl apply", dry_run))
         baseline, config, changes = store_batch(store, batch, organizations, dry_run=bool(dry_run))
-        suffix = " (dry run)" if dry_run else ""
-        out("".join(f"{objects.change_label(c)} {c.action}{suffix}\n" for c in changes))
-        if dry_run:
+        reporter.store(changes)
+        if dry_run and reporter.text:
             out("".join(unified(c.before, c.after, c.fqn) for c in changes if c.action != "unchanged"))
         stored_changed = bool(dry_run) and any(c.action != "unchanged" for c in changes)
         if no_sync and not installs:
+            reporter.close()
             raise typer.Exit(int(ExitCode.DIFFERENCES if stored_changed else ExitCode.OK))
         fleet = held.enter_context(meshview.load_fleet(config))
         codes = []
         if installs:
             targets = [cluster] if cluster else fleet.names()
-            codes.append(install(fleet, [d.mapping for d in installs], targets, dry_run))
+            codes.append(install_and_report(fleet, [d.mapping for d in installs], targets, dry_run, reporter))
         if not no_sync:
             ownership = meshview.ownership(store, config, organizations)
             codes.append(
@@ -100,32 +110,13 @@ def command(
                     ownership,
                     dry_run=dry_run,
                     force_conflicts=force_conflicts,
+                    clusters=[cluster] if cluster else None,
                     baseline=baseline,
-                    verbose=verbose,
+                    reporter=reporter,
+                    history=(store, "tctl apply"),
                 )
             )
     if stored_changed:
         codes.append(int(ExitCode.DIFFERENCES))
+    reporter.close()
     raise typer.Exit(ExitCode.worst(codes))
-
-
-def install(fleet, bodies: list[dict], targets: list[str], dry_run: str | None) -> int:
-    """Install each IngressGateway in each target cluster through the reconcile executor; report
-    created/configured/unchanged per object and cluster. A snapshot fleet only reports.
-    The exit code: 4 if a cluster failed, 5 on a conflict, 1 when a dry run would change something."""
-    from tctl_py.cli import meshview
-    from tctl_py.cli.report import cluster_error, print_steps
-    from tctl_py.reconcile.executor import install as install_objects
-
-    meshview.check_clusters(fleet, targets)
-    rec = install_objects(
-        fleet, bodies, targets, write=dry_run != "client", server_dry_run=dry_run == "server"
-    )
-    print_steps(rec, dry_run, fleet.live)
-    for name, message in sorted(rec.failed.items()):
-        cluster_error(name, message)
-    if rec.failed:
-        return int(ExitCode.CLUSTER)
-    if rec.conflicts:
-        return int(ExitCode.CONFLICT)
-    return int(ExitCode.DIFFERENCES if dry_run and rec.changes else ExitCode.OK)

@@ -13,7 +13,7 @@ from tctl_py.cli.state import OPTIONS
 
 if TYPE_CHECKING:
     from tctl_py.config.documents import Loaded
-    from tctl_py.store import Store
+    from tctl_py.store import ConfigStore
 
 FILENAME_HELP = "File, folder (.yaml, .yml, .json) or '-' for stdin; repeatable."
 
@@ -27,7 +27,38 @@ Verbose = typer.Option(
     False,
     "-v",
     "--verbose",
-    help="Also list objects made by tctl for configuration this store does not hold (left alone).",
+    help="Also list unchanged objects, and objects made by tctl for configuration this store "
+    "does not hold (left alone).",
+)
+DryRun = typer.Option(
+    None,
+    "--dry-run",
+    metavar="[client|server]",
+    help="Compute and show the changes, write nothing ('--dry-run' alone means client).",
+)
+OneCluster = typer.Option(
+    None,
+    "--cluster",
+    help="Only this cluster: reconcile the configuration in it alone (as sync --cluster), "
+    "and install (delete: remove) IngressGateways in it.",
+)
+AllClusters = typer.Option(False, "--all-clusters", help="IngressGateways in every cluster.")
+Quiet = typer.Option(False, "-q", "--quiet", help="Print nothing but errors; the exit code tells the rest.")
+ReportOutput = typer.Option(
+    None,
+    "-o",
+    "--output",
+    metavar="[json|yaml]",
+    help="For machines: one document listing every step (cluster, kind, namespace, name, "
+    "action, outcome, reason) instead of lines and diffs.",
+)
+
+Suppress = typer.Option(
+    None,
+    "--suppress",
+    metavar="CODE[=SUBJECT]",
+    help="Hide findings of this code (TCTL0201 or gateway-pending), only about SUBJECT when given "
+    "(e.g. bookinfo/details, a cluster name; * wildcards); repeatable. See docs/findings.md.",
 )
 
 
@@ -40,14 +71,19 @@ def read_inputs(paths: list[str], recursive: bool) -> tuple[Loaded, list]:
     return loaded, validate(loaded)
 
 
-def open_store() -> Store:
-    from tctl_py.store import Store, default_path
+def open_store() -> ConfigStore:
+    """The store of --store / TCTL_STORE: a SQLite file or `kube://CONTEXT/NAMESPACE`."""
+    from tctl_py.store import default_path, open_store
 
-    return Store(OPTIONS.store or default_path())
+    return open_store(
+        OPTIONS.store or str(default_path()),
+        kubeconfig=OPTIONS.kubeconfig,
+        request_timeout=OPTIONS.request_timeout,
+    )
 
 
 @contextmanager
-def reconcile_lock(store: Store, doing: str, dry_run: str | None = None) -> Iterator[None]:
+def reconcile_lock(store: ConfigStore, doing: str, dry_run: str | None = None) -> Iterator[None]:
     """The store's reconcile lock for a command that writes (none for a client dry run), with a
     message while another tctl command holds it."""
     if dry_run == "client":
@@ -55,7 +91,7 @@ def reconcile_lock(store: Store, doing: str, dry_run: str | None = None) -> Iter
         return
 
     def waiting(holder: str) -> None:
-        err(f"waiting for another tctl command to finish with the store {store.path} ({holder})...\n")
+        err(f"waiting for another tctl command to finish with the store {store.location} ({holder})...\n")
 
     with store.reconcile_lock(doing, on_wait=waiting):
         yield

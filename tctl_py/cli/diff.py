@@ -10,6 +10,7 @@ import typer
 from tctl_py.cli.common import (
     OptionalFilenames,
     Recursive,
+    Suppress,
     open_store,
     organizations_of,
     read_inputs,
@@ -30,15 +31,18 @@ def command(
         "--prune",
         help="As apply --prune: the input is the whole configuration of the organizations it names.",
     ),
+    suppress: Optional[list[str]] = Suppress,
 ) -> None:
     from tctl_py.cli import meshview
-    from tctl_py.cli.report import reconcile_and_report
+    from tctl_py.cli.report import FINDINGS, reconcile_and_report, use_color
     from tctl_py.config import objects
     from tctl_py.errors import ExitCode, InvalidInput, UsageError
     from tctl_py.output.diff import show
 
+    FINDINGS.start(suppress)
     if prune and not filenames:
         raise UsageError("--prune needs the input it prunes against: give -f PATH")
+    meshview.require_fleet()  # no fleet is never "no differences"
     stored_changes = []
     organizations: list[str] = []
     with open_store() as store:
@@ -52,7 +56,8 @@ def command(
             _, config, changes = store_batch(store, batch, organizations, dry_run=True)
             stored_changes = [c for c in changes if c.action != "unchanged"]
         ownership = meshview.ownership(store, config, organizations)
-    show([(f"store/{c.fqn}", c.before, c.after) for c in stored_changes], sys.stdout)
+    # One diff over the store's changes and the clusters' (one run of an external program)
+    diffs = [(f"store/{c.fqn}", c.before, c.after) for c in stored_changes]
     with meshview.load_fleet(config) as fleet:
         code = reconcile_and_report(
             config,
@@ -60,8 +65,10 @@ def command(
             ownership,
             dry_run="client",
             force_conflicts=False,
+            clusters=meshview.cluster_choice() or None,
             baseline=baseline,
-            diff_only=True,
+            diffs=diffs,
         )
+    show(diffs, sys.stdout, color=use_color())
     codes = [code, int(ExitCode.DIFFERENCES)] if stored_changes else [code]
     raise typer.Exit(ExitCode.worst(codes))

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 from tctl_py.cli.common import err, open_store
 
 if TYPE_CHECKING:
+    from tctl_py.config.kinds import Kind
+    from tctl_py.config.label_selector import Selector
     from tctl_py.mesh import GeneratedObject, MeshResult
+    from tctl_py.output.formats import OutputFormat
 
 
 class Desired:
@@ -38,38 +41,39 @@ class Desired:
 
 
 def get_generated(
-    kind, name: str | None, cluster: str | None, all_clusters: bool, namespace: str | None, output: str
+    wanted: Sequence[Kind],
+    name: str | None,
+    cluster: str | None,
+    all_clusters: bool,
+    namespace: str | None,
+    output: OutputFormat,
+    labels: Selector,
 ) -> None:
-    """Print the chosen clusters' objects of `kind` cluster by cluster, in the order of
-    `GeneratedObject.sort_key`; findings first, unreadable clusters last."""
+    """Print the chosen clusters' objects of the `wanted` kinds cluster by cluster, in the order
+    of `GeneratedObject.sort_key`; findings first, unreadable clusters last."""
     import sys
 
     from tctl_py.cli import meshview
     from tctl_py.cli.report import exit_for_unreachable, report_findings
-    from tctl_py.errors import NotFound, UsageError
+    from tctl_py.errors import NotFound
     from tctl_py.output.printer import ObjectPrinter
 
     with open_store() as store:
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
     fleet = meshview.load_fleet(config)
-    if not fleet.states:
-        raise UsageError(
-            "there is no fleet: no kubeconfig was found and --fleet is not set",
-            hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG",
-        )
     clusters = meshview.selected_clusters(fleet, cluster, all_clusters)
-    desired = Desired(config, fleet, clusters, kinds={kind.kind})
+    desired = Desired(config, fleet, clusters, kinds={k.kind for k in wanted})
     report_findings(desired.result.findings, clusters)
     several = len(clusters) > 1
     sync = None
-    if fleet.live and output in ("table", "wide"):
+    if fleet.live and output.name in ("table", "wide"):
         sync = sync_states(config, fleet, desired.whole(), clusters, ownership)
     printer = ObjectPrinter(
         output,
-        kind,
         sys.stdout,
-        single=bool(name),
+        single=bool(name) and len(wanted) == 1,
+        kinds=[k.kind for k in wanted],
         prefix=[*(["CLUSTER"] if several else []), *(["NAMESPACE"] if namespace is None else [])],
         suffix=["SYNC"] if sync is not None else [],
     )
@@ -77,6 +81,8 @@ def get_generated(
     for each in sorted(set(clusters)):  # the objects' order: by cluster first
         for o in desired.objects(each):
             if (namespace is not None and o.namespace != namespace) or (name is not None and o.name != name):
+                continue
+            if not labels.matches(o.body.get("metadata", {}).get("labels")):
                 continue
             shown += 1
             printer.add(
@@ -89,8 +95,8 @@ def get_generated(
         printer.close()
     elif name:
         raise NotFound(
-            f'{kind.singular} "{name}" not found in {_where(clusters, namespace)}',
-            hint=f"`tctl get {kind.plural} -A` lists every generated one",
+            f'{"/".join(k.singular for k in wanted)} "{name}" not found in {_where(clusters, namespace)}',
+            hint=f"`tctl get {','.join(k.plural for k in wanted)} -A` lists every generated one",
         )
     else:
         readable = [c for c in clusters if c not in unreachable_names(fleet.states)]

@@ -13,13 +13,13 @@ if TYPE_CHECKING:
     from tctl_py.fleet.loader import Fleet, FleetOptions
     from tctl_py.mesh import MeshConfig
     from tctl_py.reconcile.ownership import Ownership
-    from tctl_py.store import Store
+    from tctl_py.store import ConfigStore
 
 # The kinds of configuration the engine reads, by MeshConfig field.
 _CONFIG_KINDS = {"workspaces": "Workspace", "settings": "WorkspaceSetting", "clusters": "Cluster"}
 
 
-def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
+def mesh_config(store: ConfigStore, extra: Sequence[dict] = (), without: Sequence[str] = ()) -> MeshConfig:
     """The configuration as stored, optionally with bodies about to be applied on top and the
     FQNs `without` about to be deleted (dry runs show the configuration as it would be)."""
     from tctl_py.config import kinds
@@ -42,16 +42,19 @@ def mesh_config(store: Store, extra: Sequence[dict] = (), without: Sequence[str]
     return MeshConfig(**grouped)
 
 
-def ownership(store: Store, config: MeshConfig, organizations: Sequence[str] = ()) -> Ownership:
-    """What this run may prune: the settings of `config`, the store's tombstones, and with
-    `apply --prune` everything of the `organizations` the input declares whole."""
+def ownership(
+    store: ConfigStore, config: MeshConfig, organizations: Sequence[str] = (), releasing: Sequence[str] = ()
+) -> Ownership:
+    """What this run may prune: the settings of `config`, the store's tombstones (and those a
+    dry run of `delete` would record, `releasing`), and with `apply --prune` everything of the
+    `organizations` the input declares whole."""
     from tctl_py.config import kinds
     from tctl_py.reconcile.ownership import Ownership, organization_scope
 
     setting = kinds.KINDS["WorkspaceSetting"]
     return Ownership.of(
         (setting.fqn(body.get("metadata", {})) for body in config.settings),
-        released=store.tombstones(),
+        released=[*store.tombstones(), *releasing],
         scopes=[organization_scope(name) for name in organizations],
         store=store.identity(),
     )
@@ -64,6 +67,7 @@ def fleet_options() -> FleetOptions:
     return FleetOptions(
         snapshot=OPTIONS.fleet,
         kubeconfig=OPTIONS.kubeconfig,
+        context=OPTIONS.context,
         request_timeout=OPTIONS.request_timeout,
         cluster_timeout=OPTIONS.cluster_timeout,
         concurrency=OPTIONS.concurrency or DEFAULT_CONCURRENCY,
@@ -79,18 +83,65 @@ def load_fleet(config: MeshConfig) -> Fleet:
     return load(fleet_options(), declared=[c["metadata"]["name"] for c in config.clusters])
 
 
+def require_fleet() -> None:
+    """Fail now, before anything is stored, when there is no fleet to reconcile (a UsageError
+    saying where tctl looked): a command that needs one never succeeds without it."""
+    from tctl_py.fleet.loader import check_fleet
+
+    check_fleet(fleet_options())
+
+
+def cluster_choice(given: Sequence[str] = ()) -> list[str]:
+    """The clusters a command that takes --cluster is limited to: those of --cluster, else the
+    one of --context (kubectl's way to choose the cluster), else none: every cluster. Both
+    naming different clusters is a usage error."""
+    from tctl_py.errors import UsageError
+
+    context = OPTIONS.context
+    if context and given and list(given) != [context]:
+        raise UsageError(
+            f'--context "{context}" and --cluster "{", ".join(given)}" name different clusters',
+            hint="give one of them",
+        )
+    return list(given) or ([context] if context else [])
+
+
+def refuse_context(command: str) -> None:
+    """--context for a command that works on the whole fleet, which never narrows: an error,
+    never silently ignored."""
+    from tctl_py.errors import UsageError
+
+    if OPTIONS.context:
+        raise UsageError(
+            f"tctl {command} works on every cluster of the fleet; --context does not narrow it",
+            hint="--context chooses the cluster of apply, sync, delete, diff, get, clusters and version",
+        )
+
+
 def selected_clusters(fleet: Fleet, cluster: str | None, all_clusters: bool) -> list[str]:
-    """`--cluster C`, `-A`, or by default the current context's cluster (every cluster of a
-    snapshot, which has no current context)."""
+    """`--cluster C`, `-A`, or by default the current context's cluster (every cluster when
+    there is no current context, as a snapshot without --context). A current context that is
+    not a cluster of the fleet (the store's Cluster objects leave it out) is an error, never a
+    silent fallback to every cluster."""
     from tctl_py.errors import UsageError
 
     if cluster and all_clusters:
         raise UsageError("give either --cluster or --all-clusters, not both")
     known = fleet.names()
     if cluster:
-        return check_clusters(fleet, [cluster])
-    if all_clusters or not fleet.current or fleet.current not in known:
+        return check_clusters(fleet, cluster_choice([cluster]))
+    if all_clusters or not fleet.current:
         return known
+    if fleet.current not in known:
+        from tctl_py.fleet.kubeconfig import KubeconfigError
+
+        # the kubeconfig's current-context is input tctl read (exit 3); --context, a command line
+        raise (UsageError if OPTIONS.context else KubeconfigError)(
+            f'the current context "{fleet.current}" is not a cluster of the fleet',
+            hint="the store's Cluster objects name the fleet: "
+            + ", ".join(known)
+            + "; choose one with --cluster C or --context C, or all with -A",
+        )
     return [fleet.current]
 
 

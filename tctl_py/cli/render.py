@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import open_store, out
+from tctl_py.cli.common import Suppress, open_store, out
 
 HELP = """Write every generated object to DIR/<cluster>/<kind>/<namespace>/<name>.yaml.
 
@@ -14,13 +15,18 @@ Re-rendering unchanged input rewrites nothing; files of objects no longer genera
 """
 
 
-def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write to.")) -> None:
+def command(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write to."),
+    suppress: Optional[list[str]] = Suppress,
+) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.generated import Desired
-    from tctl_py.cli.report import exit_for_unreachable, report_findings
+    from tctl_py.cli.report import FINDINGS, exit_for_unreachable, report_findings
     from tctl_py.config import kinds
     from tctl_py.output import manifests
 
+    FINDINGS.start(suppress)
+    meshview.refuse_context("render")
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)

@@ -19,6 +19,7 @@ def command(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to wri
     from tctl_py.cli.report import exit_for_unreachable
     from tctl_py.fleet import write_snapshot
 
+    meshview.refuse_context("snapshot")
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)

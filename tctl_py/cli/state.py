@@ -9,29 +9,40 @@ from tctl_py.cli.interrupt import Interrupt
 # Global options that take a value, and those that do not.
 _VALUED = (
     "--kubeconfig",
+    "--context",
     "--fleet",
     "--store",
     "--request-timeout",
     "--cluster-timeout",
     "--concurrency",
     "--max-input-size",
+    "--color",
 )
 _FLAGS = ("--debug",)
+
+COLOR_MODES = ("auto", "always", "never")  # --color
 
 
 @dataclass
 class GlobalOptions:
     kubeconfig: str | None = None
+    context: str | None = None  # --context: the current context, instead of the kubeconfig's
     fleet: str | None = None
     store: str | None = None
     request_timeout: float = 10.0  # seconds to wait for one answer of an API server
     cluster_timeout: float | None = None  # seconds for all the work on one cluster; None: no limit
     concurrency: int | None = None  # writes sent at once to one cluster; None: the fleet's default
     debug: bool = False
+    color: str = "auto"  # diffs in colour: auto (on a terminal, without NO_COLOR), always, never
     interrupt: Interrupt = field(default_factory=Interrupt)  # Ctrl-C/SIGTERM of this run (main sets it)
 
 
 OPTIONS = GlobalOptions()
+
+
+def takes_a_value(arg: str) -> bool:
+    """A global option whose value is the next word (`--fleet DIR`)."""
+    return arg in _VALUED
 
 
 def hoist_global_options(args: list[str]) -> list[str]:

@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from tctl_py.cli.common import Verbose, open_store, reconcile_lock
-from tctl_py.cli.report import check_dry_run, reconcile_and_report
+from tctl_py.cli.common import Quiet, ReportOutput, Suppress, Verbose, open_store, reconcile_lock
+from tctl_py.cli.report import Reporter, check_dry_run, reconcile_and_report
 
 HELP = """Reconcile the generated objects of every cluster (or those named) with the stored configuration: create what is missing, update what drifted, prune what is no longer generated.
 
@@ -26,6 +26,9 @@ def command(
         False, "--force-conflicts", help="Take over objects with tctl's names that tctl does not own."
     ),
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
+    output: Optional[str] = ReportOutput,
+    suppress: Optional[list[str]] = Suppress,
     watch: bool = typer.Option(False, "--watch", help="Keep the fleet in sync until stopped."),
     debounce: float = typer.Option(
         0.5,
@@ -50,14 +53,19 @@ def command(
     ),
 ) -> None:
     from tctl_py.cli import meshview
+    from tctl_py.cli.report import FINDINGS
+
+    FINDINGS.start(suppress)
 
     check_dry_run(dry_run)
+    clusters = meshview.cluster_choice(clusters or []) or None
     if watch:
         raise typer.Exit(
             _watch(
                 clusters, dry_run, force_conflicts, debounce, resync, metrics_addr, health_addr, log_format
             )
         )
+    reporter = Reporter("sync", output=output or "text", dry_run=dry_run, verbose=verbose, quiet=quiet)
     with open_store() as store, reconcile_lock(store, "tctl sync", dry_run):
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
@@ -69,8 +77,10 @@ def command(
                 dry_run=dry_run,
                 force_conflicts=force_conflicts,
                 clusters=clusters,
-                verbose=verbose,
+                reporter=reporter,
+                history=(store, "tctl sync"),
             )
+    reporter.close()
     raise typer.Exit(code)
 
 

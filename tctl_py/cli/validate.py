@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-
 import typer
 
 from tctl_py.cli.common import Filenames, Recursive, err, out, read_inputs
@@ -17,28 +15,26 @@ Namespace selectors (Workspace spec.namespaceSelector.names) are <cluster>/<name
 """
 
 
-class Format(str, enum.Enum):
-    text = "text"
-    json = "json"
-    junit = "junit"
-    github = "github"
+FORMATS = ("text", "json", "junit", "github")
 
 
 def command(
     filenames: list[str] = Filenames,
     recursive: bool = Recursive,
-    output: Format = typer.Option(Format.text, "-o", "--output", help="Report format."),
+    output: str = typer.Option("text", "-o", "--output", metavar="|".join(FORMATS), help="Report format."),
 ) -> None:
     from tctl_py.output import problems as report
+    from tctl_py.output.formats import parse_output
 
+    fmt = parse_output(output, choices=FORMATS).name
     loaded, problems = read_inputs(filenames, recursive)
     documents, files = len(loaded.documents), len(loaded.files)
-    if output is Format.text:
+    if fmt == "text":
         err(report.as_text(problems))
         err(report.summary(problems, documents, files) + "\n")
-    elif output is Format.json:
+    elif fmt == "json":
         out(report.as_json(problems, documents, files))
-    elif output is Format.junit:
+    elif fmt == "junit":
         out(report.as_junit(problems, loaded.files))
     else:
         out(report.as_github(problems))

@@ -19,20 +19,20 @@ if TYPE_CHECKING:
     from tctl_py.reconcile.executor import StepResult
     from tctl_py.reconcile.loop import LoopOptions, WriteGate
     from tctl_py.reconcile.metrics import Endpoints, Metrics
-    from tctl_py.store import Store
+    from tctl_py.store import ConfigStore
 
 LOG_FORMATS = ("text", "json")
 
 
 class StoreSource:
-    """The loop's `ConfigSource` over the SQLite store: changes are seen through its
-    `data_version`, which any commit by another process (`tctl apply`) changes."""
+    """The loop's `ConfigSource` over the configuration store (SQLite or kube://): a change,
+    such as another process's `tctl apply`, is seen through its `change_token`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ConfigStore) -> None:
         self.store = store
 
     def version(self) -> object:
-        return self.store.data_version()
+        return self.store.change_token()
 
     def load(self):
         from tctl_py.cli import meshview

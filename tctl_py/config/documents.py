@@ -8,6 +8,7 @@ nesting depth, and keep the node so any JSON path can later be mapped back to li
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 import os
 import re
@@ -235,6 +236,7 @@ class _Builder:
 class Source:
     name: str
     text: str
+    in_folder: bool = False  # read as one file of a folder given to -f, not named itself
 
 
 def iter_sources(paths: Iterable[str], recursive: bool = False, stdin=None) -> Iterator[Source | Problem]:
@@ -252,7 +254,9 @@ def iter_sources(paths: Iterable[str], recursive: bool = False, stdin=None) -> I
             if not files:
                 hint = "" if recursive else "use -R to read its sub-folders"
                 yield Problem(Position(path), "the folder holds no .yaml, .yml or .json file", hint=hint)
-            yield from (read_source(file) for file in files)
+            for file in files:
+                source = read_source(file)
+                yield dataclasses.replace(source, in_folder=True) if isinstance(source, Source) else source
         elif target.exists():
             yield read_source(target)
         else:
@@ -594,6 +598,8 @@ def load(paths: Iterable[str], recursive: bool = False, stdin=None) -> Loaded:
             continue
         loaded.files.append(source.name)
         found, trouble = parse(source)
+        if source.in_folder:  # an empty file in a folder is skipped, as kubectl does
+            trouble = [problem for problem in trouble if problem.message != NO_DOCUMENTS]
         loaded.documents += found
         loaded.problems += trouble
     if not loaded.documents and not loaded.problems and loaded.files:

@@ -132,8 +132,15 @@ KINDS: dict[str, Kind] = {k.kind: k for k in _ALL}
 _BY_API_KIND = {(k.api_version, k.kind): k for k in _ALL}
 _BY_NAME = {name: k for k in _ALL for name in k.names}
 
-# Parent-first order used to sort documents of one apply (and reversed for deletes).
-STORED_ORDER = ("Organization", "Tenant", "Workspace", "Cluster", "WorkspaceSetting")
+
+def stored_kinds() -> list[Kind]:
+    """The configuration kinds, parents first (the order a batch is written in)."""
+    return [KINDS[k] for k in ("Organization", "Tenant", "Workspace", "Cluster", "WorkspaceSetting")]
+
+
+def generated_kinds() -> list[Kind]:
+    """The Istio kinds tctl generates, as `get all` lists them."""
+    return [k for k in _ALL if k.generated]
 
 
 def lookup(api_version: str, kind: str) -> Kind | None:
@@ -152,7 +159,3 @@ def resolve(name: str) -> Kind:
         known = ", ".join(sorted(k.plural for k in _ALL))
         raise UsageError(f'unknown resource type "{name}"', hint=f"one of: {known}")
     return found
-
-
-def stored_kinds() -> list[Kind]:
-    return [KINDS[k] for k in STORED_ORDER]

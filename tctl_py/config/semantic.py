@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
 from tctl_py.config.documents import Document
@@ -11,7 +10,6 @@ from tctl_py.config.schemas import json_path
 from tctl_py.errors import Problem, shorten
 from tctl_py.kube import is_dns1123_label, is_dns1123_subdomain, is_label_name, is_label_value
 
-NAMESPACE_PREFIX = re.compile(r"^[a-z0-9][-a-z0-9]*$")
 EXTERNAL_ADDRESSES = "xcp.tetrate.io/cluster-external-addresses"
 
 
@@ -40,22 +38,11 @@ def label_value_error(value: object) -> str:
 
 
 def selector_error(entry: str) -> str:
-    """Why a namespaceSelector entry is not `<cluster>/<namespace>`, or "" when it is valid."""
-    cluster, slash, namespace = entry.partition("/")
-    if not slash or "/" in namespace:
-        return f'"{shorten(entry)}" must be <cluster>/<namespace>, e.g. "*/bookinfo" or "cluster-1/ns*"'
-    if not cluster or ("*" in cluster and cluster != "*") or any(c.isspace() for c in cluster):
-        return f'"{shorten(entry)}": the cluster part must be "*" or a cluster name'
-    if namespace == "*":
-        return ""
-    if namespace.endswith("*"):
-        prefix = namespace[:-1]
-        if NAMESPACE_PREFIX.match(prefix) and len(prefix) < 63:
-            return ""
-        return f'"{shorten(entry)}": a namespace prefix must be the start of a namespace name, then "*"'
-    if is_dns1123_label(namespace):
-        return ""
-    return f'"{shorten(entry)}": "{shorten(namespace)}" is not a valid namespace name, "*" or a prefix "ns*"'
+    """Why a namespaceSelector entry is not `<cluster>/<namespace>`, or "" when it is valid (the
+    engine's parser, imported only here, as for external addresses)."""
+    from tctl_py.mesh.parsed import parse_namespace_selector
+
+    return parse_namespace_selector(entry)[1]
 
 
 def check(document: Document, kind: Kind) -> list[Problem]:

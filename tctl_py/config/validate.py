@@ -53,14 +53,19 @@ def kind_of(document: Document) -> tuple[Kind | None, Problem | None]:
             name=document.name,
             path="$.apiVersion",
         )
-    readable = ", ".join(f"{k.api_version} {k.kind}" for k in kinds.KINDS.values() if k.schema)
+    import difflib
+
+    readable = [k for k in kinds.KINDS.values() if k.schema]
+    close = difflib.get_close_matches(document.kind, [k.kind for k in readable], n=1, cutoff=0.75)
     return None, Problem(
         document.position(["kind"]),
         f'unknown kind "{document.kind}" (apiVersion "{document.api_version}")',
         kind=document.kind,
         name=document.name,
         path="$.kind",
-        hint=f"tctl reads {readable}",
+        hint=f'did you mean "{close[0]}"?'
+        if close
+        else "tctl reads " + ", ".join(f"{k.api_version} {k.kind}" for k in readable),
     )
 
 

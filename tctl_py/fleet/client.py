@@ -35,7 +35,6 @@ cluster): its connection pool holds `connections` connections, and its counters 
 from __future__ import annotations
 
 import builtins
-import copy
 import json
 import re
 import threading
@@ -60,7 +59,13 @@ from tctl_py.fleet.objects import (
 from tctl_py.fleet.redaction import REDACTOR, display_server
 from tctl_py.fleet.retry import RetryPolicy, with_retries
 from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, MIN_TIMEOUT, Budget, connect_timeout, seconds
-from tctl_py.kube import FIELD_MANAGER, MANAGED_SELECTOR, MULTICLUSTER_NAMESPACE
+from tctl_py.kube import (
+    DELETION_METADATA,
+    FIELD_MANAGER,
+    MANAGED_SELECTOR,
+    MULTICLUSTER_NAMESPACE,
+    SERVER_METADATA,
+)
 from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
@@ -79,17 +84,6 @@ WRITABLE: dict[tuple[str, str], Resource] = {
     for r in (NAMESPACES, SERVICE_ENTRIES, WORKLOAD_ENTRIES, DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS)
 }
 
-# Set by the API server; sending them back would be a precondition (resourceVersion) or refused.
-_SERVER_METADATA = (
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "managedFields",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "selfLink",
-)
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]*)"')
 _CONFLICTS_DOC = "https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"
 
@@ -179,12 +173,14 @@ def _describe(kind: str, namespace: str | None, name: str) -> str:
 
 
 def _apply_body(body: Mapping) -> dict:
-    """The object as applied: no status, none of the metadata the server sets."""
-    clean = {key: copy.deepcopy(value) for key, value in body.items() if key != "status"}
-    metadata = dict(clean.get("metadata") or {})
-    for key in _SERVER_METADATA:
-        metadata.pop(key, None)
-    clean["metadata"] = metadata
+    """The object as applied: no status, none of the metadata the server sets. A new top level
+    and metadata; deeper values are shared with `body` (the request only serializes them)."""
+    clean = {key: value for key, value in body.items() if key != "status"}
+    clean["metadata"] = {
+        key: value
+        for key, value in (clean.get("metadata") or {}).items()
+        if key not in SERVER_METADATA and key not in DELETION_METADATA
+    }
     return clean
 
 
@@ -603,7 +599,7 @@ def request_timeouts(
     request_timeout: float, budget: Budget | None, server: str, doing: str
 ) -> tuple[float, float]:
     """(connect, read) timeouts of the next request: the request timeout (the connection's at
-    most 5 s), or what is left of the cluster's budget when that is less; an error when none is."""
+    most 3 s), or what is left of the cluster's budget when that is less; an error when none is."""
     read = request_timeout
     if budget is not None:
         left = budget.left()

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tctl_py.errors import ExitCode, TctlError, UsageError
+from tctl_py.errors import ExitCode, TctlError, UsageError, shorten
 from tctl_py.fleet.redaction import REDACTOR, display_server
 
 if TYPE_CHECKING:
@@ -177,6 +177,15 @@ def _check_shape(document: Document) -> None:
             f"kubeconfig {document.position()}: the document is not a mapping of kubeconfig fields",
             hint="a kubeconfig starts with apiVersion: v1, kind: Config",
         )
+    # kubectl decodes a kubeconfig as kind Config of apiVersion v1 (both may be left out): any
+    # other object, such as a tctl configuration file given to --kubeconfig by mistake, is refused.
+    for key, expected in (("kind", "Config"), ("apiVersion", "v1")):
+        if data.get(key, expected) != expected:
+            raise KubeconfigError(
+                f"kubeconfig {document.position([key])}: this is not a kubeconfig "
+                f"({key} is {shorten(str(data[key]))!r}, not {expected!r})",
+                hint="a kubeconfig starts with apiVersion: v1, kind: Config",
+            )
     current = data.get("current-context")
     if current is not None and not isinstance(current, str):
         raise KubeconfigError(

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from tctl_py.errors import UsageError
 from tctl_py.fleet.client import ClusterClient
-from tctl_py.fleet.kubeconfig import Kubeconfig
+from tctl_py.fleet.kubeconfig import Kubeconfig, kubeconfig_files
 from tctl_py.fleet.retry import RetryPolicy
 from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, ClusterBudgets
 from tctl_py.mesh.model import ClusterState
@@ -49,7 +50,8 @@ class FleetOptions:
     """What a command's fleet is and how tctl talks to it.
 
     `snapshot`: a `--fleet` folder (read, never written), else the live clusters of
-    `kubeconfig` (None: the files of KUBECONFIG, else ~/.kube/config). `request_timeout`: seconds
+    `kubeconfig` (None: the files of KUBECONFIG, else ~/.kube/config); `context`: the current
+    context, instead of the kubeconfig's (or a cluster of the snapshot). `request_timeout`: seconds
     for one request; `cluster_timeout`: seconds for everything done with one cluster (None: no
     limit). `concurrency`: writes in flight at once per cluster. `retry` and `sleep` (its pauses;
     tests pass one that does not wait): how failed requests are sent again. `interrupt`: set
@@ -58,6 +60,7 @@ class FleetOptions:
 
     snapshot: str | None = None
     kubeconfig: str | None = None
+    context: str | None = None  # --context: the current context, instead of the kubeconfig's
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     cluster_timeout: float | None = None
     concurrency: int = DEFAULT_CONCURRENCY
@@ -68,7 +71,8 @@ class FleetOptions:
 
 @dataclass
 class Fleet:
-    """The clusters tctl works on: their states, and the current one (live fleets only).
+    """The clusters tctl works on: their states, and the current one (the kubeconfig's, or
+    --context; "" when neither names one).
 
     A live fleet opens one `ClusterClient` per cluster on first use (`client`) and reads and
     writes through it, sharing its connections, its retry policy and its `--cluster-timeout`
@@ -131,34 +135,118 @@ class Fleet:
         self.close()
 
 
+def check_fleet(options: FleetOptions) -> Kubeconfig | None:
+    """Make sure there is a fleet, before a command changes anything: the snapshot folder holds
+    cluster folders, or the kubeconfig defines contexts. Return the kubeconfig (None for a
+    snapshot). There is never a silent empty fleet: none is a UsageError saying where tctl looked.
+    The context chosen (`options.context`, else the kubeconfig's current-context) must exist."""
+    from pathlib import Path
+
+    from tctl_py.fleet.kubeconfig import load_kubeconfig
+    from tctl_py.fleet.snapshot import cluster_folders
+
+    if options.snapshot:
+        cluster_folders(Path(options.snapshot))
+        return None
+    kubeconfig = load_kubeconfig(options.kubeconfig)
+    if not kubeconfig.clusters:
+        where = (
+            f"the kubeconfig ({kubeconfig.describe_files()}) defines no context"
+            if kubeconfig.files
+            else "no kubeconfig was found ("
+            + ", ".join(map(str, kubeconfig_files(options.kubeconfig)[0]))
+            + ")"
+        )
+        raise UsageError(
+            f"there is no fleet: {where} and --fleet is not set",
+            hint="give --kubeconfig PATH or set KUBECONFIG, or --fleet DIR (a snapshot); "
+            "`tctl apply --no-sync` only stores configuration",
+        )
+    current_context(kubeconfig, options.context)
+    return kubeconfig
+
+
+def current_context(kubeconfig: Kubeconfig, chosen: str | None) -> str:
+    """The context kubectl would talk to: `chosen` (--context), else the kubeconfig's
+    current-context ("" when it sets none). One that does not exist is an error in kubectl's
+    words: a usage error for --context, an invalid kubeconfig for its current-context."""
+    from tctl_py.fleet.kubeconfig import KubeconfigError
+
+    name = chosen or kubeconfig.current_context
+    if name and name not in kubeconfig.names():
+        error = UsageError if chosen else KubeconfigError
+        hint = "known contexts: " + ", ".join(kubeconfig.names())
+        if not chosen:
+            hint = f"the current-context of {kubeconfig.describe_files()}; give --context NAME, or {hint}"
+        raise error(f'context "{name}" was not found', hint=hint)
+    return name
+
+
 def load_fleet(options: FleetOptions, declared: Iterable[str] = ()) -> Fleet:
     """The snapshot `options.snapshot`, else the live clusters of the kubeconfig.
 
     `declared`: the clusters the store's Cluster objects name; when there are any, only they
     are the fleet (one missing from the kubeconfig is read as unreachable, not an error: the
     others still work). Every cluster is read even when a command shows one: its objects derive
-    from the others. No kubeconfig at all gives an empty fleet (configuration only).
+    from the others. No fleet at all is a UsageError (`check_fleet`).
     """
-    from tctl_py.fleet.kubeconfig import load_kubeconfig
     from tctl_py.fleet.live import LiveFleet
     from tctl_py.fleet.snapshot import read_snapshot
 
     names = sorted(set(declared))
-    if options.snapshot:
-        fleet = Fleet(read_snapshot(options.snapshot), options=options)
+    kubeconfig = check_fleet(options)
+    if kubeconfig is None:
+        assert options.snapshot is not None, "check_fleet gives no kubeconfig only for a snapshot"
+        fleet = Fleet(read_snapshot(options.snapshot), options.context or "", options=options)
+        if fleet.current and fleet.current not in fleet.names():  # a snapshot's contexts: its clusters
+            raise UsageError(
+                f'context "{fleet.current}" was not found', hint="clusters: " + ", ".join(fleet.names())
+            )
     else:
-        kubeconfig = load_kubeconfig(options.kubeconfig)
-        if not kubeconfig.files:
-            return Fleet([], options=options)
         live = LiveFleet(kubeconfig, names or kubeconfig.names(), request_timeout=options.request_timeout)
         fleet = Fleet(
-            [], kubeconfig.current_context, kubeconfig, {ref.name: ref.server for ref in live.refs}, options
+            [],
+            current_context(kubeconfig, options.context),
+            kubeconfig,
+            {ref.name: ref.server for ref in live.refs},
+            options,
         )
         states = live.read(clients=fleet.client)
         fleet.states = states if names else [_how_to_leave_out(state) for state in states]
     if names:
         fleet.states = [s for s in fleet.states if s.name in names]
+        if not fleet.states:
+            raise UsageError(
+                "there is no fleet: no cluster of the snapshot is one the store's Cluster objects name",
+                hint="Cluster objects name: " + ", ".join(names),
+            )
     return fleet
+
+
+def server_versions(options: FleetOptions, declared: Iterable[str] = ()) -> dict[str, dict | str]:
+    """Each live cluster's `/version` (the fleet: `declared`, else every context), or what went
+    wrong asking it; none for a snapshot. Only that request: no cluster's state is read."""
+    from tctl_py.fleet.parallel import run_per_cluster
+
+    kubeconfig = check_fleet(options)
+    if kubeconfig is None:
+        return {}
+    with Fleet([], kubeconfig=kubeconfig, options=options) as fleet:
+
+        def ask(name: str) -> dict:
+            return fleet.client(name).request("GET", "/version", doing="reading the server version")[1]
+
+        found = run_per_cluster(sorted(set(declared)) or kubeconfig.names(), ask)
+    return {
+        name: _failure(answer) if isinstance(answer, BaseException) else answer
+        for name, answer in found.items()
+    }
+
+
+def _failure(error: BaseException) -> str:
+    from tctl_py.errors import TctlError
+
+    return error.message if isinstance(error, TctlError) else f"{type(error).__name__}: {error}"
 
 
 def _how_to_leave_out(state: ClusterState) -> ClusterState:
@@ -171,6 +259,6 @@ def _how_to_leave_out(state: ClusterState) -> ClusterState:
         error=(
             f"{state.error} (without Cluster objects in the store every context of the kubeconfig "
             f'is a cluster of the fleet; if "{state.name}" is not one, apply Cluster objects naming '
-            "those that are, or use a kubeconfig without it)"
+            "those that are, or use a kubeconfig without it; --cluster C limits a command to C)"
         ),
     )

@@ -51,7 +51,6 @@ STATE_RESOURCES: dict[str, Resource] = {
     "services": SERVICES,
     "destination_rules": DESTINATION_RULES,
 }
-STATE_FIELD_BY_KIND: dict[str, str] = {res.kind: name for name, res in STATE_RESOURCES.items()}
 
 # Never written to a snapshot, whatever a caller passes.
 SECRET_KINDS = frozenset({"Secret", "ServiceAccountToken", "TokenRequest"})

@@ -94,21 +94,7 @@ class _Cluster:
 def read_snapshot(fleet_dir: str | os.PathLike[str]) -> list[ClusterState]:
     """The ClusterStates of a snapshot folder, sorted by name; InvalidInput lists every problem."""
     root = Path(fleet_dir)
-    if not root.exists():
-        raise UsageError(
-            f'fleet folder "{root}" does not exist',
-            hint="--fleet (or TCTL_FLEET) names a folder written by `tctl snapshot`",
-        )
-    if not root.is_dir():
-        raise UsageError(
-            f'fleet "{root}" is not a folder', hint="--fleet names a folder with one sub-folder per cluster"
-        )
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not folders:
-        raise UsageError(
-            f'fleet folder "{root}" has no cluster folders',
-            hint="each sub-folder of --fleet is a cluster, named after the folder",
-        )
+    folders = cluster_folders(root)
     names, problems = _cluster_names(root, [folder.name for folder in folders])
     states = []
     for folder in folders:
@@ -127,6 +113,26 @@ def read_snapshot(fleet_dir: str | os.PathLike[str]) -> list[ClusterState]:
     if problems:
         raise InvalidInput(problems, f"{len(problems)} problem(s) in the fleet snapshot {root}")
     return sorted(states, key=lambda state: state.name)
+
+
+def cluster_folders(root: Path) -> list[Path]:
+    """The cluster folders of a snapshot, sorted; a UsageError when `root` holds none (no fleet)."""
+    if not root.exists():
+        raise UsageError(
+            f'fleet folder "{root}" does not exist',
+            hint="--fleet (or TCTL_FLEET) names a folder written by `tctl snapshot`",
+        )
+    if not root.is_dir():
+        raise UsageError(
+            f'fleet "{root}" is not a folder', hint="--fleet names a folder with one sub-folder per cluster"
+        )
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise UsageError(
+            f'fleet folder "{root}" has no cluster folders',
+            hint="each sub-folder of --fleet is a cluster, named after the folder",
+        )
+    return folders
 
 
 def _cluster_names(root: Path, folders: list[str]) -> tuple[dict[str, str], list[Problem]]:

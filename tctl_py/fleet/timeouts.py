@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass
 
 DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds for one request (kubectl waits for ever by default)
-# A live API server accepts a connection in milliseconds; a dead address never does, and the
-# kernel has already resent the SYN twice (after 1 s and 3 s) within 5 s. So waiting longer than
-# this for a connection only makes one dead context slow down every command.
-MAX_CONNECT_TIMEOUT = 5.0
+# A live API server accepts a connection in milliseconds; a dead address never does. Within 3 s
+# the kernel has resent a lost SYN once (after 1 s), which covers a dropped packet on a live
+# path; waiting longer for a connection only makes one dead context slow down every command
+# (measured in docs/fleet.md: 5 s made a command with one dead context take 7.0-7.8 s, 3 s 5.0-5.8 s).
+MAX_CONNECT_TIMEOUT = 3.0
 MIN_TIMEOUT = 0.05  # below this a request cannot even be sent
 
 

@@ -43,7 +43,7 @@ class Coverage:
         if others and findings is not None:
             assert owner is not None
             findings.add(
-                F.NAMESPACE_OVERLAP,
+                F.Code.NAMESPACE_OVERLAP,
                 cluster,
                 f"namespace {namespace}",
                 f"covered by several workspaces; {owner.fqn} owns it "

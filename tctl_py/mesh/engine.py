@@ -96,7 +96,7 @@ def _unreachable(state: ClusterState) -> Finding:
         message="could not be read"
         + (f" ({state.error})" if state.error else "")
         + ": nothing is generated for it, and its Services are neither exposed nor considered absent",
-        code=F.CLUSTER_UNREACHABLE,
+        code=F.Code.CLUSTER_UNREACHABLE,
     )
 
 
@@ -261,7 +261,7 @@ class ExposedService:
         differing = [o for o in origins if o.ports != lead.ports]
         if differing:
             findings.add(
-                F.PORT_CONFLICT,
+                F.Code.PORT_CONFLICT,
                 "",
                 subject,
                 "origin clusters disagree on ports: "
@@ -273,7 +273,7 @@ class ExposedService:
         fqns = sorted({o.gateway.setting.fqn for o in origins})
         if len(fqns) > 1:
             findings.add(
-                F.SERVICE_MULTIPLE_WORKSPACES,
+                F.Code.SERVICE_MULTIPLE_WORKSPACES,
                 "",
                 subject,
                 f"exposed by several workspaces ({', '.join(fqns)}); its ServiceEntries are "
@@ -378,7 +378,7 @@ def _shadow(
     if elsewhere:
         by = sorted({o.gateway.workspace.fqn for o in elsewhere})
         findings.add(
-            F.NO_FAILOVER,
+            F.Code.NO_FAILOVER,
             d.name,
             subject,
             f"also exposed from {', '.join(o.cluster for o in elsewhere)} by "
@@ -401,11 +401,13 @@ def _shadow(
     elif not port_names:
         reason = "the local Service has no named TCP port to map to the gateway port 15443"
     if reason:
-        findings.add(F.FAILOVER_UNSUPPORTED, d.name, subject, f"no failover: {reason}", source=setting.fqn)
+        findings.add(
+            F.Code.FAILOVER_UNSUPPORTED, d.name, subject, f"no failover: {reason}", source=setting.fqn
+        )
         return
     if unmapped:
         findings.add(
-            F.PORT_UNSUPPORTED,
+            F.Code.PORT_UNSUPPORTED,
             d.name,
             subject,
             f"unnamed port(s) {', '.join(unmapped)} of the local Service do not fail over "
@@ -421,7 +423,7 @@ def _shadow(
         gw = origin.gateway
         if origin.port_numbers != local_numbers:
             findings.add(
-                F.PORT_CONFLICT,
+                F.Code.PORT_CONFLICT,
                 d.name,
                 subject,
                 f"local ports differ from those of {origin.cluster} "
@@ -432,7 +434,7 @@ def _shadow(
         info_c = origin.info
         if info_c.network == info_d.network:
             findings.add(
-                F.SHARED_NETWORK,
+                F.Code.SHARED_NETWORK,
                 d.name,
                 subject,
                 f"{d.name} and {origin.cluster} share network {info_d.network!r}: failover "
@@ -480,7 +482,7 @@ def _failover_rule(
             in_the_way.append(object_name(dr))
     if in_the_way:
         findings.add(
-            F.DESTINATION_RULE_CONFLICT,
+            F.Code.DESTINATION_RULE_CONFLICT,
             d.name,
             f"DestinationRule {namespace}/{in_the_way[0]}",
             f"not managed by tctl and targets {host}: the failover DestinationRule "

@@ -65,6 +65,8 @@ class ClusterExposure:
     findings: list[Finding] = field(default_factory=list)  # all about this cluster
     # (setting FQN, gateway entry, exposedServices index) of the selectors a Service matched
     selector_hits: frozenset[tuple[str, int, int]] = frozenset()
+    # Services selected for exposure whose gateway is missing, pending or unusable here
+    waiting: dict[tuple[str, str], GatewayState] = field(default_factory=dict)
 
 
 def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage) -> ClusterExposure:
@@ -107,12 +109,13 @@ def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage
         state = states[own.fqn][chosen.index]
         if not state.usable:
             waiting[(own.fqn, chosen.index)] += 1
+            result.waiting[(namespace, name)] = state
             continue
         subject = f"service {namespace}/{name}"
         ports, skipped = service_entry_ports(svc)
         if skipped:
             findings.add(
-                F.PORT_UNSUPPORTED,
+                F.Code.PORT_UNSUPPORTED,
                 cluster,
                 subject,
                 f"port(s) {', '.join(skipped)} not exposed: only TCP ports cross clusters",
@@ -120,7 +123,7 @@ def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage
             )
         if not ports:
             findings.add(
-                F.SERVICE_NOT_EXPOSED,
+                F.Code.SERVICE_NOT_EXPOSED,
                 cluster,
                 subject,
                 "selected for exposure but has no TCP port: not exposed",
@@ -141,7 +144,7 @@ def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage
             relevant = held or index.has_namespace(entry.namespace)
             if state.covered and state.gateway is None and relevant:
                 findings.add(
-                    F.GATEWAY_MISSING,
+                    F.Code.GATEWAY_MISSING,
                     cluster,
                     f"gateway {entry.namespace}/*",
                     f"no Service in namespace {entry.namespace} selects pods labelled "
@@ -155,7 +158,7 @@ def expose_cluster(index: ClusterIndex, parsed: ParsedConfig, coverage: Coverage
             idle = gw is not None and (gw.namespace, gw.service) not in by_gateway
             if state.usable and gw is not None and idle:
                 findings.add(
-                    F.GATEWAY_EXPOSES_NOTHING,
+                    F.Code.GATEWAY_EXPOSES_NOTHING,
                     cluster,
                     gw.subject,
                     "no Service of the workspace is exposed through this gateway: no Gateway object",
@@ -179,7 +182,7 @@ def unmatched_selectors(
             for j, selector in enumerate(entry.exposed or ()):
                 if (setting.fqn, entry.index, j) not in selector_hits:
                     findings.add(
-                        F.SELECTOR_MATCHES_NOTHING,
+                        F.Code.SELECTOR_MATCHES_NOTHING,
                         "",
                         f"WorkspaceSetting {setting.fqn}",
                         f"defaultEastWestGatewaySettings[{entry.index}].exposedServices[{j}] "

@@ -113,7 +113,7 @@ def resolve_gateways(
         if not coverage.covers(workspace, cluster, entry.namespace, findings):
             if matches:
                 findings.add(
-                    F.GATEWAY_OUTSIDE_WORKSPACE,
+                    F.Code.GATEWAY_OUTSIDE_WORKSPACE,
                     cluster,
                     f"gateway {entry.namespace}/{matches[0][0]}",
                     f"matches defaultEastWestGatewaySettings[{entry.index}] but namespace "
@@ -135,7 +135,7 @@ def resolve_gateways(
         name, svc = matches[0]
         if len(matches) > 1:
             findings.add(
-                F.GATEWAY_AMBIGUOUS,
+                F.Code.GATEWAY_AMBIGUOUS,
                 cluster,
                 f"gateway {entry.namespace}/{name}",
                 f"{len(matches)} Services select labels {dict(entry.labels)}: "
@@ -157,7 +157,7 @@ def resolve_gateways(
         if annotation_error:
             value = service_labels_of(svc, "annotations")[EXTERNAL_ADDRESSES_ANNOTATION]
             findings.add(
-                F.GATEWAY_ANNOTATION_INVALID,
+                F.Code.GATEWAY_ANNOTATION_INVALID,
                 cluster,
                 subject,
                 f"annotation {EXTERNAL_ADDRESSES_ANNOTATION}={value!r} of Service "
@@ -171,7 +171,7 @@ def resolve_gateways(
             continue
         if invalid:
             findings.add(
-                F.GATEWAY_INVALID_ADDRESS,
+                F.Code.GATEWAY_INVALID_ADDRESS,
                 cluster,
                 subject,
                 f"ignored address(es) that are neither an IP nor a DNS name: {', '.join(invalid)}",
@@ -179,7 +179,7 @@ def resolve_gateways(
             )
         if not addresses:
             findings.add(
-                F.GATEWAY_PENDING,
+                F.Code.GATEWAY_PENDING,
                 cluster,
                 subject,
                 "pending: the gateway has no external address yet, so it exposes nothing",
@@ -190,7 +190,7 @@ def resolve_gateways(
         elif state.gateway.has_hostname:
             names = ", ".join(a for a in addresses if not is_ip(a))
             findings.add(
-                F.GATEWAY_HOSTNAME,
+                F.Code.GATEWAY_HOSTNAME,
                 cluster,
                 subject,
                 f"address {names} is a DNS name: ServiceEntries for it use resolution DNS, and "

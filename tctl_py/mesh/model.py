@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .codes import Code
+
 
 @dataclass(frozen=True)
 class ClusterState:
@@ -58,15 +60,14 @@ class GeneratedObject:
 
 @dataclass(frozen=True)
 class Finding:
-    """Something the user should know about the exposure (a warning, or an error for
-    `findings.ERROR_CODES`)."""
+    """Something the user should know about the exposure; its code says how grave."""
 
-    cluster: str
+    code: Code  # stable, documented in docs/findings.md
+    cluster: str  # "" for a finding about no cluster in particular
     subject: str  # e.g. "service bookinfo/details" or "gateway bookinfo/eastwest-gateway"
     message: str
     hint: str = ""
     source: str = ""  # FQN of the WorkspaceSetting concerned
-    code: str = ""  # stable machine-readable kind, one of tctl_py.mesh.findings.CODES
 
     @property
     def sort_key(self) -> tuple[str, str, str, str, str, str]:

@@ -7,8 +7,11 @@ are sorted by FQN so that the order of the configuration lists never shows in th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from tctl_py.errors import shorten
 
 from . import findings as F
 from .findings import Findings
@@ -17,6 +20,7 @@ from .names import (
     RESERVED_ANNOTATIONS,
     RESERVED_LABELS,
     SYSTEM_NAMESPACES,
+    is_dns1123_label,
     is_label_value,
     is_qualified_name,
 )
@@ -84,6 +88,30 @@ class NamespacePattern:
                 return None
             return (1, len(prefix), cluster_rank)
         return None
+
+
+_NAMESPACE_PREFIX = re.compile(r"^[a-z0-9][-a-z0-9]*$")
+
+
+def parse_namespace_selector(entry: str) -> tuple[NamespacePattern | None, str]:
+    """A `namespaceSelector.names` entry as a pattern, or (None, why it is not one): the one
+    grammar that `validate` reports and the engine reads."""
+    cluster, slash, namespace = entry.partition("/")
+    if not slash or "/" in namespace:
+        return None, f'"{shorten(entry)}" must be <cluster>/<namespace>, e.g. "*/bookinfo" or "cluster-1/ns*"'
+    if not cluster or ("*" in cluster and cluster != "*") or any(c.isspace() for c in cluster):
+        return None, f'"{shorten(entry)}": the cluster part must be "*" or a cluster name'
+    if namespace.endswith("*") and namespace != "*":
+        prefix = namespace[:-1]
+        if not (_NAMESPACE_PREFIX.match(prefix) and len(prefix) < 63):
+            return None, (
+                f'"{shorten(entry)}": a namespace prefix must be the start of a namespace name, then "*"'
+            )
+    elif namespace != "*" and not is_dns1123_label(namespace):
+        return None, (
+            f'"{shorten(entry)}": "{shorten(namespace)}" is not a valid namespace name, "*" or a prefix "ns*"'
+        )
+    return NamespacePattern(cluster, namespace), ""
 
 
 @dataclass(frozen=True)
@@ -181,7 +209,7 @@ def _metadata_pairs(
             good_labels.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED,
+                F.Code.METADATA_SKIPPED,
                 "",
                 subject,
                 f"label {key}={value!r} is not a valid Kubernetes label: not copied to generated objects",
@@ -195,7 +223,7 @@ def _metadata_pairs(
             good_annotations.append((key, value))
         else:
             findings.add(
-                F.METADATA_SKIPPED,
+                F.Code.METADATA_SKIPPED,
                 "",
                 subject,
                 f"annotation key {key!r} is not valid: not copied to generated objects",
@@ -214,16 +242,13 @@ def _workspace(body: dict, findings: Findings) -> Workspace | None:
     patterns = []
     names = as_list(as_map(as_map(body.get("spec")).get("namespaceSelector")).get("names"))
     for entry in names:
-        cluster, sep, namespace = as_str(entry).partition("/")
-        if not sep or not cluster or not namespace or "/" in namespace:
+        pattern, why = parse_namespace_selector(as_str(entry))
+        if pattern is None:
             findings.add(
-                F.CONFIG_IGNORED,
-                "",
-                f"Workspace {fqn}",
-                f"namespaceSelector entry {entry!r} is not <cluster>/<namespace>: ignored",
+                F.Code.CONFIG_IGNORED, "", f"Workspace {fqn}", f"namespaceSelector entry ignored: {why}"
             )
             continue
-        patterns.append(NamespacePattern(cluster, namespace))
+        patterns.append(pattern)
     labels, annotations = _metadata_pairs(
         meta.get("labels"), meta.get("annotations"), f"Workspace {fqn}", "", findings
     )
@@ -265,7 +290,7 @@ def _setting(body: dict, findings: Findings) -> Setting | None:
         )
         if not entries[-1].namespace or not entries[-1].labels:
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 subject,
                 f"defaultEastWestGatewaySettings[{index}].workloadSelector needs a namespace and "
@@ -314,7 +339,7 @@ def parse_config(config: MeshConfig, findings: Findings) -> ParsedConfig:
     for setting in settings:
         if setting.workspace_key not in workspaces:
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 f"WorkspaceSetting {setting.fqn}",
                 "its workspace does not exist: the setting is ignored",
@@ -323,7 +348,7 @@ def parse_config(config: MeshConfig, findings: Findings) -> ParsedConfig:
         elif setting.workspace_key in parsed.settings:
             kept = parsed.settings[setting.workspace_key]
             findings.add(
-                F.CONFIG_IGNORED,
+                F.Code.CONFIG_IGNORED,
                 "",
                 f"WorkspaceSetting {setting.fqn}",
                 f"a workspace has one WorkspaceSetting; {kept.fqn} is used and this one is ignored",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 
 from tctl_py.output.render import to_yaml
 
@@ -38,10 +39,20 @@ def colorize(diff: str) -> str:
     return "".join(out)
 
 
-def show(changes: list[tuple[str, dict | None, dict | None]], stream) -> None:
+def wants_color(mode: str, stream, environ: Mapping[str, str]) -> bool:
+    """Whether to colour what goes to `stream`: `always` and `never` say so; `auto` colours a
+    terminal only, unless NO_COLOR is set to anything but "" (no-color.org) or TERM is dumb."""
+    if mode != "auto":
+        return mode == "always"
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def show(changes: list[tuple[str, dict | None, dict | None]], stream, *, color: bool = False) -> None:
     """Print (label, before, after) diffs: with the program named by TCTL_EXTERNAL_DIFF or
     KUBECTL_EXTERNAL_DIFF if set (as `kubectl diff` runs it, on two folders), else unified
-    diffs, coloured on a terminal."""
+    diffs, in colour if `color`."""
     if not changes:
         return
     program = os.environ.get("TCTL_EXTERNAL_DIFF") or os.environ.get("KUBECTL_EXTERNAL_DIFF")
@@ -49,7 +60,7 @@ def show(changes: list[tuple[str, dict | None, dict | None]], stream) -> None:
         external(program, changes, stream)
         return
     text = "".join(unified(before, after, label) for label, before, after in changes)
-    stream.write(colorize(text) if stream.isatty() else text)
+    stream.write(colorize(text) if color else text)
 
 
 def external(program: str, changes: list[tuple[str, dict | None, dict | None]], stream) -> None:

@@ -7,12 +7,13 @@ from typing import Any, TextIO
 
 
 class ClusterProgress:
-    """Call with (cluster, status); use as a context manager around the work."""
+    """Call with (cluster, status); use as a context manager around the work. `live`: whether
+    the display may redraw itself (escape codes); by default, when `stream` is a terminal."""
 
-    def __init__(self, stream: TextIO, clusters: list[str]) -> None:
+    def __init__(self, stream: TextIO, clusters: list[str], *, live: bool | None = None) -> None:
         self.stream = stream
         self.clusters = clusters
-        self.terminal = stream.isatty() and len(clusters) > 0
+        self.terminal = (stream.isatty() if live is None else live) and len(clusters) > 0
         self._lock = threading.Lock()
         self._live: Any = None  # rich.live.Live while shown on a terminal
         self._status: dict[str, str] = {name: "waiting" for name in clusters}

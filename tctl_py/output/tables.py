@@ -1,4 +1,4 @@
-"""Rich tables of objects; columns per kind, `wide` adds the less common ones."""
+"""Tables of objects; columns per kind, `wide` adds the less common ones."""
 
 from __future__ import annotations
 
@@ -143,21 +143,9 @@ class Rows:
 
 
 def render(headers: Sequence[str], table_rows: Sequence[Sequence[str]], stream) -> None:
-    """A Rich table on a terminal; plain columns (as kubectl prints them) in pipes and files."""
-    if not stream.isatty():
-        for line in plain_lines(headers, table_rows):
-            stream.write(line)
-        return
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    for row in table_rows:
-        table.add_row(*row)
-    Console(file=stream, highlight=False).print(table)
+    """Plain columns, as kubectl prints them, on a terminal as in pipes: a cell is never wrapped
+    or cut, a long row makes a long line (the terminal, or `less -S`, decides what to do)."""
+    stream.write("".join(plain_lines(headers, table_rows)))
 
 
 def plain_lines(headers: Sequence[str], table_rows: Sequence[Sequence[str]]) -> Iterator[str]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from tctl_py.errors import ConflictError, TctlError
 from tctl_py.fleet.parallel import run_bounded, run_per_cluster
-from tctl_py.reconcile.plan import Step, plan, plan_installs, step_order
+from tctl_py.reconcile.plan import Step, object_identity, plan, plan_installs, plan_uninstalls, step_order
 
 if TYPE_CHECKING:
     from tctl_py.fleet.loader import Fleet
@@ -46,6 +46,7 @@ class Outcome(StrEnum):
     CREATED = "created"
     CONFIGURED = "configured"
     PRUNED = "pruned"
+    DELETED = "deleted"
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # planned, or refused by the API server (a field-manager conflict)
     KEPT = "kept"
@@ -161,12 +162,13 @@ def install(
     *,
     write: bool,
     server_dry_run: bool = False,
+    remove: bool = False,
     on_cluster: OnCluster | None = None,
 ) -> Reconciliation:
     """Install `bodies` (IngressGateway documents) in each of `clusters`: read each by name,
     plan (`plan_installs`: created, configured or unchanged; never pruned), and with `write`
-    apply them, through the same executor as `reconcile`. A snapshot fleet holds none of them
-    and is never written."""
+    apply them, through the same executor as `reconcile`; with `remove`, delete them instead
+    (`plan_uninstalls`). A snapshot fleet holds none of them and is never written."""
     outcome = Reconciliation(None)
     if fleet.live:
 
@@ -186,7 +188,7 @@ def install(
         StepResult.planned(step)
         for name in clusters
         if name in live
-        for step in plan_installs(name, bodies, live[name])
+        for step in (plan_uninstalls if remove else plan_installs)(name, bodies, live[name])
     ]
     if write and fleet.live:
         act(fleet, outcome, server_dry_run=server_dry_run, on_cluster=on_cluster)
@@ -215,10 +217,10 @@ def _snapshot_objects(fleet: Fleet, before: MeshResult, targets: Sequence[str]) 
     for state in fleet.states:
         if state.name in objects:
             for body in (*state.namespaces, *state.destination_rules):
-                objects[state.name][_identity(body)] = body
+                objects[state.name][object_identity(body)] = body
     for obj in before.objects:
         if obj.cluster in objects:
-            objects[obj.cluster][_identity(obj.body)] = obj.body
+            objects[obj.cluster][object_identity(obj.body)] = obj.body
     return {name: list(found.values()) for name, found in objects.items()}
 
 
@@ -260,25 +262,25 @@ def observe(
                 else client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS])
             ),
         ]
-        known = {_identity(obj) for obj in found}
+        known = {object_identity(obj) for obj in found}
         missing: dict[tuple[str, str, str], list[dict]] = {}  # (apiVersion, kind, ns) -> bodies
         for body in desired_bodies.get(client.name, ()):
             namespace = body["metadata"].get("namespace") or ""
             if (
-                _identity(body) not in known
+                object_identity(body) not in known
                 and body["kind"] not in ("Namespace", "DestinationRule")
                 and namespace in namespaces
             ):
                 missing.setdefault((body["apiVersion"], body["kind"], namespace), []).append(body)
         for (api_version, kind, namespace), bodies in missing.items():
             if len(bodies) >= _LIST_FROM:
-                wanted = {_identity(body) for body in bodies}
+                wanted = {object_identity(body) for body in bodies}
                 found += [
                     obj
                     for obj in client.list_managed(
                         [resource_for(api_version, kind)], selector="", namespace=namespace
                     )
-                    if _identity(obj) in wanted
+                    if object_identity(obj) in wanted
                 ]
                 continue
             for body in bodies:
@@ -316,11 +318,6 @@ def _per_cluster(
             if on_cluster:
                 on_cluster(name, "read")
     return live
-
-
-def _identity(body: dict) -> tuple[str, str, str]:
-    meta = body.get("metadata") or {}
-    return (body.get("kind", ""), meta.get("namespace", "") or "", meta.get("name", ""))
 
 
 # -- act ------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tctl_py.kube import SERVER_METADATA
 from tctl_py.mesh.model import GeneratedObject
 from tctl_py.mesh.names import (
     ANNOTATION_ORIGINS,
@@ -50,10 +51,6 @@ from tctl_py.reconcile.ownership import Ownership, source_of
 
 # -- live objects -------------------------------------------------------------------------------
 
-# Written by the API server, never by tctl: not compared, not shown in diffs.
-SERVER_METADATA = frozenset(
-    {"uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink"}
-)
 SERVER_FIELDS = frozenset({"status"})
 # Keys of label/annotation maps that belong to tctl: set by it, removed by it.
 TCTL_PREFIX = "tctl.tetrate.io/"
@@ -174,13 +171,15 @@ class Action(StrEnum):
     CREATE = "created"
     UPDATE = "configured"
     DELETE = "pruned"
+    REMOVE = "deleted"  # an installed object `delete -f` names (a prune is of a generated one)
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"
     KEEP = "kept"
     FOREIGN = "owned elsewhere"
 
 
-WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE})
+WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE, Action.REMOVE})
+REMOVALS = frozenset({Action.DELETE, Action.REMOVE})
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,7 @@ class Step:
     def after(self) -> dict | None:
         """The object as it will be once the plan ran: `merged` for writes (None when pruned),
         the live object unchanged otherwise (including an unforced conflict and KEEP)."""
-        if self.action is Action.DELETE:
+        if self.action in REMOVALS:
             return None
         if self.writes:
             return merged(self.desired, self.live)
@@ -299,7 +298,7 @@ def step_order(step: Step) -> tuple:
     then prunes in the reverse order; then namespace, name, API group."""
     rank = _RANK.get(step.kind, len(KIND_ORDER))
     group = _group(step.api_version)
-    if step.action is Action.DELETE:
+    if step.action in REMOVALS:
         return (1, -rank, "" if step.kind in _RANK else step.kind, step.namespace, step.name, group)
     return (0, rank, "" if step.kind in _RANK else step.kind, step.namespace, step.name, group)
 
@@ -557,4 +556,18 @@ def plan_installs(cluster: str, desired: Sequence[Mapping], live: Sequence[Mappi
             steps.append(_step(cluster, Action.UPDATE, want, have, "differs in " + ", ".join(changed)))
         else:
             steps.append(_step(cluster, Action.UNCHANGED, want, have, ""))
+    return steps
+
+
+def plan_uninstalls(cluster: str, named: Sequence[Mapping], live: Sequence[Mapping]) -> list[Step]:
+    """The steps that undo `plan_installs` (`delete -f` of IngressGateway documents): REMOVE
+    each named object `live` holds, in the order given; one that is not there is UNCHANGED."""
+    present = {object_identity(body): clean(body) for body in live}
+    steps = []
+    for want in named:
+        have = present.get(object_identity(want))
+        if have is None:
+            steps.append(_step(cluster, Action.UNCHANGED, want, None, "not in the cluster"))
+        else:
+            steps.append(_step(cluster, Action.REMOVE, None, have, ""))
     return steps

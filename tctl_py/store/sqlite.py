@@ -27,21 +27,30 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from tctl_py.config.kinds import KINDS
-from tctl_py.errors import ExitCode, NotFound, StoreError, TctlError
+from tctl_py.errors import NotFound, StoreError
+from tctl_py.store.base import (
+    ApplyRefused,
+    Change,
+    Item,
+    StoredObject,
+    StoreItem,
+    SyncRecord,
+    ancestors,
+    check,
+    check_no_orphans,
+    children_first,
+    normalize,
+    now,
+)
 
-__all__ = ["SCHEMA_VERSION", "ApplyRefused", "Change", "Store", "StoredObject", "default_path"]
+__all__ = ["SCHEMA_VERSION", "Store", "default_path"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
+_POLL_S = 0.1  # how often wait_for_change looks at the file
 _HINT = "choose another file with --store PATH or the TCTL_STORE environment variable"
-
-# Kinds of which a parent holds at most one (one WorkspaceSetting per workspace).
-_ONE_PER_PARENT = frozenset({KINDS["WorkspaceSetting"].kind})
 
 # Migrations: _MIGRATIONS[n] brings a store from user_version n to n + 1.
 _MIGRATIONS: tuple[str, ...] = (
@@ -70,6 +79,19 @@ _MIGRATIONS: tuple[str, ...] = (
         deleted TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE sync_results (
+        cluster   TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        reason    TEXT NOT NULL,
+        command   TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        PRIMARY KEY (cluster, kind, namespace, name)
+    ) WITHOUT ROWID;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -82,77 +104,6 @@ def default_path() -> Path:
     state = os.environ.get("XDG_STATE_HOME")
     base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
     return base / "tctl" / "store.db"
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    fqn: str
-    kind: str
-    parent: str | None
-    body: dict
-    revision: int  # 1 when created, +1 on every change of the body
-    created: str  # RFC 3339 UTC, e.g. 2024-05-01T12:00:00Z
-    updated: str
-
-
-Action = Literal["created", "configured", "unchanged", "deleted"]
-
-
-@dataclass(frozen=True)
-class Change:
-    fqn: str
-    kind: str
-    action: Action
-    before: dict | None
-    after: dict | None
-
-
-_NO_PARENT = "its parent"
-
-
-class ApplyRefused(TctlError):
-    """An apply broke a store rule (missing parent, second WorkspaceSetting...); nothing written.
-
-    `problems` lists every offending object as (fqn, message); `orphans` are the FQNs among
-    them refused because their parent does not exist.
-    """
-
-    exit_code = ExitCode.INVALID
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.orphans = {fqn for fqn, message in problems if message.startswith(_NO_PARENT)}
-        lines = "\n".join(f"  {fqn}: {message}" for fqn, message in problems)
-        super().__init__(
-            f"nothing applied, {len(problems)} object(s) refused:\n{lines}",
-            hint="apply the parents first or in the same command",
-        )
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class _Item:
-    fqn: str
-    kind: str
-    parent: str | None
-    text: str  # compact JSON of the body, keys in the user's order (so `get -o yaml` keeps it)
-
-
-def _compact(body: dict) -> str:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-
-
-def _depth(fqn: str) -> int:
-    return fqn.count("/")
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _ancestors(fqn: str) -> list[str]:
-    """`organizations/o/tenants/t` -> [`organizations/o`]: the FQNs of the objects above it."""
-    parts = fqn.split("/")
-    return ["/".join(parts[:end]) for end in range(2, len(parts) - 1, 2)]
 
 
 def _cannot_write(error: sqlite3.OperationalError) -> bool:
@@ -187,6 +138,7 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self._db: sqlite3.Connection | None = None
         self.read_only = False  # set when the file or its folder cannot be written
 
@@ -404,16 +356,6 @@ class Store:
             rows = db.execute(sql, params).fetchall()
         return [self._object(r) for r in rows]
 
-    def data_version(self) -> int:
-        """A number that changes whenever another connection commits a change to the store
-        (SQLite's `PRAGMA data_version`): cheap enough to poll several times a second. 0 while
-        the store does not exist."""
-        with self._errors("read"):
-            db = self._connect(create=False)
-            if db is None:
-                return 0
-            return int(db.execute("PRAGMA data_version").fetchone()[0])
-
     def identity(self) -> str:
         """The store's id (16 hex digits, random, made with the store); "" when the store does
         not exist yet. Stamped on the objects a reconcile writes, so one can tell which store
@@ -434,6 +376,62 @@ class Store:
                 return {}
             rows = db.execute("SELECT fqn, deleted FROM tombstones ORDER BY fqn").fetchall()
         return dict(rows)
+
+    def record_sync(
+        self, command: str, clusters: Sequence[str], results: Sequence[tuple[str, str, str, str, str, str]]
+    ) -> None:
+        """Replace what is recorded of `clusters` by `results`, each (cluster, kind, namespace,
+        name, outcome, reason), as done now by `command`: the history `tctl describe` shows."""
+        at = now()
+        with self._errors("write"):
+            db = self._connect(create=True)
+            assert db is not None
+            self._check_writable()
+            with self._transaction(db, write=True):
+                db.executemany("DELETE FROM sync_results WHERE cluster = ?", [(c,) for c in clusters])
+                db.executemany(
+                    "INSERT OR REPLACE INTO sync_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(*result, command, at) for result in results],
+                )
+
+    def sync_history(self) -> builtins.list[SyncRecord]:
+        """Every object's last recorded reconcile, by cluster, kind, namespace and name."""
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return []
+            rows = db.execute("SELECT * FROM sync_results ORDER BY cluster, kind, namespace, name").fetchall()
+        return [SyncRecord(*row) for row in rows]
+
+    def init(self) -> builtins.list[tuple[str, str]]:
+        """Create the store file if it does not exist (`tctl store init`); (what, action)."""
+        existed = self.path.exists()
+        with self._errors("create"):
+            self._connect(create=True)
+        return [(str(self.path), "unchanged" if existed else "created")]
+
+    def change_token(self) -> str:
+        """The file's identity and `PRAGMA data_version` of the kept connection (which changes
+        when another connection commits) with this connection's own changes: a new string after
+        every write, by anyone; "absent" while the store does not exist."""
+        with self._errors("read"):
+            db = self._connect(create=False)
+            if db is None:
+                return "absent"
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            stat = os.stat(self.path)
+        return f"{stat.st_dev}:{stat.st_ino}:{version}:{db.total_changes}"
+
+    def wait_for_change(self, token: str, timeout: float) -> str:
+        """Poll `change_token` (a few times a second: SQLite has no notification across
+        processes) until it differs from `token` or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.change_token()
+            left = deadline - time.monotonic()
+            if current != token or left <= 0:
+                return current
+            time.sleep(min(_POLL_S, left))
 
     @contextmanager
     def reconcile_lock(self, doing: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
@@ -474,7 +472,7 @@ class Store:
 
     def apply(
         self,
-        items: Sequence[tuple[str, str, str | None, dict]],
+        items: Sequence[StoreItem],
         *,
         dry_run: bool = False,
         replace_under: Sequence[str] = (),
@@ -488,25 +486,22 @@ class Store:
         the batch nor an ancestor of an object in it is deleted in the same transaction
         (children first, tombstones recorded; Changes "deleted" follow the others).
         """
-        batch, problems = self._normalize(items)
+        batch, problems = normalize(items)
         with self._errors("write"):
             db = self._connect(create=not dry_run)
             if db is None:  # dry run against a store that does not exist yet: it is empty
-                problems += self._check(batch, lambda sql, params: [])
+                problems += self._check(batch, None)
                 if problems:
                     raise ApplyRefused(problems)
                 return [Change(i.fqn, i.kind, "created", None, json.loads(i.text)) for i in batch]
             if not dry_run:
                 self._check_writable()
 
-            def query(sql: str, params: Sequence) -> builtins.list[tuple]:
-                return db.execute(sql, params).fetchall()
-
             with self._transaction(db, write=not dry_run):
-                problems += self._check(batch, query)
+                problems += self._check(batch, db)
                 if problems:
                     raise ApplyRefused(problems)
-                changes, now = [], _now()
+                changes, stamp = [], now()
                 for item in batch:
                     row = db.execute("SELECT body FROM objects WHERE fqn = ?", (item.fqn,)).fetchone()
                     after = json.loads(item.text)
@@ -516,7 +511,7 @@ class Store:
                             db.execute(
                                 "INSERT INTO objects (fqn, kind, parent, body, revision, created,"
                                 " updated) VALUES (?, ?, ?, ?, 1, ?, ?)",
-                                (item.fqn, item.kind, item.parent, item.text, now, now),
+                                (item.fqn, item.kind, item.parent, item.text, stamp, stamp),
                             )
                     elif json.loads(row[0]) == after:  # key order alone is no change
                         changes.append(Change(item.fqn, item.kind, "unchanged", after, after))
@@ -526,79 +521,43 @@ class Store:
                             db.execute(
                                 "UPDATE objects SET kind = ?, parent = ?, body = ?,"
                                 " revision = revision + 1, updated = ? WHERE fqn = ?",
-                                (item.kind, item.parent, item.text, now, item.fqn),
+                                (item.kind, item.parent, item.text, stamp, item.fqn),
                             )
                 if not dry_run:  # applied again: no longer deleted
                     db.executemany("DELETE FROM tombstones WHERE fqn = ?", [(i.fqn,) for i in batch])
-                kept = {i.fqn for i in batch} | {a for i in batch for a in _ancestors(i.fqn)}
+                kept = {i.fqn for i in batch} | {a for i in batch for a in ancestors(i.fqn)}
                 doomed = [
                     row
                     for root in replace_under
                     for row in self._subtree(db, root.rstrip("/"))
                     if row[0] not in kept
                 ]
-                changes += self._remove(db, doomed, now, dry_run)
+                changes += self._remove(db, doomed, stamp, dry_run)
         return changes
 
     @staticmethod
-    def _normalize(
-        items: Sequence[tuple[str, str, str | None, dict]],
-    ) -> tuple[builtins.list[_Item], builtins.list[tuple[str, str]]]:
-        """Canonical JSON bodies, duplicates merged, sorted parent-first (by FQN depth)."""
-        by_fqn: dict[str, _Item] = {}
-        problems: list[tuple[str, str]] = []
-        for fqn, kind, parent, body in items:
-            if parent is not None and not fqn.startswith(parent + "/"):
-                raise ValueError(f"{fqn} is not under its parent {parent}")
-            try:
-                item = _Item(fqn, kind, parent, _compact(body))
-            except (TypeError, ValueError) as e:
-                problems.append((fqn, f"the body cannot be stored as JSON: {e}"))
-                continue
-            seen = by_fqn.setdefault(fqn, item)
-            if seen is not item and json.loads(seen.text) != body:
-                problems.append((fqn, "appears more than once in this apply, with different content"))
-        batch = sorted(by_fqn.values(), key=lambda i: (_depth(i.fqn), i.fqn))
-        return batch, problems
+    def _check(batch: builtins.list[Item], db: sqlite3.Connection | None) -> builtins.list[tuple[str, str]]:
+        if db is None:  # a dry run against a store that does not exist yet: it is empty
+            return check(batch, lambda fqn: False, lambda parent, kind: [])
 
-    @staticmethod
-    def _check(batch: builtins.list[_Item], query) -> builtins.list[tuple[str, str]]:
-        """Every broken rule of the batch against the store, as (fqn, message)."""
-        problems: list[tuple[str, str]] = []
-        in_batch = {i.fqn for i in batch}
-        for item in batch:
-            if item.parent is None or item.parent in in_batch:
-                continue
-            if not query("SELECT 1 FROM objects WHERE fqn = ?", (item.parent,)):
-                problems.append((item.fqn, f"{_NO_PARENT} {item.parent} does not exist"))
-        singles: dict[tuple[str, str], list[str]] = {}
-        for item in batch:
-            if item.kind in _ONE_PER_PARENT and item.parent is not None:
-                singles.setdefault((item.parent, item.kind), []).append(item.fqn)
-        for (parent, kind), fqns in singles.items():
-            stored = [
-                r[0]
-                for r in query(
-                    "SELECT fqn FROM objects WHERE parent = ? AND kind = ? ORDER BY fqn", (parent, kind)
-                )
-            ]
-            every = sorted(set(stored) | set(fqns))
-            if len(every) <= 1:
-                continue
-            for fqn in fqns:
-                if fqn in stored:
-                    continue
-                others = ", ".join(f for f in every if f != fqn)
-                problems.append(
-                    (fqn, f"{parent} can have only one {kind}; it already has or is given {others}")
-                )
-        problems.sort()
-        return problems
+        def exists(fqn: str) -> bool:
+            return db.execute("SELECT 1 FROM objects WHERE fqn = ?", (fqn,)).fetchone() is not None
 
-    def delete(self, fqns: Sequence[str], *, dry_run: bool = False) -> builtins.list[Change]:
-        """Delete each object and everything under it, in one transaction, recording a tombstone
-        for each. Raises NotFound naming every unknown FQN, having deleted nothing. Returns the
-        deletions, children first."""
+        def siblings(parent: str, kind: str) -> builtins.list[str]:
+            rows = db.execute(
+                "SELECT fqn FROM objects WHERE parent = ? AND kind = ? ORDER BY fqn", (parent, kind)
+            )
+            return [r[0] for r in rows]
+
+        return check(batch, exists, siblings)
+
+    def delete(
+        self, fqns: Sequence[str], *, dry_run: bool = False, cascade: bool = False
+    ) -> builtins.list[Change]:
+        """Delete each object (with `cascade`, and everything under it), in one transaction,
+        recording a tombstone for each. Raises NotFound naming every unknown FQN, DeleteRefused
+        when an object has children that are not deleted too, having deleted nothing. Returns
+        the deletions, children first."""
         targets = list(dict.fromkeys(f.rstrip("/") for f in fqns))
         with self._errors("write"):
             db = self._connect(create=False)
@@ -615,7 +574,9 @@ class Store:
                 if missing:
                     raise self._not_found(missing)
                 doomed = [row for fqn in targets for row in self._subtree(db, fqn)]
-                return self._remove(db, doomed, _now(), dry_run)
+                if not cascade:
+                    check_no_orphans(targets, [row[0] for row in doomed])
+                return self._remove(db, doomed, now(), dry_run)
 
     @staticmethod
     def _subtree(db: sqlite3.Connection, fqn: str) -> builtins.list[tuple]:
@@ -627,16 +588,16 @@ class Store:
 
     @staticmethod
     def _remove(
-        db: sqlite3.Connection, rows: builtins.list[tuple], now: str, dry_run: bool
+        db: sqlite3.Connection, rows: builtins.list[tuple], stamp: str, dry_run: bool
     ) -> builtins.list[Change]:
         """Delete (fqn, kind, body) rows children first and leave a tombstone for each."""
         doomed = {row[0]: row for row in rows}
-        order = sorted(doomed, key=lambda f: (-_depth(f), f))
+        order = children_first(list(doomed))
         if not dry_run:
             db.executemany("DELETE FROM objects WHERE fqn = ?", [(f,) for f in order])
             db.executemany(
                 "INSERT OR REPLACE INTO tombstones (fqn, kind, deleted) VALUES (?, ?, ?)",
-                [(f, doomed[f][1], now) for f in order],
+                [(f, doomed[f][1], stamp) for f in order],
             )
         return [Change(f, doomed[f][1], "deleted", json.loads(doomed[f][2]), None) for f in order]
 

@@ -47,7 +47,7 @@ def no_traceback(ran) -> None:
 @pytest.fixture()
 def applied(cli, cfg):
     """The bookinfo configuration in the store."""
-    ran = cli("apply", "-f", str(cfg.dir))
+    ran = cli("apply", "--no-sync", "-f", str(cfg.dir))
     assert ran.exit_code == 0, ran.stderr
     return ran
 
@@ -121,8 +121,8 @@ def test_validate_without_f_is_a_usage_error(cli):
     no_traceback(ran)
 
 
-def test_validate_bad_output_format_is_a_usage_error(cli, cfg):
-    ran = cli("validate", "-f", str(cfg.dir), "-o", "xml")
+def test_validate_bad_output_format_is_a_usage_error(main_run, cfg):
+    ran = main_run("validate", "-f", str(cfg.dir), "-o", "xml")
     assert ran.exit_code == 2
     no_traceback(ran)
 
@@ -175,15 +175,15 @@ def test_validate_nonexistent_path_exits_2(main_run, tmp_path):
 
 
 def test_apply_creates_then_unchanged_then_configured(cli, tmp_path, cfg):
-    first = cli("apply", "-f", str(cfg.dir))
+    first = cli("apply", "--no-sync", "-f", str(cfg.dir))
     assert first.exit_code == 0, first.stderr
     assert lines(first.stdout) == CREATED
-    again = cli("apply", "-f", str(cfg.dir))
+    again = cli("apply", "--no-sync", "-f", str(cfg.dir))
     assert again.exit_code == 0
     assert lines(again.stdout) == [line.replace("created", "unchanged") for line in CREATED]
     changed = tmp_path / "ws.yaml"
     changed.write_text(cfg.ws.read_text().replace("displayName: Bookinfo", "displayName: Other"))
-    third = cli("apply", "-f", str(changed))
+    third = cli("apply", "--no-sync", "-f", str(changed))
     assert third.exit_code == 0
     assert lines(third.stdout) == ["workspace/bookinfo-ws configured"]
     assert "displayName: Other" in cli("get", "ws", "bookinfo-ws", "-o", "yaml").stdout
@@ -193,20 +193,20 @@ def test_apply_orders_child_first_documents(cli, tmp_path, cfg):
     documents = [cfg.settings.read_text(), cfg.ws.read_text(), *cfg.org.read_text().split("---\n")[::-1]]
     reversed_file = tmp_path / "reversed.yaml"
     reversed_file.write_text("---\n".join(documents))
-    ran = cli("apply", "-f", str(reversed_file))
+    ran = cli("apply", "--no-sync", "-f", str(reversed_file))
     assert ran.exit_code == 0, ran.stderr
     assert sorted(lines(ran.stdout)) == sorted(CREATED)
     assert lines(cli("get", "wss", "-o", "name").stdout) == ["workspacesetting/bookinfo-ws-settings"]
 
 
 def test_apply_orders_child_first_files(cli, cfg):
-    ran = cli("apply", "-f", str(cfg.settings), "-f", str(cfg.ws), "-f", str(cfg.org))
+    ran = cli("apply", "--no-sync", "-f", str(cfg.settings), "-f", str(cfg.ws), "-f", str(cfg.org))
     assert ran.exit_code == 0, ran.stderr
     assert sorted(lines(ran.stdout)) == sorted(CREATED)
 
 
 def test_apply_missing_parent_exits_3_and_writes_nothing(main_run, cli, cfg):
-    ran = main_run("apply", "-f", str(cfg.ws), "-f", str(cfg.settings))
+    ran = main_run("apply", "--no-sync", "-f", str(cfg.ws), "-f", str(cfg.settings))
     assert ran.exit_code == 3
     assert f"{cfg.ws}:6:" in ran.stderr  # the line naming the missing tenant
     assert "organizations/tse/tenants/tse" in ran.stderr
@@ -218,7 +218,7 @@ def test_apply_missing_parent_exits_3_and_writes_nothing(main_run, cli, cfg):
 
 
 def test_apply_with_one_invalid_document_writes_nothing(main_run, cli, bad_file, cfg):
-    ran = main_run("apply", "-f", str(cfg.dir), "-f", str(bad_file))
+    ran = main_run("apply", "--no-sync", "-f", str(cfg.dir), "-f", str(bad_file))
     assert ran.exit_code == 3
     assert f"{bad_file}:11:16:" in ran.stderr
     assert "created" not in ran.stdout
@@ -228,7 +228,7 @@ def test_apply_with_one_invalid_document_writes_nothing(main_run, cli, bad_file,
 
 
 def test_apply_same_object_twice_is_refused(main_run, cli, cfg):
-    ran = main_run("apply", "-f", str(cfg.org), "-f", str(cfg.org))
+    ran = main_run("apply", "--no-sync", "-f", str(cfg.org), "-f", str(cfg.org))
     assert ran.exit_code == 3
     assert "defined twice" in ran.stderr
     assert "No resources found" in cli("get", "org").stderr
@@ -254,10 +254,10 @@ def test_apply_second_setting_of_a_stored_workspace_is_refused_on_its_name(
     name, whatever the workspace is called (even a name containing "parent")."""
     for path in (cfg.org, cfg.ws, cfg.settings):
         path.write_text(path.read_text().replace("bookinfo-ws", workspace))
-    assert cli("apply", "-f", str(cfg.dir)).exit_code == 0
+    assert cli("apply", "--no-sync", "-f", str(cfg.dir)).exit_code == 0
     second = tmp_path / "second.yaml"
     second.write_text(_second_setting(workspace))
-    ran = main_run("apply", "-f", str(second))
+    ran = main_run("apply", "--no-sync", "-f", str(second))
     assert ran.exit_code == 3
     problem = lines(ran.stderr)[0]
     assert problem.startswith(f"{second}:4:9: WorkspaceSetting second-settings: $.metadata.name: "), problem
@@ -285,19 +285,19 @@ def test_validate_of_a_folder_without_documents_is_an_error(main_run, tmp_path):
 def test_apply_of_a_folder_without_documents_is_an_error(main_run, tmp_path):
     folder = tmp_path / "nothing-here"
     folder.mkdir()
-    ran = main_run("apply", "-f", str(folder))
+    ran = main_run("apply", "--no-sync", "-f", str(folder))
     assert ran.exit_code in (2, 3), ran.stderr
     assert "nothing-here" in ran.stderr
 
 
 def test_apply_stdin(cli, cfg):
-    ran = cli("apply", "-f", "-", input=cfg.org.read_text())
+    ran = cli("apply", "--no-sync", "-f", "-", input=cfg.org.read_text())
     assert ran.exit_code == 0, ran.stderr
     assert lines(ran.stdout) == CREATED[:2]
 
 
 def test_dry_run_on_an_empty_store_shows_creations_and_writes_nothing(cli, store, cfg):
-    ran = cli("apply", "--dry-run=client", "-f", str(cfg.dir))
+    ran = cli("apply", "--no-sync", "--dry-run=client", "-f", str(cfg.dir))
     assert ran.exit_code == 1
     assert lines(ran.stdout)[:4] == [f"{line} (dry run)" for line in CREATED]
     assert "--- /dev/null\n+++ b/organizations/tse\n" in ran.stdout
@@ -306,7 +306,7 @@ def test_dry_run_on_an_empty_store_shows_creations_and_writes_nothing(cli, store
 
 
 def test_dry_run_exit_0_when_nothing_would_change(cli, applied, cfg):
-    ran = cli("apply", "--dry-run=client", "-f", str(cfg.dir))
+    ran = cli("apply", "--no-sync", "--dry-run=client", "-f", str(cfg.dir))
     assert ran.exit_code == 0
     assert lines(ran.stdout) == [line.replace("created", "unchanged (dry run)") for line in CREATED]
     assert "---" not in ran.stdout and "+++" not in ran.stdout
@@ -315,7 +315,7 @@ def test_dry_run_exit_0_when_nothing_would_change(cli, applied, cfg):
 def test_dry_run_of_a_change_is_a_unified_diff(cli, applied, tmp_path, cfg):
     changed = tmp_path / "ws.yaml"
     changed.write_text(cfg.ws.read_text().replace("displayName: Bookinfo", "displayName: Other"))
-    ran = cli("apply", "--dry-run=client", "-f", str(changed))
+    ran = cli("apply", "--no-sync", "--dry-run=client", "-f", str(changed))
     assert ran.exit_code == 1
     out = lines(ran.stdout)
     assert out[0] == "workspace/bookinfo-ws configured (dry run)"
@@ -330,42 +330,42 @@ def test_dry_run_of_a_change_is_a_unified_diff(cli, applied, tmp_path, cfg):
 def test_bare_dry_run_means_client(main_run, cli, applied, tmp_path, cfg):
     changed = tmp_path / "ws.yaml"
     changed.write_text(cfg.ws.read_text().replace("displayName: Bookinfo", "displayName: Other"))
-    ran = main_run("apply", "--dry-run", "-f", str(changed))
+    ran = main_run("apply", "--no-sync", "--dry-run", "-f", str(changed))
     assert ran.exit_code == 1, ran.stderr
     assert "+  displayName: Other" in ran.stdout
-    unchanged = main_run("apply", "-f", str(cfg.dir), "--dry-run")  # last argument, no value
+    unchanged = main_run("apply", "--no-sync", "-f", str(cfg.dir), "--dry-run")  # last argument, no value
     assert unchanged.exit_code == 0, unchanged.stderr
     assert "displayName: Bookinfo" in cli("get", "ws", "bookinfo-ws", "-o", "yaml").stdout
 
 
 def test_bare_dry_run_in_a_subprocess(proc, store, cfg):
-    ran = proc("apply", "--dry-run", "-f", str(cfg.dir))
+    ran = proc("apply", "--no-sync", "--dry-run", "-f", str(cfg.dir))
     assert ran.exit_code == 1, ran.stderr
     assert "organization/tse created (dry run)" in ran.stdout
     assert "No resources found" in proc("get", "org").stderr
 
 
 def test_dry_run_does_not_create_the_store(cli, store, cfg):
-    cli("apply", "--dry-run=client", "-f", str(cfg.dir))
+    cli("apply", "--no-sync", "--dry-run=client", "-f", str(cfg.dir))
     assert not store.exists()
 
 
 def test_dry_run_with_a_bad_value_exits_2(main_run, cfg):
-    ran = main_run("apply", "--dry-run=bogus", "-f", str(cfg.dir))
+    ran = main_run("apply", "--no-sync", "--dry-run=bogus", "-f", str(cfg.dir))
     assert ran.exit_code == 2
     assert "--dry-run" in ran.stderr
     no_traceback(ran)
 
 
 def test_ingressgateway_without_cluster_exits_2(main_run, cli, cfg):
-    ran = main_run("apply", "-f", str(cfg.gateway))
+    ran = main_run("apply", "--no-sync", "-f", str(cfg.gateway))
     assert ran.exit_code == 2
     assert "--cluster" in ran.stderr
     no_traceback(ran)
 
 
 def test_ingressgateway_without_cluster_writes_no_configuration_either(main_run, cli, cfg):
-    ran = main_run("apply", "-f", str(cfg.gateway), "-f", str(cfg.dir))
+    ran = main_run("apply", "--no-sync", "-f", str(cfg.gateway), "-f", str(cfg.dir))
     assert ran.exit_code == 2
     assert "No resources found" in cli("get", "org").stderr
 
@@ -377,7 +377,7 @@ def test_ingressgateway_without_cluster_writes_no_configuration_either(main_run,
 def with_cluster(cli, applied, tmp_path):
     path = tmp_path / "cluster.yaml"
     path.write_text(CLUSTER)
-    assert cli("apply", "-f", str(path)).exit_code == 0
+    assert cli("apply", "--no-sync", "-f", str(path)).exit_code == 0
 
 
 @pytest.mark.parametrize(
@@ -460,7 +460,7 @@ def test_get_name(cli, with_cluster, alias, expected):
 def test_get_yaml_of_several_objects_is_a_list(cli, applied, tmp_path, cfg):
     second = tmp_path / "ws2.yaml"
     second.write_text(cfg.ws.read_text().replace("name: bookinfo-ws", "name: reviews-ws"))
-    assert cli("apply", "-f", str(second)).exit_code == 0
+    assert cli("apply", "--no-sync", "-f", str(second)).exit_code == 0
     data = yaml.safe_load(cli("get", "ws", "-o", "yaml").stdout)
     assert data["kind"] == "List" and data["apiVersion"] == "v1"
     assert [item["metadata"]["name"] for item in data["items"]] == ["bookinfo-ws", "reviews-ws"]
@@ -485,7 +485,7 @@ def test_get_named_object_is_the_object_itself(cli, applied, cfg):
 def test_round_trip_is_unchanged(cli, with_cluster, kind, output):
     printed = cli("get", kind, "-o", output)
     assert printed.exit_code == 0
-    ran = cli("apply", "-f", "-", input=printed.stdout)
+    ran = cli("apply", "--no-sync", "-f", "-", input=printed.stdout)
     assert ran.exit_code == 0, ran.stderr
     out = lines(ran.stdout)
     assert out and all(line.endswith(" unchanged") for line in out), out
@@ -493,15 +493,15 @@ def test_round_trip_is_unchanged(cli, with_cluster, kind, output):
 
 def test_round_trip_of_one_named_object(cli, applied):
     printed = cli("get", "wss", "bookinfo-ws-settings", "-o", "yaml").stdout
-    assert lines(cli("apply", "-f", "-", input=printed).stdout) == [
+    assert lines(cli("apply", "--no-sync", "-f", "-", input=printed).stdout) == [
         "workspacesetting/bookinfo-ws-settings unchanged"
     ]
 
 
 def test_round_trip_through_a_pipe(proc, tmp_path, cfg):
-    assert proc("apply", "-f", str(cfg.dir)).exit_code == 0
+    assert proc("apply", "--no-sync", "-f", str(cfg.dir)).exit_code == 0
     printed = proc("get", "wss", "-o", "yaml")
-    ran = proc("apply", "-f", "-", input=printed.stdout)
+    ran = proc("apply", "--no-sync", "-f", "-", input=printed.stdout)
     assert ran.exit_code == 0, ran.stderr
     assert lines(ran.stdout) == ["workspacesetting/bookinfo-ws-settings unchanged"]
 
@@ -538,7 +538,7 @@ spec: {namespaceSelector: {names: ["*/w2"]}}
 """
     path = tmp_path / "more.yaml"
     path.write_text(text)
-    ran = cli("apply", "-f", str(path))
+    ran = cli("apply", "--no-sync", "-f", str(path))
     assert ran.exit_code == 0, ran.stderr
 
 
@@ -606,17 +606,27 @@ def test_get_missing_name_exits_3(main_run, cli, applied):
     no_traceback(ran)
 
 
-def test_get_bad_output_exits_2(cli, applied):
-    ran = cli("get", "ws", "-o", "xml")
+def test_get_bad_output_exits_2(main_run, applied):
+    ran = main_run("get", "ws", "-o", "xml")
     assert ran.exit_code == 2
+    assert ran.stderr.startswith('error: unknown output format "xml"; choose one of: table, wide, yaml,')
     no_traceback(ran)
 
 
 # --- delete -------------------------------------------------------------------------------------------
 
 
-def test_delete_workspace_deletes_its_setting(cli, applied):
-    ran = cli("delete", "ws", "bookinfo-ws")
+def test_deleting_a_workspace_with_its_setting_is_refused(main_run, cli, applied):
+    ran = main_run("delete", "--no-sync", "ws", "bookinfo-ws")
+    assert ran.exit_code == 3
+    assert "bookinfo-ws-settings" in ran.stderr and "--cascade" in ran.stderr
+    assert ran.stdout == ""
+    no_traceback(ran)
+    assert lines(cli("get", "wss", "-o", "name").stdout) == ["workspacesetting/bookinfo-ws-settings"]
+
+
+def test_delete_workspace_with_cascade_deletes_its_setting(cli, applied):
+    ran = cli("delete", "--no-sync", "ws", "bookinfo-ws", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert lines(ran.stdout) == [
         "workspacesetting/bookinfo-ws-settings deleted",
@@ -627,8 +637,8 @@ def test_delete_workspace_deletes_its_setting(cli, applied):
     assert lines(cli("get", "tenants", "-o", "name").stdout) == ["tenant/tse"]
 
 
-def test_delete_organization_deletes_everything_in_it(cli, with_cluster):
-    ran = cli("delete", "org", "tse")
+def test_delete_organization_with_cascade_deletes_everything_in_it(cli, with_cluster):
+    ran = cli("delete", "--no-sync", "org", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert sorted(lines(ran.stdout)) == sorted(
         [line.replace("created", "deleted") for line in CREATED] + ["cluster/cluster-1 deleted"]
@@ -639,21 +649,21 @@ def test_delete_organization_deletes_everything_in_it(cli, with_cluster):
 
 
 def test_delete_by_file(cli, applied, cfg):
-    ran = cli("delete", "-f", str(cfg.settings))
+    ran = cli("delete", "--no-sync", "-f", str(cfg.settings))
     assert ran.exit_code == 0, ran.stderr
     assert lines(ran.stdout) == ["workspacesetting/bookinfo-ws-settings deleted"]
     assert lines(cli("get", "ws", "-o", "name").stdout) == ["workspace/bookinfo-ws"]
 
 
 def test_delete_by_folder(cli, applied, cfg):
-    ran = cli("delete", "-f", str(cfg.dir))
+    ran = cli("delete", "--no-sync", "-f", str(cfg.dir))
     assert ran.exit_code == 0, ran.stderr
     assert sorted(lines(ran.stdout)) == sorted(line.replace("created", "deleted") for line in CREATED)
     assert "No resources found" in cli("get", "org").stderr
 
 
 def test_delete_unknown_name_deletes_nothing(main_run, cli, applied):
-    ran = main_run("delete", "ws", "nope")
+    ran = main_run("delete", "--no-sync", "ws", "nope")
     assert ran.exit_code == 3
     assert '"nope" not found' in ran.stderr
     assert ran.stdout == ""
@@ -662,8 +672,10 @@ def test_delete_unknown_name_deletes_nothing(main_run, cli, applied):
 
 
 def test_delete_by_file_with_an_unknown_object_deletes_nothing(main_run, cli, cfg):
-    assert cli("apply", "-f", str(cfg.org)).exit_code == 0
-    ran = main_run("delete", "-f", str(cfg.dir))  # the workspace and its setting are not in the store
+    assert cli("apply", "--no-sync", "-f", str(cfg.org)).exit_code == 0
+    ran = main_run(
+        "delete", "--no-sync", "-f", str(cfg.dir)
+    )  # the workspace and its setting are not in the store
     assert ran.exit_code == 3
     assert "organizations/tse/tenants/tse/workspaces/bookinfo-ws" in ran.stderr
     assert ran.stdout == ""
@@ -672,11 +684,11 @@ def test_delete_by_file_with_an_unknown_object_deletes_nothing(main_run, cli, cf
 
 
 def test_delete_ambiguous_name_needs_a_filter(main_run, cli, two_tenants):
-    ran = main_run("delete", "ws", "bookinfo-ws")
+    ran = main_run("delete", "--no-sync", "ws", "bookinfo-ws")
     assert ran.exit_code == 2
     assert "--tenant" in ran.stderr
     assert len(lines(cli("get", "ws", "-o", "name").stdout)) == 3
-    narrowed = cli("delete", "ws", "bookinfo-ws", "--tenant", "other")
+    narrowed = cli("delete", "--no-sync", "ws", "bookinfo-ws", "--tenant", "other", "--cascade")
     assert narrowed.exit_code == 0, narrowed.stderr
     assert lines(narrowed.stdout) == [
         "workspacesetting/other-settings deleted",
@@ -694,7 +706,7 @@ def test_delete_usage_errors(main_run, cfg, args):
 
 
 def test_delete_of_an_empty_store(main_run, store):
-    ran = main_run("delete", "org", "tse")
+    ran = main_run("delete", "--no-sync", "org", "tse")
     assert ran.exit_code == 3
     assert not store.exists()
 
@@ -704,7 +716,7 @@ def test_delete_of_an_empty_store(main_run, store):
 
 def test_global_options_after_the_command(proc, tmp_path, cfg):
     other = tmp_path / "other.db"
-    assert proc("apply", "-f", str(cfg.org), "--store", str(other)).exit_code == 0
+    assert proc("apply", "--no-sync", "-f", str(cfg.org), "--store", str(other)).exit_code == 0
     ran = proc("get", "org", "--store", str(other), "-o", "name")
     assert ran.exit_code == 0, ran.stderr
     assert lines(ran.stdout) == ["organization/tse"]
@@ -717,7 +729,7 @@ def test_global_options_after_the_command(proc, tmp_path, cfg):
 
 
 def test_store_from_the_environment(proc, store, cfg):
-    assert proc("apply", "-f", str(cfg.org)).exit_code == 0
+    assert proc("apply", "--no-sync", "-f", str(cfg.org)).exit_code == 0
     assert store.exists()
     assert lines(proc("get", "org", "-o", "name").stdout) == ["organization/tse"]
 
@@ -728,12 +740,12 @@ def test_store_from_the_environment(proc, store, cfg):
         (("validate", "-f", "/nonexistent/x.yaml"), 2, "does not exist"),
         (("validate",), 2, "-f"),
         (("validate", "-f", "{dir}", "-o", "xml"), 2, "xml"),
-        (("apply", "-f", "{ws}"), 3, "does not exist"),
+        (("apply", "--no-sync", "-f", "{ws}"), 3, "does not exist"),
         (("apply", "-f", "{gateway}"), 2, "--cluster"),
         (("apply", "--dry-run=bogus", "-f", "{dir}"), 2, "--dry-run"),
         (("get", "widgets"), 2, "unknown resource type"),
         (("get", "ws", "nope"), 3, "not found"),
-        (("delete", "ws", "nope"), 3, "not found"),
+        (("delete", "--no-sync", "ws", "nope"), 3, "not found"),
         (("delete",), 2, "KIND NAME"),
         (("frobnicate",), 2, "frobnicate"),
     ],
@@ -746,7 +758,7 @@ def test_errors_in_a_process(proc, cfg, args, code, message):
 
 
 def test_invalid_input_in_a_process(proc, bad_file):
-    ran = proc("apply", "-f", str(bad_file))
+    ran = proc("apply", "--no-sync", "-f", str(bad_file))
     assert ran.exit_code == 3
     assert f"{bad_file}:11:16: Workspace broken-ws: $.spec.displayName:" in ran.stderr
     assert ran.stdout == ""
@@ -796,10 +808,9 @@ def test_no_arguments_prints_help(proc):
     no_traceback(ran)
 
 
-def test_apply_without_any_fleet_only_stores_and_says_nothing_more(main_run):
-    """No kubeconfig and no --fleet (HOME is empty here): configuration only, no warnings about
-    clusters that are not there."""
-    ran = main_run("apply", "-f", str(EXAMPLE / "config"))
+def test_apply_no_sync_without_any_fleet_only_stores_and_says_nothing_more(main_run):
+    """No kubeconfig and no --fleet (HOME is empty here): --no-sync is how to only store."""
+    ran = main_run("apply", "--no-sync", "-f", str(EXAMPLE / "config"))
     assert ran.exit_code == 0, ran.stderr
     assert ran.stderr == ""
     assert "workspacesetting/bookinfo-ws-settings created" in ran.stdout.splitlines()

@@ -81,7 +81,7 @@ def no_traceback(ran) -> None:
 
 @pytest.fixture()
 def applied(main_run):
-    ran = main_run("apply", "-f", str(CONFIG))
+    ran = main_run("apply", "--no-sync", "-f", str(CONFIG))
     assert ran.exit_code == 0, ran.stderr
     return ran
 
@@ -587,7 +587,7 @@ def every_namespace(main_run, tmp_path):
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text((CONFIG / "workspace.yaml").read_text().replace('"*/bookinfo"', '"*/*"'))
     for path in (CONFIG / "organization.yaml", workspace, CONFIG / "bookinfo-settings.yaml"):
-        ran = main_run("apply", "-f", str(path))
+        ran = main_run("apply", "--no-sync", "-f", str(path))
         assert ran.exit_code == 0, ran.stderr
 
 

@@ -41,7 +41,7 @@ SELECTIONS = [
 
 @pytest.fixture()
 def example_fleet(main_run) -> Path:
-    ran = main_run("apply", "-f", str(CONFIG))
+    ran = main_run("apply", "--no-sync", "-f", str(CONFIG))
     assert ran.exit_code == 0, ran.stderr
     return EXAMPLE / "fleet"
 
@@ -63,7 +63,7 @@ def generated_fleet(main_run, tmp_path) -> Path:
                 }
         (folder / "services.yaml").write_text(yaml.safe_dump(services, sort_keys=False))
     for path in (CONFIG / "organization.yaml", CONFIG / "workspace.yaml", CONFIG / "bookinfo-settings.yaml"):
-        ran = main_run("apply", "-f", str(path))
+        ran = main_run("apply", "--no-sync", "-f", str(path))
         assert ran.exit_code == 0, ran.stderr
     return fleet
 

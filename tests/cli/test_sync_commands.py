@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import SUMMARY
+
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "bookinfo"
 CONFIG = EXAMPLE / "config"
@@ -32,7 +34,7 @@ def steps(stdout: str) -> dict[tuple[str, str], tuple[str, str]]:
     be one."""
     found = {}
     for line in stdout.splitlines():
-        if line.startswith("cluster-"):
+        if line.startswith("cluster-") and not SUMMARY.match(line):
             match = STEP.match(line)
             assert match, line
             found[(match["cluster"], match["label"])] = (match["outcome"], match["suffix"] or "")
@@ -97,7 +99,7 @@ def test_apply_dry_run_exits_1_before_and_0_after_the_same_config(tctl):
     assert "+++ b/cluster-3/ServiceEntry/xcp-multicluster/details.bookinfo" in first.stdout
     assert tctl("get", "organizations").stdout == ""  # a dry run stores nothing either
     assert tctl("apply", "-f", CONFIG).exit_code == 0
-    again = tctl("apply", "-f", CONFIG, "--dry-run")
+    again = tctl("apply", "-f", CONFIG, "--dry-run", "-v")
     assert again.exit_code == 0, again.stdout
     assert {outcome for outcome, _ in steps(again.stdout).values()} == {"unchanged"}
     assert "+++" not in again.stdout and "---" not in again.stdout
@@ -127,13 +129,13 @@ def test_diff_of_a_changed_setting_shows_the_gateway_hosts_change(tctl, applied,
 
 def test_sync_on_a_snapshot_fleet_writes_nothing_and_reports_unchanged(tctl, applied, snapshot):
     before = files(snapshot)
-    ran = tctl("sync")
+    ran = tctl("sync", "-v")
     assert ran.exit_code == 0, ran.stderr
     found = steps(ran.stdout)
     assert len(found) == OBJECTS
     assert set(found.values()) == {("unchanged", "")}
     assert files(snapshot) == before
-    one = tctl("sync", "--cluster", "cluster-3")
+    one = tctl("sync", "--cluster", "cluster-3", "-v")
     assert one.exit_code == 0, one.stderr
     assert {cluster for cluster, _ in steps(one.stdout)} == {"cluster-3"}
 
@@ -150,7 +152,7 @@ def test_apply_after_a_setting_change_reports_what_the_change_changes(
     tctl, applied, changed_setting, snapshot
 ):
     before = files(snapshot)
-    ran = tctl("apply", "-f", changed_setting)
+    ran = tctl("apply", "-f", changed_setting, "-v")
     assert ran.exit_code == 0, ran.stderr
     found = steps(ran.stdout)
     assert found[("cluster-1", GW)] == ("configured", NOT_WRITTEN)
@@ -164,7 +166,7 @@ def test_apply_after_a_setting_change_reports_what_the_change_changes(
 
 
 def test_deleting_the_workspace_reports_every_prune(tctl, applied):
-    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
+    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     found = steps(ran.stdout)
     assert len(found) == OBJECTS - 1  # all but the xcp-multicluster Namespace, never pruned
@@ -196,7 +198,7 @@ def test_ingress_gateway_on_a_snapshot_fleet(tctl, applied):
 def test_sync_with_the_fleet_from_the_environment(proc, snapshot, tmp_path):
     env = {"TCTL_FLEET": str(snapshot)}
     assert proc("apply", "-f", str(CONFIG), "--no-sync", env=env).exit_code == 0
-    ran = proc("sync", env=env)
+    ran = proc("sync", "-v", env=env)
     assert ran.exit_code == 0, ran.stderr
     found = steps(ran.stdout)
     # stored with --no-sync: the snapshot is taken to hold what the stored configuration generates

@@ -233,7 +233,7 @@ def test_apply_writes_the_seed_scenario_field_by_field(fleet, tctl):
 
 
 def test_a_second_apply_writes_nothing_and_reads_little(fleet, tctl, applied):
-    ran = tctl("apply", "-f", CONFIG)
+    ran = tctl("apply", "-f", CONFIG, "-v")
     assert ran.exit_code == 0, ran.stderr
     assert set(ran.steps().values()) == {"unchanged"} and len(ran.steps()) == 19
     assert write_requests(fleet) == no_writes(fleet)
@@ -243,7 +243,7 @@ def test_a_second_apply_writes_nothing_and_reads_little(fleet, tctl, applied):
         assert cluster.counts["GET"] <= 10, (name, cluster.counts)
     # nor does a sync
     reset(fleet)
-    again = tctl("sync")
+    again = tctl("sync", "-v")
     assert again.exit_code == 0, again.stderr
     assert set(again.steps().values()) == {"unchanged"}
     assert write_requests(fleet) == no_writes(fleet)
@@ -267,7 +267,7 @@ def test_a_service_added_in_a_consumer_cluster_turns_its_service_entry_into_shad
             ports=[{"name": "http", "port": 9080}],
         ),
     )
-    ran = tctl("sync")
+    ran = tctl("sync", "-v")
     assert ran.exit_code == 0, ran.stderr
     steps = ran.steps()
     assert steps[("cluster-3", se("details.bookinfo"))] == "pruned"
@@ -445,7 +445,7 @@ def test_a_down_cluster_changes_nothing_derived_from_it_until_it_is_back(fleet, 
     assert not [n for n in names(c2, "WorkloadEntry") if "reviews" in n]
     assert names(c2, "ServiceEntry", MULTICLUSTER) == ["reviews.bookinfo"]
     reset(fleet)
-    third = tctl("sync")
+    third = tctl("sync", "-v")
     assert third.exit_code == 0, third.stderr
     assert set(third.steps().values()) == {"unchanged"}
     assert write_requests(fleet) == no_writes(fleet)
@@ -621,7 +621,7 @@ def test_no_sync_stores_only(fleet, tctl):
 
 
 def test_deleting_the_workspace_prunes_everything_tctl_generated(fleet, tctl, applied):
-    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
+    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert "workspace/bookinfo-ws deleted" in ran.stdout
     assert "workspacesetting/bookinfo-ws-settings deleted" in ran.stdout
@@ -659,7 +659,7 @@ def test_pruning_the_multicluster_namespace_never_deletes_objects_tctl_does_not_
         },
     }
     c3.seed(theirs)
-    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse")
+    ran = tctl("delete", "ws", "bookinfo-ws", "--org", "tse", "--tenant", "tse", "--cascade")
     assert ran.exit_code == 0, ran.stderr
     assert [(k, n) for k, _, n in managed_objects(c3)] in ([], [("Namespace", MULTICLUSTER)])
     assert names(c3, "ServiceEntry", MULTICLUSTER) == ["httpbin-external"]
@@ -685,7 +685,7 @@ def test_ingress_gateway_is_installed_in_the_named_cluster_only(fleet, tctl, app
     assert write_requests(fleet) == {"cluster-1": 1, "cluster-2": 0, "cluster-3": 0}
 
     reset(fleet)
-    again = tctl("apply", "-f", EASTWEST, "--cluster", "cluster-1")
+    again = tctl("apply", "-f", EASTWEST, "--cluster", "cluster-1", "-v")
     assert again.exit_code == 0, again.stderr
     assert (
         "cluster-1 ingressgateway.install.tetrate.io/eastwest-gateway unchanged" in again.stdout.splitlines()

@@ -280,3 +280,48 @@ def test_faults_counts_and_tokens(emulated, api, cluster):
     with client.ApiClient(anonymous) as stranger, pytest.raises(ApiException) as refused:
         client.CoreV1Api(stranger).list_namespace()
     assert refused.value.status == 401
+
+
+def test_a_custom_resource_definition_serves_its_resource_until_deleted(api, cluster):
+    size = {"type": "integer"}
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": size}}}}
+    widgets = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
+            "versions": [
+                {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}
+            ],
+        },
+    }
+    extensions = client.ApiextensionsV1Api(api)
+    extensions.create_custom_resource_definition(widgets)
+    assert extensions.read_custom_resource_definition("widgets.example.com").status.conditions[-1].type == (
+        "Established"
+    )
+    resource = dynamic.DynamicClient(api).resources.get(api_version="example.com/v1", kind="Widget")
+    assert (resource.name, resource.namespaced, resource.short_names) == ("widgets", True, ["wd"])
+    custom = client.CustomObjectsApi(api)
+    body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 3}}
+    body["spec"]["color"] = "red"  # not in the schema: pruned
+    custom.create_namespaced_custom_object("example.com", "v1", "shop", "widgets", body)
+    listed = custom.list_namespaced_custom_object("example.com", "v1", "shop", "widgets")
+    assert [item["spec"] for item in listed["items"]] == [{"size": 3}]
+    with pytest.raises(ApiException) as invalid:
+        custom.create_namespaced_custom_object(
+            "example.com",
+            "v1",
+            "shop",
+            "widgets",
+            {**body, "metadata": {"name": "v"}, "spec": {"size": "big"}},
+        )
+    assert invalid.value.status == 422 and "spec.size" in body_of(invalid.value)["message"]
+    extensions.delete_custom_resource_definition("widgets.example.com")
+    with pytest.raises(ApiException) as gone:
+        custom.list_namespaced_custom_object("example.com", "v1", "shop", "widgets")
+    assert gone.value.status == 404
+    assert cluster.list("namespaces") and not [o for o in cluster.emulator.served if o.plural == "widgets"]

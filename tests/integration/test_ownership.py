@@ -145,7 +145,7 @@ def test_a_second_store_with_another_workspace_leaves_the_first_ones_objects(
                 if key in versions[name]:
                     assert o["metadata"]["resourceVersion"] == versions[name][key], key
     # store B deleting its workspace prunes its own objects only; store A's stay
-    ran = tctl("delete", "workspace", "other-ws", store_path=store_b)
+    ran = tctl("delete", "workspace", "other-ws", "--cascade", store_path=store_b)
     assert ran.exit_code == 0, ran.stderr
     assert outcomes(ran, "pruned") == [step for step in made_by_b if "namespace/" not in step[1]]
     # B's xcp-multicluster Namespace in cluster-2 stays (Namespaces are never pruned)
@@ -235,8 +235,8 @@ def test_prune_makes_the_store_follow_and_leaves_other_organizations(fleet, tctl
     assert ran.exit_code == 0, ran.stderr
     assert "workspacesetting/bookinfo-ws-settings deleted" in ran.stdout
     assert outcomes(ran, "pruned")
-    assert tctl("get", "workspacesettings", "-A", "-o", "name").stdout == ""
-    assert "tenant/shop" in tctl("get", "tenants", "-A", "-o", "name").stdout
+    assert tctl("get", "workspacesettings", "-o", "name").stdout == ""
+    assert "tenant/shop" in tctl("get", "tenants", "-o", "name").stdout
     for name, objects in acme.items():
         assert set(objects) <= set(managed_objects(fleet[name]))
 
@@ -266,7 +266,7 @@ def test_concurrent_commands_leave_the_fleet_equal_to_the_store(
     commands = {
         "config": ("apply", "-f", CONFIG),
         "changed": ("apply", "-f", changed_setting),
-        "delete": ("delete", "workspace", "bookinfo-ws"),
+        "delete": ("delete", "workspace", "bookinfo-ws", "--cascade"),
     }
     running = [tctl_process(*commands[first], store=store), tctl_process(*commands[second], store=store)]
     for process in running:

@@ -19,8 +19,12 @@ EXAMPLE = ROOT / "examples" / "bookinfo"
 # `cluster-2 workloadentry.networking.istio.io/k-details-... created`, one line per object.
 STEP = re.compile(
     r"^(?P<cluster>cluster-\d+) (?P<label>\S+) "
-    r"(?P<outcome>created|configured|unchanged|pruned|conflict|kept|failed|not done)"
+    r"(?P<outcome>created|configured|unchanged|pruned|deleted|conflict|kept|failed|not done)"
     r"(?P<suffix> \((?:dry run|server dry run|snapshot fleet: not written)\))?(?:: .+)?$"
+)
+# `cluster-2: 3 created, 1 configured, 40 unchanged`, one per cluster after its objects' lines.
+SUMMARY = re.compile(
+    r"^(?P<cluster>cluster-\d+): (?P<counts>\d+ [a-z ]+(?:, \d+ [a-z ]+)*)(?P<suffix> \(.+\))?$"
 )
 
 
@@ -37,8 +41,18 @@ class Ran:
             (m["cluster"], m["label"]): m["outcome"] for m in map(STEP.match, self.stdout.splitlines()) if m
         }
 
+    def summaries(self) -> dict[str, dict[str, int]]:
+        """cluster -> outcome -> count, from the summary lines of stdout."""
+        found = {}
+        for match in map(SUMMARY.match, self.stdout.splitlines()):
+            if match:
+                pairs = (count.split(" ", 1) for count in match["counts"].split(", "))
+                found[match["cluster"]] = {outcome: int(number) for number, outcome in pairs}
+        return found
+
     def step_lines(self) -> list[str]:
-        return [line for line in self.stdout.splitlines() if line.startswith("cluster-")]
+        """The per-object lines (not the per-cluster summaries)."""
+        return [line for line in self.stdout.splitlines() if STEP.match(line)]
 
 
 def run_main(argv: list[str], input: str | None = None) -> Ran:

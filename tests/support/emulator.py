@@ -25,6 +25,12 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
 - `coordination.k8s.io/v1` Leases (namespaced, built-in: get, list, create, PUT with the
   `metadata.resourceVersion` precondition, so a stale one gets 409 Conflict, delete, watch),
   in discovery so `kubectl get leases -A` works;
+- `apiextensions.k8s.io/v1` CustomResourceDefinitions: creating (or applying) one serves the
+  resource of each served version at once (requests, watches, discovery: `kubectl get` knows it,
+  with its short names and categories) and marks it Established; changing it re-serves them;
+  deleting it deletes its objects and stops serving it. Custom objects are checked against the
+  version's openAPIV3Schema (type, enum, pattern, required: 422 Invalid) and pruned of the fields
+  it does not declare, unless `x-kubernetes-preserve-unknown-fields`;
 - an empty OpenAPI v2 document (`/openapi/v2`, protobuf for kubectl), so `kubectl edit` and
   `kubectl apply` validate (nothing) instead of failing to download a schema.
 
@@ -111,6 +117,7 @@ class ResourceDef:
     status_subresource: bool = True
     returns_deleted_object: bool = True  # DELETE answers with the object (else with a Status)
     field_selectors: frozenset[str] = frozenset({"metadata.name", "metadata.namespace"})
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -195,9 +202,20 @@ LEASE = ResourceDef(
 )
 COORDINATION = (LEASE,)
 
+# CustomResourceDefinitions: creating one serves the resources it defines (see _define).
+CRD = ResourceDef(
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    namespaced=False,
+    short_names=("crd", "crds"),
+    builtin=True,
+)
+
 
 def default_resources(istio: bool = True, istio_version: str = "v1") -> tuple[ResourceDef, ...]:
-    return CORE + COORDINATION + (istio_resources(istio_version) if istio else ()) + TETRATE
+    return CORE + COORDINATION + (CRD,) + (istio_resources(istio_version) if istio else ()) + TETRATE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,6 +273,56 @@ _LABEL_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def conform(schema: dict, value: Any, path: str, errors: list[str]) -> Any:
+    """`value` checked against a structural schema (type, enum, pattern, required) as a real
+    API server does, with undeclared fields pruned; problems are added to `errors`."""
+    kind = schema.get("type")
+    if value is None and schema.get("nullable"):
+        return value
+    allowed = _TYPES.get(kind) if isinstance(kind, str) else None
+    if allowed is not None and (
+        not isinstance(value, allowed) or (kind in ("integer", "number") and isinstance(value, bool))
+    ):
+        errors.append(f"{path}: Invalid value: {json.dumps(value)}: {path} in body must be of type {kind}")
+        return value
+    if "enum" in schema and value not in schema["enum"]:
+        supported = ", ".join(json.dumps(v) for v in schema["enum"])
+        errors.append(f"{path}: Unsupported value: {json.dumps(value)}: supported values: {supported}")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
+        errors.append(
+            f"{path}: Invalid value: {json.dumps(value)}: {path} in body should match {schema['pattern']!r}"
+        )
+    if isinstance(value, dict):
+        for name in schema.get("required") or ():
+            if name not in value:
+                errors.append(f"{path}.{name}: Required value")
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if properties is None and not isinstance(extra, dict):
+            return value  # x-kubernetes-preserve-unknown-fields, or a free-form object
+        kept = {}
+        for name, item in value.items():
+            declared = properties.get(name) if properties is not None else extra
+            if declared is not None:
+                kept[name] = conform(declared, item, f"{path}.{name}", errors)
+            elif schema.get("x-kubernetes-preserve-unknown-fields"):
+                kept[name] = item
+        return kept
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [conform(schema["items"], item, f"{path}[{i}]", errors) for i, item in enumerate(value)]
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,6 +524,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     bookmark_interval: float = 1.0  # seconds between BOOKMARK events (when the client allows them)
     max_watch_seconds: float = 1800.0  # the server ends any watch after this long
     _history: dict[kmock.resource, collections.deque] = attrs.field(factory=dict, init=False)
+    _schemas: dict[kmock.resource, dict] = attrs.field(factory=dict, init=False)  # of custom resources
     _compacted: dict[kmock.resource, int] = attrs.field(factory=dict, init=False)
     _watchers: dict[kmock.resource, set] = attrs.field(
         factory=lambda: collections.defaultdict(set), init=False
@@ -464,15 +533,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         for rdef in self.served:
-            self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
-            self.resources[rdef.key] = kmock.ResourceInfo(
-                kind=rdef.kind,
-                singular=rdef.singular,
-                namespaced=rdef.namespaced,
-                shortnames=set(rdef.short_names),
-                verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
-                subresources={"status"} if rdef.status_subresource else set(),
-            )
+            self._serve(rdef)
         # Requests kmock guesses no action for (PUT; DELETE of a collection) get their answer too.
         # The official client asks for `/apis/` and `/api/` (kmock serves them without the slash).
         self.fallback["get /apis/"] << self._serve_apis
@@ -484,6 +545,62 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.fallback[enums.method.DELETE] << self._serve_result
         self.fallback[enums.method.PATCH] << self._serve_result
         self.fallback[enums.method.POST] << self._serve_result
+
+    def _serve(self, rdef: ResourceDef) -> None:
+        """Serve a resource (its requests and its discovery entry), replacing one of its name."""
+        self.served = (*(r for r in self.served if r.key != rdef.key), rdef)
+        self._defs[(rdef.group, rdef.version, rdef.plural)] = rdef
+        self.resources[rdef.key] = kmock.ResourceInfo(
+            kind=rdef.kind,
+            singular=rdef.singular,
+            namespaced=rdef.namespaced,
+            shortnames=set(rdef.short_names),
+            categories=set(rdef.categories),
+            verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+            subresources={"status"} if rdef.status_subresource else set(),
+        )
+
+    @staticmethod
+    def _defined(crd: dict) -> list[ResourceDef]:
+        """The resources a CustomResourceDefinition defines, one per served version."""
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        return [
+            ResourceDef(
+                spec.get("group", ""),
+                version.get("name", ""),
+                names.get("plural", ""),
+                names.get("kind", ""),
+                namespaced=spec.get("scope") == "Namespaced",
+                short_names=tuple(names.get("shortNames") or ()),
+                status_subresource="status" in (version.get("subresources") or {}),
+                categories=tuple(names.get("categories") or ()),
+            )
+            for version in spec.get("versions") or ()
+            if version.get("served", True)
+        ]
+
+    def _define(self, crd: dict, before: dict | None) -> None:
+        """A CRD was created or changed: serve what it defines now, stop serving what it no
+        longer does (a real server also keeps the objects of a version no longer served; this
+        one drops them, as when the CRD is deleted)."""
+        now = self._defined(crd)
+        for gone in self._defined(before or {}):
+            if gone.key not in {r.key for r in now}:
+                self._undefine(gone)
+        versions = {v.get("name"): v for v in (crd.get("spec") or {}).get("versions") or ()}
+        for rdef in now:
+            self._serve(rdef)
+            schema = ((versions[rdef.version].get("schema") or {}).get("openAPIV3Schema")) or {}
+            self._schemas[rdef.key] = schema
+
+    def _undefine(self, rdef: ResourceDef) -> None:
+        for obj in self._all(rdef, None):
+            self._remove(rdef, obj, None)
+        self.served = tuple(r for r in self.served if r.key != rdef.key)
+        self._defs.pop((rdef.group, rdef.version, rdef.plural), None)
+        self.resources.pop(rdef.key, None)
+        self._schemas.pop(rdef.key, None)
 
     @property
     def _namespaces(self) -> ResourceDef:
@@ -946,6 +1063,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self._objects[key] = copy.deepcopy(obj)
         self.writes += 1
         self._record(rdef, "ADDED" if before is None else "MODIFIED", obj, before)
+        if rdef is CRD:
+            self._define(obj, before)
 
     def _remove(self, rdef: ResourceDef, obj: dict, events: list | None) -> None:
         meta = obj["metadata"]
@@ -956,6 +1075,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         gone = copy.deepcopy(obj)
         gone["metadata"]["resourceVersion"] = str(self._revision)
         self._record(rdef, "DELETED", gone, None)
+        if rdef is CRD:
+            for defined in self._defined(obj):
+                self._undefine(defined)
 
     def _record(self, rdef: ResourceDef, kind: str, obj: dict, before: dict | None) -> None:
         """Keep a change in the resource's bounded history and hand it to the open watches."""
@@ -1064,8 +1186,22 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return obj
 
     def _defaults(self, rdef: ResourceDef, obj: dict) -> None:
-        """What a real API server fills in for the kinds tctl reads."""
+        """What a real API server fills in for the kinds tctl reads; a custom object is
+        validated against its CRD's schema and pruned of the fields it does not declare."""
         meta = obj["metadata"]
+        schema = self._schemas.get(rdef.key)
+        if schema is not None:
+            errors: list[str] = []
+            for key in [k for k in obj if k not in ("apiVersion", "kind", "metadata")]:
+                declared = (schema.get("properties") or {}).get(key)
+                if declared is None and not schema.get("x-kubernetes-preserve-unknown-fields"):
+                    del obj[key]
+                elif declared is not None:
+                    obj[key] = conform(declared, obj[key], key, errors)
+            if errors:
+                raise api_error(
+                    422, f'{rdef.kind}.{rdef.group} "{meta.get("name")}" is invalid: ' + ", ".join(errors)
+                )
         if rdef.kind == "Namespace":
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
@@ -1088,6 +1224,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 spec.setdefault("internalTrafficPolicy", "Cluster")
             spec.setdefault("sessionAffinity", "None")
             obj.setdefault("status", {}).setdefault("loadBalancer", {})
+        elif rdef is CRD:  # established at once (a real server takes a moment)
+            obj["status"] = {
+                "acceptedNames": copy.deepcopy((obj.get("spec") or {}).get("names") or {}),
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"},
+                ],
+                "storedVersions": [
+                    v.get("name") for v in (obj.get("spec") or {}).get("versions") or () if v.get("storage")
+                ],
+            }
 
     @staticmethod
     def _without_status(rdef: ResourceDef, obj: dict) -> dict:

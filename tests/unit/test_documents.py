@@ -445,8 +445,9 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 def test_problems_of_several_files_are_all_collected(tmp_path):
     (tmp_path / "a.yaml").write_text("a: 1\na: 2\n")
-    (tmp_path / "b.yaml").write_text("")
+    (tmp_path / "b.yaml").write_text("b: [1\n")
     (tmp_path / "c.yaml").write_text("ok: 1\n")
+    (tmp_path / "d.yaml").write_text("")  # an empty file of a folder is skipped, as kubectl does
     loaded = load([str(tmp_path)])
     assert [p.position.file for p in loaded.problems] == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]
     assert [d.body for d in loaded.documents] == [{"ok": 1}]

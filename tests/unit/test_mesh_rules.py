@@ -448,7 +448,7 @@ def test_external_name_services_are_never_exposed():
         settings=[setting(entry(exposed=None))],
     )
     assert [o.kind for o in result.objects] == []
-    assert ("cluster-1", F.GATEWAY_EXPOSES_NOTHING) in codes(result)
+    assert ("cluster-1", F.Code.GATEWAY_EXPOSES_NOTHING) in codes(result)
 
 
 def test_namespace_outside_workspace_with_matching_labels_is_never_exposed():
@@ -481,7 +481,7 @@ def test_first_matching_gateway_entry_wins():
     )
     se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
     assert [e["address"] for e in se["spec"]["endpoints"]] == ["10.0.0.1"]
-    assert ("cluster-1", F.GATEWAY_EXPOSES_NOTHING) in codes(result)
+    assert ("cluster-1", F.Code.GATEWAY_EXPOSES_NOTHING) in codes(result)
     assert not [o for o in result.objects if o.kind == "Gateway" and o.namespace == "eastwest"]
 
 
@@ -509,7 +509,7 @@ def test_gateway_outside_the_workspace_is_never_used():
         settings=[setting(entry("eastwest"))],
     )
     assert result.objects == []
-    assert ("cluster-1", F.GATEWAY_OUTSIDE_WORKSPACE) in codes(result)
+    assert ("cluster-1", F.Code.GATEWAY_OUTSIDE_WORKSPACE) in codes(result)
 
 
 def test_selector_matching_nothing_is_reported():
@@ -521,7 +521,7 @@ def test_selector_matching_nothing_is_reported():
             )
         ],
     )
-    [finding] = [f for f in result.findings if f.code == F.SELECTOR_MATCHES_NOTHING]
+    [finding] = [f for f in result.findings if f.code == F.Code.SELECTOR_MATCHES_NOTHING]
     assert "exposedServices[1]" in finding.message and finding.cluster == "" and finding.source == SOURCE
 
 
@@ -547,7 +547,7 @@ def test_hostname_address_uses_dns_resolution_and_is_reported():
     host = "k8s-bookinfo-eastwest-00a17af379-bdda7f4eb8c5da5c.elb.eu-west-2.amazonaws.com"
     assert addresses_in_consumer(gateway_service(hostnames=[host])) == ("DNS", [host])
     result = run([state("cluster-1", *bookinfo(), gateway_service(hostnames=[host])), state("cluster-2")])
-    assert ("cluster-1", F.GATEWAY_HOSTNAME) in codes(result)
+    assert ("cluster-1", F.Code.GATEWAY_HOSTNAME) in codes(result)
 
 
 def test_ips_before_hostnames():
@@ -637,8 +637,8 @@ def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotati
         ]
     )
     assert result.held_origins == frozenset({"cluster-1"})
-    [finding] = [f for f in result.findings if f.code == F.GATEWAY_ANNOTATION_INVALID]
-    assert finding.code in F.ERROR_CODES
+    [finding] = [f for f in result.findings if f.code == F.Code.GATEWAY_ANNOTATION_INVALID]
+    assert finding.code.severity is F.Severity.ERROR
     assert (finding.cluster, finding.subject, finding.source) == (
         "cluster-1",
         "gateway bookinfo/eastwest-gateway",
@@ -647,7 +647,7 @@ def test_malformed_address_annotation_is_an_error_and_holds_the_cluster(annotati
     assert f"xcp.tetrate.io/cluster-external-addresses={annotation!r}" in finding.message
     assert "Service bookinfo/eastwest-gateway" in finding.message and why in finding.message
     assert "comma-separated IPs" in finding.hint
-    assert ("cluster-1", F.GATEWAY_PENDING) not in codes(result)
+    assert ("cluster-1", F.Code.GATEWAY_PENDING) not in codes(result)
     # Nothing is derived from cluster-1 through the broken gateway; cluster-2 still exposes.
     assert not [o for o in result.objects if o.kind == "Gateway" and o.cluster == "cluster-1"]
     se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
@@ -669,7 +669,7 @@ def test_valid_annotation_or_pending_gateway_holds_nothing():
     )
     pending = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
     assert fine.held_origins == pending.held_origins == frozenset()
-    assert not [f for r in (fine, pending) for f in r.findings if f.code in F.ERROR_CODES]
+    assert not [f for r in (fine, pending) for f in r.findings if f.code.severity is F.Severity.ERROR]
 
 
 def test_malformed_annotation_outside_the_workspace_holds_nothing():
@@ -678,13 +678,13 @@ def test_malformed_annotation_outside_the_workspace_holds_nothing():
         [state("cluster-1", *bookinfo(), gw), state("cluster-2")], settings=[setting(entry("istio-system"))]
     )
     assert result.held_origins == frozenset()
-    assert codes(result) == [("cluster-1", F.GATEWAY_OUTSIDE_WORKSPACE)]
+    assert codes(result) == [("cluster-1", F.Code.GATEWAY_OUTSIDE_WORKSPACE)]
 
 
 def test_gateway_without_address_is_pending_and_exposes_nothing():
     result = run([state("cluster-1", *bookinfo(), gateway_service()), state("cluster-2")])
     assert result.objects == []
-    [pending] = [f for f in result.findings if f.code == F.GATEWAY_PENDING]
+    [pending] = [f for f in result.findings if f.code == F.Code.GATEWAY_PENDING]
     assert (pending.cluster, pending.subject, pending.source) == (
         "cluster-1",
         "gateway bookinfo/eastwest-gateway",
@@ -695,7 +695,7 @@ def test_gateway_without_address_is_pending_and_exposes_nothing():
 def test_missing_gateway_is_reported_where_the_namespace_exists():
     result = run([state("cluster-1", *bookinfo()), state("cluster-2", namespaces=["default"])])
     assert result.objects == []
-    assert codes(result) == [("cluster-1", F.GATEWAY_MISSING)]
+    assert codes(result) == [("cluster-1", F.Code.GATEWAY_MISSING)]
 
 
 def test_several_matching_gateway_services_use_the_first_by_name():
@@ -712,7 +712,7 @@ def test_several_matching_gateway_services_use_the_first_by_name():
     )
     se = get(result, "cluster-2", "ServiceEntry", XCP, "details.bookinfo")
     assert [e["address"] for e in se["spec"]["endpoints"]] == ["10.0.0.1"]
-    assert ("cluster-1", F.GATEWAY_AMBIGUOUS) in codes(result)
+    assert ("cluster-1", F.Code.GATEWAY_AMBIGUOUS) in codes(result)
     assert [o.name for o in result.objects if o.kind == "Gateway"] == ["tctl-ew-a"]
 
 
@@ -754,7 +754,7 @@ def test_port_names_and_protocols():
         {"name": "tls-x", "number": 86, "protocol": "TLS"},
     ]
     assert se["spec"]["endpoints"][0]["ports"] == {p["name"]: 15443 for p in se["spec"]["ports"]}
-    assert ("cluster-1", F.PORT_UNSUPPORTED) in codes(result)
+    assert ("cluster-1", F.Code.PORT_UNSUPPORTED) in codes(result)
 
 
 def se_protocols(port: dict) -> list[str]:
@@ -824,7 +824,7 @@ def test_tcp_port_istio_takes_for_udp_is_not_carried(port):
             state("cluster-2"),
         ]
     )
-    [finding] = [f for f in result.findings if f.code == F.PORT_UNSUPPORTED]
+    [finding] = [f for f in result.findings if f.code == F.Code.PORT_UNSUPPORTED]
     assert f"53/TCP ({port['name']})" in finding.message
 
 
@@ -853,8 +853,8 @@ def test_origins_disagreeing_on_ports_use_the_first_origin_and_report():
     se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
     assert se["spec"]["ports"] == [{"name": "http", "number": 9080, "protocol": "HTTP"}]
     assert [e["address"] for e in se["spec"]["endpoints"]] == ["10.1.0.1", "10.2.0.1"]
-    assert ("", F.PORT_CONFLICT) in codes(result)
-    assert ("cluster-1", F.PORT_CONFLICT) in codes(result)  # local vs remote, for the failover
+    assert ("", F.Code.PORT_CONFLICT) in codes(result)
+    assert ("cluster-1", F.Code.PORT_CONFLICT) in codes(result)  # local vs remote, for the failover
 
 
 def test_unnamed_local_port_cannot_fail_over():
@@ -870,7 +870,7 @@ def test_unnamed_local_port_cannot_fail_over():
         for o in result.objects
         if o.cluster == "cluster-2" and o.kind in ("WorkloadEntry", "DestinationRule")
     ]
-    assert ("cluster-2", F.FAILOVER_UNSUPPORTED) in codes(result)
+    assert ("cluster-2", F.Code.FAILOVER_UNSUPPORTED) in codes(result)
 
 
 def test_local_service_without_selector_cannot_fail_over():
@@ -881,7 +881,7 @@ def test_local_service_without_selector_cannot_fail_over():
         ]
     )
     assert [o.kind for o in result.objects if o.cluster == "cluster-2"] == []
-    assert ("cluster-2", F.FAILOVER_UNSUPPORTED) in codes(result)
+    assert ("cluster-2", F.Code.FAILOVER_UNSUPPORTED) in codes(result)
 
 
 # -- workspace span, DestinationRule conflicts ---------------------------------------------------
@@ -896,7 +896,7 @@ def test_workspace_not_spanning_the_local_cluster_means_no_failover():
         workspaces=[workspace("cluster-1/bookinfo")],
     )
     assert [o.cluster for o in result.objects] == ["cluster-1"]  # only the Gateway
-    no_failover = [f for f in result.findings if f.code == F.NO_FAILOVER]
+    no_failover = [f for f in result.findings if f.code == F.Code.NO_FAILOVER]
     assert [(f.cluster, f.subject) for f in no_failover] == [
         ("cluster-2", "service bookinfo/details"),
         ("cluster-2", "service bookinfo/reviews"),
@@ -924,9 +924,9 @@ def test_user_destination_rule_for_the_host_is_a_conflict(host):
         ("cluster-2", "reviews.bookinfo"),
     ]
     assert [o for o in result.objects if o.cluster == "cluster-2" and o.kind == "WorkloadEntry"]
-    [conflict] = [f for f in result.findings if f.code == F.DESTINATION_RULE_CONFLICT]
+    [conflict] = [f for f in result.findings if f.code == F.Code.DESTINATION_RULE_CONFLICT]
     assert (conflict.cluster, conflict.subject) == ("cluster-2", "DestinationRule bookinfo/details")
-    assert F.DESTINATION_RULE_CONFLICT in F.CONFLICT_CODES
+    assert F.Code.DESTINATION_RULE_CONFLICT in F.CONFLICT_CODES
 
 
 def test_tctl_owned_or_unrelated_destination_rules_are_not_conflicts():
@@ -952,7 +952,7 @@ def test_tctl_owned_or_unrelated_destination_rules_are_not_conflicts():
         ]
     )
     assert ("cluster-2", "DestinationRule", "bookinfo", "details.bookinfo") in listing(result)
-    assert F.DESTINATION_RULE_CONFLICT not in [c for _, c in codes(result)]
+    assert F.Code.DESTINATION_RULE_CONFLICT not in [c for _, c in codes(result)]
 
 
 # -- clusters -------------------------------------------------------------------------------------
@@ -976,7 +976,7 @@ def test_unreachable_cluster_is_neither_origin_nor_consumer():
     se = get(result, "cluster-3", "ServiceEntry", XCP, "details.bookinfo")
     assert [e["address"] for e in se["spec"]["endpoints"]] == ["10.1.0.1"]
     assert not [o for o in result.objects if o.kind in ("WorkloadEntry", "DestinationRule")]
-    [finding] = [f for f in result.findings if f.code == F.CLUSTER_UNREACHABLE]
+    [finding] = [f for f in result.findings if f.code == F.Code.CLUSTER_UNREACHABLE]
     assert finding.cluster == "cluster-2" and "connection refused" in finding.message
 
 
@@ -1029,7 +1029,7 @@ def test_overlapping_workspaces_most_specific_owns_the_namespace():
         "details.bookinfo",
         "reviews.bookinfo",
     ]
-    assert ("cluster-1", F.NAMESPACE_OVERLAP) in codes(result)
+    assert ("cluster-1", F.Code.NAMESPACE_OVERLAP) in codes(result)
 
 
 def test_prefix_namespace_patterns():
@@ -1095,7 +1095,7 @@ def test_gateway_in_istio_system_needs_the_namespace_named():
     fleet = [state("cluster-1", *bookinfo(), gw), state("cluster-2")]
     result = run(fleet, workspaces=[workspace("*/*")], settings=[setting(entry("istio-system"))])
     assert result.objects == []
-    [finding] = [f for f in result.findings if f.code == F.GATEWAY_OUTSIDE_WORKSPACE]
+    [finding] = [f for f in result.findings if f.code == F.Code.GATEWAY_OUTSIDE_WORKSPACE]
     assert "istio-system is a system namespace" in finding.hint
     result = run(
         fleet, workspaces=[workspace("*/*", "*/istio-system")], settings=[setting(entry("istio-system"))]
@@ -1127,7 +1127,7 @@ def test_metadata_propagates_from_workspace_setting_and_gateway_entry():
         "tctl.tetrate.io/origins": '["cluster-1"]',
         "tctl.tetrate.io/source": SOURCE,
     }
-    assert ("", F.METADATA_SKIPPED) in codes(result)
+    assert ("", F.Code.METADATA_SKIPPED) in codes(result)
 
 
 def test_shared_network_is_reported():
@@ -1138,9 +1138,10 @@ def test_shared_network_is_reported():
         ],
         clusters=[cluster_obj("cluster-1", network="vpc"), cluster_obj("cluster-2", network="vpc")],
     )
-    assert ("cluster-1", F.SHARED_NETWORK) in codes(result) and ("cluster-2", F.SHARED_NETWORK) in codes(
-        result
-    )
+    assert ("cluster-1", F.Code.SHARED_NETWORK) in codes(result) and (
+        "cluster-2",
+        F.Code.SHARED_NETWORK,
+    ) in codes(result)
 
 
 def test_findings_codes_are_known():
@@ -1151,7 +1152,7 @@ def test_findings_codes_are_known():
             state("cluster-3", reachable=False),
         ]
     )
-    assert result.findings and all(f.code in F.CODES for f in result.findings)
+    assert result.findings and all(isinstance(f.code, F.Code) for f in result.findings)
     assert [f.sort_key for f in result.findings] == sorted(f.sort_key for f in result.findings)
 
 

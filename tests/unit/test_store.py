@@ -4,7 +4,6 @@ concurrency and crash safety (no mocks)."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import sqlite3
 import subprocess
@@ -14,46 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tctl_py.errors import ExitCode, NotFound, StoreError
-from tctl_py.store import SCHEMA_VERSION, ApplyRefused, Store, default_path
+from tctl_py.errors import NotFound, StoreError
+from tctl_py.store import SCHEMA_VERSION, Store, default_path
+from tests.support.store_items import (
+    ORG,
+    TENANT,
+    org,
+    tenant,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-ORG = "organizations/tse"
-TENANT = f"{ORG}/tenants/tse"
-WS = f"{TENANT}/workspaces/bookinfo-ws"
-SETTING = f"{WS}/settings/bookinfo-ws-settings"
-CLUSTER = f"{ORG}/clusters/cluster-1"
-
-
-def org(name="tse", **spec):
-    return (f"organizations/{name}", "Organization", None, {"displayName": name, **spec})
-
-
-def tenant(org_fqn=ORG, name="tse"):
-    return (f"{org_fqn}/tenants/{name}", "Tenant", org_fqn, {"spec": {}})
-
-
-def workspace(tenant_fqn=TENANT, name="bookinfo-ws", namespaces=("bookinfo",)):
-    return (
-        f"{tenant_fqn}/workspaces/{name}",
-        "Workspace",
-        tenant_fqn,
-        {"spec": {"namespaceSelector": {"names": [f"*/{n}" for n in namespaces]}}},
-    )
-
-
-def setting(ws_fqn=WS, name="bookinfo-ws-settings", mode="GATEWAY"):
-    return (
-        f"{ws_fqn}/settings/{name}",
-        "WorkspaceSetting",
-        ws_fqn,
-        {"spec": {"defaultEastWestGatewaySettings": [{"mode": mode}]}},
-    )
-
-
-def cluster(name="cluster-1", org_fqn=ORG, **spec):
-    return (f"{org_fqn}/clusters/{name}", "Cluster", org_fqn, {"spec": {"network": name, **spec}})
 
 
 @pytest.fixture
@@ -94,159 +63,18 @@ def test_reads_of_a_missing_store_are_empty_and_create_nothing(path):
     assert not path.exists() and not path.parent.exists()
 
 
-def test_create_configure_unchanged(store, path):
-    changes = store.apply([org(), cluster()])
-    assert [(c.fqn, c.action) for c in changes] == [(ORG, "created"), (CLUSTER, "created")]
-    assert changes[0].before is None and changes[0].after == org()[3]
-    first = store.get(CLUSTER)
-    assert (first.kind, first.parent, first.revision) == ("Cluster", ORG, 1)
-    assert first.body == {"spec": {"network": "cluster-1"}}
-
-    changes = store.apply([org(), cluster(locality={"region": "eu"})])
-    assert [c.action for c in changes] == ["unchanged", "configured"]
-    assert changes[1].before == {"spec": {"network": "cluster-1"}}
-    assert changes[1].after == {"spec": {"network": "cluster-1", "locality": {"region": "eu"}}}
-    second = store.get(CLUSTER)
-    assert second.revision == 2 and second.created == first.created
-    assert store.get(ORG).revision == 1
-
-    # key order does not matter: the body is compared as canonical JSON
-    body = {"spec": {"locality": {"region": "eu"}, "network": "cluster-1"}}
-    assert store.apply([(CLUSTER, "Cluster", ORG, body)])[0].action == "unchanged"
-
-    # schema version and journal mode are recorded in the file
+def test_schema_version_and_journal_mode_are_recorded_in_the_file(store, path):
+    store.apply([org()])
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     raw.close()
 
 
-def test_shuffled_batch_is_applied_parent_first(store):
-    items = [
-        org(),
-        tenant(),
-        workspace(),
-        setting(),
-        cluster(),
-        cluster("cluster-2"),
-        org("other"),
-        tenant("organizations/other", "t"),
-        workspace("organizations/other/tenants/t", "w"),
-    ]
-    random.Random(7).shuffle(items)
-    changes = store.apply(items)
-    assert {c.action for c in changes} == {"created"}
-    depths = [c.fqn.count("/") for c in changes]
-    assert depths == sorted(depths)
-    assert fqns(store) == sorted(i[0] for i in items)
-    assert store.get(SETTING).parent == WS
-
-
-def test_list_filters_by_kind_and_subtree(store):
-    store.apply([org(), org("tse2"), tenant(), workspace(), cluster(), cluster("c", "organizations/tse2")])
-    assert fqns(store) == sorted(fqns(store))
-    assert [o.fqn for o in store.list(kind="Cluster")] == [CLUSTER, "organizations/tse2/clusters/c"]
-    assert [o.fqn for o in store.list(under=ORG)] == [ORG, CLUSTER, TENANT, WS]
-    assert [o.fqn for o in store.list(under=TENANT + "/")] == [TENANT, WS]
-    assert [o.fqn for o in store.list(kind="Cluster", under=ORG)] == [CLUSTER]
-    assert store.list(under="organizations/ts") == []
-
-
-def test_missing_parent_writes_nothing_and_names_every_offender(store):
-    store.apply([org()])
-    batch = [
-        cluster("fine"),
-        tenant("organizations/nope", "t1"),
-        workspace(f"{TENANT}", "w"),
-        setting("organizations/tse/tenants/ghost/workspaces/w"),
-        tenant(),
-    ]
-    with pytest.raises(ApplyRefused) as err:
-        store.apply(batch)
-    assert err.value.exit_code == ExitCode.INVALID == 3
-    offenders = [fqn for fqn, _ in err.value.problems]
-    ghost = "organizations/tse/tenants/ghost/workspaces/w/settings/bookinfo-ws-settings"
-    assert offenders == sorted(["organizations/nope/tenants/t1", ghost])
-    assert "organizations/nope/tenants/t1" in err.value.message
-    # the valid items of the batch were not written either
-    assert fqns(store) == [ORG]
-
-
-def test_one_workspace_setting_per_workspace(store):
-    store.apply([org(), tenant(), workspace(), setting()])
-    # replacing the same setting is fine
-    assert store.apply([setting(mode="SPECIFIC")])[0].action == "configured"
-    with pytest.raises(ApplyRefused) as err:
-        store.apply([cluster(), setting(name="another")])
-    assert [fqn for fqn, _ in err.value.problems] == [f"{WS}/settings/another"]
-    assert SETTING in err.value.problems[0][1]
-    assert CLUSTER not in fqns(store)
-
-    # two new settings for a new workspace in one batch: both named, nothing written
-    ws2 = f"{TENANT}/workspaces/ws2"
-    with pytest.raises(ApplyRefused) as err:
-        store.apply([workspace(name="ws2"), setting(ws2, "a"), setting(ws2, "b")])
-    assert [fqn for fqn, _ in err.value.problems] == [f"{ws2}/settings/a", f"{ws2}/settings/b"]
-    assert ws2 not in fqns(store)
-
-
-def test_duplicate_fqn_with_different_bodies_is_refused(store):
-    store.apply([org()])
-    assert len(store.apply([cluster(), cluster()])) == 1  # identical duplicates collapse
-    with pytest.raises(ApplyRefused) as err:
-        store.apply([cluster(region="a"), cluster(region="b")])
-    assert [fqn for fqn, _ in err.value.problems] == [CLUSTER]
-
-
-def test_recursive_delete(store):
-    store.apply(
-        [org(), tenant(), workspace(), setting(), cluster(), org("tse2"), tenant("organizations/tse2")]
-    )
-    changes = store.delete([TENANT])
-    assert [(c.fqn, c.action) for c in changes] == [
-        (SETTING, "deleted"),
-        (WS, "deleted"),
-        (TENANT, "deleted"),
-    ]
-    assert changes[0].before == setting()[3] and changes[0].after is None
-    assert fqns(store) == [ORG, CLUSTER, "organizations/tse2", "organizations/tse2/tenants/tse"]
-
-    # deleting an ancestor and a descendant together reports each object once, children first
-    changes = store.delete([CLUSTER, ORG])
-    assert [c.fqn for c in changes] == [CLUSTER, ORG]
-    # the sibling organization sharing the name prefix is untouched
-    assert fqns(store) == ["organizations/tse2", "organizations/tse2/tenants/tse"]
-
-
-def test_unknown_delete_removes_nothing(store, tmp_path):
-    store.apply([org(), tenant()])
-    with pytest.raises(NotFound) as err:
-        store.delete([TENANT, "organizations/tse/clusters/nope", "organizations/zz"])
-    assert "organizations/tse/clusters/nope" in err.value.message
-    assert "organizations/zz" in err.value.message
-    assert err.value.exit_code == ExitCode.INVALID
-    assert fqns(store) == [ORG, TENANT]
+def test_deleting_from_a_store_that_does_not_exist_creates_nothing(tmp_path):
     with pytest.raises(NotFound):
         Store(tmp_path / "absent.db").delete([ORG])
     assert not (tmp_path / "absent.db").exists()
-
-
-def test_dry_run_writes_nothing(store):
-    store.apply([org(), cluster()])
-    changes = store.apply([org(), cluster(region="x"), tenant()], dry_run=True)
-    assert [(c.fqn, c.action) for c in changes] == [
-        (ORG, "unchanged"),
-        (CLUSTER, "configured"),
-        (TENANT, "created"),
-    ]
-    assert fqns(store) == [ORG, CLUSTER]
-    assert store.get(CLUSTER).body == cluster()[3] and store.get(CLUSTER).revision == 1
-    with pytest.raises(ApplyRefused):
-        store.apply([workspace()], dry_run=True)
-
-    changes = store.delete([ORG], dry_run=True)
-    assert [c.fqn for c in changes] == [CLUSTER, ORG]
-    assert fqns(store) == [ORG, CLUSTER]
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -446,57 +274,6 @@ def test_identity_is_made_once_with_the_store_and_kept(store, path):
         assert other.identity() != identity
 
 
-def test_delete_leaves_tombstones_that_a_new_apply_lifts(store):
-    store.apply([org(), tenant(), workspace(), setting()])
-    store.delete([WS])
-    assert set(store.tombstones()) == {WS, SETTING}
-    store.apply([workspace(), setting()])
-    assert store.tombstones() == {}
-
-
-def test_a_dry_run_delete_leaves_no_tombstone(store):
-    store.apply([org(), tenant(), workspace(), setting()])
-    store.delete([WS], dry_run=True)
-    assert store.tombstones() == {}
-
-
-def test_replace_under_deletes_the_rest_of_the_organization_children_first(store):
-    other_ws = f"{TENANT}/workspaces/other-ws"
-    store.apply(
-        [
-            org(),
-            tenant(),
-            workspace(),
-            setting(),
-            workspace(name="other-ws"),
-            setting(other_ws, "other-settings"),
-            cluster(),
-            org("acme"),
-        ]
-    )
-    changes = store.apply([org(), tenant(), workspace(), setting()], replace_under=[ORG])
-    deleted = [c.fqn for c in changes if c.action == "deleted"]
-    assert deleted == [f"{other_ws}/settings/other-settings", other_ws, CLUSTER]
-    assert fqns(store) == ["organizations/acme", ORG, TENANT, WS, SETTING]
-    assert set(store.tombstones()) == set(deleted)
-
-
-def test_replace_under_keeps_the_ancestors_of_what_the_input_holds(store):
-    store.apply([org(), tenant(), workspace(), setting(), cluster()])
-    # An input of one setting (its parents only named in its metadata) keeps its parents.
-    changes = store.apply([setting()], replace_under=[ORG])
-    assert [c.fqn for c in changes if c.action == "deleted"] == [CLUSTER]
-    assert fqns(store) == [ORG, TENANT, WS, SETTING]
-
-
-def test_replace_under_dry_run_reports_without_deleting(store):
-    store.apply([org(), tenant(), workspace(), setting(), cluster()])
-    changes = store.apply([org()], replace_under=[ORG], dry_run=True)
-    assert {c.fqn for c in changes if c.action == "deleted"} == {TENANT, WS, SETTING, CLUSTER}
-    assert set(fqns(store)) == {ORG, TENANT, WS, SETTING, CLUSTER}
-    assert store.tombstones() == {}
-
-
 def test_a_store_of_schema_version_1_is_upgraded_in_place(path):
     path.parent.mkdir(parents=True)
     raw = sqlite3.connect(path)
@@ -512,6 +289,43 @@ def test_a_store_of_schema_version_1_is_upgraded_in_place(path):
         assert fqns(store) == [ORG]
         assert len(store.identity()) == 16
         assert store.tombstones() == {}
+        assert store.sync_history() == []
+
+
+def test_a_store_of_schema_version_2_keeps_its_objects_and_tombstones_and_gains_sync_history(path):
+    with Store(path) as store:
+        store.apply([org()])
+    raw = sqlite3.connect(path)
+    raw.executescript("DROP TABLE sync_results; PRAGMA user_version = 2;")
+    raw.execute("INSERT INTO tombstones VALUES ('organizations/gone', 'Organization', 'x')")
+    raw.commit()
+    raw.close()
+    with Store(path) as store:
+        assert fqns(store) == [ORG] and store.tombstones() == {"organizations/gone": "x"}
+        store.record_sync(
+            "tctl sync", ["c1"], [("c1", "ServiceEntry", "xcp-multicluster", "a.b", "created", "")]
+        )
+        assert [(r.cluster, r.outcome, r.command) for r in store.sync_history()] == [
+            ("c1", "created", "tctl sync")
+        ]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
+def test_sync_history_is_the_last_run_of_each_cluster(path):
+    def results(cluster: str, outcome: str, *names: str):
+        return [(cluster, "WorkloadEntry", "ns", name, outcome, "") for name in names]
+
+    with Store(path) as store:
+        store.record_sync(
+            "tctl apply", ["c1", "c2"], results("c1", "created", "a", "b") + results("c2", "created", "a")
+        )
+        store.record_sync("tctl sync", ["c1"], results("c1", "unchanged", "a"))
+        history = [(r.command, r.cluster, r.name, r.outcome) for r in store.sync_history()]
+        assert history == [
+            ("tctl sync", "c1", "a", "unchanged"),  # b is no longer there: c1's last run did not see it
+            ("tctl apply", "c2", "a", "created"),
+        ]
+        assert all(r.at.endswith("Z") for r in store.sync_history())
 
 
 # --- files: permissions, read-only stores (issue 7 item 9) ---------------------------------------
@@ -607,15 +421,3 @@ def test_a_second_reconcile_waits_for_the_first_and_is_told_who_holds_the_lock(p
     with Store(path).reconcile_lock("tctl sync", on_wait=told.append):
         pass
     assert told == []
-
-
-def test_data_version_changes_when_another_connection_commits(path):
-    with Store(path) as watcher:
-        assert watcher.data_version() == 0  # no store yet: nothing was created
-        with Store(path) as writer:
-            writer.apply([org()])
-            first = watcher.data_version()
-            assert first != 0
-            assert watcher.data_version() == first  # nothing new: the same token
-            writer.apply([tenant()])
-            assert watcher.data_version() != first
