@@ -20,6 +20,7 @@ from tctl_py.cli import (
     apply,
     clusters,
     completion,
+    controller,
     delete,
     describe,
     diff,
@@ -169,6 +170,7 @@ app.command("describe", help=describe.HELP, cls=Command)(describe.command)
 app.command("version", help=version.HELP, cls=Command)(version.command)
 app.command("completion", help=completion.HELP, cls=Command)(completion.command)
 app.add_typer(store.app, name="store", help=store.HELP)
+app.command("controller", help=controller.HELP, cls=Command)(controller.command)
 
 
 def main(argv: list[str] | None = None) -> None:

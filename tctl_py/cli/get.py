@@ -92,10 +92,10 @@ def command(
             hint="run one tctl get for each",
         )
     # The store's configuration has no namespace and is the same for every cluster: options
-    # that choose either are refused, never silently ignored.
+    # that choose one are refused, never silently ignored. -A (everything, as `kubectl get -A`)
+    # is what a list of configuration always is, so it is accepted.
     for given, option in (
         (namespace is not None, "-n/--namespace"),
-        (all_clusters, "-A/--all-clusters"),
         (cluster, "--cluster/--context"),
     ):
         if given:

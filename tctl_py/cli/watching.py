@@ -25,14 +25,46 @@ LOG_FORMATS = ("text", "json")
 
 
 class StoreSource:
-    """The loop's `ConfigSource` over the configuration store (SQLite or kube://): a change,
-    such as another process's `tctl apply`, is seen through its `change_token`."""
+    """The loop's `ConfigSource` over a store. Given a `follower` (a second store of its own,
+    with its own connection), a thread waits in its `wait_for_change`: a watch on the custom
+    resources for the Kubernetes store, `PRAGMA data_version` for SQLite (which any commit by
+    another process changes); `version` is then the last token it saw, free to ask. Without one,
+    `version` asks the store's change token itself (cheap on SQLite only)."""
 
-    def __init__(self, store: ConfigStore) -> None:
+    FOLLOW_S = 10.0  # how long one wait lasts before it starts again (a relist on Kubernetes)
+
+    def __init__(
+        self, store: ConfigStore, follower: ConfigStore | None = None, stop: threading.Event | None = None
+    ) -> None:
         self.store = store
+        self._token: str | None = None
+        if follower is not None:
+            seen = threading.Event()
+            threading.Thread(
+                target=self._follow,
+                args=(follower, stop or threading.Event(), seen),
+                name="store-follower",
+                daemon=True,
+            ).start()
+            seen.wait()
+
+    def _follow(self, follower: ConfigStore, stop: threading.Event, seen: threading.Event) -> None:
+        from tctl_py.errors import TctlError
+
+        with follower:  # used by this thread only (a SQLite connection belongs to one thread)
+            while not stop.is_set():
+                try:
+                    if self._token is None:
+                        self._token = follower.change_token()
+                    else:
+                        self._token = follower.wait_for_change(self._token, self.FOLLOW_S)
+                except TctlError:
+                    stop.wait(1.0)  # the store cannot be read now: the loop keeps what it loaded
+                finally:
+                    seen.set()
 
     def version(self) -> object:
-        return self.store.change_token()
+        return self.store.change_token() if self._token is None else self._token
 
     def load(self):
         from tctl_py.cli import meshview
@@ -89,6 +121,14 @@ class WatchLog(LoopObserver):
     def cluster_failed(self, cluster: str, error: str) -> None:
         text = f"error: cluster {cluster}: {error}" if cluster else f"error: {error}"
         self._emit(self.err, text, {"event": "error", "cluster": cluster, "error": error})
+
+    def leader(self, state: str, identity: str, text: str) -> None:
+        """A leader election event of the controller: `acquired`, `lost`, `observed` (another
+        holder, `identity`, or "" for none) or `error` (on stderr)."""
+        record = {"event": "leader", "state": state, "identity": identity}
+        if state == "error":
+            record["error"] = text
+        self._emit(self.err if state == "error" else self.out, text, record)
 
 
 def check_watch_options(debounce: float, resync: float, log_format: str) -> None:
@@ -149,9 +189,8 @@ def run_loop(
             with meshview.load_fleet(config) as fleet:
                 if options.clusters:
                     meshview.check_clusters(fleet, options.clusters)
-                loops.append(
-                    Loop(fleet, StoreSource(store), gate=gate, observer=Observers(observers), options=options)
-                )
+                source = StoreSource(store, open_store(), interrupt.stop)
+                loops.append(Loop(fleet, source, gate=gate, observer=Observers(observers), options=options))
                 loops[0].run(interrupt.stop)
     finally:
         for server in servers:

@@ -51,6 +51,7 @@ from tctl_py.fleet.objects import (
     NAMESPACES,
     SERVICE_ENTRIES,
     SERVICES,
+    STATE_RESOURCES,
     WORKLOAD_ENTRIES,
     Resource,
     normalize,
@@ -83,6 +84,24 @@ WRITABLE: dict[tuple[str, str], Resource] = {
     (r.api_version, r.kind): r
     for r in (NAMESPACES, SERVICE_ENTRIES, WORKLOAD_ENTRIES, DESTINATION_RULES, GATEWAYS, INGRESS_GATEWAYS)
 }
+
+# What a fleet cluster must let the kubeconfig's identity do, as RBAC verbs by resource, following
+# the requests this module sends: `get` and `list` read, `watch` follows changes (`sync --watch`),
+# server-side apply needs `patch` and, for an object that does not exist yet, `create`. A
+# Namespace is created when needed but never deleted (reconcile/plan.py never prunes one).
+# deploy/fleet/clusterrole.yaml grants exactly this (tests/unit/test_deploy.py checks it).
+READ_VERBS = frozenset({"get", "list", "watch"})
+WRITE_VERBS = frozenset({"create", "patch", "delete"})
+
+
+def fleet_permissions() -> dict[Resource, frozenset[str]]:
+    """The RBAC verbs tctl uses in a fleet cluster, by resource."""
+    permissions = {resource: READ_VERBS for resource in STATE_RESOURCES.values()}
+    for resource in WRITABLE.values():
+        writes = WRITE_VERBS - {"delete"} if resource is NAMESPACES else WRITE_VERBS
+        permissions[resource] = READ_VERBS | writes
+    return permissions
+
 
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]*)"')
 _CONFLICTS_DOC = "https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"

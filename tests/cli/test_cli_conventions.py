@@ -239,7 +239,6 @@ def test_version_of_a_snapshot_fleet_has_no_servers(tctl):
     [
         (("-n", "bookinfo"), "-n/--namespace"),
         (("--namespace=bookinfo",), "-n/--namespace"),
-        (("-A",), "-A/--all-clusters"),
         (("--cluster", "cluster-1"), "--cluster/--context"),
     ],
 )
@@ -249,6 +248,13 @@ def test_namespace_and_cluster_options_on_configuration_are_refused(tctl, kind, 
     assert ran.exit_code == 2
     assert ran.stdout == ""
     assert f"{option} does not apply to" in ran.stderr and "--org, --tenant or --workspace" in ran.stderr
+
+
+@pytest.mark.parametrize("kind", ["ws", "wss", "organizations", "clusters"])
+def test_all_on_configuration_lists_everything_as_without_it(tctl, kind):
+    everything = tctl("get", kind, "-o", "yaml")
+    ran = tctl("get", kind, "-A", "-o", "yaml")
+    assert ran.exit_code == 0 and ran.stdout == everything.stdout != ""
 
 
 def test_namespace_on_generated_kinds_still_works(tctl):

@@ -220,6 +220,6 @@ def test_apply_sync_and_diff_reconcile_the_fleet_from_the_kubernetes_store(fleet
     applied = tctl(KUBE, "apply", "-f", str(CONFIG))
     assert applied.exit_code == 0, applied.stderr
     assert set(applied.steps().values()) == {"created"} and applied.steps()
-    synced = tctl(KUBE, "sync")
+    synced = tctl(KUBE, "sync", "-v")  # -v: unchanged objects get their line too
     assert synced.exit_code == 0 and set(synced.steps().values()) == {"unchanged"}
     assert tctl(KUBE, "diff").exit_code == 0

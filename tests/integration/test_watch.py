@@ -284,13 +284,14 @@ def test_a_cluster_missing_from_the_kubeconfig_is_unreadable_and_the_others_carr
 
 
 def test_a_changed_setting_applied_to_the_same_store_is_reflected(
-    fleet, running, tctl, changed_setting
+    fleet, running, tctl, changed_setting, tmp_path
 ) -> None:
     assert fleet["cluster-3"].get("ServiceEntry", "reviews.bookinfo", MULTICLUSTER) is not None
-    # another tctl apply, with reviews no longer exposed, that writes to the store only: the
-    # loop must carry the change to the fleet
-    ran = tctl("apply", "-f", str(changed_setting), "--no-sync")
-    assert ran.exit_code == 0, ran.stderr
+    # another tctl apply, with reviews no longer exposed, that only stores: the loop must
+    # carry the change to the fleet
+    ran = tctl("apply", "--no-sync", "-f", str(changed_setting))
+    assert "workspacesetting/bookinfo-ws-settings configured" in ran.stdout, ran.stderr
+    assert ran.exit_code == 0
     eventually(
         lambda: fleet["cluster-3"].get("ServiceEntry", "reviews.bookinfo", MULTICLUSTER) is None,
         "reviews' ServiceEntry pruned",

@@ -31,6 +31,8 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
   deleting it deletes its objects and stops serving it. Custom objects are checked against the
   version's openAPIV3Schema (type, enum, pattern, required: 422 Invalid) and pruned of the fields
   it does not declare, unless `x-kubernetes-preserve-unknown-fields`;
+- more resources on request: `serve(*PLATFORM)` adds ServiceAccounts, Deployments and RBAC
+  (plain stored objects, nothing runs), so `kubectl apply -f deploy/` can be checked;
 - an empty OpenAPI v2 document (`/openapi/v2`, protobuf for kubectl), so `kubectl edit` and
   `kubectl apply` validate (nothing) instead of failing to download a schema.
 
@@ -211,6 +213,39 @@ CRD = ResourceDef(
     namespaced=False,
     short_names=("crd", "crds"),
     builtin=True,
+)
+
+
+# What a controller's deployment is made of (deploy/*.yaml); not served unless asked (`serve`).
+PLATFORM = (
+    ResourceDef(
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        short_names=("sa",),
+        builtin=True,
+        status_subresource=False,
+    ),
+    ResourceDef("apps", "v1", "deployments", "Deployment", short_names=("deploy",), builtin=True),
+    *(
+        ResourceDef(
+            "rbac.authorization.k8s.io",
+            "v1",
+            plural,
+            kind,
+            namespaced=namespaced,
+            builtin=True,
+            status_subresource=False,
+            returns_deleted_object=False,
+        )
+        for plural, kind, namespaced in (
+            ("roles", "Role", True),
+            ("rolebindings", "RoleBinding", True),
+            ("clusterroles", "ClusterRole", False),
+            ("clusterrolebindings", "ClusterRoleBinding", False),
+        )
+    ),
 )
 
 
@@ -601,6 +636,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self._defs.pop((rdef.group, rdef.version, rdef.plural), None)
         self.resources.pop(rdef.key, None)
         self._schemas.pop(rdef.key, None)
+
+    def serve(self, *rdefs: ResourceDef) -> None:
+        """Serve more resources (in discovery too), e.g. PLATFORM for `kubectl apply -f deploy/`."""
+        for rdef in rdefs:
+            self._serve(rdef)
 
     @property
     def _namespaces(self) -> ResourceDef:
