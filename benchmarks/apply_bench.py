@@ -337,13 +337,16 @@ class Emulated:
             process.start()
             self.conns.append(parent)
             self.processes.append(process)
-        kubeconfig: dict = {}
-        for conn in self.conns:
-            part = conn.recv()
-            for key in ("clusters", "users", "contexts"):
-                kubeconfig.setdefault(key, []).extend(part[key])
-            kubeconfig = {**part, **kubeconfig}
-        kubeconfig["current-context"] = scenario.clusters[0]
+        # one kubeconfig from each process's (each has its own CA and client certificate)
+        parts = [conn.recv() for conn in self.conns]
+        kubeconfig = {
+            **parts[0],
+            **{
+                key: [entry for part in parts for entry in part[key]]
+                for key in ("clusters", "users", "contexts")
+            },
+            "current-context": scenario.clusters[0],
+        }
         self.config = directory / "config.yaml"
         self.config.write_text(yaml.safe_dump_all(scenario.config, sort_keys=False))
         self.kubeconfig = directory / "kubeconfig.yaml"
@@ -545,7 +548,9 @@ def _count(n: int, kind: str) -> str:
     return f"{n} {kind if n == 1 else plural}"
 
 
-def report(args: argparse.Namespace, scenario: Scenario, best: dict[str, dict[str, Run]]) -> str:
+def report(
+    args: argparse.Namespace, scenario: Scenario, best: dict[str, dict[str, Run]], loads: list[float]
+) -> str:
     n = len(scenario.clusters)
     seeded = [scenario.seeded(name) for name in scenario.clusters]
     generated = [scenario.generated(name) for name in scenario.clusters]
@@ -561,8 +566,11 @@ def report(args: argparse.Namespace, scenario: Scenario, best: dict[str, dict[st
             f"{noop.client_cpu:.2f} s | {first.emulator_cpu:.2f} / {noop.emulator_cpu:.2f} s"
         )
 
-    def ratio(kind: str) -> str:
-        return f"{b['tctl'][kind].seconds / b['kubectl'][kind].seconds:.2f}x"
+    def ratio(kind: str, measure: str = "seconds") -> str:
+        return f"{getattr(b['tctl'][kind], measure) / getattr(b['kubectl'][kind], measure):.2f}x"
+
+    def ratios(measure: str) -> str:
+        return f"{ratio('first', measure)} / {ratio('noop', measure)}"
 
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {_cpus()} CPUs, "
@@ -570,7 +578,8 @@ def report(args: argparse.Namespace, scenario: Scenario, best: dict[str, dict[st
         f"{args.latency * 1000:g} ms added to every request by every emulated cluster (https); "
         f"the emulators run on the same machine as the clients, in {processes} processes; "
         f"best of {args.runs} rounds, whole processes, fresh emulators and store for each tool "
-        f"in each round.",
+        f"in each round; the machine's 1-minute load average at the start of each round: "
+        f"{', '.join(f'{load:.1f}' for load in loads)}.",
         "",
         f"Each cluster is seeded with {min(seeded)}–{max(seeded)} objects (3 Namespaces, the "
         f"east-west gateway Service, its own Services). Over {n} clusters, {sum(generated)} "
@@ -582,7 +591,8 @@ def report(args: argparse.Namespace, scenario: Scenario, best: dict[str, dict[st
         "|---|---|---|---|---|---|",
         f"| tctl | `tctl apply -f CONFIG` | {cells('tctl')} |",
         f"| kubectl | `kubectl apply --server-side -R -f DIR/<cluster>`, {n} at once | {cells('kubectl')} |",
-        f"| **tctl / kubectl** | | **{ratio('first')}** | **{ratio('noop')}** | | |",
+        f"| **tctl / kubectl** | | **{ratio('first')}** | **{ratio('noop')}** | "
+        f"{ratios('client_cpu')} | {ratios('emulator_cpu')} |",
         "",
         "Requests each cluster received, by method (a range over the clusters where they "
         "differ), their sum over the clusters, and the changes the emulators persisted:",
@@ -633,10 +643,12 @@ def main() -> None:
 
     scenario = make_scenario(args.clusters, args.services)
     best: dict[str, dict[str, Run]] = {tool: {} for tool in TOOLS}
+    loads = []  # other work on the machine takes CPU from both tools: say how much there was
     for r in range(args.runs):
-        print(f"round {r + 1} of {args.runs}", file=sys.stderr)
+        loads.append(os.getloadavg()[0])
+        print(f"round {r + 1} of {args.runs} (load average {loads[-1]:.1f})", file=sys.stderr)
         one_round(args, scenario, best)
-    text = report(args, scenario, best)
+    text = report(args, scenario, best, loads)
     print(text)
     if not args.no_write:
         write_section(ROOT / "docs" / "performance.md", "apply-bench", text)

@@ -17,6 +17,8 @@ MANAGED_SELECTOR = f"{MANAGED_BY}={MANAGED_BY_VALUE}"
 FIELD_MANAGER = "tctl"
 # Where ServiceEntries of remote services go in each consumer cluster (Tetrate's name).
 MULTICLUSTER_NAMESPACE = "xcp-multicluster"
+# Tetrate's annotation on a gateway Service: the addresses other clusters reach it at.
+EXTERNAL_ADDRESSES_ANNOTATION = "xcp.tetrate.io/cluster-external-addresses"
 
 # Object metadata the API server keeps for its own bookkeeping: never compared, never shown in a
 # diff, never sent back (resourceVersion would be a precondition).

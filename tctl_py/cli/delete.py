@@ -120,9 +120,9 @@ def command(
             if installs or not no_sync:
                 fleet = held.enter_context(meshview.load_fleet(config))
             if installs:
-                targets = [cluster] if cluster else fleet.names()
+                where = [cluster] if cluster else fleet.names()
                 bodies = [d.mapping for d in installs]
-                codes.append(install_and_report(fleet, bodies, targets, dry_run, reporter, remove=True))
+                codes.append(install_and_report(fleet, bodies, where, dry_run, reporter, remove=True))
             if not no_sync:
                 # What the deleted configuration generated is pruned from the clusters: the
                 # tombstones the store just recorded (or would) make it this store's to prune.

@@ -8,9 +8,13 @@ from tctl_py.config.documents import Document
 from tctl_py.config.kinds import Kind
 from tctl_py.config.schemas import json_path
 from tctl_py.errors import Problem, shorten
-from tctl_py.kube import is_dns1123_label, is_dns1123_subdomain, is_label_name, is_label_value
-
-EXTERNAL_ADDRESSES = "xcp.tetrate.io/cluster-external-addresses"
+from tctl_py.kube import (
+    EXTERNAL_ADDRESSES_ANNOTATION,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_name,
+    is_label_value,
+)
 
 
 def label_key_error(key: str) -> str:
@@ -79,10 +83,14 @@ def check(document: Document, kind: Kind) -> list[Problem]:
                 )
     if kind.kind == "IngressGateway":
         annotations = _get(spec, "kubeSpec", "service", "annotations")
-        addresses = annotations.get(EXTERNAL_ADDRESSES) if isinstance(annotations, dict) else None
+        addresses = annotations.get(EXTERNAL_ADDRESSES_ANNOTATION) if isinstance(annotations, dict) else None
         if isinstance(addresses, str) and (message := external_addresses_error(addresses)):
             problems.append(
-                _at(document, ["spec", "kubeSpec", "service", "annotations", EXTERNAL_ADDRESSES], message)
+                _at(
+                    document,
+                    ["spec", "kubeSpec", "service", "annotations", EXTERNAL_ADDRESSES_ANNOTATION],
+                    message,
+                )
             )
     return problems
 

@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 # Defined once for every layer in tctl_py.kube; the engine's modules take them from here.
+from tctl_py.kube import EXTERNAL_ADDRESSES_ANNOTATION as EXTERNAL_ADDRESSES_ANNOTATION
 from tctl_py.kube import MANAGED_BY as MANAGED_BY
 from tctl_py.kube import MANAGED_BY_VALUE as MANAGED_BY_VALUE
 from tctl_py.kube import MULTICLUSTER_NAMESPACE as MULTICLUSTER_NAMESPACE
@@ -54,7 +55,6 @@ RESERVED_ANNOTATIONS = (ANNOTATION_SOURCE, ANNOTATION_ORIGINS, ANNOTATION_STORE)
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
 CLUSTER_LABEL = "topology.istio.io/cluster"
 NETWORK_LABEL = "topology.istio.io/network"
-EXTERNAL_ADDRESSES_ANNOTATION = "xcp.tetrate.io/cluster-external-addresses"
 
 
 def md5_hex(text: str) -> str:

@@ -288,3 +288,35 @@ def test_context_shows_one_row_of_clusters_and_is_refused_by_render(tctl, tmp_pa
     refused = tctl("render", "--out", tmp_path / "out", "--context", "cluster-2")
     assert refused.exit_code == 2 and "--context does not narrow it" in refused.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- delete -f undoes apply -f (defect 5), on the snapshot fleet ---------------------------------
+
+
+def test_delete_f_of_a_folder_with_a_gateway_needs_a_cluster_and_dry_runs(tctl, tmp_path):
+    import shutil
+
+    folder = tmp_path / "all"
+    shutil.copytree(CONFIG, folder)
+    shutil.copy(EXAMPLE / "eastwest-gateway.yaml", folder)
+    refused = tctl("delete", "-f", folder)
+    assert refused.exit_code == 2
+    assert "IngressGateway eastwest-gateway is installed in a cluster" in refused.stderr
+    assert "--cluster C or use --all-clusters" in refused.stderr
+
+    dry = tctl("delete", "-f", folder, "--all-clusters", "--dry-run")
+    assert dry.exit_code == 1, dry.stderr
+    assert "workspacesetting/bookinfo-ws-settings deleted (dry run)" in dry.stdout.splitlines()
+    assert "cluster-3 serviceentry.networking.istio.io/details.bookinfo pruned (dry run)" in dry.step_lines()
+    assert dry.summaries()["cluster-3"]["pruned"] >= 2
+    assert tctl("get", "wss", "-o", "name").stdout.strip()  # nothing deleted
+
+    report = tctl("delete", "-f", folder, "--all-clusters", "--dry-run", "-o", "json")
+    import json
+
+    steps = json.loads(report.stdout)["steps"]
+    gateways = [s for s in steps if s["kind"] == "IngressGateway"]
+    # a snapshot holds no IngressGateway: nothing to delete
+    assert {(s["cluster"], s["action"], s["outcome"]) for s in gateways} == {
+        (name, "unchanged", "unchanged") for name in ("cluster-1", "cluster-2", "cluster-3")
+    }

@@ -70,7 +70,8 @@ def test_the_readmes_get_commands_work_after_the_demo(tmp_path):
         .replace("$(TCTL)", "tctl " + _make_variable("TCTL").split(" ", 1)[1])
         .replace("$(DEMO_STATE)", state)
         for line in MAKEFILE.splitlines()
-        if line.startswith("\t$(TCTL) ")
+        # the lines that set the demo's state; those that draw pictures into files (>) do not
+        if line.startswith("\t$(TCTL) ") and not any(shell in line for shell in ">|")
     ]
     assert any(" apply " in line for line in demo)
     for line in demo:
@@ -84,4 +85,5 @@ def test_the_readmes_get_commands_work_after_the_demo(tmp_path):
     for command in commands:
         ran = tctl(command, {"TCTL_STORE": store, "TCTL_FLEET": fleet})
         assert ran.returncode == 0, f"{command}: {ran.stderr}"
-        assert ran.stdout.strip(), command  # found what the demo applied
+        if " -l " not in command:  # a label selector is an example filter: it may match nothing
+            assert ran.stdout.strip(), command  # found what the demo applied

@@ -110,3 +110,17 @@ def test_quiet_and_json_on_a_live_fleet_print_no_progress(fleet, tctl):
     synced = tctl("sync", "-o", "json")
     assert synced.exit_code == 0 and synced.stderr == ""
     assert {s["outcome"] for s in json.loads(synced.stdout)["steps"]} == {"unchanged"}
+
+
+def test_a_current_context_the_cluster_objects_leave_out_is_an_error_not_every_cluster(fleet, tctl, tmp_path):
+    clusters = (CONFIG / "clusters.yaml").read_text().split("---")
+    without_1 = tmp_path / "clusters.yaml"
+    without_1.write_text("---".join(c for c in clusters if "name: cluster-1" not in c))
+    for path in (CONFIG / "organization.yaml", without_1):
+        assert tctl("apply", "--no-sync", "-f", path).exit_code == 0
+    ran = tctl("get", "se")  # the kubeconfig's current-context is cluster-1
+    assert ran.exit_code == 3
+    assert 'error: the current context "cluster-1" is not a cluster of the fleet' in ran.stderr
+    assert "cluster-2, cluster-3" in ran.stderr and ran.stdout == ""
+    chosen = tctl("get", "se", "--context", "cluster-3", "-o", "name")
+    assert chosen.exit_code == 0, chosen.stderr

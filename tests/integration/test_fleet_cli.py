@@ -51,7 +51,7 @@ def kubeconfig(bookinfo: EmulatedFleet) -> Path:
 @pytest.fixture()
 def applied(main_run):
     """The example's configuration, Cluster objects cluster-1..3 included."""
-    ran = main_run("apply", "-f", str(CONFIG))
+    ran = main_run("apply", "--no-sync", "-f", str(CONFIG))
     assert ran.exit_code == 0, ran.stderr
     return ran
 
@@ -60,7 +60,7 @@ def applied(main_run):
 def applied_without_clusters(main_run):
     """The example's configuration without Cluster objects: every context is in the fleet."""
     for name in ("organization.yaml", "workspace.yaml", "bookinfo-settings.yaml"):
-        ran = main_run("apply", "-f", str(CONFIG / name))
+        ran = main_run("apply", "--no-sync", "-f", str(CONFIG / name))
         assert ran.exit_code == 0, ran.stderr
 
 
@@ -170,7 +170,7 @@ def test_a_down_cluster_declared_in_the_store_exits_4(main_run, applied, with_do
         "apiVersion: api.tsb.tetrate.io/v2\nkind: Cluster\nmetadata:\n"
         "  name: cluster-4\n  organization: tse\nspec:\n  network: network-4\n"
     )
-    assert main_run("apply", "-f", str(cluster_4)).exit_code == 0
+    assert main_run("apply", "--no-sync", "-f", str(cluster_4)).exit_code == 0
     # Only the clusters a command shows count: cluster-3's objects are shown, exit 0 ...
     ran = main_run(
         "--kubeconfig", str(with_down_cluster), "get", "se", "--cluster", "cluster-3", "-o", "name"

@@ -3,7 +3,8 @@
 Random small fleets (tests/support/mesh_scenarios.py) are checked against independent oracles
 written here, not against the engine's own helpers. Changing any one rule in `tctl_py/mesh/`
 (a name, the multicluster namespace, local-wins, the failover priority, the 15443 port, the
-network of a shadow WorkloadEntry) makes one of them fail.
+network of a shadow WorkloadEntry, the system namespaces, which overlapping selector owns a
+namespace) makes one of them fail.
 """
 
 from __future__ import annotations
@@ -550,3 +551,92 @@ def test_port_protocol_is_istios(name, app_protocol):
     written = [p["protocol"] for p in entry.body["spec"]["ports"] if p["number"] == 8080]
     istio = istio_protocol(name, app_protocol)
     assert written == ([] if istio == "UDP" else [WRITTEN.get(istio, istio)]), (name, app_protocol)
+
+
+# -- namespace ownership between overlapping workspaces (rule 9) --------------------------------
+
+OWNERSHIP_PATTERNS = ["*/*", "c1/*", "*/apps", "c1/apps", "*/app*", "c1/app*", "*/apps-*", "*/other"]
+OWNERSHIP_NAMESPACES = ["apps", "apps-eu", "other"]
+
+
+def rank(pattern: str, cluster: str, namespace: str) -> tuple[int, int, int] | None:
+    """How specifically `pattern` selects the namespace, from docs/exposure.md: an exact namespace
+    beats a longer prefix, which beats a shorter one, which beats `*`; then an exact cluster
+    beats `*`. None when it does not select it."""
+    c, n = pattern.split("/", 1)
+    if c not in ("*", cluster):
+        return None
+    by_cluster = int(c == cluster)
+    if n == namespace:
+        return (2, 0, by_cluster)
+    if n == "*":
+        return (0, 0, by_cluster)
+    if n.endswith("*") and namespace.startswith(n[:-1]):
+        return (1, len(n) - 1, by_cluster)
+    return None
+
+
+@COMMON
+@given(
+    st.lists(st.sampled_from(OWNERSHIP_PATTERNS), min_size=1, max_size=3, unique=True),
+    st.lists(st.sampled_from(OWNERSHIP_PATTERNS), min_size=1, max_size=3, unique=True),
+)
+def test_the_most_specific_workspace_owns_a_namespace(patterns_a, patterns_b):
+    """Two workspaces select overlapping namespaces of c1, each with a setting exposing every
+    Service of its namespaces; c2's ServiceEntry for a namespace's Service carries the workspace
+    whose best pattern is the most specific (ties: the smaller FQN, workspace a)."""
+    services = [
+        {
+            "metadata": {"name": "probe", "namespace": ns, "labels": {"app": "probe"}},
+            "spec": {"selector": {"app": "probe"}, "ports": [{"name": "http", "port": 80}]},
+        }
+        for ns in OWNERSHIP_NAMESPACES
+    ]
+    # each workspace's gateway in a namespace that it alone names exactly, so it owns it
+    selectors = {"a": [*patterns_a, "c1/gw-a"], "b": [*patterns_b, "c1/gw-b"]}
+    gateways = [
+        {
+            "metadata": {"name": "ew", "namespace": f"gw-{name}"},
+            "spec": {"selector": {"app": "ew"}, "ports": [{"name": "tls", "port": 15443}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": f"10.0.0.{i + 1}"}]}},
+        }
+        for i, name in enumerate(selectors)
+    ]
+    config = MeshConfig(
+        workspaces=tuple(
+            {
+                "metadata": {"name": name, "tenant": "t", "organization": "o"},
+                "spec": {"namespaceSelector": {"names": names}},
+            }
+            for name, names in selectors.items()
+        ),
+        settings=tuple(
+            {
+                "metadata": {"name": f"s-{name}", "workspace": name, "tenant": "t", "organization": "o"},
+                "spec": {
+                    "defaultEastWestGatewaySettings": [
+                        {"workloadSelector": {"namespace": f"gw-{name}", "labels": {"app": "ew"}}}
+                    ]
+                },
+            }
+            for name in selectors
+        ),
+    )
+    result = compute(config, [ClusterState("c1", services=(*services, *gateways)), ClusterState("c2")])
+    owners = {
+        o.body["spec"]["hosts"][0].split(".")[1]: o.body["metadata"]["labels"][WS_LABEL]
+        for o in result.objects
+        if o.kind == "ServiceEntry" and o.cluster == "c2"
+    }
+    expected = {}
+    for namespace in OWNERSHIP_NAMESPACES:
+        best = {
+            name: max((r for p in names if (r := rank(p, "c1", namespace)) is not None), default=None)
+            for name, names in selectors.items()
+        }
+        ranked = [(r, name) for name, r in best.items() if r is not None]
+        if ranked:
+            top = max(r for r, _ in ranked)
+            expected[namespace] = min(name for r, name in ranked if r == top)
+    event(f"owners: {sorted(set(expected.values()))}")
+    assert owners == expected

@@ -121,6 +121,7 @@ def test_action_values_print_as_kubectl_words():
         "created",
         "configured",
         "pruned",
+        "deleted",
         "unchanged",
         "conflict",
         "kept",
@@ -673,3 +674,23 @@ def test_a_namespace_someone_else_made_is_used_not_a_conflict():
         [step] = plan_cluster("c3", [ns()], [theirs], force_conflicts=force)
         assert step.action is Action.UNCHANGED and not step.writes
         assert sync_status(step) == "in-sync"
+
+
+def test_uninstalls_remove_what_is_there_and_leave_the_rest():
+    gateway = {
+        "apiVersion": "install.tetrate.io/v1alpha1",
+        "kind": "IngressGateway",
+        "metadata": {"name": "eastwest-gateway", "namespace": "bookinfo"},
+        "spec": {"eastWestOnly": True},
+    }
+    other = {**gateway, "metadata": {"name": "other", "namespace": "bookinfo"}}
+    live = {**gateway, "metadata": {**gateway["metadata"], "uid": "u1"}, "spec": {"eastWestOnly": False}}
+    steps = planning.plan_uninstalls("cluster-1", [gateway, other], [live])
+    assert [(s.name, s.action, s.reason) for s in steps] == [
+        ("eastwest-gateway", planning.Action.REMOVE, ""),
+        ("other", planning.Action.UNCHANGED, "not in the cluster"),
+    ]
+    removed = steps[0]
+    assert removed.writes and removed.after is None and removed.desired is None
+    assert removed.before is not None and removed.before["spec"] == {"eastWestOnly": False}
+    assert planning.step_order(removed)[0] == 1  # removals go after every create and update

@@ -613,7 +613,7 @@ def test_problems_are_sorted_in_input_order_across_files(tmp_path):
 
 
 def test_a_read_problem_does_not_hide_the_problems_of_other_files(tmp_path):
-    (tmp_path / "a.yaml").write_text("")
+    (tmp_path / "a.yaml").write_bytes(b"kind: \xff\n")  # not UTF-8
     (tmp_path / "b.yaml").write_text(ORGANIZATION + "extra: 1\n")
     problems = validate(load([str(tmp_path)]))
     assert [(Path(p.position.file).name, p.position.line) for p in problems] == [("a.yaml", 1), ("b.yaml", 5)]
