@@ -51,7 +51,7 @@ TCTL = [sys.executable, "-m", "tctl_py"]  # this checkout's tctl (PYTHONPATH bel
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from apply_bench import EMULATOR_PROCESSES, NAMESPACE, Scenario, _kubeconfig, make_scenario
+from apply_bench import EMULATOR_PROCESSES, NAMESPACE, Scenario, make_scenario
 from validate_bench import _cpus, write_section
 
 from tests.support import ClusterEmulator, EmulatedFleet
@@ -85,7 +85,7 @@ def _serve(conn, objects: dict[str, list[dict]], directory: str, latency: float)
             name_of[id(cluster.emulator)] = name
             fleet.call(setattr, cluster.emulator, "bookmark_interval", BOOKMARK_INTERVAL)
         seeding[0] = False
-        conn.send({name: (c.server, c.token) for name, c in fleet.clusters.items()})
+        conn.send(yaml.safe_load(fleet.write_kubeconfig().read_text()))  # its clusters' contexts
         while (command := conn.recv()) != "close":
             op, *args = command
             if op == "forget":  # kmock scans its request log on every request: start it afresh
@@ -132,13 +132,17 @@ class Fleet:
             self.conns.append(parent)
             self.processes.append(process)
             self.where.update(dict.fromkeys(names, parent))
-        endpoints = {}
-        for conn in self.conns:
-            endpoints.update(conn.recv())
+        merged: dict = {"clusters": [], "users": [], "contexts": []}
+        for conn in self.conns:  # each process's kubeconfig, its contexts merged into one
+            part = conn.recv()
+            for key in ("clusters", "users", "contexts"):
+                merged[key] += part[key]
+            merged = {**part, **merged}
+        merged["current-context"] = scenario.clusters[0]
         self.config = directory / "config.yaml"
         self.config.write_text(yaml.safe_dump_all(scenario.config, sort_keys=False))
         kubeconfig = directory / "kubeconfig.yaml"
-        kubeconfig.write_text(yaml.safe_dump(_kubeconfig(scenario.clusters, endpoints), sort_keys=False))
+        kubeconfig.write_text(yaml.safe_dump(merged, sort_keys=False))
         self.env = dict(
             os.environ,
             KUBECONFIG=str(kubeconfig),

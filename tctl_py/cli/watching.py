@@ -180,19 +180,21 @@ def run_loop(
         observers.append(metrics)
         if on_metrics is not None:
             on_metrics(metrics)
-    with open_store() as store:
-        config = meshview.mesh_config(store)
-        with meshview.load_fleet(config) as fleet:
-            if options.clusters:
-                meshview.check_clusters(fleet, options.clusters)
-            source = StoreSource(store, open_store(), interrupt.stop)
-            loop = Loop(fleet, source, gate=gate, observer=Observers(observers), options=options)
-            servers = _endpoints(metrics_at, health_at, metrics, loop.ready.is_set)
-            try:
-                loop.run(interrupt.stop)
-            finally:
-                for server in servers:
-                    server.close()
+    loops: list[Loop] = []
+    # up before the fleet is read: alive at once (/healthz), ready once the loop says so
+    servers = _endpoints(metrics_at, health_at, metrics, lambda: any(loop.ready.is_set() for loop in loops))
+    try:
+        with open_store() as store:
+            config = meshview.mesh_config(store)
+            with meshview.load_fleet(config) as fleet:
+                if options.clusters:
+                    meshview.check_clusters(fleet, options.clusters)
+                source = StoreSource(store, open_store(), interrupt.stop)
+                loops.append(Loop(fleet, source, gate=gate, observer=Observers(observers), options=options))
+                loops[0].run(interrupt.stop)
+    finally:
+        for server in servers:
+            server.close()
     return 0
 
 

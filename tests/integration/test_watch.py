@@ -263,6 +263,26 @@ def after_addresses(endpoints: list[dict]) -> set[str]:
     return {e["address"] for e in endpoints}
 
 
+def test_a_cluster_missing_from_the_kubeconfig_is_unreadable_and_the_others_carry_on(
+    fleet, applied, store
+) -> None:
+    fleet.write_kubeconfig(fleet.directory / "kubeconfig.yaml", names=["cluster-1", "cluster-2"])
+    loop = Running(fleet, store)
+    try:
+        assert ("cluster-3", "unreadable") in loop.recorder.states
+        entry = shadow("cluster-1", "details")
+        with user_client(fleet, "cluster-2") as api:
+            from kubernetes import client
+
+            client.CustomObjectsApi(api).delete_namespaced_custom_object(
+                "networking.istio.io", "v1", "bookinfo", "workloadentries", entry
+            )
+        eventually(lambda: fleet["cluster-2"].get("WorkloadEntry", entry, "bookinfo"), "the entry recreated")
+        assert all("cluster-3" not in clusters for clusters in loop.recorder.reconciles)
+    finally:
+        loop.close()
+
+
 def test_a_changed_setting_applied_to_the_same_store_is_reflected(
     fleet, running, tctl, changed_setting, tmp_path
 ) -> None:
