@@ -52,7 +52,7 @@ class Outcome(StrEnum):
     KEPT = "kept"
     OWNED_ELSEWHERE = "owned elsewhere"
     FAILED = "failed"  # the API failed, or its cluster stopped on an earlier failure
-    NOT_DONE = "not done"  # not tried: the run was interrupted (Ctrl-C, SIGTERM)
+    NOT_DONE = "not done"  # not tried: the run was interrupted (Ctrl-C, SIGTERM) or lost its write gate
 
 
 @dataclass
@@ -117,6 +117,7 @@ def reconcile(
     result: MeshResult | None = None,
     on_cluster: OnCluster | None = None,
     managed: Mapping[str, Sequence[dict]] | None = None,
+    may_write: Callable[[], bool] | None = None,
 ) -> Reconciliation:
     """Plan every readable cluster (or those named), and with `write` carry the plan out.
 
@@ -127,6 +128,7 @@ def reconcile(
     engine's result when the caller already computed it. `managed`: per cluster, the
     ServiceEntries, WorkloadEntries and Gateways tctl manages there, when the caller keeps them
     up to date (a watch); they are then not listed again (clusters missing from it are).
+    `may_write`: asked before every write (the controller's Lease); once false, no write starts.
     """
     unreachable = {state.name for state in fleet.states if not state.reachable}
     targets = [
@@ -151,7 +153,7 @@ def reconcile(
     )
     outcome.results = [StepResult.planned(step) for step in steps]
     if write and fleet.live:
-        act(fleet, outcome, server_dry_run=server_dry_run, on_cluster=on_cluster)
+        act(fleet, outcome, server_dry_run=server_dry_run, on_cluster=on_cluster, may_write=may_write)
     return outcome
 
 
@@ -329,6 +331,7 @@ def act(
     *,
     server_dry_run: bool = False,
     on_cluster: OnCluster | None = None,
+    may_write: Callable[[], bool] | None = None,
 ) -> None:
     """Carry out each cluster's write steps (setting their outcomes), clusters in parallel.
 
@@ -336,7 +339,8 @@ def act(
     most `fleet.options.concurrency` writes at once within a phase. A refused object (a
     conflict) does not stop its cluster; an API failure stops it: writes in flight finish, no
     other starts, and the steps left are failed. Once the fleet's `interrupt.stop` is set
-    (Ctrl-C, SIGTERM) no cluster starts another write: the steps left are "not done".
+    (Ctrl-C, SIGTERM), or `may_write` says no (a controller that lost its Lease), no cluster
+    starts another write: the steps left are "not done".
     """
     by_cluster: dict[str, list[StepResult]] = {}
     for result in outcome.results:
@@ -349,7 +353,7 @@ def act(
     def write(name: str) -> tuple[str, list[str]]:
         if on_cluster:
             on_cluster(name, "writing")
-        return _write_cluster(fleet, name, by_cluster[name], server_dry_run)
+        return _write_cluster(fleet, name, by_cluster[name], server_dry_run, may_write)
 
     for name, value in run_per_cluster(sorted(by_cluster), write).items():
         if isinstance(value, BaseException):  # a bug: still only this cluster's failure
@@ -366,7 +370,11 @@ def act(
 
 
 def _write_cluster(
-    fleet: Fleet, name: str, results: list[StepResult], server_dry_run: bool
+    fleet: Fleet,
+    name: str,
+    results: list[StepResult],
+    server_dry_run: bool,
+    may_write: Callable[[], bool] | None = None,
 ) -> tuple[str, list[str]]:
     """Write one cluster's steps; (what went wrong or "", objects a server dry run could not
     send). Sets each result's outcome: a write not tried is failed, or "not done" if stopped."""
@@ -399,8 +407,11 @@ def _write_cluster(
             result.outcome = Outcome.FAILED
             failures[index] = _message(failure)
 
+    def halted() -> bool:
+        return stop.is_set() or (may_write is not None and not may_write())
+
     def proceed() -> bool:
-        return not failures and not stop.is_set()
+        return not failures and not halted()
 
     phases = itertools.groupby(range(len(results)), key=lambda i: step_order(results[i].step)[:3])
     for _, indices in phases:
@@ -408,13 +419,13 @@ def _write_cluster(
             break
         run_bounded(list(indices), write, limit=fleet.options.concurrency, proceed=proceed)
     left = [result for index, result in enumerate(results) if index not in started]
+    stopped = halted()
     for result in left:
-        result.outcome = Outcome.NOT_DONE if stop.is_set() else Outcome.FAILED
+        result.outcome = Outcome.NOT_DONE if stopped else Outcome.FAILED
     error = failures[min(failures)] if failures else ""
-    if stop.is_set() and left:
-        error = "; ".join(
-            filter(None, [error, f"interrupted: {len(left)} of {len(results)} writes not done"])
-        )
+    if stopped and left:
+        why = "interrupted" if stop.is_set() else "no longer allowed to write"
+        error = "; ".join(filter(None, [error, f"{why}: {len(left)} of {len(results)} writes not done"]))
     return error, list(client.unvalidated[already_unvalidated:])
 
 

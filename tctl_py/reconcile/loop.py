@@ -424,6 +424,7 @@ class Loop:
             result=self.engine.result(clusters=targets),
             force_conflicts=self.options.force_conflicts,
             managed={name: list(self._managed[name].values()) for name in targets if name in self._managed},
+            may_write=self.gate.may_write,
         )
         seconds = time.perf_counter() - started
         self.reconciles += 1

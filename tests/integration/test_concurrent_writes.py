@@ -87,3 +87,32 @@ def test_one_client_per_cluster_reads_and_writes_with_the_injected_pause(fleet):
     assert len(pauses) == 2 and all(0 < pause <= options.retry.max_backoff for pause in pauses)
     assert fleet["cluster-1"].counts["PATCH"] == 2  # refused once, then applied
     assert fleet["cluster-1"].get("Namespace", "made-here") is not None
+
+
+def test_a_write_gate_that_closes_stops_every_write_after_it(fleet, tctl, store):
+    """The controller's Lease: once `may_write` says no, no write starts, in any cluster."""
+    from tctl_py.cli import meshview
+    from tctl_py.reconcile.executor import Outcome, reconcile
+    from tctl_py.store import open_store
+    from tests.support.bookinfo import write_requests
+
+    assert tctl("apply", "--no-sync", "-f", CONFIG).exit_code == 0
+    allowed = 3  # answers of "yes" before the gate closes
+
+    def may_write() -> bool:
+        nonlocal allowed
+        allowed -= 1
+        return allowed >= 0
+
+    with open_store(str(store)) as opened:
+        config = meshview.mesh_config(opened)
+        ownership = meshview.ownership(opened, config)
+    kubeconfig = str(fleet.directory / "kubeconfig.yaml")
+    with load_fleet(FleetOptions(kubeconfig=kubeconfig, concurrency=1), CLUSTERS) as live:
+        rec = reconcile(config, live, ownership=ownership, write=True, may_write=may_write)
+    outcomes = [result.outcome for result in rec.results if result.step.writes]
+    written = sum(outcome is Outcome.CREATED for outcome in outcomes)
+    assert 0 < written < len(outcomes) and Outcome.NOT_DONE in outcomes
+    assert set(outcomes) <= {Outcome.CREATED, Outcome.NOT_DONE}
+    assert sum(write_requests(fleet).values()) == written  # nothing went out after the gate closed
+    assert all("no longer allowed to write" in message for message in rec.failed.values())
