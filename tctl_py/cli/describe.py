@@ -47,11 +47,6 @@ def command(
         # a store that keeps no sync history (Kubernetes) describes without events
         history = store.sync_history() if isinstance(store, KeepsSyncHistory) else []
     fleet = meshview.load_fleet(config)
-    if not fleet.states:
-        raise UsageError(
-            "there is no fleet: no kubeconfig was found and --fleet is not set",
-            hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG",
-        )
     exposed = Exposed(config, fleet.states)
     result = exposed.result()
     rows = [row for row in service_status(exposed, result) if (row.namespace, row.name) == (namespace, name)]

@@ -31,7 +31,7 @@ def command(
 ) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.report import FINDINGS, exit_for_unreachable, report_findings
-    from tctl_py.errors import NotFound, UsageError
+    from tctl_py.errors import NotFound
     from tctl_py.mesh import Exposed
     from tctl_py.mesh.status import service_status
     from tctl_py.output import graph
@@ -40,11 +40,6 @@ def command(
     with open_store() as store:
         config = meshview.mesh_config(store)
     fleet = meshview.load_fleet(config)
-    if not fleet.states:
-        raise UsageError(
-            "there is no fleet: no kubeconfig was found and --fleet is not set",
-            hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG",
-        )
     if cluster:
         meshview.check_clusters(fleet, [cluster])
     exposed = Exposed(config, fleet.states)

@@ -34,7 +34,7 @@ def command(
     from tctl_py.cli import meshview
     from tctl_py.cli.generated import sync_states
     from tctl_py.cli.report import FINDINGS, finding_json, report_findings, unreadable, visible_findings
-    from tctl_py.errors import ExitCode, NotFound, UsageError
+    from tctl_py.errors import ExitCode, NotFound
     from tctl_py.mesh import Exposed
     from tctl_py.mesh.status import service_status
 
@@ -43,11 +43,6 @@ def command(
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
     fleet = meshview.load_fleet(config)
-    if not fleet.states:
-        raise UsageError(
-            "there is no fleet: no kubeconfig was found and --fleet is not set",
-            hint="give --fleet DIR (a snapshot), --kubeconfig PATH or set KUBECONFIG",
-        )
     exposed = Exposed(config, fleet.states)
     result = exposed.result()
     rows = service_status(exposed, result)
