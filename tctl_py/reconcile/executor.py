@@ -355,7 +355,8 @@ def act(
             on_cluster(name, "writing")
         return _write_cluster(fleet, name, by_cluster[name], server_dry_run, may_write)
 
-    for name, value in run_per_cluster(sorted(by_cluster), write).items():
+    def done(name: str, value: tuple[str, list[str]] | BaseException) -> None:
+        """As soon as a cluster is done, not once they all are: its result and progress."""
         if isinstance(value, BaseException):  # a bug: still only this cluster's failure
             for result in by_cluster[name]:
                 result.outcome = Outcome.FAILED
@@ -367,6 +368,8 @@ def act(
             outcome.failed[name] = error
         if on_cluster:
             on_cluster(name, "failed" if error else "done")
+
+    run_per_cluster(sorted(by_cluster), write, on_done=done)
 
 
 def _write_cluster(

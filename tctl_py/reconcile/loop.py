@@ -12,7 +12,12 @@ objects drifted, are planned and written through the one reconcile path (`execut
   planned, and nothing derived from it changes elsewhere (the plan keeps it, SPEC §3.3).
 - The configuration is read again when its store says it changed (`ConfigSource.version`,
   polled every `config_poll` seconds).
-- Writes happen only while `gate.may_write()`; until then changes are applied to the engine
+- A reconcile runs in a thread of its own, and the clusters it is writing to are left out of
+  later batches until it is over with them (each is released as soon as its own writes end):
+  one slow or hung cluster never holds back the others, and no cluster is written by two
+  reconciles at once. Their ends come back through the event queue, so the loop's state stays
+  in the loop's thread.
+- Writes happen only while `gate.may_write()` (asked before every write); until then changes are applied to the engine
   (the caches stay warm) and the clusters owed a reconcile are remembered; when the gate opens
   every readable cluster is reconciled.
 
@@ -29,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from tctl_py.errors import TctlError
-from tctl_py.reconcile.executor import Outcome, StepResult, reconcile
+from tctl_py.reconcile.executor import Outcome, Reconciliation, StepResult, reconcile
 
 if TYPE_CHECKING:
     from tctl_py.fleet.informer import Backoff, InformerEvent
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DEBOUNCE = 0.5
 DEFAULT_CONFIG_POLL = 0.3  # seconds between checks of the store's change token
+STOP_WAIT_S = 3.0  # on stop, how long the writes in flight may take to finish
 
 
 class ConfigSource(Protocol):
@@ -56,6 +62,23 @@ class WriteGate(Protocol):
     """Whether the loop may write to clusters now (the controller: while it holds the Lease)."""
 
     def may_write(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _ClusterWritten:
+    """A reconcile's writes to `cluster` are over (its thread told so before the others')."""
+
+    cluster: str
+
+
+@dataclass(frozen=True)
+class _Reconciled:
+    """A reconcile running in its own thread ended."""
+
+    targets: tuple[str, ...]
+    rec: Reconciliation | None  # None: it raised `error` (a bug)
+    seconds: float
+    error: str = ""
 
 
 class AlwaysWrite:
@@ -198,7 +221,11 @@ class Loop:
         self.ready = threading.Event()
         self.reconciles = 0  # reconciles that planned at least one cluster
         self._make_informer = informers or self._informer
-        self._events: queue.Queue[InformerEvent] = queue.Queue()
+        self._events: queue.Queue[InformerEvent | _ClusterWritten | _Reconciled] = queue.Queue()
+        # clusters a reconcile is writing to now: the next reconciles leave them out until it
+        # is over with them, so one slow or hung cluster holds back no other
+        self._busy: set[str] = set()
+        self._workers: list[threading.Thread] = []
         self._debouncer = Debouncer(options.debounce, options.max_delay or 4 * options.debounce)
         self._changes: list[Change] = []
         self._dirty: set[str] = set()  # clusters to plan in the next batch
@@ -245,6 +272,9 @@ class Loop:
         finally:
             for informer in informers:
                 informer.stop()  # type: ignore[attr-defined]
+            deadline = time.monotonic() + STOP_WAIT_S  # writes in flight finish; none starts
+            for worker in self._workers:
+                worker.join(max(deadline - time.monotonic(), 0.0))
 
     def _informer(self, name: str, sink: Callable[[InformerEvent], None]) -> object | None:
         from tctl_py.fleet.client import ClusterClient
@@ -289,11 +319,19 @@ class Loop:
             except queue.Empty:
                 return
 
-    def _take(self, event: InformerEvent) -> None:
+    def _take(self, event: InformerEvent | _ClusterWritten | _Reconciled) -> None:
         from tctl_py.fleet.informer import ManagedChanged, ManagedRead, is_managed
         from tctl_py.mesh.incremental import ClusterRead, ClusterUnreadable, ObjectEvent
 
         now = self.clock()
+        if isinstance(event, _ClusterWritten | _Reconciled):
+            released = [event.cluster] if isinstance(event, _ClusterWritten) else event.targets
+            self._busy.difference_update(released)
+            if isinstance(event, _Reconciled):
+                self._reconciled(event)
+            if self._dirty & set(released):  # what changed there meanwhile is due now
+                self._debouncer.add(now)
+            return
         # (objects without tctl's label are left out, should a server ignore the label selector)
         if isinstance(event, ManagedRead):
             self._managed[event.cluster] = {_identity(b): b for b in event.objects if is_managed(b)}
@@ -399,6 +437,8 @@ class Loop:
         targets = sorted(
             name for name in dirty if name in self.engine.indexes and (wanted is None or name in wanted)
         )
+        self._dirty = {name for name in targets if name in self._busy}  # planned once released
+        targets = [name for name in targets if name not in self._busy]
         if targets:
             self._reconcile(targets)
 
@@ -413,34 +453,61 @@ class Loop:
                 self.observer.managed_objects(name, counts)
 
     def _reconcile(self, targets: list[str]) -> None:
+        """Plan and write `targets` in a thread of their own: the loop goes on taking events, and
+        a later batch for other clusters need not wait for this one's slowest cluster."""
         self.fleet.states = list(self.engine.states.values())
-        started = time.perf_counter()
-        rec = reconcile(
-            self.config,
-            self.fleet,
-            ownership=self.ownership,
-            write=True,
-            clusters=targets,
-            result=self.engine.result(clusters=targets),
-            force_conflicts=self.options.force_conflicts,
-            managed={name: list(self._managed[name].values()) for name in targets if name in self._managed},
-            may_write=self.gate.may_write,
-        )
-        seconds = time.perf_counter() - started
+        result = self.engine.result(clusters=targets)
+        managed = {name: list(self._managed[name].values()) for name in targets if name in self._managed}
+        config, ownership = self.config, self.ownership
+        self._busy.update(targets)
+
+        def written(cluster: str, progress: str) -> None:
+            if progress in ("done", "failed"):
+                self._events.put(_ClusterWritten(cluster))
+
+        def work() -> None:
+            started = time.perf_counter()
+            try:
+                rec = reconcile(
+                    config,
+                    self.fleet,
+                    ownership=ownership,
+                    write=True,
+                    clusters=targets,
+                    result=result,
+                    force_conflicts=self.options.force_conflicts,
+                    managed=managed,
+                    may_write=self.gate.may_write,
+                    on_cluster=written,
+                )
+            except Exception as bug:  # noqa: BLE001 - reported, and its clusters tried again
+                self._events.put(_Reconciled(tuple(targets), None, time.perf_counter() - started, repr(bug)))
+            else:
+                self._events.put(_Reconciled(tuple(targets), rec, time.perf_counter() - started))
+
+        self._workers = [worker for worker in self._workers if worker.is_alive()]
+        worker = threading.Thread(target=work, name="tctl-reconcile", daemon=True)
+        self._workers.append(worker)
+        worker.start()
+
+    def _reconciled(self, done: _Reconciled) -> None:
+        """A reconcile's end, told in the loop's thread: its writes, failures and retries."""
         self.reconciles += 1
-        for result in rec.results:
+        rec = done.rec
+        failed = dict.fromkeys(done.targets, done.error) if rec is None else rec.failed
+        for result in rec.results if rec is not None else ():
             if result.step.writes and result.outcome is not Outcome.NOT_DONE:
                 self.observer.wrote(result)
         now = self.clock()
-        for name in targets:
-            if name in rec.failed:
+        for name in done.targets:
+            if name in failed:
                 failures = self._failures[name] = self._failures.get(name, 0) + 1
                 self._retry_at[name] = now + self.backoff.delay(failures)
-                self.observer.cluster_failed(name, rec.failed[name])
+                self.observer.cluster_failed(name, failed[name])
             else:
                 self._failures.pop(name, None)
-        verdict = "error" if rec.failed else "conflict" if rec.conflicts else "success"
-        self.observer.reconciled(targets, verdict, seconds)
+        verdict = "error" if failed else "conflict" if rec is not None and rec.conflicts else "success"
+        self.observer.reconciled(list(done.targets), verdict, done.seconds)
 
 
 def _identity(body: dict) -> tuple[str, str, str]:

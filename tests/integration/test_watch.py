@@ -229,6 +229,28 @@ def test_a_managed_entry_deleted_by_hand_comes_back_and_a_users_label_survives(f
     assert labels["team"] == "payments"
 
 
+def test_a_hung_cluster_holds_back_no_other(fleet, running) -> None:
+    """cluster-1 answers writes only after 8 s: a drift in cluster-2 is repaired meanwhile."""
+    hung, quick = shadow("cluster-2", "details"), shadow("cluster-1", "details")
+    fleet["cluster-1"].delay(8.0, method="PATCH")
+    for cluster, entry in (("cluster-1", hung), ("cluster-2", quick)):
+        with user_client(fleet, cluster) as api:
+            from kubernetes import client
+
+            client.CustomObjectsApi(api).delete_namespaced_custom_object(
+                "networking.istio.io", "v1", "bookinfo", "workloadentries", entry
+            )
+        if cluster == "cluster-1":  # its reconcile is writing (and hanging) before the next change
+            eventually(lambda: fleet["cluster-1"].counts["PATCH"], "cluster-1's write sent")
+    eventually(
+        lambda: fleet["cluster-2"].get("WorkloadEntry", quick, "bookinfo"), "cluster-2's entry", timeout=6.0
+    )
+    assert fleet["cluster-1"].get("WorkloadEntry", hung, "bookinfo") is None  # still hanging
+    eventually(
+        lambda: fleet["cluster-1"].get("WorkloadEntry", hung, "bookinfo"), "cluster-1's entry, at last"
+    )
+
+
 def test_a_down_cluster_keeps_what_derives_from_it_and_converges_when_back(fleet, running) -> None:
     c1, c2 = fleet["cluster-1"], fleet["cluster-2"]
     before = fleet["cluster-3"].get("ServiceEntry", "reviews.bookinfo", MULTICLUSTER)["spec"]["endpoints"]
