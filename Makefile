@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fleet_bench.py
 	$(BIN)/python benchmarks/fleet_bench.py --replicated
 	$(BIN)/python benchmarks/apply_bench.py
+	$(BIN)/python benchmarks/watch_bench.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_STATE)
