@@ -72,6 +72,7 @@ def reconcile_and_report(
     assert engine is not None, "a reconcile of configuration computes the engine's result"
     report_findings(engine.findings, shown, warnings=chatty)
     if reporter is not None:
+        reporter.findings(*visible_findings(engine.findings, shown))
         reporter.steps(rec, fleet.live)
     else:  # a diff shows objects; what stands in the way is said on stderr
         for conflict in rec.conflicts:
@@ -137,7 +138,8 @@ class Reporter:
     per cluster (`cluster-2: 3 created, 1 configured, 40 unchanged`); unchanged objects, and
     objects owned elsewhere, get their line only with `verbose`; `quiet` prints none of it,
     nor warnings and notes (errors always go to stderr). `json`/`yaml`: nothing until `close`,
-    which prints one document listing every step (store and clusters) for machines.
+    which prints one document listing every step (store and clusters) and the engine's
+    findings (and those `--suppress` hid) for machines.
     """
 
     def __init__(
@@ -152,6 +154,7 @@ class Reporter:
         self.command, self.output, self.dry_run = command, output, dry_run
         self.verbose, self.quiet = verbose, quiet
         self._steps: list[dict] = []
+        self._findings: dict[str, dict[tuple, dict]] = {"findings": {}, "suppressedFindings": {}}
         self._counts: dict[str, Counter] = {}  # cluster -> outcome -> objects, for the summaries
         self._suffixes: dict[str, str] = {}  # cluster -> " (dry run)" etc. when it has writes
 
@@ -174,6 +177,14 @@ class Reporter:
                     None, change.kind, None, body["metadata"]["name"], change.action, change.action, ""
                 )
             )
+
+    def findings(self, shown: Iterable, suppressed: Iterable) -> None:
+        """The engine's findings, for the document of -o json|yaml (once each per run)."""
+        for key, found in (("findings", shown), ("suppressedFindings", suppressed)):
+            for finding in found:
+                self._findings[key].setdefault(
+                    (finding.code, finding.cluster, finding.subject), finding_json(finding)
+                )
 
     def steps(self, rec, live: bool) -> None:
         """A reconcile's (or an install's) results: lines (the summaries come with `close`), or
@@ -223,7 +234,7 @@ class Reporter:
     def close(self) -> None:
         """The end of the report. For people, a summary line per cluster; for -o json|yaml, the
         one document: every step with its cluster (null for the store), kind, namespace, name,
-        action (the plan's), outcome and reason."""
+        action (the plan's), outcome and reason; then `findings` and `suppressedFindings`."""
         from tctl_py.reconcile.executor import Outcome
 
         if self.text:
@@ -242,6 +253,7 @@ class Reporter:
             "command": self.command,
             "dryRun": self.dry_run,
             "steps": self._steps,
+            **{key: list(found.values()) for key, found in self._findings.items()},
         }
         from tctl_py.output.render import to_json, to_yaml
 

@@ -161,6 +161,15 @@ def test_suppression_hides_a_finding_and_json_lists_it_apart(tctl, fleet_copy):
     assert "[TCTL0201]" in other.stderr
 
 
+def test_the_report_of_sync_carries_the_findings_for_machines(tctl, fleet_copy):
+    edit_gateway(fleet_copy, "cluster-2", lambda gw: gw.pop("status"))
+    document = json.loads(tctl("sync", "-o", "json", fleet=fleet_copy).stdout)
+    assert [(f["code"], f["cluster"]) for f in document["findings"]] == [("TCTL0201", "cluster-2")]
+    assert document["suppressedFindings"] == []
+    hidden = json.loads(tctl("sync", "-o", "json", "--suppress", "gateway-pending", fleet=fleet_copy).stdout)
+    assert hidden["findings"] == [] and [f["code"] for f in hidden["suppressedFindings"]] == ["TCTL0201"]
+
+
 def test_unknown_suppressed_code_is_a_usage_error(tctl):
     ran = tctl("status", "--suppress", "TCTL9999")
     assert ran.exit_code == 2 and "TCTL9999" in ran.stderr and "docs/findings.md" in ran.stderr
