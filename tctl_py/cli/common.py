@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from tctl_py.cli import completers
 from tctl_py.cli.state import OPTIONS
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ OneCluster = typer.Option(
     "--cluster",
     help="Only this cluster: reconcile the configuration in it alone (as sync --cluster), "
     "and install (delete: remove) IngressGateways in it.",
+    autocompletion=completers.clusters,
 )
 AllClusters = typer.Option(False, "--all-clusters", help="IngressGateways in every cluster.")
 Quiet = typer.Option(False, "-q", "--quiet", help="Print nothing but errors; the exit code tells the rest.")

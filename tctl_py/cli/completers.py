@@ -100,15 +100,12 @@ def _store(ctx: Context) -> Iterator:
     """The store, only if it exists (completion never creates it)."""
     from pathlib import Path
 
-    from tctl_py.cli.common import open_store
-    from tctl_py.cli.state import OPTIONS
-    from tctl_py.store import default_path
+    from tctl_py.store import default_path, open_store
 
-    OPTIONS.store = _option(ctx, "store")
-    where = OPTIONS.store or str(default_path())
+    where = _option(ctx, "store") or str(default_path())
     if "://" not in where and not Path(where).is_file():
         raise FileNotFoundError(where)
-    with open_store() as store:
+    with open_store(where, kubeconfig=_option(ctx, "kubeconfig")) as store:
         yield store
 
 

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from tctl_py.cli import completers
 from tctl_py.cli.common import Suppress, open_store, out
 
 HELP = """Draw the mesh: clusters as boxes holding their East-West gateways (with their addresses) and exposed services; arrows from origin to consumer (ServiceEntry) and from local to remote (failover); unready paths dashed and red, pending gateways and unready services outlined in red.
@@ -23,7 +24,9 @@ class Output(str, enum.Enum):
 
 def command(
     output: Output = typer.Option(Output.mermaid, "-o", "--output", help="Output format."),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="Only what touches this cluster."),
+    cluster: Optional[str] = typer.Option(
+        None, "--cluster", help="Only what touches this cluster.", autocompletion=completers.clusters
+    ),
     service: Optional[str] = typer.Option(
         None, "--service", metavar="NAME.NAMESPACE", help="Only this service."
     ),

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from tctl_py.cli import completers
 from tctl_py.cli.common import Quiet, ReportOutput, Suppress, Verbose, open_store, reconcile_lock
 from tctl_py.cli.report import Reporter, check_dry_run, reconcile_and_report
 
@@ -18,7 +19,9 @@ With --watch, tctl keeps the fleet in sync until stopped (SIGINT/SIGTERM: writes
 
 
 def command(
-    clusters: Optional[list[str]] = typer.Option(None, "--cluster", help="Only this cluster; repeatable."),
+    clusters: Optional[list[str]] = typer.Option(
+        None, "--cluster", help="Only this cluster; repeatable.", autocompletion=completers.clusters
+    ),
     dry_run: Optional[str] = typer.Option(
         None, "--dry-run", metavar="[client|server]", help="Show what would change; write nothing."
     ),

@@ -126,6 +126,12 @@ def test_cluster_tab_offers_the_snapshot_fleets_clusters(how):
     assert values(answer) == ["cluster-1", "cluster-2", "cluster-3"]
 
 
+@pytest.mark.parametrize("command", ["apply", "sync", "delete", "graph"])
+def test_cluster_tab_works_on_every_command_that_takes_one(command):
+    answer = complete(f"tctl --fleet {FLEET} {command} --cluster ")
+    assert values(answer) == ["cluster-1", "cluster-2", "cluster-3"]
+
+
 def test_cluster_tab_offers_the_kubeconfigs_contexts_without_importing_kubernetes(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)
