@@ -44,6 +44,19 @@ OneCluster = typer.Option(
     "and install (delete: remove) IngressGateways in it.",
     autocompletion=completers.clusters,
 )
+# The long-running commands' outputs (sync --watch and controller).
+MetricsAddr = typer.Option(
+    None,
+    "--metrics-addr",
+    metavar="HOST:PORT",
+    help="Serve Prometheus metrics at /metrics (sync: with --watch).",
+)
+HealthAddr = typer.Option(
+    None, "--health-addr", metavar="HOST:PORT", help="Serve /healthz and /readyz (sync: with --watch)."
+)
+LogFormat = typer.Option(
+    "text", "--log-format", metavar="text|json", help="Log lines as text or JSON (sync: with --watch)."
+)
 AllClusters = typer.Option(False, "--all-clusters", help="IngressGateways in every cluster.")
 Quiet = typer.Option(False, "-q", "--quiet", help="Print nothing but errors; the exit code tells the rest.")
 ReportOutput = typer.Option(

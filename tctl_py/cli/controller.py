@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from tctl_py.cli.common import HealthAddr, LogFormat, MetricsAddr
 from tctl_py.fleet.lease import DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE, LeaseTimings
 
 if TYPE_CHECKING:
@@ -66,15 +67,9 @@ def command(
         metavar="SECONDS",
         help="Time between two attempts to acquire or renew the Lease.",
     ),
-    metrics_addr: Optional[str] = typer.Option(
-        None, "--metrics-addr", metavar="HOST:PORT", help="Serve Prometheus metrics at /metrics."
-    ),
-    health_addr: Optional[str] = typer.Option(
-        None, "--health-addr", metavar="HOST:PORT", help="Serve /healthz and /readyz."
-    ),
-    log_format: str = typer.Option(
-        "text", "--log-format", metavar="text|json", help="Log lines as text or JSON."
-    ),
+    metrics_addr: Optional[str] = MetricsAddr,
+    health_addr: Optional[str] = HealthAddr,
+    log_format: str = LogFormat,
 ) -> None:
     from tctl_py.cli.watching import WatchLog, check_watch_options, run_loop
     from tctl_py.reconcile.loop import LoopOptions

@@ -7,7 +7,17 @@ from typing import Optional
 import typer
 
 from tctl_py.cli import completers
-from tctl_py.cli.common import Quiet, ReportOutput, Suppress, Verbose, open_store, reconcile_lock
+from tctl_py.cli.common import (
+    HealthAddr,
+    LogFormat,
+    MetricsAddr,
+    Quiet,
+    ReportOutput,
+    Suppress,
+    Verbose,
+    open_store,
+    reconcile_lock,
+)
 from tctl_py.cli.report import Reporter, check_dry_run, reconcile_and_report
 
 HELP = """Reconcile the generated objects of every cluster (or those named) with the stored configuration: create what is missing, update what drifted, prune what is no longer generated.
@@ -42,18 +52,9 @@ def command(
     resync: float = typer.Option(
         600.0, "--resync", metavar="SECONDS", help="With --watch: relist every cluster this often."
     ),
-    metrics_addr: Optional[str] = typer.Option(
-        None,
-        "--metrics-addr",
-        metavar="HOST:PORT",
-        help="With --watch: serve Prometheus metrics at /metrics.",
-    ),
-    health_addr: Optional[str] = typer.Option(
-        None, "--health-addr", metavar="HOST:PORT", help="With --watch: serve /healthz and /readyz."
-    ),
-    log_format: str = typer.Option(
-        "text", "--log-format", metavar="text|json", help="With --watch: log lines as text or JSON."
-    ),
+    metrics_addr: Optional[str] = MetricsAddr,
+    health_addr: Optional[str] = HealthAddr,
+    log_format: str = LogFormat,
 ) -> None:
     from tctl_py.cli import meshview
     from tctl_py.cli.report import FINDINGS
