@@ -136,6 +136,35 @@ def running(fleet, applied, store) -> Iterator[Running]:
     loop.close()
 
 
+@pytest.mark.parametrize("held", ["nothing", "another organization"])
+def test_a_loop_on_a_store_that_did_not_make_the_objects_deletes_nothing(
+    fleet, applied, tmp_path, tctl, held
+):
+    other = tmp_path / "other.db"
+    if held != "nothing":
+        org = "apiVersion: api.tsb.tetrate.io/v2\nkind: Organization\nmetadata: {name: elsewhere}\nspec: {}\n"
+        assert tctl("apply", "--no-sync", "-f", "-", input=org, store_path=other).exit_code == 0
+    before = {name: fleet[name].list("WorkloadEntry") + fleet[name].list("ServiceEntry") for name in CLUSTERS}
+    loop = Running(fleet, other)
+    try:
+        # what would prune reviews' and details' ServiceEntries under the store that made them
+        fleet["cluster-3"].seed(
+            namespace("bookinfo"), bookinfo_service("details"), bookinfo_service("reviews")
+        )
+        eventually(
+            lambda: any(
+                s["metadata"]["name"] == "details" for s in loop.loop.engine.states["cluster-3"].services
+            ),
+            "the engine saw details in cluster-3",
+        )
+        settled(fleet)
+    finally:
+        loop.close()
+    assert write_requests(fleet) == dict.fromkeys(CLUSTERS, 0)
+    after = {name: fleet[name].list("WorkloadEntry") + fleet[name].list("ServiceEntry") for name in CLUSTERS}
+    assert after == before
+
+
 def test_a_converged_fleet_is_left_alone_and_unrelated_changes_write_nothing(fleet, running) -> None:
     assert write_requests(fleet) == dict.fromkeys(CLUSTERS, 0)
     # a Service nobody exposes, and an annotation on an exposed one: nothing to do
