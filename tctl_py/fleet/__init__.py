@@ -2,10 +2,12 @@
 
 - `kubeconfig`: kubeconfig files merged by kubectl's rules (pure).
 - `snapshot`: `--fleet DIR` folders, read and written (pure file I/O).
-- `connection`: a configured `ApiClient` of the official `kubernetes` client for one context,
-  and `client`: `ClusterClient`, the one HTTP client of a cluster for every read and write (one
-  request path, one retry policy) — the only modules of tctl that import `kubernetes`, and only
-  inside functions.
+- `connection`: the official `kubernetes` client's `Configuration` for one context (it reads
+  the kubeconfig and gives each request its credentials), and `client`: `ClusterClient`, the one
+  HTTP client of a cluster for every read and write (one request path, one retry policy) — the
+  only modules of tctl that import `kubernetes`, and only inside functions.
+- `transport`: HTTP/1.1 over pooled keep-alive connections to one API server, the wire under
+  `ClusterClient`.
 - `live`: the states of live clusters, read concurrently through their clients.
 - `loader`: the `Fleet` a command works on, from `FleetOptions` (snapshot or live, timeouts,
   concurrency, interrupt), with one client per cluster.
@@ -37,7 +39,7 @@ _EXPORTS = {
     "FleetOptions": "loader",
     "load_fleet": "loader",
     "run_per_cluster": "parallel",
-    "api_client_for": "connection",
+    "configuration_for": "connection",
     "ApplyConflict": "client",
     "ClusterClient": "client",
     "ClusterRequestError": "client",
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
         UnsupportedResource,
         resource_for,
     )
-    from tctl_py.fleet.connection import api_client_for
+    from tctl_py.fleet.connection import configuration_for
     from tctl_py.fleet.kubeconfig import (
         ClusterRef,
         Kubeconfig,

@@ -1,10 +1,12 @@
 """One HTTP client per cluster, for every read and write tctl sends to it.
 
-`ClusterClient` is built like lightkube's generic client on the official client's low-level
-`ApiClient`: one path for every request (`request`: serialize, send, map the answer or the
-failure to a `ClusterRequestError`, retry), and typed operations on top of it: `list` (page by
-page), `get`, `apply`, `delete`, and `read_state` (what the engine reads of a cluster). Requests
-are built by hand so the wire is exactly what the API server expects:
+`ClusterClient` is built like lightkube's generic client: one path for every request
+(`request`: serialize, send through the cluster's `Transport` (`fleet/transport.py`), map the
+answer or the failure to a `ClusterRequestError`, retry), and typed operations on top of it:
+`list` (page by page), `get`, `apply`, `delete`, `watch` (a stream), and `read_state` (what the
+engine reads of a cluster). The official client reads the kubeconfig and gives each request its
+credentials (`fleet/connection.py`). Requests are built by hand so the wire is exactly what the
+API server expects:
 
 - list: `GET <collection>?limit=500[&continue=...][&labelSelector=...]`, the raw JSON decoded as
   `kubectl get -o yaml` shows it (camelCase keys, no `None`-filled fields; faster than models).
@@ -28,8 +30,8 @@ cluster may have an overall budget (`--cluster-timeout`, see `tctl_py.fleet.time
 `cancel` event a client was given is set (Ctrl-C), no request is tried again.
 
 A client may be used from several threads at once (writes go out concurrently within a
-cluster): its connection pool holds `connections` connections, and its counters are locked.
-`kubernetes` is imported inside functions only: importing this module costs nothing.
+cluster): its transport keeps `connections` connections open for reuse, and its counters are
+locked. `kubernetes` is imported inside functions only: importing this module costs nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tctl_py.errors import ClusterError, ConflictError, ExitCode, TctlError
-from tctl_py.fleet.connection import _first_line, api_client_for
+from tctl_py.fleet.connection import _first_line, configuration_for, proxy_for, tls_settings
 from tctl_py.fleet.kubeconfig import Kubeconfig
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
@@ -60,6 +62,15 @@ from tctl_py.fleet.objects import (
 from tctl_py.fleet.redaction import REDACTOR, display_server
 from tctl_py.fleet.retry import RetryPolicy, with_retries
 from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, MIN_TIMEOUT, Budget, connect_timeout, seconds
+from tctl_py.fleet.transport import (
+    ConnectFailed,
+    ProxyRefused,
+    ReadTimedOut,
+    Stream,
+    TLSFailed,
+    Transport,
+    TransportError,
+)
 from tctl_py.kube import (
     DELETION_METADATA,
     FIELD_MANAGER,
@@ -70,7 +81,7 @@ from tctl_py.kube import (
 from tctl_py.mesh.model import ClusterState
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
-    from kubernetes.client import ApiClient
+    from kubernetes.client import Configuration
 
 APPLY_PATCH = "application/apply-patch+yaml"
 PAGE_SIZE = 500  # items per list request, as kubectl's --chunk-size
@@ -184,7 +195,7 @@ _import_lock = threading.Lock()
 def _load_client() -> None:
     """Import the client once, under a lock, rather than racing imports in worker threads."""
     with _import_lock:
-        import kubernetes.client  # noqa: F401
+        import kubernetes.config  # noqa: F401
 
 
 def _describe(kind: str, namespace: str | None, name: str) -> str:
@@ -235,9 +246,18 @@ class ClusterClient:
     ) -> None:
         _load_client()
         self.name = context
-        # urllib3 retries nothing: every retry is the policy's
-        self.api: ApiClient = api_client_for(kubeconfig, context, retries=0, connections=connections)
-        self.server = display_server(self.api.configuration.host)
+        self.configuration: Configuration = configuration_for(kubeconfig, context)
+        self.server = display_server(self.configuration.host)
+        from tctl_py import __version__
+
+        self.transport = Transport(
+            self.configuration.host,
+            tls=tls_settings(self.configuration),
+            proxy=proxy_for(self.configuration),
+            idle=connections,
+            user_agent=f"tctl/{__version__}",
+        )
+        self._credential: str | None = None
         self.request_timeout = request_timeout
         self.budget = budget
         self.cancel = cancel
@@ -264,7 +284,7 @@ class ClusterClient:
         self.close()
 
     def close(self) -> None:
-        self.api.close()
+        self.transport.close()
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -566,29 +586,22 @@ class ClusterClient:
         a failed answer into another error, or mark it retryable, before it is raised.
         Raises ClusterRequestError.
         """
-        from kubernetes.client.exceptions import ApiException
+        # json.dumps's default separators: an apply body is YAML too, and YAML 1.1 wants ": "
+        payload = None if body is None else json.dumps(body).encode()
 
         def once() -> tuple[int, dict]:
             timeouts = request_timeouts(self.request_timeout, self.budget, self.server, doing)
-            headers = {"Accept": "application/json"}
-            if content_type:
-                headers["Content-Type"] = content_type
+            headers = self._headers(content_type)
             try:
-                method_, url, header_params, _, _ = self.api.param_serialize(
-                    method=method,
-                    resource_path=path,
-                    query_params=list(query),
-                    header_params=headers,
-                    auth_settings=["BearerToken"],
+                response = self.transport.request(
+                    method, path, query=query, headers=headers, body=payload, timeout=timeouts
                 )
-                response = self.api.call_api(
-                    method_, url, header_params=header_params, body=body, _request_timeout=timeouts
-                )
-                response.read()
-            except Exception as exc:  # noqa: BLE001 - urllib3's connection errors and timeouts, TLS
-                raise _request_error(exc, self.server, doing, timeouts) from None
+            except TransportError as exc:
+                raise _transport_error(exc, self.server, doing, timeouts) from None
             if not 200 <= response.status <= 299:
-                error = _request_error(ApiException(http_resp=response), self.server, doing, timeouts)
+                error = status_error(response.status, response.reason, response.data, self.server, doing)
+                error.retryable = error.status in RETRYABLE_STATUSES
+                error.retry_after = _retry_after(response.headers)
                 if check is not None:
                     check(error)
                 raise error
@@ -608,6 +621,34 @@ class ClusterClient:
         return with_retries(
             once, policy=self.retry, budget=self.budget, cancel=self.cancel, sleep=self._sleep
         )
+
+    def watch(
+        self, path: str, query: Sequence[tuple[str, str]], *, read_timeout: float, doing: str
+    ) -> Stream:
+        """Open a watch (or any streamed GET) once, not retried: the caller decides what a broken
+        or refused stream means. The stream's status may be any; ClusterRequestError without one."""
+        timeouts = (connect_timeout(self.request_timeout), read_timeout)
+        try:
+            return self.transport.stream(
+                "GET", path, query=query, headers=self._headers(None), timeout=timeouts
+            )
+        except TransportError as exc:
+            raise _transport_error(exc, self.server, doing, timeouts) from None
+
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        """A request's headers: its credentials as the official client gives them now (its
+        refresh hook renews an expired exec-plugin token), each new one redacted."""
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # what the client's own auth_settings() sends: "Bearer <token>" or "Basic <user:password>"
+        credential = self.configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
+        if credential:
+            headers["Authorization"] = credential
+            if credential != self._credential:  # an exec plugin's new token, or the first one
+                self._credential = credential
+                REDACTOR.add([credential, *credential.split(" ", 1)[1:]])
+        return headers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,92 +677,64 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_RETRY_AFTER = 3600.0
 
 
-def _retry_after(headers: Any) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """`Retry-After` in seconds (the delta-seconds form; an HTTP date is ignored)."""
-    try:
-        value = headers.get("Retry-After") if headers is not None else None
-    except AttributeError:
-        return None
+    value = headers.get("retry-after")
     if value is None:
         return None
     try:
-        delay = float(str(value).strip())
+        delay = float(value.strip())
     except ValueError:
         return None
     return min(max(delay, 0.0), _MAX_RETRY_AFTER) if delay == delay else None  # NaN
 
 
-def _request_error(
-    exc: BaseException, server: str, doing: str, timeouts: tuple[float, float]
+def _transport_error(
+    exc: TransportError, server: str, doing: str, timeouts: tuple[float, float]
 ) -> ClusterRequestError:
-    """The short message for a failed request (`timeouts`: the (connect, read) seconds it had);
-    `retryable` says whether sending it again may help."""
-    from kubernetes.client.exceptions import ApiException
-    from urllib3 import exceptions as u3
-
-    if isinstance(exc, ApiException) and exc.status:
-        error = _status_error(exc, server, doing)
-        error.retryable = error.status in RETRYABLE_STATUSES
-        error.retry_after = _retry_after(exc.headers)
-        return error
-    if isinstance(exc, ApiException):  # status 0: no HTTP answer; the client wraps TLS failures so
-        text = str(exc.reason or "")
-        if text.startswith("SSLError"):
-            text = text.split("\n", 1)[-1]
-            return ClusterRequestError(
-                f"TLS with {server} failed ({doing}): {_foreign(text)}",
-                hint="check the cluster's certificate-authority in the kubeconfig",
-            )
-        return ClusterRequestError(
-            f"request to {server} failed ({doing}): {_foreign(text)}",
-            hint="this looks like a bug in tctl or the kubernetes client",
-        )
-    reason: BaseException = exc
-    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
-        reason = exc.reason
+    """The short message for a request that got no HTTP answer (`timeouts`: the (connect, read)
+    seconds it had); `retryable` says whether sending it again may help."""
     connect, read = timeouts
-    if isinstance(reason, (u3.ReadTimeoutError, TimeoutError)):
+    if isinstance(exc, ReadTimedOut):
         return ClusterRequestError(
             f"no answer from {server} within {seconds(read)} ({doing})", retryable=True
         )
-    if isinstance(reason, u3.ConnectTimeoutError) and (
-        not isinstance(reason, u3.NewConnectionError) or "timed out" in str(reason).lower()
-    ):
-        # Not retried: the kernel already resent the SYN within the connect timeout, and trying
-        # again would only make a dead address cost every command twice as long.
-        return ClusterRequestError(
-            f"cannot connect to {server}: no connection within {seconds(connect)} ({doing})"
+    if isinstance(exc, ConnectFailed):
+        if exc.reason == "timeout":
+            # Not retried: the kernel already resent the SYN within the connect timeout, and trying
+            # again would only make a dead address cost every command twice as long.
+            return ClusterRequestError(
+                f"cannot connect to {server}: no connection within {seconds(connect)} ({doing})"
+            )
+        why = {"refused": "connection refused", "unknown host": "unknown host"}.get(
+            exc.reason, "no connection"
         )
-    if isinstance(reason, u3.NameResolutionError):
-        return ClusterRequestError(f"cannot connect to {server}: unknown host ({doing})", retryable=True)
-    if isinstance(reason, u3.NewConnectionError):
-        why = "connection refused" if "refused" in str(reason).lower() else "no connection"
         return ClusterRequestError(f"cannot connect to {server}: {why} ({doing})", retryable=True)
-    if isinstance(reason, u3.SSLError):
+    if isinstance(exc, TLSFailed):
         return ClusterRequestError(
-            f"TLS with {server} failed ({doing}): {_foreign(str(reason.args[0] if reason.args else reason))}",
+            f"TLS with {server} failed ({doing}): {_foreign(exc.detail)}",
             hint="check the cluster's certificate-authority in the kubeconfig",
         )
-    if isinstance(reason, (u3.ProtocolError, ConnectionError)):
-        return ClusterRequestError(f"connection to {server} broke ({doing})", retryable=True)
-    return ClusterRequestError(
-        f"{type(reason).__name__} from {server} ({doing}): {_foreign(str(reason))}", retryable=True
-    )
+    if isinstance(exc, ProxyRefused):
+        return ClusterRequestError(
+            f"the proxy would not reach {server} ({doing}): {_foreign(exc.detail)}",
+            hint="check HTTPS_PROXY and NO_PROXY, or the kubeconfig's proxy-url",
+            retryable=exc.status in RETRYABLE_STATUSES,
+        )
+    return ClusterRequestError(f"connection to {server} broke ({doing})", retryable=True)
 
 
-def _status_error(exc: Any, server: str, doing: str) -> ClusterRequestError:
+def status_error(status: int, reason: str, data: bytes, server: str, doing: str) -> ClusterRequestError:
     """The error for an HTTP answer that is not 2xx, with the server's own message."""
-    status = int(exc.status or 0)
     detail = ""
     status_body: dict = {}
     try:
-        body = json.loads(exc.body or b"{}")
+        body = json.loads(data or b"{}")
         if isinstance(body, dict):
             detail = str(body.get("message") or "")
             status_body = body
     except (ValueError, TypeError):
         detail = ""
-    reason = exc.reason or ""
     message = f"HTTP {status} {reason}".rstrip() + f" from {server} ({doing})"
     if detail:  # the server's words may echo what it was sent
         message += f": {_foreign(detail)}"

@@ -1,9 +1,11 @@
-"""A configured `ApiClient` for one kubeconfig context: server, credentials, key files.
+"""The official client's `Configuration` for one kubeconfig context: server, credentials, key
+files, proxy; and what tctl's transport (`fleet/transport.py`) takes from it.
 
-Each cluster (context) gets its own `Configuration` and `ApiClient`, never the client's global
-default, so clusters with different servers and credentials can be used side by side. Key
-material is read from tctl's in-memory files (`fleet/keyfiles.py`) and every credential the client
-ends up with is added to the redactor. `kubernetes` is imported inside functions only.
+Each cluster (context) gets its own `Configuration`, never the client's global default, so
+clusters with different servers and credentials can be used side by side. The official client
+reads the kubeconfig (exec plugins, token files, auth providers included); key material is
+read from tctl's in-memory files (`fleet/keyfiles.py`) and every credential the client ends up
+with is added to the redactor. `kubernetes` is imported inside functions only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from tctl_py.fleet.kubeconfig import Kubeconfig
 from tctl_py.fleet.redaction import REDACTOR
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
-    from kubernetes.client import ApiClient
+    from kubernetes.client import Configuration
+
+    from tctl_py.fleet.transport import Proxy, TLSSettings
 
 
 def _context_config(merged: Mapping, context: str) -> dict:
@@ -54,24 +58,16 @@ def _context_config(merged: Mapping, context: str) -> dict:
     )
 
 
-def api_client_for(
-    merged: Kubeconfig | Mapping, context: str, *, retries: int = 1, connections: int | None = None
-) -> ApiClient:
-    """A new `ApiClient` with its own `Configuration` for one context (close it when done).
+def configuration_for(merged: Kubeconfig | Mapping, context: str) -> Configuration:
+    """A new `Configuration` of the official client for one context.
 
-    `merged` is a `Kubeconfig` or a merged kubeconfig dict. Refused connections are retried
-    `retries` times (at once) by urllib3; tctl's own client passes 0 and retries with backoff
-    itself (`with_retries`). `connections`: how many connections to the server are kept open
-    for reuse (at least the requests sent at once; the client's default is 5 per CPU). Key material is read from tctl's in-memory files
-    (`fleet/keyfiles.py`), never from files the client would leave in the temporary folder;
-    every credential the client ends up with (an exec plugin's token, a tokenFile's content) is
-    added to the redactor.
+    `merged` is a `Kubeconfig` or a merged kubeconfig dict. Key material is read from tctl's
+    in-memory files (`fleet/keyfiles.py`), never from files the client would leave in the
+    temporary folder; every credential the client ends up with (an exec plugin's token, a
+    tokenFile's content) is added to the redactor.
     Raises ClusterError if the context cannot be turned into a client configuration.
     """
     from kubernetes import client, config
-    from urllib3.util.retry import Retry
-
-    from tctl_py import __version__
 
     config_dict = merged.config if isinstance(merged, Kubeconfig) else merged
     minimal = _context_config(config_dict, context)
@@ -101,18 +97,47 @@ def api_client_for(
     configuration.cert_file = configuration.cert_file and KEY_FILES.adopt(configuration.cert_file)
     configuration.key_file = configuration.key_file and KEY_FILES.adopt(configuration.key_file)
     REDACTOR.add(_credentials_of(configuration))
-    configuration.retries = Retry(
-        total=retries, connect=retries, read=0, status=0, redirect=0, other=0, raise_on_status=False
-    )
-    if connections is not None:
-        configuration.connection_pool_maxsize = connections
     # The proxy the environment gives this server, fixed now: the client's token-refresh hook
     # sets `host` again before every request, which otherwise re-reads every environment
-    # variable for the proxy (a fifth of the client's CPU time per request).
+    # variable for the proxy.
     configuration.proxy = configuration.proxy
-    api = client.ApiClient(configuration)
-    api.user_agent = f"tctl/{__version__}"
-    return api
+    return configuration
+
+
+def tls_settings(configuration: Configuration) -> TLSSettings:
+    """What a TLS connection needs, from the client's configuration."""
+    from tctl_py.fleet.transport import TLSSettings
+
+    ca_data = configuration.ca_cert_data
+    return TLSSettings(
+        verify=bool(configuration.verify_ssl),
+        ca_file=configuration.ssl_ca_cert or None,
+        ca_data=ca_data.decode() if isinstance(ca_data, bytes) else ca_data or None,
+        cert_file=configuration.cert_file or None,
+        key_file=configuration.key_file or None,
+        server_name=configuration.tls_server_name or None,
+        check_hostname=configuration.assert_hostname is not False,
+    )
+
+
+def proxy_for(configuration: Configuration) -> Proxy | None:
+    """The proxy to reach the server through, as the client would pick it (HTTPS_PROXY and
+    NO_PROXY, or the kubeconfig's proxy-url), or None.
+    Raises ClusterError for a proxy tctl cannot use (socks, https)."""
+    from kubernetes.client.rest import should_bypass_proxies
+
+    from tctl_py.fleet.transport import Proxy
+
+    url = configuration.proxy
+    if not url or should_bypass_proxies(configuration.host, configuration.no_proxy or ""):
+        return None
+    try:
+        return Proxy.parse(url, configuration.proxy_headers)
+    except ValueError as error:
+        raise ClusterError(
+            f"cannot use the proxy for {REDACTOR.scrub(configuration.host)}: {error}",
+            hint="set NO_PROXY for this server, or use an http:// proxy",
+        ) from None
 
 
 # kubeconfig field with base64 data -> the field naming a file with the same content, by section

@@ -28,12 +28,11 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from tctl_py.errors import TctlError
-from tctl_py.fleet.client import ClusterClient, ClusterRequestError, _request_error
+from tctl_py.fleet.client import ClusterClient, ClusterRequestError, status_error
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
     GATEWAYS,
@@ -45,6 +44,7 @@ from tctl_py.fleet.objects import (
     normalize,
     sort_objects,
 )
+from tctl_py.fleet.transport import Stream
 from tctl_py.kube import MANAGED_BY, MANAGED_BY_VALUE, MANAGED_SELECTOR
 from tctl_py.mesh.incremental import Change, ClusterRead, ClusterUnreadable, ObjectEvent
 from tctl_py.mesh.model import ClusterState
@@ -148,7 +148,7 @@ class _Epoch:
     def __init__(self) -> None:
         self.ended = threading.Event()
         self.outcome: _EpochEnded | None = None
-        self._streams: set[Any] = set()
+        self._streams: set[Stream] = set()
         self._lock = threading.Lock()
 
     def end(self, outcome: _EpochEnded | None) -> None:
@@ -161,7 +161,7 @@ class _Epoch:
         for stream in streams:
             _shutdown(stream)
 
-    def opened(self, stream: Any) -> bool:
+    def opened(self, stream: Stream) -> bool:
         """Track an open stream; False (and it is closed) if the epoch already ended."""
         with self._lock:
             if not self.ended.is_set():
@@ -170,12 +170,12 @@ class _Epoch:
         _shutdown(stream)
         return False
 
-    def closed(self, stream: Any) -> None:
+    def closed(self, stream: Stream) -> None:
         with self._lock:
             self._streams.discard(stream)
 
 
-def _shutdown(stream: Any) -> None:
+def _shutdown(stream: Stream) -> None:
     """Close a streaming response from another thread: its reader gets an error at once, and
     the server sees the connection closed."""
     try:
@@ -343,8 +343,6 @@ class ClusterInformer:
         whether it delivered anything, the last resourceVersion seen).
 
         Raises _EpochEnded when the request fails or the server says 410."""
-        from kubernetes.client.exceptions import ApiException
-
         resource = what.resource
         doing = f"watching {resource.display}"
         query = [
@@ -355,29 +353,20 @@ class ClusterInformer:
         ]
         if what.selector:
             query.append(("labelSelector", what.selector))
-        api = self.client.api
-        timeouts = (5.0, self.watch_timeout + 30.0)
         try:
-            method, url, headers, _, _ = api.param_serialize(
-                method="GET",
-                resource_path=resource.path(),
-                query_params=query,
-                header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"],
+            stream = self.client.watch(
+                resource.path(), query, read_timeout=self.watch_timeout + 30.0, doing=doing
             )
-            response = api.call_api(method, url, header_params=headers, _request_timeout=timeouts)
-        except Exception as exc:  # noqa: BLE001 - no connection, TLS: the cluster cannot be watched
-            raise _EpochEnded(_request_error(exc, self.client.server, doing, timeouts).message) from None
-        stream = response.response
-        if not 200 <= response.status <= 299:
-            response.read()
-            error = _request_error(ApiException(http_resp=response), self.client.server, doing, timeouts)
-            raise _EpochEnded(error.message, relist=error.status == 410)
+        except ClusterRequestError as failure:  # no connection, TLS: the cluster cannot be watched
+            raise _EpochEnded(failure.message) from None
+        if not 200 <= stream.status <= 299:
+            refused = status_error(stream.status, stream.reason, stream.read(), self.client.server, doing)
+            raise _EpochEnded(refused.message, relist=refused.status == 410)
         if not epoch.opened(stream):
             return False, False, version
         delivered = False
         try:
-            for line in _lines(stream):
+            for line in stream.lines():
                 event = json.loads(line)
                 kind, obj = event.get("type"), event.get("object") or {}
                 if kind == "ERROR":
@@ -404,16 +393,3 @@ class ClusterInformer:
             epoch.closed(stream)
             stream.close()  # a watch's connection is not reused: it may be half read
         return False, delivered, version  # ended cleanly (timeoutSeconds): not a failure
-
-
-def _lines(stream: Any) -> Iterator[bytes]:
-    """The newline-delimited JSON documents of a watch stream, as they arrive."""
-    pending = b""
-    for chunk in stream.stream(amt=None, decode_content=True):
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            if line.strip():
-                yield line
-    if pending.strip():
-        yield pending

@@ -284,24 +284,19 @@ class KubeStore:
             ("timeoutSeconds", str(max(1, math.ceil(timeout)))),
         ]
         try:
-            method, url, headers, _, _ = client.api.param_serialize(
-                method="GET",
-                resource_path=_base(kind, self.namespace),
-                query_params=query,
-                header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"],
-            )
-            response = client.api.call_api(
-                method, url, header_params=headers, _request_timeout=(5.0, timeout + 5.0)
+            stream = client.watch(
+                _base(kind, self.namespace),
+                query,
+                read_timeout=timeout + 5.0,
+                doing=f"watching {kind.plural}",
             )
         except Exception:  # noqa: BLE001 - a broken watch only means waiting out the timeout
             return
-        stream = response.response
         streams.append(stream)
         try:
-            if response.status != 200 or changed.is_set():
+            if stream.status != 200 or changed.is_set():
                 return
-            for line in stream:
+            for line in stream.lines():
                 if changed.is_set():
                     return
                 try:
@@ -314,7 +309,7 @@ class KubeStore:
         except Exception:  # noqa: BLE001 - the connection broke: the caller re-lists
             changed.set()
         finally:
-            stream.release_conn()
+            stream.close()
 
     # --- the reconcile lock ----------------------------------------------------------------------
 
@@ -713,7 +708,7 @@ class KubeStore:
             path,
             f"applying {body['kind']} {body['metadata']['name']}",
             query=[("fieldManager", "tctl"), ("force", "true")],
-            body=json.dumps(body),
+            body=body,
             content_type="application/apply-patch+yaml",
         )
         if before is None:

@@ -13,7 +13,7 @@ from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-from tctl_py.fleet.connection import api_client_for
+from tctl_py.fleet.connection import configuration_for
 from tctl_py.fleet.kubeconfig import load_kubeconfig
 from tests.support import EmulatedCluster, EmulatedFleet, destination_rule, namespace, service
 
@@ -37,7 +37,7 @@ def cluster(emulated: EmulatedFleet) -> EmulatedCluster:
 @pytest.fixture
 def api(emulated: EmulatedFleet, cluster: EmulatedCluster) -> Iterator[client.ApiClient]:
     config = load_kubeconfig(str(emulated.write_kubeconfig()))
-    with api_client_for(config, "c1") as api_client:
+    with client.ApiClient(configuration_for(config, "c1")) as api_client:
         yield api_client
 
 
@@ -67,7 +67,7 @@ def test_discovery_serves_istio_kinds(dr, api, emulated):
     assert "networking.istio.io" in [g.name for g in groups.groups]
     plain = emulated.add_cluster("plain", istio=False)
     config = load_kubeconfig(str(emulated.write_kubeconfig()))
-    with api_client_for(config, "plain") as other, pytest.raises(ResourceNotFoundError):
+    with client.ApiClient(configuration_for(config, "plain")) as other, pytest.raises(ResourceNotFoundError):
         dynamic.DynamicClient(other).resources.get(
             api_version="networking.istio.io/v1", kind="DestinationRule"
         )
