@@ -2,10 +2,11 @@
 
 - `kubeconfig`: kubeconfig files merged by kubectl's rules (pure).
 - `snapshot`: `--fleet DIR` folders, read and written (pure file I/O).
-- `connection`: the official `kubernetes` client's `Configuration` for one context (it reads
-  the kubeconfig and gives each request its credentials), and `client`: `ClusterClient`, the one
-  HTTP client of a cluster for every read and write (one request path, one retry policy) — the
-  only modules of tctl that import `kubernetes`, and only inside functions.
+- `connection`: the `Endpoint` of one context: server, TLS, proxy and credentials, read as
+  kubectl reads them; a user with an exec plugin or an auth provider is configured by the
+  official `kubernetes` client (the only module of tctl importing it, inside a function, for
+  those users only). `client`: `ClusterClient`, the one HTTP client of a cluster for every read
+  and write (one request path, one retry policy).
 - `transport`: HTTP/1.1 over pooled keep-alive connections to one API server, the wire under
   `ClusterClient`.
 - `live`: the states of live clusters, read concurrently through their clients.
@@ -39,7 +40,7 @@ _EXPORTS = {
     "FleetOptions": "loader",
     "load_fleet": "loader",
     "run_per_cluster": "parallel",
-    "configuration_for": "connection",
+    "endpoint_for": "connection",
     "ApplyConflict": "client",
     "ClusterClient": "client",
     "ClusterRequestError": "client",
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
         UnsupportedResource,
         resource_for,
     )
-    from tctl_py.fleet.connection import configuration_for
+    from tctl_py.fleet.connection import endpoint_for
     from tctl_py.fleet.kubeconfig import (
         ClusterRef,
         Kubeconfig,

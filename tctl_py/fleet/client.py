@@ -31,7 +31,8 @@ cluster may have an overall budget (`--cluster-timeout`, see `tctl_py.fleet.time
 
 A client may be used from several threads at once (writes go out concurrently within a
 cluster): its transport keeps `connections` connections open for reuse, and its counters are
-locked. `kubernetes` is imported inside functions only: importing this module costs nothing.
+locked. `kubernetes` is imported only for a user with an exec plugin or an auth provider
+(`fleet/connection.py`).
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tctl_py.errors import ClusterError, ConflictError, ExitCode, TctlError
-from tctl_py.fleet.connection import _first_line, configuration_for, proxy_for, tls_settings
+from tctl_py.fleet.connection import _first_line, endpoint_for
 from tctl_py.fleet.kubeconfig import Kubeconfig
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
@@ -79,9 +80,6 @@ from tctl_py.kube import (
     SERVER_METADATA,
 )
 from tctl_py.mesh.model import ClusterState
-
-if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
-    from kubernetes.client import Configuration
 
 APPLY_PATCH = "application/apply-patch+yaml"
 PAGE_SIZE = 500  # items per list request, as kubectl's --chunk-size
@@ -189,15 +187,6 @@ def resource_for(api_version: str, kind: str) -> Resource:
     return resource
 
 
-_import_lock = threading.Lock()
-
-
-def _load_client() -> None:
-    """Import the client once, under a lock, rather than racing imports in worker threads."""
-    with _import_lock:
-        import kubernetes.config  # noqa: F401
-
-
 def _describe(kind: str, namespace: str | None, name: str) -> str:
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
@@ -244,16 +233,15 @@ class ClusterClient:
         field_manager: str = FIELD_MANAGER,
         auto_namespaces: Iterable[str] = (MULTICLUSTER_NAMESPACE,),
     ) -> None:
-        _load_client()
-        self.name = context
-        self.configuration: Configuration = configuration_for(kubeconfig, context)
-        self.server = display_server(self.configuration.host)
         from tctl_py import __version__
 
+        self.name = context
+        self.endpoint = endpoint_for(kubeconfig, context)
+        self.server = display_server(self.endpoint.server)
         self.transport = Transport(
-            self.configuration.host,
-            tls=tls_settings(self.configuration),
-            proxy=proxy_for(self.configuration),
+            self.endpoint.server,
+            tls=self.endpoint.tls,
+            proxy=self.endpoint.proxy,
             idle=connections,
             user_agent=f"tctl/{__version__}",
         )
@@ -636,13 +624,12 @@ class ClusterClient:
             raise _transport_error(exc, self.server, doing, timeouts) from None
 
     def _headers(self, content_type: str | None) -> dict[str, str]:
-        """A request's headers: its credentials as the official client gives them now (its
-        refresh hook renews an expired exec-plugin token), each new one redacted."""
+        """A request's headers: its credentials as they are now (an exec plugin's token is renewed
+        when it expires), each new one redacted."""
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
-        # what the client's own auth_settings() sends: "Bearer <token>" or "Basic <user:password>"
-        credential = self.configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
+        credential = self.endpoint.authorization()
         if credential:
             headers["Authorization"] = credential
             if credential != self._credential:  # an exec plugin's new token, or the first one

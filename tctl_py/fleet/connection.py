@@ -10,22 +10,28 @@ with is added to the redactor. `kubernetes` is imported inside functions only.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
+import ipaddress
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tctl_py.errors import ClusterError
 from tctl_py.fleet.keyfiles import KEY_FILES
 from tctl_py.fleet.kubeconfig import Kubeconfig
-from tctl_py.fleet.redaction import REDACTOR
+from tctl_py.fleet.redaction import REDACTOR, display_server
 
 if TYPE_CHECKING:  # only for type checkers: importing kubernetes is what this module avoids
     from kubernetes.client import Configuration
 
     from tctl_py.fleet.transport import Proxy, TLSSettings
+
+_import_lock = threading.Lock()
 
 
 def _context_config(merged: Mapping, context: str) -> dict:
@@ -58,16 +64,153 @@ def _context_config(merged: Mapping, context: str) -> dict:
     )
 
 
-def configuration_for(merged: Kubeconfig | Mapping, context: str) -> Configuration:
-    """A new `Configuration` of the official client for one context.
+@dataclass(frozen=True)
+class Endpoint:
+    """How to reach one context's API server, and who to be there: its URL (no trailing slash),
+    TLS settings, proxy (or None) and `authorization()`, the `Authorization` header of the next
+    request (None: anonymous)."""
 
-    `merged` is a `Kubeconfig` or a merged kubeconfig dict. Key material is read from tctl's
-    in-memory files (`fleet/keyfiles.py`), never from files the client would leave in the
-    temporary folder; every credential the client ends up with (an exec plugin's token, a
-    tokenFile's content) is added to the redactor.
+    server: str
+    tls: TLSSettings
+    proxy: Proxy | None
+    authorization: Callable[[], str | None]
+
+
+def endpoint_for(merged: Kubeconfig | Mapping, context: str) -> Endpoint:
+    """The `Endpoint` of one context of a kubeconfig (a `Kubeconfig` or a merged dict).
+
+    Tokens, token files, basic auth, client certificates, CAs, `tls-server-name` and
+    `insecure-skip-tls-verify` are read here, as kubectl reads them. A user with an `exec`
+    plugin or an `auth-provider` is configured by the official client (`configuration_for`),
+    which runs the plugin and renews its token: `kubernetes` is imported for those only.
+    Key material is kept in tctl's in-memory files (`fleet/keyfiles.py`) and every credential
+    is added to the redactor.
+    Raises ClusterError if the context cannot be turned into an endpoint.
+    """
+    config_dict = merged.config if isinstance(merged, Kubeconfig) else merged
+    minimal = _context_config(config_dict, context)
+    cluster = minimal["clusters"][0]["cluster"]
+    user = (minimal["users"] or [{}])[0].get("user") or {}
+    if "exec" in user or "auth-provider" in user:
+        configuration = configuration_for(config_dict, context)
+        server = configuration.host
+        tls = _client_tls(configuration)
+
+        def authorization() -> str | None:
+            # what the client's auth_settings() sends; its refresh hook renews an expired token
+            return configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
+
+    else:
+        REDACTOR.add_kubeconfig(minimal)
+        _key_data_to_files(minimal, context)
+        server = str(cluster["server"]).rstrip("/")
+        tls = _tls_of(cluster, user, https=server.startswith("https"))
+        static = _authorization_of(user, context)
+
+        def authorization() -> str | None:
+            return static
+
+    return Endpoint(server, tls, _proxy_for(server, cluster.get("proxy-url")), authorization)
+
+
+def _tls_of(cluster: Mapping, user: Mapping, *, https: bool) -> TLSSettings:
+    """TLS as the kubeconfig says (its `*-data` fields already turned into tctl's files); the
+    CA and client certificate count for https servers only, as in the official client."""
+    from tctl_py.fleet.transport import TLSSettings
+
+    return TLSSettings(
+        verify=not cluster.get("insecure-skip-tls-verify", False),
+        ca_file=(cluster.get("certificate-authority") or None) if https else None,
+        cert_file=(user.get("client-certificate") or None) if https else None,
+        key_file=(user.get("client-key") or None) if https else None,
+        server_name=cluster.get("tls-server-name") or None,
+    )
+
+
+def _authorization_of(user: Mapping, context: str) -> str | None:
+    """A user's `Authorization` header: its token (the `token` field, else the content of
+    `tokenFile`, trimmed as kubectl trims it), else basic auth of `username` and `password`."""
+    token = user.get("token")
+    if not token and user.get("tokenFile"):
+        try:
+            with open(str(user["tokenFile"]), encoding="utf-8") as file:
+                token = file.read().strip()
+        except OSError as error:
+            raise ClusterError(
+                f'cannot configure a client for context "{context}": cannot read the tokenFile '
+                f"{user['tokenFile']}: {error.strerror or error}"
+            ) from None
+    if token:
+        return f"Bearer {token}"
+    if "username" in user and "password" in user:
+        pair = f"{user['username']}:{user['password']}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+    return None
+
+
+def _proxy_for(server: str, proxy_url: str | None) -> Proxy | None:
+    """The proxy to the server as kubectl picks it: the cluster's `proxy-url`, else the
+    environment's HTTPS_PROXY (HTTP_PROXY for an http server) unless NO_PROXY names the server.
+    Raises ClusterError for a proxy tctl cannot use (socks, https)."""
+    from urllib.request import getproxies
+
+    from tctl_py.fleet.transport import Proxy
+
+    parts = urlsplit(server)
+    if not proxy_url:
+        proxies = getproxies()
+        proxy_url = proxies.get(parts.scheme) or proxies.get("all")
+        if not proxy_url or bypasses_proxy(parts.hostname or "", parts.port, proxies.get("no", "")):
+            return None
+    try:
+        return Proxy.parse(proxy_url)
+    except ValueError as error:
+        raise ClusterError(
+            f"cannot use the proxy for {display_server(server)}: {error}",
+            hint="set NO_PROXY for this server, or use an http:// proxy",
+        ) from None
+
+
+def bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:
+    """Whether NO_PROXY (comma-separated) names this host: `*`, the host, a domain it is in
+    (`.example.com` or `example.com`), `host:port`, or an IP network (`10.0.0.0/8`)."""
+    host = host.lower().strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if address is not None and "/" in entry:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and entry_port != str(port):
+            continue
+        name = name.lstrip(".")
+        if host == name or host.endswith("." + name):
+            return True
+    return False
+
+
+def configuration_for(merged: Kubeconfig | Mapping, context: str) -> Configuration:
+    """A new `Configuration` of the official client for one context (tctl's for users with an
+    exec plugin or an auth provider, see `endpoint_for`).
+
+    Key material is read from tctl's in-memory files (`fleet/keyfiles.py`), never from files
+    the client would leave in the temporary folder; every credential the client ends up with
+    (an exec plugin's token, a tokenFile's content) is added to the redactor.
     Raises ClusterError if the context cannot be turned into a client configuration.
     """
-    from kubernetes import client, config
+    with _import_lock:  # once, rather than racing imports in worker threads
+        from kubernetes import client, config
 
     config_dict = merged.config if isinstance(merged, Kubeconfig) else merged
     minimal = _context_config(config_dict, context)
@@ -97,14 +240,13 @@ def configuration_for(merged: Kubeconfig | Mapping, context: str) -> Configurati
     configuration.cert_file = configuration.cert_file and KEY_FILES.adopt(configuration.cert_file)
     configuration.key_file = configuration.key_file and KEY_FILES.adopt(configuration.key_file)
     REDACTOR.add(_credentials_of(configuration))
-    # The proxy the environment gives this server, fixed now: the client's token-refresh hook
-    # sets `host` again before every request, which otherwise re-reads every environment
-    # variable for the proxy.
+    # Fixed now: the client's token-refresh hook sets `host` again before every request, and the
+    # host setter would re-read every environment variable to pick a proxy (tctl picks its own).
     configuration.proxy = configuration.proxy
     return configuration
 
 
-def tls_settings(configuration: Configuration) -> TLSSettings:
+def _client_tls(configuration: Configuration) -> TLSSettings:
     """What a TLS connection needs, from the client's configuration."""
     from tctl_py.fleet.transport import TLSSettings
 
@@ -118,26 +260,6 @@ def tls_settings(configuration: Configuration) -> TLSSettings:
         server_name=configuration.tls_server_name or None,
         check_hostname=configuration.assert_hostname is not False,
     )
-
-
-def proxy_for(configuration: Configuration) -> Proxy | None:
-    """The proxy to reach the server through, as the client would pick it (HTTPS_PROXY and
-    NO_PROXY, or the kubeconfig's proxy-url), or None.
-    Raises ClusterError for a proxy tctl cannot use (socks, https)."""
-    from kubernetes.client.rest import should_bypass_proxies
-
-    from tctl_py.fleet.transport import Proxy
-
-    url = configuration.proxy
-    if not url or should_bypass_proxies(configuration.host, configuration.no_proxy or ""):
-        return None
-    try:
-        return Proxy.parse(url, configuration.proxy_headers)
-    except ValueError as error:
-        raise ClusterError(
-            f"cannot use the proxy for {REDACTOR.scrub(configuration.host)}: {error}",
-            hint="set NO_PROXY for this server, or use an http:// proxy",
-        ) from None
 
 
 # kubeconfig field with base64 data -> the field naming a file with the same content, by section

@@ -20,7 +20,7 @@ never delays another's. Events of an ended epoch are never delivered. The sink r
 incremental engine's changes (`ObjectEvent`, `ClusterRead`, `ClusterUnreadable`) and
 `ManagedRead` / `ManagedChanged` for the objects tctl manages (so a reconcile need not list
 them again); it is called from the informer's threads.
-`kubernetes` is imported lazily, through `ClusterClient`.
+Requests go through `ClusterClient` (`fleet/client.py`).
 """
 
 from __future__ import annotations

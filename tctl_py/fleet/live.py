@@ -79,8 +79,6 @@ def read_live(
     user-typed `--context` first with `Kubeconfig.get`, which raises a UsageError).
     `on_done` is called in the calling thread as each cluster finishes (for progress displays).
     """
-    import kubernetes.client  # noqa: F401 - import once here rather than racing in the workers
-
     by_name = {ref.name: ref for ref in kubeconfig.clusters}
     if contexts is None:
         refs = list(kubeconfig.clusters)

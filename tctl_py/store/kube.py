@@ -3,7 +3,7 @@
 Every stored object is a custom resource of group `tctl.tetrate.io` in NAMESPACE of the
 cluster of kubeconfig context CONTEXT (`store/crd.py` says how it looks); etcd behind the API
 server is the database, tctl runs no server of its own. The API is reached through the fleet's
-client (`fleet/client.py`), so `kubernetes` is imported only once a store is used.
+client (`fleet/client.py`).
 
 No transaction spans several objects, so consistency is optimistic:
 - an apply or delete reads the whole configuration, checks every rule of the batch against it
