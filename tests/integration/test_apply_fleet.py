@@ -263,6 +263,26 @@ def test_managed_objects_not_listed_with_the_fleet_are_listed_again(fleet, tctl,
     assert fleet["cluster-3"].counts["GET"] == 3 + 3 + 3
 
 
+def test_managed_objects_listed_with_the_fleet_serve_its_first_reconcile_only(fleet, applied, store):
+    """What the fleet listed with its state is handed over once: a later reconcile on the same
+    fleet (after writes it could be stale) lists again, and plans the same."""
+    from tctl_py.cli import meshview
+    from tctl_py.fleet.loader import FleetOptions, load_fleet
+    from tctl_py.reconcile.executor import reconcile
+    from tctl_py.store import open_store
+
+    with open_store(str(store)) as opened:
+        config = meshview.mesh_config(opened)
+        ownership = meshview.ownership(opened, config)
+    options = FleetOptions(kubeconfig=str(fleet.directory / "kubeconfig.yaml"))
+    with load_fleet(options, CLUSTERS, managed=True) as live:
+        first = reconcile(config, live, ownership=ownership, write=False)
+        assert [dict(fleet[name].counts) for name in CLUSTERS] == [{"GET": 6}] * 3
+        second = reconcile(config, live, ownership=ownership, write=False)
+        assert [dict(fleet[name].counts) for name in CLUSTERS] == [{"GET": 9}] * 3
+    assert first.steps == second.steps and {s.action.value for s in first.steps} == {"unchanged"}
+
+
 def test_a_cluster_whose_managed_objects_cannot_be_listed_is_not_written(fleet, tctl, applied, tmp_path):
     """cluster-3's state can be read but not its ServiceEntries: it fails, and nothing there is
     created or pruned (what cannot be listed is no evidence of absence); the others are applied."""
