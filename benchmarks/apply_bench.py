@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import compileall
 import json
 import multiprocessing
 import os
@@ -577,8 +578,9 @@ def report(
         f"Python {platform.python_version()}, {_kubectl_version()}; "
         f"{args.latency * 1000:g} ms added to every request by every emulated cluster (https); "
         f"the emulators run on the same machine as the clients, in {processes} processes; "
-        f"best of {args.runs} rounds, whole processes, fresh emulators and store for each tool "
-        f"in each round; the machine's 1-minute load average at the start of each round: "
+        f"best of {args.runs} rounds, whole processes (tctl from compiled bytecode, as installed), "
+        f"fresh emulators and store for each tool in each round; the machine's 1-minute load "
+        f"average at the start of each round: "
         f"{', '.join(f'{load:.1f}' for load in loads)}.",
         "",
         f"Each cluster is seeded with {min(seeded)}–{max(seeded)} objects (3 Namespaces, the "
@@ -641,6 +643,10 @@ def main() -> None:
     if shutil.which("kubectl") is None:
         parser.error("kubectl is not on PATH")
 
+    # tctl runs from this tree's sources (PYTHONPATH): compile them first, as installing a package
+    # does. Otherwise, with PYTHONDONTWRITEBYTECODE set, every run compiles the ~90 modules it
+    # imports again (0.4 s of CPU per run on the 2-CPU machine of docs/performance.md).
+    compileall.compile_dir(ROOT / "tctl_py", quiet=1)
     scenario = make_scenario(args.clusters, args.services)
     best: dict[str, dict[str, Run]] = {tool: {} for tool in TOOLS}
     loads = []  # other work on the machine takes CPU from both tools: say how much there was

@@ -96,7 +96,8 @@ def command(
         if no_sync and not installs:
             reporter.close()
             raise typer.Exit(int(ExitCode.DIFFERENCES if stored_changed else ExitCode.OK))
-        fleet = held.enter_context(meshview.load_fleet(config))
+        reconciling = None if no_sync else [cluster] if cluster else []
+        fleet = held.enter_context(meshview.load_fleet(config, reconciling=reconciling))
         codes = []
         if installs:
             targets = [cluster] if cluster else fleet.names()

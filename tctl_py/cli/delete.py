@@ -118,7 +118,8 @@ def command(
             if dry_run and changes:
                 codes.append(int(ExitCode.DIFFERENCES))
             if installs or not no_sync:
-                fleet = held.enter_context(meshview.load_fleet(config))
+                reconciling = None if no_sync else [cluster] if cluster else []
+                fleet = held.enter_context(meshview.load_fleet(config, reconciling=reconciling))
             if installs:
                 where = [cluster] if cluster else fleet.names()
                 bodies = [d.mapping for d in installs]

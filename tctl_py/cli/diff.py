@@ -58,14 +58,15 @@ def command(
         ownership = meshview.ownership(store, config, organizations)
     # One diff over the store's changes and the clusters' (one run of an external program)
     diffs = [(f"store/{c.fqn}", c.before, c.after) for c in stored_changes]
-    with meshview.load_fleet(config) as fleet:
+    clusters = meshview.cluster_choice() or None
+    with meshview.load_fleet(config, reconciling=clusters or []) as fleet:
         code = reconcile_and_report(
             config,
             fleet,
             ownership,
             dry_run="client",
             force_conflicts=False,
-            clusters=meshview.cluster_choice() or None,
+            clusters=clusters,
             baseline=baseline,
             diffs=diffs,
         )

@@ -75,12 +75,18 @@ def fleet_options() -> FleetOptions:
     )
 
 
-def load_fleet(config: MeshConfig) -> Fleet:
+def load_fleet(config: MeshConfig, *, reconciling: Sequence[str] | None = None) -> Fleet:
     """The fleet of the global options (`--fleet`, else the kubeconfig's live clusters); when
-    the store holds Cluster objects, only the clusters they name (see `tctl_py.fleet.load_fleet`)."""
+    the store holds Cluster objects, only the clusters they name (see `tctl_py.fleet.load_fleet`).
+    `reconciling`: for a command about to reconcile those clusters ([]: every one), the objects
+    tctl manages there are listed with the fleet's state."""
     from tctl_py.fleet.loader import load_fleet as load
 
-    return load(fleet_options(), declared=[c["metadata"]["name"] for c in config.clusters])
+    return load(
+        fleet_options(),
+        declared=[c["metadata"]["name"] for c in config.clusters],
+        managed=False if reconciling is None else list(reconciling) or True,
+    )
 
 
 def require_fleet() -> None:

@@ -73,7 +73,7 @@ def command(
     with open_store() as store, reconcile_lock(store, "tctl sync", dry_run):
         config = meshview.mesh_config(store)
         ownership = meshview.ownership(store, config)
-        with meshview.load_fleet(config) as fleet:
+        with meshview.load_fleet(config, reconciling=clusters or []) as fleet:
             code = reconcile_and_report(
                 config,
                 fleet,

@@ -35,11 +35,9 @@ from tctl_py.errors import TctlError
 from tctl_py.fleet.client import ClusterClient, ClusterRequestError, status_error
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
-    GATEWAYS,
+    MANAGED_RESOURCES,
     NAMESPACES,
-    SERVICE_ENTRIES,
     SERVICES,
-    WORKLOAD_ENTRIES,
     Resource,
     normalize,
     sort_objects,
@@ -52,7 +50,6 @@ from tctl_py.mesh.model import ClusterState
 DEFAULT_RESYNC = 600.0  # seconds between relists of a cluster, as a safety net
 DEFAULT_WATCH_TIMEOUT = 300  # timeoutSeconds asked of the server; client-go picks 5-10 min
 _DESTINATION_RULE_VERSIONS = ("v1", "v1beta1")  # newest first: Istio < 1.22 serves no v1
-_MANAGED_RESOURCES = (SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS)
 
 
 @dataclass(frozen=True)
@@ -129,7 +126,7 @@ _RESOURCES: tuple[tuple[_Watched, ...], ...] = (
         )
         for v in _DESTINATION_RULE_VERSIONS
     ),
-    *((_Watched(resource, None),) for resource in _MANAGED_RESOURCES),
+    *((_Watched(resource, None),) for resource in MANAGED_RESOURCES),
 )
 
 
@@ -297,7 +294,7 @@ class ClusterInformer:
             services=sort_objects(found.get("Service", [])),
             destination_rules=sort_objects(found.get("DestinationRule", [])),
         )
-        return state, tuple(o for r in _MANAGED_RESOURCES for o in found.get(r.kind, [])), watched
+        return state, tuple(o for r in MANAGED_RESOURCES for o in found.get(r.kind, [])), watched
 
     def _list_resource(self, what: _Watched) -> tuple[list[dict], str] | None:
         """All of one resource's objects (page by page) and the list's resourceVersion; None

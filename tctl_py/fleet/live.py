@@ -67,6 +67,7 @@ def read_live(
     max_workers: int = DEFAULT_WORKERS,
     on_done: Callable[[ClusterState], None] | None = None,
     clients: Callable[[str], ClusterClient] | None = None,
+    then: Callable[[str], None] | None = None,
 ) -> list[ClusterState]:
     """Read the clusters (every context, or those named) concurrently; states sorted by name.
 
@@ -78,6 +79,8 @@ def read_live(
     A named context the kubeconfig lacks gives an unreachable state saying so (validate a
     user-typed `--context` first with `Kubeconfig.get`, which raises a UsageError).
     `on_done` is called in the calling thread as each cluster finishes (for progress displays).
+    `then(name)`, if given, is called in the cluster's worker once its state was read (only with
+    `clients`, whose client it may go on using), before the cluster counts as finished.
     """
     by_name = {ref.name: ref for ref in kubeconfig.clusters}
     if contexts is None:
@@ -116,7 +119,10 @@ def read_live(
                 return ClusterState(
                     name=name, server=by_name[name].server, reachable=False, error=error.message
                 )
-            return client.read_state(by_name[name].server)
+            state = client.read_state(by_name[name].server)
+            if then is not None and state.reachable:
+                then(name)
+            return state
         return read_cluster(
             kubeconfig,
             by_name[name],
@@ -181,6 +187,7 @@ class LiveFleet:
         self,
         on_done: Callable[[ClusterState], None] | None = None,
         clients: Callable[[str], ClusterClient] | None = None,
+        then: Callable[[str], None] | None = None,
     ) -> list[ClusterState]:
         return read_live(
             self.kubeconfig,
@@ -190,6 +197,7 @@ class LiveFleet:
             max_workers=self.max_workers,
             on_done=on_done,
             clients=clients,
+            then=then,
         )
 
     def __repr__(self) -> str:  # never the kubeconfig itself: it holds credentials

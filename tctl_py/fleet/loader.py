@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,6 +77,9 @@ class Fleet:
     A live fleet opens one `ClusterClient` per cluster on first use (`client`) and reads and
     writes through it, sharing its connections, its retry policy and its `--cluster-timeout`
     budget (started by the cluster's first request). `close` closes them.
+
+    `list_managed` lists the objects tctl manages in a cluster and keeps them (`load_fleet`
+    does, right after reading the cluster's state); the next `take_managed` hands them over.
     """
 
     states: list[ClusterState]
@@ -87,6 +90,7 @@ class Fleet:
     budgets: ClusterBudgets = field(init=False)
     _clients: dict[str, ClusterClient] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _managed: dict[str, list[dict]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.budgets = ClusterBudgets(self.options.cluster_timeout)
@@ -121,6 +125,26 @@ class Fleet:
                     connections=max(options.concurrency, 1),
                 )
             return client
+
+    def list_managed(self, name: str) -> None:
+        """List the objects tctl manages in cluster `name` (`MANAGED_RESOURCES`, by label) and
+        keep them for `take_managed`; if the list fails, keep nothing (they are listed again)."""
+        from tctl_py.errors import TctlError
+        from tctl_py.fleet.objects import MANAGED_RESOURCES
+
+        try:
+            objects = self.client(name).list_managed(MANAGED_RESOURCES)
+        except TctlError:
+            return  # a list that failed is no evidence of absence: the reconcile lists again
+        with self._lock:
+            self._managed[name] = objects
+
+    def take_managed(self, names: Iterable[str]) -> dict[str, list[dict]]:
+        """The managed objects `list_managed` kept, for those of `names` it listed. Handed over
+        once: nothing is kept after this call, as a write would make it stale."""
+        with self._lock:
+            kept, self._managed = self._managed, {}
+        return {name: kept[name] for name in names if name in kept}
 
     def close(self) -> None:
         with self._lock:
@@ -182,13 +206,19 @@ def current_context(kubeconfig: Kubeconfig, chosen: str | None) -> str:
     return name
 
 
-def load_fleet(options: FleetOptions, declared: Iterable[str] = ()) -> Fleet:
+def load_fleet(
+    options: FleetOptions, declared: Iterable[str] = (), *, managed: bool | Collection[str] = False
+) -> Fleet:
     """The snapshot `options.snapshot`, else the live clusters of the kubeconfig.
 
     `declared`: the clusters the store's Cluster objects name; when there are any, only they
     are the fleet (one missing from the kubeconfig is read as unreachable, not an error: the
     others still work). Every cluster is read even when a command shows one: its objects derive
     from the others. No fleet at all is a UsageError (`check_fleet`).
+    `managed`: for a command about to reconcile every live cluster (True) or those named, the
+    objects tctl manages there are listed right after their state, in the same worker and
+    through the same client (`Fleet.list_managed`): the reconcile sends no second round of
+    requests after the engine's work, and no connection is opened for it.
     """
     from tctl_py.fleet.live import LiveFleet
     from tctl_py.fleet.snapshot import read_snapshot
@@ -211,7 +241,13 @@ def load_fleet(options: FleetOptions, declared: Iterable[str] = ()) -> Fleet:
             {ref.name: ref.server for ref in live.refs},
             options,
         )
-        states = live.read(clients=fleet.client)
+        wanted = None if managed is True else frozenset(managed or ())
+
+        def then(name: str) -> None:
+            if wanted is None or name in wanted:
+                fleet.list_managed(name)
+
+        states = live.read(clients=fleet.client, then=then if managed else None)
         fleet.states = states if names else [_how_to_leave_out(state) for state in states]
     if names:
         fleet.states = [s for s in fleet.states if s.name in names]

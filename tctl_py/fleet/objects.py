@@ -44,6 +44,9 @@ SERVICE_ENTRIES = Resource("networking.istio.io", "v1", "serviceentries", "Servi
 WORKLOAD_ENTRIES = Resource("networking.istio.io", "v1", "workloadentries", "WorkloadEntry")
 GATEWAYS = Resource("networking.istio.io", "v1", "gateways", "Gateway")
 INGRESS_GATEWAYS = Resource("install.tetrate.io", "v1alpha1", "ingressgateways", "IngressGateway")
+# What tctl generates besides Namespaces and DestinationRules (read whole with the state): listed
+# by its managed-by label to see what tctl already wrote.
+MANAGED_RESOURCES = (SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS)
 
 # What a ClusterState holds, by field: the resource read live and the kind kept from snapshots.
 STATE_RESOURCES: dict[str, Resource] = {

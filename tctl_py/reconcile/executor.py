@@ -128,6 +128,7 @@ def reconcile(
     engine's result when the caller already computed it. `managed`: per cluster, the
     ServiceEntries, WorkloadEntries and Gateways tctl manages there, when the caller keeps them
     up to date (a watch); they are then not listed again (clusters missing from it are).
+    Without it, those the fleet listed with its state (`Fleet.take_managed`) are used.
     `may_write`: asked before every write (the controller's Lease); once false, no write starts.
     """
     unreachable = {state.name for state in fleet.states if not state.reachable}
@@ -140,7 +141,8 @@ def reconcile(
         before = result if baseline is None else desired(baseline, fleet, clusters)
         live = _snapshot_objects(fleet, before, targets)
     else:
-        live = observe(fleet, result, targets, outcome.failed, on_cluster, managed)
+        known = managed if managed is not None else fleet.take_managed(targets)
+        live = observe(fleet, result, targets, outcome.failed, on_cluster, known)
     readable = [name for name in targets if name not in outcome.failed]
     steps = plan(
         result.objects,
@@ -245,7 +247,7 @@ def observe(
     `_LIST_FROM` or more are missing there, else a get by name each.
     """
     from tctl_py.fleet.client import resource_for
-    from tctl_py.fleet.objects import GATEWAYS, SERVICE_ENTRIES, WORKLOAD_ENTRIES
+    from tctl_py.fleet.objects import MANAGED_RESOURCES
 
     states = {state.name: state for state in fleet.states}
     desired_bodies: dict[str, list[dict]] = {}
@@ -261,7 +263,7 @@ def observe(
             *(
                 cached
                 if (cached := (managed or {}).get(client.name)) is not None
-                else client.list_managed([SERVICE_ENTRIES, WORKLOAD_ENTRIES, GATEWAYS])
+                else client.list_managed(MANAGED_RESOURCES)
             ),
         ]
         known = {object_identity(obj) for obj in found}

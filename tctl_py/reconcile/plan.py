@@ -37,6 +37,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 
 from tctl_py.kube import SERVER_METADATA
 from tctl_py.mesh.model import GeneratedObject
@@ -50,6 +51,8 @@ from tctl_py.mesh.names import (
 from tctl_py.reconcile.ownership import Ownership, source_of
 
 # -- live objects -------------------------------------------------------------------------------
+
+_EMPTY: Mapping = MappingProxyType({})
 
 SERVER_FIELDS = frozenset({"status"})
 # Keys of label/annotation maps that belong to tctl: set by it, removed by it.
@@ -76,13 +79,14 @@ def clean(live: Mapping) -> dict:
 
 
 def _meta(obj: Mapping | None) -> Mapping:
-    metadata = (obj or {}).get("metadata")
-    return metadata if isinstance(metadata, Mapping) else {}
+    metadata = (obj or _EMPTY).get("metadata")
+    # `type(...) is dict` first: the objects are dicts, and an ABC check costs ten times more
+    return metadata if type(metadata) is dict or isinstance(metadata, Mapping) else _EMPTY
 
 
 def _map(obj: Mapping | None, which: str) -> Mapping:
     value = _meta(obj).get(which)
-    return value if isinstance(value, Mapping) else {}
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
 
 
 def is_managed(live: Mapping | None) -> bool:
@@ -129,8 +133,20 @@ def differences(desired: Mapping, live: Mapping) -> list[str]:
 
 
 def differs(desired: Mapping, live: Mapping) -> bool:
-    """True when tctl's fields of `live` are not those of `desired` (see `differences`)."""
-    return bool(differences(desired, live))
+    """True when tctl's fields of `live` are not those of `desired`: `bool(differences(...))`,
+    answered at the first difference without listing them (most objects have none)."""
+    for key, value in desired.items():
+        if key not in _NOT_CONTENT and value != live.get(key):
+            return True
+    for which in ("labels", "annotations"):
+        want, have = _map(desired, which), _map(live, which)
+        for key, value in want.items():
+            if key != ANNOTATION_STORE and have.get(key, _MISSING) != value:
+                return True
+        for key in have:
+            if key not in want and key != ANNOTATION_STORE and is_tctl_key(key):
+                return True
+    return False
 
 
 def merged(desired: Mapping | None, live: Mapping | None) -> dict | None:
@@ -453,15 +469,14 @@ def plan_cluster(
                     _step(cluster, Action.CONFLICT, want, have, reason + "; --force-conflicts takes it over")
                 )
             continue
-        changed = differences(want, have)
-        if not changed:
+        if not differs(want, have):
             steps.append(_step(cluster, Action.UNCHANGED, want, have, going))
             continue
         held = _held(have, unreachable, unsettled)
         if held:
             steps.append(_step(cluster, Action.KEEP, want, have, held))
         else:
-            reason = "differs in " + ", ".join(changed)
+            reason = "differs in " + ", ".join(differences(want, have))
             steps.append(write(Action.UPDATE, want, have, _join(reason, going)))
 
     for key, have in present.items():

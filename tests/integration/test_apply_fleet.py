@@ -237,17 +237,62 @@ def test_a_second_apply_writes_nothing_and_reads_little(fleet, tctl, applied):
     assert ran.exit_code == 0, ran.stderr
     assert set(ran.steps().values()) == {"unchanged"} and len(ran.steps()) == 19
     assert write_requests(fleet) == no_writes(fleet)
+    # one list each of Namespaces, Services, DestinationRules, and of what tctl manages
+    # (ServiceEntries, WorkloadEntries, Gateways), read with the fleet: none again afterwards
     for name, cluster in fleet.clusters.items():
         assert cluster.writes == 0
-        assert set(cluster.counts) <= {"GET"}, (name, cluster.counts)
-        assert cluster.counts["GET"] <= 10, (name, cluster.counts)
+        assert dict(cluster.counts) == {"GET": 6}, (name, cluster.counts)
     # nor does a sync
     reset(fleet)
     again = tctl("sync", "-v")
     assert again.exit_code == 0, again.stderr
     assert set(again.steps().values()) == {"unchanged"}
     assert write_requests(fleet) == no_writes(fleet)
-    assert all(c.counts["GET"] <= 10 for c in fleet.clusters.values())
+    assert all(dict(c.counts) == {"GET": 6} for c in fleet.clusters.values())
+
+
+def test_managed_objects_not_listed_with_the_fleet_are_listed_again(fleet, tctl, applied):
+    """The list of cluster-3's ServiceEntries that goes with the fleet's read fails (three
+    attempts): the reconcile lists them again rather than take them for absent."""
+    fleet["cluster-3"].fail(500, times=3, method="GET", path="/serviceentries")
+    ran = tctl("apply", "-f", CONFIG, "-v")
+    assert ran.exit_code == 0, ran.stderr
+    assert set(ran.steps().values()) == {"unchanged"} and len(ran.steps()) == 19
+    assert write_requests(fleet) == no_writes(fleet)
+    # the state's three lists, three failed attempts, then the reconcile's list of all three kinds
+    assert fleet["cluster-3"].counts["GET"] == 3 + 3 + 3
+
+
+def test_managed_objects_listed_with_the_fleet_serve_its_first_reconcile_only(fleet, applied, store):
+    """What the fleet listed with its state is handed over once: a later reconcile on the same
+    fleet (after writes it could be stale) lists again, and plans the same."""
+    from tctl_py.cli import meshview
+    from tctl_py.fleet.loader import FleetOptions, load_fleet
+    from tctl_py.reconcile.executor import reconcile
+    from tctl_py.store import open_store
+
+    with open_store(str(store)) as opened:
+        config = meshview.mesh_config(opened)
+        ownership = meshview.ownership(opened, config)
+    options = FleetOptions(kubeconfig=str(fleet.directory / "kubeconfig.yaml"))
+    with load_fleet(options, CLUSTERS, managed=True) as live:
+        first = reconcile(config, live, ownership=ownership, write=False)
+        assert [dict(fleet[name].counts) for name in CLUSTERS] == [{"GET": 6}] * 3
+        second = reconcile(config, live, ownership=ownership, write=False)
+        assert [dict(fleet[name].counts) for name in CLUSTERS] == [{"GET": 9}] * 3
+    assert first.steps == second.steps and {s.action.value for s in first.steps} == {"unchanged"}
+
+
+def test_a_cluster_whose_managed_objects_cannot_be_listed_is_not_written(fleet, tctl, applied, tmp_path):
+    """cluster-3's state can be read but not its ServiceEntries: it fails, and nothing there is
+    created or pruned (what cannot be listed is no evidence of absence); the others are applied."""
+    fleet["cluster-3"].fail(500, method="GET", path="/serviceentries")
+    ran = tctl("apply", "-f", CONFIG)
+    assert ran.exit_code == 4, ran.stderr
+    assert re.search(r"^error: cluster cluster-3: .*HTTP 500", ran.stderr, re.MULTILINE), ran.stderr
+    assert not [key for key in ran.steps() if key[0] == "cluster-3"]
+    assert write_requests(fleet) == no_writes(fleet)
+    assert names(fleet["cluster-3"], "ServiceEntry", MULTICLUSTER) == ["details.bookinfo", "reviews.bookinfo"]
 
 
 # --- the fleet changes ---------------------------------------------------------------------------

@@ -205,6 +205,56 @@ def test_namespace_compares_metadata_only():
     assert differences(desired, live) == ["labels[app.kubernetes.io/managed-by]"]
 
 
+_KEYS = ["app", "app.kubernetes.io/managed-by", "tctl.tetrate.io/store", "tctl.tetrate.io/x"]
+_VALUES = st.sampled_from(["a", "b", "", None])
+_MAPS = st.one_of(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=4), _VALUES)
+
+
+@st.composite
+def compared_bodies(draw) -> dict:
+    """Bodies whose content fields, labels and annotations differ, or not, in every way the
+    comparison tells apart: tctl keys, others' keys, the store stamp, missing or odd maps."""
+    body: dict = {"kind": "ServiceEntry", "status": draw(_VALUES)}
+    for key in draw(st.lists(st.sampled_from(["spec", "data", "apiVersion"]), unique=True)):
+        body[key] = draw(st.sampled_from([{"v": 1}, {"v": 2}, None, "x"]))
+    if draw(st.booleans()):
+        body["metadata"] = {
+            which: draw(_MAPS) for which in draw(st.sets(st.sampled_from(["labels", "annotations"])))
+        }
+    elif draw(st.booleans()):
+        body["metadata"] = draw(_VALUES)
+    return body
+
+
+@st.composite
+def near(draw, desired: dict) -> dict:
+    """`desired` with a key or two of its content, labels or annotations set or removed."""
+    live = copy.deepcopy(desired)
+    for _ in range(draw(st.integers(0, 2))):
+        where = draw(st.sampled_from(["spec", "labels", "annotations"]))
+        if where == "spec":
+            live["spec"] = draw(st.sampled_from([{"v": 1}, {"v": 2}]))
+            continue
+        if not isinstance(live.get("metadata"), dict):
+            live["metadata"] = {}
+        if not isinstance(live["metadata"].get(where), dict):
+            live["metadata"][where] = {}
+        key = draw(st.sampled_from(_KEYS))
+        if draw(st.booleans()):
+            live["metadata"][where][key] = draw(_VALUES)
+        else:
+            live["metadata"][where].pop(key, None)
+    return live
+
+
+@settings(max_examples=500, deadline=None)
+@given(compared_bodies(), st.data())
+def test_differs_is_whether_there_are_differences(desired, data):
+    """`differs` stops at the first difference; it must say what `differences` lists."""
+    live = data.draw(st.one_of(compared_bodies(), near(desired)))
+    assert differs(desired, live) == bool(differences(desired, live))
+
+
 def test_merged_keeps_others_fields_and_replaces_tctls():
     desired = se(origins="c1,c2", endpoints=("10.1.0.1", "10.2.0.1"))
     live = with_server_fields(se(origins="c1"))
