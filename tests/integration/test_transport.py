@@ -381,3 +381,19 @@ def test_the_servers_certificate_is_checked_as_the_kubeconfig_says(emulated, fie
     assert refused.value.message.startswith(f"TLS with {client.server} failed (listing namespaces): ")
     assert failure in refused.value.message.lower()
     assert "certificate-authority" in refused.value.hint
+
+
+def test_later_tls_connections_resume_the_first_ones_session(emulated):
+    cluster = emulated.add_cluster("c1", tls=True)
+    with ClusterClient(_tls_kubeconfig(emulated), "c1") as client:
+        client.list(NAMESPACES)  # the first connection: a full handshake, a session ticket
+        path = NAMESPACES.path()
+        stream = client.transport.stream(
+            "GET", path, headers={"Authorization": client.endpoint.authorization()}
+        )
+        try:
+            assert stream.status == 200
+            assert stream._connection.sock.session_reused  # a second connection, resumed
+        finally:
+            stream.close()
+    assert cluster.counts["GET"] == 2
