@@ -81,6 +81,7 @@ import base64
 import collections
 import copy
 import datetime
+import functools
 import json
 import random
 import re
@@ -107,6 +108,12 @@ from tests.support.selectors import SelectorError, field_matcher, label_matcher
 # Resources
 
 
+@functools.lru_cache(maxsize=256)
+def _resource(group: str, version: str | None, plural: str | None) -> kmock.resource:
+    """kmock's resource reference, one per name (immutable; constructing one costs ~70 µs)."""
+    return kmock.resource(group=group, version=version, plural=plural)
+
+
 @dataclass(frozen=True)
 class ResourceDef:
     group: str
@@ -125,9 +132,9 @@ class ResourceDef:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    @property
-    def key(self) -> kmock.resource:
-        return kmock.resource(group=self.group, version=self.version, plural=self.plural)
+    @functools.cached_property
+    def key(self) -> kmock.resource:  # made once: kmock.resource() costs ~70 µs
+        return _resource(self.group, self.version, self.plural)
 
     @property
     def singular(self) -> str:
@@ -424,9 +431,7 @@ async def parse_request(raw: aiohttp.web.BaseRequest, *, id: int) -> rendering.R
         except (ValueError, yaml.YAMLError):
             data = None
     k8s = parse_path(raw.path)
-    resource = (
-        None if k8s.group is None else kmock.resource(group=k8s.group, version=k8s.version, plural=k8s.plural)
-    )
+    resource = None if k8s.group is None else _resource(k8s.group, k8s.version, k8s.plural)
     method = enums.method(raw.method)
     action = parsing.guess_k8s(k8s, method, dict(raw.query))
     if method == enums.method.GET and k8s.group is not None and go_bool(raw.query.get("watch")):
@@ -529,7 +534,7 @@ class Watcher:
             kind = "MODIFIED" if now and before else "ADDED" if now else "DELETED" if before else None
         else:
             kind = change.type if now else None
-        return None if kind is None else {"type": kind, "object": copy.deepcopy(change.object)}
+        return None if kind is None else {"type": kind, "object": change.object}
 
     def drop(self) -> None:
         """Reset the connection (RST, no final chunk): the client sees a broken stream."""
@@ -574,6 +579,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     _history: dict[kmock.resource, collections.deque] = attrs.field(factory=dict, init=False)
     _schemas: dict[kmock.resource, dict] = attrs.field(factory=dict, init=False)  # of custom resources
     _compacted: dict[kmock.resource, int] = attrs.field(factory=dict, init=False)
+    # the objects that exist, by resource and (namespace, name): kmock's `objects` (which keeps
+    # every version of them) indexed
+    _live: dict[kmock.resource, dict[tuple[str | None, str], dict]] = attrs.field(factory=dict, init=False)
     _watchers: dict[kmock.resource, set] = attrs.field(
         factory=lambda: collections.defaultdict(set), init=False
     )
@@ -712,7 +720,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def get_object(self, kind_or_plural: str, name: str, namespace: str | None = None) -> dict | None:
         rdef = self.resource_def(kind_or_plural)
-        return self._load(rdef, namespace, name)
+        return copy.deepcopy(self._load(rdef, namespace, name))
 
     def list_objects(self, kind_or_plural: str, namespace: str | None = None) -> list[dict]:
         rdef = self.resource_def(kind_or_plural)
@@ -955,7 +963,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if since == 0:  # "any"/"latest": what exists now, as synthetic ADDED events
             for obj in self._all(rdef, watcher.namespace):
                 if watcher.selects(obj):
-                    initial.append({"type": "ADDED", "object": copy.deepcopy(obj)})
+                    initial.append({"type": "ADDED", "object": obj})
         elif since < self._compacted.get(rdef.key, 0):
             status = {
                 "kind": "Status",
@@ -1090,11 +1098,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     # -- reads --------------------------------------------------------------------------------
 
+    # Stored objects are never changed in place (a write stores a new dict), so they are read,
+    # answered and kept in the watch history without copies; whoever reads one must not modify it.
+
     def _all(self, rdef: ResourceDef, namespace: str | None) -> list[dict]:
-        found = []
-        for (resource, ns, _name), obj in self._objects.items():
-            if resource == rdef.key and not obj.deleted and (namespace is None or ns == namespace):
-                found.append(obj.raw)
+        live = self._live.get(rdef.key, {})
+        found = [obj for (ns, _name), obj in live.items() if namespace is None or ns == namespace]
         return sorted(found, key=self._sort_key)
 
     @staticmethod
@@ -1133,29 +1142,28 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             "apiVersion": rdef.api_version,
             "kind": f"{rdef.kind}List",
             "metadata": metadata,
-            "items": copy.deepcopy(items),
+            "items": items,
         }
 
     def _load(self, rdef: ResourceDef, namespace: str | None, name: str) -> dict | None:
-        key = (rdef.key, namespace if rdef.namespaced else None, name)
-        if key in self._objects and not self._objects[key].deleted:
-            return copy.deepcopy(self._objects[key].raw)
-        return None
+        return self._live.get(rdef.key, {}).get((namespace if rdef.namespaced else None, name))
 
     # -- writes -------------------------------------------------------------------------------
 
     def _store(self, rdef: ResourceDef, obj: dict, events: list | None = None, event: str = "ADDED") -> None:
+        """Store a new object (or a new version of one): `obj` is the server's from now on."""
         self._revision += 1
-        obj["metadata"]["resourceVersion"] = str(self._revision)
         meta = obj["metadata"]
-        key = (rdef.key, meta.get("namespace") if rdef.namespaced else None, meta["name"])
-        before = None
+        meta["resourceVersion"] = str(self._revision)
+        where = (meta.get("namespace") if rdef.namespaced else None, meta["name"])
+        live = self._live.setdefault(rdef.key, {})
+        before = live.get(where)
+        live[where] = obj
+        key = (rdef.key, *where)
         if key in self._objects:
-            if not self._objects[key].deleted:
-                before = copy.deepcopy(self._objects[key].raw)
-            self._objects[key].create(copy.deepcopy(obj))
+            self._objects[key].create(obj)
         else:
-            self._objects[key] = copy.deepcopy(obj)
+            self._objects[key] = obj
         self.writes += 1
         self._record(rdef, "ADDED" if before is None else "MODIFIED", obj, before)
         if rdef is CRD:
@@ -1163,12 +1171,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def _remove(self, rdef: ResourceDef, obj: dict, events: list | None) -> None:
         meta = obj["metadata"]
-        key = (rdef.key, meta.get("namespace") if rdef.namespaced else None, meta["name"])
+        where = (meta.get("namespace") if rdef.namespaced else None, meta["name"])
         self._revision += 1
-        self._objects[key].delete()
+        del self._live[rdef.key][where]
+        self._objects[(rdef.key, *where)].delete()
         self.writes += 1
-        gone = copy.deepcopy(obj)
-        gone["metadata"]["resourceVersion"] = str(self._revision)
+        gone = {**obj, "metadata": {**meta, "resourceVersion": str(self._revision)}}
         self._record(rdef, "DELETED", gone, None)
         if rdef is CRD:
             for defined in self._defined(obj):
@@ -1176,7 +1184,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def _record(self, rdef: ResourceDef, kind: str, obj: dict, before: dict | None) -> None:
         """Keep a change in the resource's bounded history and hand it to the open watches."""
-        change = Change(self._revision, kind, copy.deepcopy(obj), before, time.monotonic())
+        change = Change(self._revision, kind, obj, before, time.monotonic())
         history = self._history.setdefault(rdef.key, collections.deque())
         history.append(change)
         while len(history) > max(self.history_size, 0):
@@ -1542,7 +1550,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
                 if not isinstance(body, dict):
                     raise patches.PatchError("a merge patch is an object")
-                new = patches.merge_patch(current, body)
+                # (a merge patch shares with its target what it leaves alone: give it a copy)
+                new = patches.merge_patch(copy.deepcopy(current), body)
             elif content_type == "application/json-patch+json":
                 new = patches.json_patch(current, body)
             else:
