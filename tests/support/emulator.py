@@ -79,7 +79,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
-import copy
 import datetime
 import functools
 import json
@@ -716,15 +715,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self._entry(manager, "Update", rdef, patches.leaf_paths(self._without_status(rdef, obj)))
         ]
         self._store(rdef, stored)
-        return copy.deepcopy(stored)
+        return patches.copy_tree(stored)
 
     def get_object(self, kind_or_plural: str, name: str, namespace: str | None = None) -> dict | None:
         rdef = self.resource_def(kind_or_plural)
-        return copy.deepcopy(self._load(rdef, namespace, name))
+        return patches.copy_tree(self._load(rdef, namespace, name))
 
     def list_objects(self, kind_or_plural: str, namespace: str | None = None) -> list[dict]:
         rdef = self.resource_def(kind_or_plural)
-        return [copy.deepcopy(o) for o in self._all(rdef, namespace)]
+        return [patches.copy_tree(o) for o in self._all(rdef, namespace)]
 
     def reset_counts(self) -> None:
         self.counts.clear()
@@ -1242,7 +1241,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         keep_status: bool = False,
         name: str | None = None,
     ) -> dict:
-        obj = copy.deepcopy(body)
+        obj = patches.copy_tree(body)
         meta = dict(obj.get("metadata") or {})
         for server_field in (
             "uid",
@@ -1329,7 +1328,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             obj.setdefault("status", {}).setdefault("loadBalancer", {})
         elif rdef is CRD:  # established at once (a real server takes a moment)
             obj["status"] = {
-                "acceptedNames": copy.deepcopy((obj.get("spec") or {}).get("names") or {}),
+                "acceptedNames": patches.copy_tree((obj.get("spec") or {}).get("names") or {}),
                 "conditions": [
                     {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
                     {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"},
@@ -1439,11 +1438,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         new["apiVersion"], new["kind"] = rdef.api_version, rdef.kind
         if rdef.status_subresource:
             if sub == "status":  # only status may change through the status subresource
-                new = {**copy.deepcopy(current), "status": new.get("status")}
+                new = {**patches.copy_tree(current), "status": new.get("status")}
                 if new["status"] is None:
                     new.pop("status")
             elif "status" in current:
-                new["status"] = copy.deepcopy(current["status"])
+                new["status"] = patches.copy_tree(current["status"])
             else:
                 new.pop("status", None)
         self._defaults(rdef, new)
@@ -1525,7 +1524,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 "latest version and try again",
             )
         return self._commit_update(
-            rdef, current, copy.deepcopy(body), self._manager(request), "Update", dry, events, sub
+            rdef, current, patches.copy_tree(body), self._manager(request), "Update", dry, events, sub
         )
 
     def _patch(
@@ -1551,7 +1550,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 if not isinstance(body, dict):
                     raise patches.PatchError("a merge patch is an object")
                 # (a merge patch shares with its target what it leaves alone: give it a copy)
-                new = patches.merge_patch(copy.deepcopy(current), body)
+                new = patches.merge_patch(patches.copy_tree(current), body)
             elif content_type == "application/json-patch+json":
                 new = patches.json_patch(current, body)
             else:
@@ -1646,7 +1645,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 f"Apply failed with {len(causes)} conflict(s): {text}",
                 details={"name": name, "kind": rdef.plural, "causes": causes},
             )
-        new = copy.deepcopy(current)
+        # (its managedFields are made anew below, in the same place: no need to copy them)
+        meta = {k: None if k == "managedFields" else v for k, v in current["metadata"].items()}
+        new = patches.copy_tree({**current, "metadata": meta})
         previous = mine["paths"] if mine is not None else set()
         others = [o for o in owners if o is not mine]
         for path in previous - set(applied):
@@ -1669,7 +1670,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         mine["paths"] = set(applied)
         new["metadata"]["managedFields"] = self._encode_owners(owners)
         if rdef.status_subresource and sub != "status" and "status" in current:
-            new["status"] = copy.deepcopy(current["status"])
+            new["status"] = patches.copy_tree(current["status"])
         self._defaults(rdef, new)
         return self._finish(rdef, current, new, dry, events)
 
