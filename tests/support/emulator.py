@@ -298,6 +298,16 @@ class InjectedError(KubernetesError):
 
 
 _WATCH_HEADERS = {"Content-Type": "application/json"}
+_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}  # as aiohttp's json_response
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list answer, its items the stored objects (see ClusterEmulator._list_json)."""
+
+    rdef: ResourceDef
+    metadata: dict
+    items: list[dict]
 
 
 def _not_found(rdef: ResourceDef, name: str) -> KubernetesError:
@@ -581,6 +591,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     # the objects that exist, by resource and (namespace, name): kmock's `objects` (which keeps
     # every version of them) indexed
     _live: dict[kmock.resource, dict[tuple[str | None, str], dict]] = attrs.field(factory=dict, init=False)
+    _texts: dict[int, tuple[dict, str]] = attrs.field(factory=dict, init=False)  # id(stored) -> its JSON
     _watchers: dict[kmock.resource, set] = attrs.field(
         factory=lambda: collections.defaultdict(set), init=False
     )
@@ -925,6 +936,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if result is None:
             raise api_error(405, f"{request.method.value} is not supported on {request.url.path}")
         status, payload = result
+        if isinstance(payload, Listing):
+            body = self._list_json(payload).encode()
+            return kmock.Response(status=status, headers=_JSON_HEADERS, payload=body)
         return kmock.Response(status=status, payload=payload)
 
     _serve_list = _serve_fetch = _serve_create = _serve_update = _serve_delete = _serve_result
@@ -1110,7 +1124,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         meta = obj.get("metadata") or {}
         return (meta.get("namespace") or "", meta.get("name") or "")
 
-    def _list(self, rdef: ResourceDef, namespace: str | None, params: dict) -> tuple[int, dict]:
+    def _list(self, rdef: ResourceDef, namespace: str | None, params: dict) -> tuple[int, Listing]:
         try:
             by_labels = label_matcher(params.get("labelSelector"))
             by_fields = field_matcher(params.get("fieldSelector"), rdef.field_selectors)
@@ -1135,14 +1149,23 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             metadata["continue"] = base64.urlsafe_b64encode(
                 json.dumps(list(self._sort_key(items[-1]))).encode()
             ).decode()
-        if rdef.builtin:  # the real server leaves these out of built-in lists' items
-            items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
-        return 200, {
-            "apiVersion": rdef.api_version,
-            "kind": f"{rdef.kind}List",
-            "metadata": metadata,
-            "items": items,
-        }
+        return 200, Listing(rdef, metadata, items)
+
+    def _list_json(self, listing: Listing) -> str:
+        """json.dumps of the list answer, joined from its items' JSON, which is made once for
+        each stored object (a list answer is mostly objects that have not changed)."""
+        rdef = listing.rdef
+        head = {"apiVersion": rdef.api_version, "kind": f"{rdef.kind}List", "metadata": listing.metadata}
+        items = ", ".join(self._item_json(rdef, obj) for obj in listing.items)
+        return json.dumps({**head, "items": []})[: -len("[]}")] + f"[{items}]}}"
+
+    def _item_json(self, rdef: ResourceDef, obj: dict) -> str:
+        cached = self._texts.get(id(obj))
+        if cached is None or cached[0] is not obj:
+            # the real server leaves these out of built-in lists' items
+            item = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")} if rdef.builtin else obj
+            cached = self._texts[id(obj)] = (obj, json.dumps(item))
+        return cached[1]
 
     def _load(self, rdef: ResourceDef, namespace: str | None, name: str) -> dict | None:
         return self._live.get(rdef.key, {}).get((namespace if rdef.namespaced else None, name))
@@ -1158,6 +1181,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         live = self._live.setdefault(rdef.key, {})
         before = live.get(where)
         live[where] = obj
+        self._texts.pop(id(before), None)
         key = (rdef.key, *where)
         if key in self._objects:
             self._objects[key].create(obj)
@@ -1173,6 +1197,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         where = (meta.get("namespace") if rdef.namespaced else None, meta["name"])
         self._revision += 1
         del self._live[rdef.key][where]
+        self._texts.pop(id(obj), None)
         self._objects[(rdef.key, *where)].delete()
         self.writes += 1
         gone = {**obj, "metadata": {**meta, "resourceVersion": str(self._revision)}}
@@ -1716,14 +1741,19 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             rdef, namespace, {k: v for k, v in params.items() if k in ("labelSelector", "fieldSelector")}
         )
         deleted = []
-        for item in listing["items"]:
+        for item in listing.items:
             meta = item["metadata"]
             current = self._load(rdef, meta.get("namespace"), meta["name"])
             if current is not None:
                 deleted.append(current)
                 if not dry:
                     self._remove(rdef, current, events)
-        return 200, {**listing, "items": deleted}
+        return 200, {
+            "apiVersion": rdef.api_version,
+            "kind": f"{rdef.kind}List",
+            "metadata": listing.metadata,
+            "items": deleted,
+        }
 
 
 def make_emulator(
