@@ -43,7 +43,6 @@ import shutil
 import subprocess
 import sys
 import time
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +56,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from validate_bench import _cpus, write_section
 
-import tests.support.emulator
 from tctl_py.mesh.names import ANNOTATION_STORE
 from tests.support import EmulatedFleet
 
@@ -65,7 +63,6 @@ NAMESPACE = "bench"
 GATEWAY = "eastwest-gateway"
 TEST_NETS = ("192.0.2", "198.51.100", "203.0.113")  # RFC 5737: documentation addresses
 METHODS = ("GET", "PATCH", "POST", "PUT", "DELETE")
-REQUEST_LOG = 2  # requests each emulator keeps in kmock's log (see Emulated)
 GENERATED_KINDS = ("Namespace", "ServiceEntry", "WorkloadEntry", "DestinationRule", "Gateway")
 
 
@@ -229,19 +226,6 @@ def make_scenario(clusters: int, services: int) -> Scenario:
 EMULATOR_PROCESSES = 4
 
 
-def _load_body(text: str) -> object:
-    """An apply patch (YAML; tctl sends JSON, which is YAML) as the emulators' parser reads it."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return yaml.load(text, Loader=yaml.CSafeLoader)
-
-
-# The emulators parse apply-patch bodies with pure-Python PyYAML: a third of their CPU time here.
-# (Module level, so that it holds in the emulator processes, which import this module.)
-tests.support.emulator.yaml = types.SimpleNamespace(safe_load=_load_body, YAMLError=yaml.YAMLError)
-
-
 def _comparable(obj: dict) -> dict:
     """What both tools applied of an object: no server fields, no field managers, and not the
     stamp of the store that applied it, which `tctl apply` adds and rendered files leave out."""
@@ -280,10 +264,6 @@ def _serve(conn, objects: dict[str, list[dict]], directory: str, latency: float)
         for name, seeded in objects.items():
             cluster = fleet.add_cluster(name, objects=seeded, tls=True)
             cluster.latency = latency
-            # kmock matches every request against its whole request log (each reaction scans
-            # it), so an emulator's cost per request grows with the requests it has served.
-            # Keep the log short; the counts by method are kept apart and stay exact.
-            fleet.call(setattr, cluster.emulator, "_requests", collections.deque(maxlen=REQUEST_LOG))
         conn.send(yaml.safe_load(fleet.write_kubeconfig().read_text()))
         while (command := conn.recv()) != "close":
             if command == "objects":

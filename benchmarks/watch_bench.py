@@ -88,9 +88,6 @@ def _serve(conn, objects: dict[str, list[dict]], directory: str, latency: float)
         conn.send(yaml.safe_load(fleet.write_kubeconfig().read_text()))  # its clusters' contexts
         while (command := conn.recv()) != "close":
             op, *args = command
-            if op == "forget":  # kmock scans its request log on every request: start it afresh
-                for cluster in fleet.clusters.values():
-                    fleet.call(cluster.emulator._requests.clear)
             if op in ("port", "annotate"):
 
                 def change(op=op, args=args) -> None:
@@ -281,9 +278,6 @@ def main() -> None:
         )
         if applied.returncode != 0:
             sys.exit(f"tctl apply failed: {applied.stderr[-2000:]}")
-        for conn in fleet.conns:
-            conn.send(("forget",))
-            conn.recv()
         address = f"127.0.0.1:{free_port()}"
         log = (WORK / "watch.log").open("w")  # its lines: one per write and cluster state change
         watching = subprocess.Popen(

@@ -265,6 +265,42 @@ def test_delete_collection_by_label(dr, cluster):
     assert [o["metadata"]["name"] for o in cluster.list("DestinationRule")] == ["theirs"]
 
 
+def test_a_list_answer_is_the_json_aiohttp_writes_and_shows_each_object_as_it_is_now(api, cluster):
+    core = client.CoreV1Api(api)
+
+    def listed():
+        answer = core.list_namespaced_service("shop", _preload_content=False)
+        assert answer.headers["Content-Type"] == "application/json; charset=utf-8"
+        assert answer.data == json.dumps(json.loads(answer.data)).encode()  # json.dumps's spacing
+        return json.loads(answer.data)
+
+    first = listed()
+    assert (first["kind"], first["metadata"]["resourceVersion"]) == ("ServiceList", str(cluster.revision))
+    [cart] = first["items"]
+    assert "kind" not in cart and "apiVersion" not in cart  # a built-in kind's items
+    assert listed() == first
+    core.patch_namespaced_service("cart", "shop", {"metadata": {"labels": {"x": "y"}}})
+    [changed] = listed()["items"]
+    assert changed["metadata"]["labels"] == {"x": "y"}
+    assert changed["metadata"]["resourceVersion"] != cart["metadata"]["resourceVersion"]
+    core.delete_namespaced_service("cart", "shop")
+    assert listed()["items"] == []
+
+
+def test_kmock_reactions_take_the_requests_their_views_select(emulated, api, cluster):
+    # a plain filter is matched on the request alone; a slice of one still asks kmock
+    kmock_api, core = cluster.emulator, client.CoreV1Api(api)
+    emulated.call(lambda: kmock_api["get /api/v1/namespaces/shop"][1:2] << 418)
+    emulated.call(lambda: kmock_api["list v1/namespaces"] << {"kind": "NamespaceList", "items": []})
+    assert core.read_namespace("shop").metadata.name == "shop"
+    with pytest.raises(ApiException) as teapot:
+        core.read_namespace("shop")
+    assert teapot.value.status == 418
+    assert core.read_namespace("shop").metadata.name == "shop"
+    assert core.list_namespace().items == []
+    assert [s.metadata.name for s in core.list_namespaced_service("shop").items] == ["cart"]
+
+
 def test_faults_counts_and_tokens(emulated, api, cluster):
     core = client.CoreV1Api(api)
     cluster.reset_counts()
