@@ -283,14 +283,12 @@ class Transport:
         """Send one request and read its whole answer; raises TransportError without one."""
         head = self._head(method, path, query, headers, body)
         while True:
-            connection, fresh = self._connection(timeout)
+            connection = self._connection(timeout)
             try:
                 status, reason, answer_headers = self._exchange(connection, head, body, timeout[1])
                 data = b"".join(_body(connection.reader, answer_headers, status, method))
             except _StaleConnection:
                 connection.close()
-                if fresh:
-                    raise ConnectionBroken("the server closed the connection without an answer") from None
                 continue  # a pooled connection the server had closed: once more, on a new one
             except BaseException:
                 connection.close()
@@ -309,12 +307,9 @@ class Transport:
     ) -> Stream:
         """Send one request and hand its answer over as it arrives, on a connection of its own."""
         head = self._head(method, path, query, headers, None)
-        connection, _ = self._connection(timeout, pooled=False)
+        connection = self._connection(timeout, pooled=False)
         try:
             status, reason, answer_headers = self._exchange(connection, head, None, timeout[1])
-        except _StaleConnection:
-            connection.close()
-            raise ConnectionBroken("the server closed the connection without an answer") from None
         except BaseException:
             connection.close()
             raise
@@ -392,13 +387,13 @@ class Transport:
         except OSError as error:
             raise ConnectionBroken(str(error)) from None
 
-    def _connection(self, timeout: tuple[float, float], pooled: bool = True) -> tuple[_Connection, bool]:
-        """A pooled connection, or a new one; (it, whether it is new)."""
+    def _connection(self, timeout: tuple[float, float], pooled: bool = True) -> _Connection:
+        """A pooled connection, or a new one."""
         if pooled:
             with self._lock:
                 if self._pool:
-                    return self._pool.pop(), False
-        return _Connection(self._connect(timeout[0])), True
+                    return self._pool.pop()
+        return _Connection(self._connect(timeout[0]))
 
     def _release(self, connection: _Connection, headers: Mapping[str, str], status: int) -> None:
         if self._session is None and isinstance(connection.sock, ssl.SSLSocket):

@@ -179,21 +179,22 @@ def test_a_new_connection_closed_without_an_answer_is_a_broken_connection(serve)
     assert server.connections == 1  # not tried again by the transport: retries are the client's
 
 
-def test_an_answer_shorter_than_its_length_is_a_broken_connection(serve):
+@pytest.mark.parametrize(
+    ("sent", "why"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", "95 bytes short"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nshort", "within a chunk"),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n", "within the answer's headers"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "not an HTTP answer"),
+    ],
+    ids=["short body", "short chunk", "cut headers", "not HTTP"],
+)
+def test_a_cut_or_foreign_answer_is_a_broken_connection(serve, sent, why):
     def handler(connection: socket.socket, server: Server) -> None:
         server.read_request(connection)
-        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+        connection.sendall(sent)  # and hangs up
 
-    with pytest.raises(ConnectionBroken, match="95 bytes short"):
-        Transport(serve(handler).url).request("GET", "/")
-
-
-def test_garbage_is_not_an_answer(serve):
-    def handler(connection: socket.socket, server: Server) -> None:
-        server.read_request(connection)
-        connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
-
-    with pytest.raises(ConnectionBroken, match="not an HTTP answer"):
+    with pytest.raises(ConnectionBroken, match=why):
         Transport(serve(handler).url).request("GET", "/")
 
 
