@@ -64,6 +64,7 @@ from tctl_py.fleet.redaction import REDACTOR, display_server
 from tctl_py.fleet.retry import RetryPolicy, with_retries
 from tctl_py.fleet.timeouts import DEFAULT_REQUEST_TIMEOUT, MIN_TIMEOUT, Budget, connect_timeout, seconds
 from tctl_py.fleet.transport import (
+    BadHeader,
     ConnectFailed,
     ProxyRefused,
     ReadTimedOut,
@@ -701,6 +702,11 @@ def _transport_error(
         return ClusterRequestError(
             f"TLS with {server} failed ({doing}): {_foreign(exc.detail)}",
             hint="check the cluster's certificate-authority in the kubeconfig",
+        )
+    if isinstance(exc, BadHeader):
+        return ClusterRequestError(
+            f"cannot send a request to {server} ({doing}): {exc.detail}",
+            hint="a credential in the kubeconfig (a token?) holds a line break",
         )
     if isinstance(exc, ProxyRefused):
         return ClusterRequestError(

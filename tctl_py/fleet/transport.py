@@ -15,8 +15,8 @@ a machine whose cores are shared, of its time. The kubeconfig is still read by t
 client (`fleet/connection.py`): its `Configuration` gives the server, TLS files, proxy and,
 through its refresh hook, the credentials of each request.
 
-Connection failures are `TransportError`s saying what went wrong (`ConnectFailed` with a
-`reason`, `TLSFailed`, `ReadTimedOut`, `ConnectionBroken`); `fleet/client.py` turns them into
+Failures are `TransportError`s saying what went wrong (`ConnectFailed` with a `reason`,
+`TLSFailed`, `ProxyRefused`, `ReadTimedOut`, `ConnectionBroken`, `BadHeader`); `fleet/client.py` turns them into
 messages and decides what is retried. A pooled connection the server has closed in the
 meantime is replaced once, at once, without counting as a failure. A transport may be used
 from several threads: each request has a connection to itself.
@@ -65,6 +65,10 @@ class ProxyRefused(TransportError):
     def __init__(self, status: int, detail: str = "") -> None:
         super().__init__(detail)
         self.status = status
+
+
+class BadHeader(TransportError):
+    """A header cannot be sent: its value holds a line break. Nothing was sent."""
 
 
 class ReadTimedOut(TransportError):
@@ -347,8 +351,8 @@ class Transport:
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body or b'')}")
         for line in lines:
-            if "\r" in line or "\n" in line:
-                raise ValueError(f"a line break in a request header: {line!r}")
+            if "\r" in line or "\n" in line:  # the name only: the value may be a credential
+                raise BadHeader(f"the {line.partition(':')[0]} header holds a line break")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     def _exchange(

@@ -72,3 +72,15 @@ def test_a_token_file_that_cannot_be_read_is_the_contexts_error(emulated, two_cl
     ran = tctl("--kubeconfig", kubeconfig, "clusters")
     assert ran.exit_code == 4, ran.stderr
     assert f'cannot configure a client for context "plain": cannot read the tokenFile {missing}' in ran.stderr
+
+
+def test_a_token_with_a_line_break_is_the_clusters_error_and_is_not_printed(
+    emulated, two_clusters, tmp_path, tctl
+):
+    secret = "tok-secret-4e5f6a\nX-Injected: 1"
+    kubeconfig = _kubeconfig(emulated, tmp_path, {"plain": {"token": secret}})
+    ran = tctl("--kubeconfig", kubeconfig, "clusters")
+    assert ran.exit_code == 4, ran.stderr
+    assert "the Authorization header holds a line break" in ran.stderr
+    assert "tok-secret-4e5f6a" not in ran.stdout + ran.stderr
+    assert two_clusters[0].counts["GET"] == 0  # nothing was sent

@@ -17,6 +17,7 @@ from tctl_py.fleet.client import ClusterClient, ClusterRequestError
 from tctl_py.fleet.kubeconfig import load_kubeconfig
 from tctl_py.fleet.objects import NAMESPACES
 from tctl_py.fleet.transport import (
+    BadHeader,
     ConnectFailed,
     ConnectionBroken,
     Proxy,
@@ -242,7 +243,7 @@ def test_the_servers_base_path_query_and_headers_are_sent(serve):
 
 def test_a_header_with_a_line_break_is_refused_before_anything_is_sent(serve):
     server = serve(keep_answering(answer(b"{}")))
-    with pytest.raises(ValueError, match="line break"):
+    with pytest.raises(BadHeader, match=r"^the Authorization header holds a line break$"):
         Transport(server.url).request("GET", "/", headers={"Authorization": "Bearer x\r\nX-Evil: 1"})
     assert server.heads == []
 
