@@ -57,7 +57,11 @@ def command(
                 "reachable": state.reachable,
                 "services": len(state.services) if state.reachable else None,
                 "gatewayAddresses": addresses.get(state.name, []),
-                "gatewayPending": state.name in addresses and not addresses[state.name],
+                "gatewayPending": state.name in addresses
+                and not addresses[state.name]
+                and state.name not in result.held_origins,
+                # its address annotation cannot be parsed (an error finding says why)
+                "gatewayAddressInvalid": state.name in result.held_origins,
                 "error": state.error or "",
             }
         )
@@ -85,6 +89,7 @@ def _row(item: dict, *, wide: bool, live: bool) -> list[str]:
         "/".join(p for p in (locality.get("region", ""), locality.get("zone", "")) if p),
         "yes" if item["reachable"] else "no",
         "" if item["services"] is None else str(item["services"]),
-        ",".join(item["gatewayAddresses"]) or ("<pending>" if item["gatewayPending"] else ""),
+        ",".join(item["gatewayAddresses"])
+        or ("<invalid>" if item["gatewayAddressInvalid"] else "<pending>" if item["gatewayPending"] else ""),
     ]
     return row + ([item["error"]] if wide else [])

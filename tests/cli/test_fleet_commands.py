@@ -477,6 +477,16 @@ def test_malformed_gateway_annotation_is_an_error_naming_cluster_service_and_val
     assert not [line for line in ran.stderr.splitlines() if "pending" in line]
     for item in yaml.safe_load(ran.stdout)["items"]:  # cluster-2's gateway is not guessed from its LB
         assert [e["address"] for e in item["spec"]["endpoints"]] == C1_ADDRESSES
+    # clusters says the address is invalid, not that it is pending
+    ran = tctl("clusters", fleet=fleet_copy)
+    rows = {row["NAME"]: row for row in table(ran.stdout)}
+    assert rows["cluster-2"]["GATEWAY ADDRESSES"] == "<invalid>"
+    [item] = [
+        i
+        for i in yaml.safe_load(tctl("clusters", "-o", "yaml", fleet=fleet_copy).stdout)["items"]
+        if i["name"] == "cluster-2"
+    ]
+    assert (item["gatewayAddressInvalid"], item["gatewayPending"]) == (True, False)
 
 
 # --- render ---------------------------------------------------------------------------------------
