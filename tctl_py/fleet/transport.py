@@ -203,12 +203,14 @@ class Stream:
 
 
 class _Connection:
-    """One socket to the server, with a buffered reader; `reused` once it carried an answer."""
+    """One socket to the server, with a buffered reader; `reused` once it carried an answer,
+    `last` when the answer being read is the last the server sends on it."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.reader = sock.makefile("rb")
         self.reused = False
+        self.last = False  # the server will close it after this answer
 
     def shutdown(self) -> None:
         try:  # the plain socket's shutdown: SSLSocket's would drop its TLS state under a reader
@@ -382,6 +384,10 @@ class Transport:
                 status, reason = _status_line(first)
                 headers = _headers(connection.reader)
                 if not (100 <= status < 200):
+                    # HTTP/1.0 closes after each answer unless it says otherwise
+                    connection.last = first.startswith(b"HTTP/1.0") and (
+                        "keep-alive" not in headers.get("connection", "").lower()
+                    )
                     return status, reason, headers
                 first = connection.reader.readline(MAX_LINE + 1)  # 1xx: the real answer follows
                 if not first:
@@ -405,7 +411,7 @@ class Transport:
             session = connection.sock.session
             if session is not None and session.has_ticket:
                 self._session = session
-        if _closes(headers, status):
+        if connection.last or _closes(headers, status):
             connection.close()
             return
         connection.reused = True

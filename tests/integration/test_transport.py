@@ -149,12 +149,22 @@ def test_an_answer_framed_by_the_connections_end_is_read_whole_and_the_connectio
     assert server.connections == 2
 
 
-def test_connection_close_is_honoured(serve):
-    server = serve(keep_answering(answer(b"x", "Connection: close")))
+@pytest.mark.parametrize(
+    ("status_line", "headers", "connections"),
+    [
+        ("HTTP/1.1 200 OK", ("Connection: close",), 2),
+        ("HTTP/1.0 200 OK", (), 2),  # HTTP/1.0 closes unless it says keep-alive
+        ("HTTP/1.0 200 OK", ("Connection: keep-alive",), 1),
+    ],
+    ids=["1.1 close", "1.0", "1.0 keep-alive"],
+)
+def test_an_answer_saying_the_connection_ends_is_not_reused(serve, status_line, headers, connections):
+    sent = "\r\n".join([status_line, "Content-Length: 1", *headers]).encode() + b"\r\n\r\nx"
+    server = serve(keep_answering(sent))
     transport = Transport(server.url)
     transport.request("GET", "/")
     transport.request("GET", "/")
-    assert server.connections == 2
+    assert server.connections == connections
 
 
 def test_a_pooled_connection_the_server_closed_is_replaced_without_a_failure(serve):
