@@ -86,7 +86,7 @@ class Interrupt:
 
 def exit_now(code: int) -> None:
     """End the process without waiting for worker threads (a request may hang in one), after
-    flushing output and running exit handlers (the kubernetes client's removes key files)."""
+    flushing output and running exit handlers (tctl's key files are removed by one)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

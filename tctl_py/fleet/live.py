@@ -4,7 +4,7 @@ Clusters are read concurrently (a bounded thread pool), each through its `Cluste
 (`fleet/client.py`, the one HTTP path of tctl); each request has its own timeout (see
 `tctl_py.fleet.timeouts`); a cluster that cannot be read becomes
 `ClusterState(reachable=False, error=...)` and the others are unaffected. `managedFields` are
-dropped, as kubectl does. `kubernetes` is imported inside functions only.
+dropped, as kubectl does.
 """
 
 from __future__ import annotations
