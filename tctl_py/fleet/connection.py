@@ -1,11 +1,11 @@
-"""The official client's `Configuration` for one kubeconfig context: server, credentials, key
-files, proxy; and what tctl's transport (`fleet/transport.py`) takes from it.
+"""How to reach one kubeconfig context: the `Endpoint` (server, TLS, proxy, credentials) that
+tctl's transport (`fleet/transport.py`) sends requests with.
 
-Each cluster (context) gets its own `Configuration`, never the client's global default, so
-clusters with different servers and credentials can be used side by side. The official client
-reads the kubeconfig (exec plugins, token files, auth providers included); key material is
-read from tctl's in-memory files (`fleet/keyfiles.py`) and every credential the client ends up
-with is added to the redactor. `kubernetes` is imported inside functions only.
+Contexts are read as kubectl reads them. A user with an exec plugin or an auth provider is
+configured by the official client instead (`configuration_for`: a `Configuration` of its own,
+never the client's global default), which runs the plugin and renews its token; `kubernetes` is
+imported for those users only, inside a function. Key material is kept in tctl's in-memory files
+(`fleet/keyfiles.py`) and every credential is added to the redactor.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import copy
 import ipaddress
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -150,17 +151,15 @@ def _authorization_of(user: Mapping, context: str) -> str | None:
 
 def _proxy_for(server: str, proxy_url: str | None) -> Proxy | None:
     """The proxy to the server as kubectl picks it: the cluster's `proxy-url`, else the
-    environment's HTTPS_PROXY (HTTP_PROXY for an http server) unless NO_PROXY names the server.
+    environment's HTTPS_PROXY (HTTP_PROXY for an http server) unless NO_PROXY names the server;
+    each variable upper case first, then lower case, as Go reads them.
     Raises ClusterError for a proxy tctl cannot use (socks, https)."""
-    from urllib.request import getproxies
-
     from tctl_py.fleet.transport import Proxy
 
     parts = urlsplit(server)
     if not proxy_url:
-        proxies = getproxies()
-        proxy_url = proxies.get(parts.scheme) or proxies.get("all")
-        if not proxy_url or bypasses_proxy(parts.hostname or "", parts.port, proxies.get("no", "")):
+        proxy_url = _environment(f"{parts.scheme}_proxy")
+        if not proxy_url or bypasses_proxy(parts.hostname or "", parts.port, _environment("no_proxy")):
             return None
     try:
         return Proxy.parse(proxy_url)
@@ -169,6 +168,11 @@ def _proxy_for(server: str, proxy_url: str | None) -> Proxy | None:
             f"cannot use the proxy for {display_server(server)}: {error}",
             hint="set NO_PROXY for this server, or use an http:// proxy",
         ) from None
+
+
+def _environment(name: str) -> str:
+    # read directly: urllib.request.getproxies would cost every live command its import
+    return os.environ.get(name.upper()) or os.environ.get(name) or ""
 
 
 def bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:

@@ -58,8 +58,11 @@ def test_key_data_that_is_not_base64_is_the_contexts_error():
 
 
 def test_the_proxy_comes_from_the_cluster_or_the_environment(monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "http://all.corp:3128")  # not read by kubectl either
     assert endpoint_for(kubeconfig("https://k"), "ctx").proxy is None
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("https_proxy", "http://lower.corp:3128")
+    assert endpoint_for(kubeconfig("https://k"), "ctx").proxy.host == "lower.corp"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")  # upper case first, as Go reads it
     monkeypatch.setenv("HTTP_PROXY", "http://plain-proxy.corp:8080")
     assert endpoint_for(kubeconfig("https://k"), "ctx").proxy.host == "proxy.corp"
     assert endpoint_for(kubeconfig("http://k"), "ctx").proxy.host == "plain-proxy.corp"
