@@ -4,8 +4,8 @@
 (`request`: serialize, send through the cluster's `Transport` (`fleet/transport.py`), map the
 answer or the failure to a `ClusterRequestError`, retry), and typed operations on top of it:
 `list` (page by page), `get`, `apply`, `delete`, `watch` (a stream), and `read_state` (what the
-engine reads of a cluster). The official client reads the kubeconfig and gives each request its
-credentials (`fleet/connection.py`). Requests are built by hand so the wire is exactly what the
+engine reads of a cluster). The context's `Endpoint` (`fleet/connection.py`, read as kubectl
+reads a kubeconfig) gives each request its credentials. Requests are built by hand so the wire is exactly what the
 API server expects:
 
 - list: `GET <collection>?limit=500[&continue=...][&labelSelector=...]`, the raw JSON decoded as
