@@ -90,7 +90,7 @@ def exit_now(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: called amid a write to it
             pass
     atexit._run_exitfuncs()
     os._exit(code)

@@ -34,7 +34,9 @@ class KeyFiles:
             if in_memory is None
             else in_memory
         )
-        self._lock = threading.Lock()
+        # Reentrant: close() runs at exit from a signal handler, in a main thread that may have
+        # been interrupted while holding it.
+        self._lock = threading.RLock()
         self._paths: dict[str, str] = {}  # sha256 of the content -> path
         self._fds: list[int] = []
         self._folder: str | None = None

@@ -191,7 +191,9 @@ class RedactingStream(io.TextIOBase):
         self.target = target
         self.redactor = redactor
         self._pending = ""
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler (Ctrl-C) runs in the main thread, possibly in the middle of
+        # the main thread's own write, and must be able to say why it quits and flush.
+        self._lock = threading.RLock()
 
     def write(self, text: str) -> int:
         with self._lock:
