@@ -140,6 +140,11 @@ def differs(desired: Mapping, live: Mapping) -> bool:
             return True
     for which in ("labels", "annotations"):
         want, have = _map(desired, which), _map(live, which)
+        # the usual case, decided in C: the same (but for the store stamp, never compared)
+        if want == have or (
+            ANNOTATION_STORE in have and {**want, ANNOTATION_STORE: have[ANNOTATION_STORE]} == have
+        ):
+            continue
         for key, value in want.items():
             if key != ANNOTATION_STORE and have.get(key, _MISSING) != value:
                 return True
@@ -298,10 +303,11 @@ def object_identity(obj: Mapping) -> Key:
     """(API group, kind, namespace, name): the version is not part of an object's identity
     (networking.istio.io/v1 and v1beta1 serve the same objects)."""
     kind = obj.get("kind")
-    name = _meta(obj).get("name")
+    metadata = _meta(obj)
+    name = metadata.get("name")
     if not isinstance(kind, str) or not kind or not isinstance(name, str) or not name:
         raise ValueError(f"object without kind or metadata.name: {_short(obj)}")
-    return (_group(str(obj.get("apiVersion") or "")), kind, str(_meta(obj).get("namespace") or ""), name)
+    return (_group(str(obj.get("apiVersion") or "")), kind, str(metadata.get("namespace") or ""), name)
 
 
 def _short(obj: Mapping) -> str:
