@@ -383,12 +383,16 @@ class ClusterClient:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def apply(self, body: Mapping, *, force: bool = False, dry_run: bool = False) -> dict:
+    def apply(
+        self, body: Mapping, *, force: bool = False, dry_run: bool = False, answer: bool = True
+    ) -> dict | None:
         """Server-side apply `body` (create or update) as field manager `tctl`; the server's answer.
 
         `force` takes over fields other managers own; `dry_run` sends `dryRun=All` (nothing is
-        persisted; the answer is the would-be object). Raises ApplyConflict (exit 5) on a
-        field-manager conflict, ClusterRequestError (exit 4) on other failures.
+        persisted; the answer is the would-be object). Without `answer` the server's answer is
+        not read into an object and None is returned: the executor, which sends one apply per
+        object, has no use for it. Raises ApplyConflict (exit 5) on a field-manager conflict,
+        ClusterRequestError (exit 4) on other failures.
         """
         resource, namespace, name = self._identify(body)
         what = _describe(resource.kind, namespace, name)
@@ -431,6 +435,7 @@ class ClusterClient:
             content_type=APPLY_PATCH,
             doing=f"applying {what}",
             check=check,
+            parse=answer,
         )
         with self._lock:
             if status == 201:
@@ -439,7 +444,7 @@ class ClusterClient:
                 (self._namespaces_pending if dry_run and status == 201 else self._namespaces_known).add(name)
             if not dry_run:
                 self.writes_sent += 1
-        return normalize(obj, resource.api_version, resource.kind, managed_fields=True)
+        return normalize(obj, resource.api_version, resource.kind, managed_fields=True) if answer else None
 
     def delete(
         self,
@@ -500,7 +505,11 @@ class ClusterClient:
                 with self._lock:
                     self._namespaces_known.add(name)
                 return False
-            self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, dry_run=dry_run)
+            self.apply(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                dry_run=dry_run,
+                answer=False,
+            )
             with self._lock:
                 self.namespaces_created.append(name)
             return True
@@ -568,11 +577,13 @@ class ClusterClient:
         content_type: str | None = None,
         doing: str,
         check: Callable[[ClusterRequestError], None] | None = None,
+        parse: bool = True,
     ) -> tuple[int, dict]:
         """Send one request, again as the retry policy says; (status, JSON body) of a 2xx answer.
 
         `doing` names the request in messages ("applying ServiceEntry ns/name"); `check` may turn
-        a failed answer into another error, or mark it retryable, before it is raised.
+        a failed answer into another error, or mark it retryable, before it is raised. Without
+        `parse` a 2xx answer's body is not decoded (the body returned is empty).
         Raises ClusterRequestError.
         """
         # json.dumps's default separators: an apply body is YAML too, and YAML 1.1 wants ": "
@@ -594,6 +605,8 @@ class ClusterClient:
                 if check is not None:
                     check(error)
                 raise error
+            if not parse:
+                return response.status, {}
             try:
                 data = json.loads(response.data or b"{}")
             except ValueError:

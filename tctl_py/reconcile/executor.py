@@ -405,7 +405,7 @@ def _write_cluster(
                     step.api_version, step.kind, step.namespace or None, step.name, dry_run=server_dry_run
                 )
             else:
-                client.apply(step.desired, force=step.force, dry_run=server_dry_run)
+                client.apply(step.desired, force=step.force, dry_run=server_dry_run, answer=False)
         except ConflictError as refused:
             result.outcome, result.refusal = Outcome.CONFLICT, refused.message
         except Exception as failure:  # noqa: BLE001 - the API failed (or a bug): this cluster stops
