@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from tctl_py.cli.common import err, out
+from tctl_py.cli.state import keep_until_exit
 
 if TYPE_CHECKING:
     from tctl_py.mesh import Finding
@@ -68,6 +69,7 @@ def reconcile_and_report(
             baseline=baseline,
             on_cluster=progress if chatty else None,
         )
+    keep_until_exit(rec)
     engine = rec.result
     assert engine is not None, "a reconcile of configuration computes the engine's result"
     report_findings(engine.findings, shown, warnings=chatty)

@@ -35,9 +35,18 @@ class GlobalOptions:
     debug: bool = False
     color: str = "auto"  # diffs in colour: auto (on a terminal, without NO_COLOR), always, never
     interrupt: Interrupt = field(default_factory=Interrupt)  # Ctrl-C/SIGTERM of this run (main sets it)
+    kept: list = field(default_factory=list)  # see keep_until_exit
 
 
 OPTIONS = GlobalOptions()
+
+
+def keep_until_exit(*objects: object) -> None:
+    """Keep `objects` alive to the end of this run: the process's own run ends without the
+    interpreter's teardown (`cli/app.py`), so what is not freed on the way out costs nothing.
+    Freeing a reconcile's objects one by one as the command returned took 30 ms of a 1 s no-op
+    apply of 20 clusters (4,078 objects). A run in-process (tests) lets go of them at its end."""
+    OPTIONS.kept.extend(objects)
 
 
 def takes_a_value(arg: str) -> bool:
