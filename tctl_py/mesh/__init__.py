@@ -10,18 +10,10 @@ and the changes it takes), `names` (every name, label and annotation), `findings
 codes).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import findings
 from .engine import KINDS, Exposed, compute
-from .incremental import (
-    WATCHED_KINDS,
-    Change,
-    ClusterRead,
-    ClusterRemoved,
-    ClusterUnreadable,
-    ConfigChanged,
-    Engine,
-    ObjectEvent,
-)
 from .model import ClusterState, Finding, GeneratedObject, MeshConfig, MeshResult
 from .names import (
     ANNOTATION_SOURCE,
@@ -59,3 +51,37 @@ __all__ = [
     "compute",
     "findings",
 ]
+
+if TYPE_CHECKING:
+    from .incremental import (
+        WATCHED_KINDS,
+        Change,
+        ClusterRead,
+        ClusterRemoved,
+        ClusterUnreadable,
+        ConfigChanged,
+        Engine,
+        ObjectEvent,
+    )
+
+# The incremental engine is the watch loop's: a one-shot command does not pay for its import.
+_INCREMENTAL = frozenset(
+    {
+        "WATCHED_KINDS",
+        "Change",
+        "ClusterRead",
+        "ClusterRemoved",
+        "ClusterUnreadable",
+        "ConfigChanged",
+        "Engine",
+        "ObjectEvent",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INCREMENTAL:
+        from . import incremental
+
+        return getattr(incremental, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
