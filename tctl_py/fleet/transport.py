@@ -11,9 +11,8 @@ Why not the official client's request path (`ApiClient.call_api` over urllib3 an
 http.client): measured against a TLS emulator on loopback, one apply request cost the client
 822 µs of CPU that way and 137 µs written straight to the socket (benchmarks: docs/performance.md).
 A first apply sends one request per object, so that difference is most of tctl's CPU, and on
-a machine whose cores are shared, of its time. The kubeconfig is still read by the official
-client (`fleet/connection.py`): its `Configuration` gives the server, TLS files, proxy and,
-through its refresh hook, the credentials of each request.
+a machine whose cores are shared, of its time. What to connect to and with which credentials
+comes from the context's `Endpoint` (`fleet/connection.py`).
 
 Failures are `TransportError`s saying what went wrong (`ConnectFailed` with a `reason`,
 `TLSFailed`, `ProxyRefused`, `ReadTimedOut`, `ConnectionBroken`, `BadHeader`); `fleet/client.py` turns them into
