@@ -428,6 +428,15 @@ class EmulatedFleet:
             for cluster in self.clusters.values():
                 await cluster._close()
                 await cluster.emulator.__aexit__(None, None, None)
+            # What is still pending (a dropped watch's stream waiting for its next change) ends
+            # here, as asyncio.run ends a loop: left to the garbage collector, it would run its
+            # clean-up on a closed loop.
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            if others:
+                await asyncio.wait(others, timeout=5)
+            await self._loop.shutdown_asyncgens()
 
         try:
             self.run(shutdown())
