@@ -78,7 +78,13 @@ def command(
     check_watch_options(options.debounce, options.resync, log_format)
     if not leader_elect:
         raise typer.Exit(
-            run_loop(options, log_format=log_format, metrics_addr=metrics_addr, health_addr=health_addr)
+            run_loop(
+                options,
+                doing="tctl controller",
+                log_format=log_format,
+                metrics_addr=metrics_addr,
+                health_addr=health_addr,
+            )
         )
     timings = LeaseTimings(lease_duration, renew_deadline, retry_period)
     elector = _elector(lease_cluster, lease_namespace, lease_name, identity, timings, WatchLog(log_format))
@@ -86,6 +92,7 @@ def command(
     try:
         code = run_loop(
             options,
+            doing="tctl controller",
             log_format=log_format,
             metrics_addr=metrics_addr,
             health_addr=health_addr,

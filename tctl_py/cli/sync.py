@@ -108,4 +108,10 @@ def _watch(
     options = LoopOptions(
         debounce=debounce, resync=resync, clusters=clusters or None, force_conflicts=force_conflicts
     )
-    return run_loop(options, log_format=log_format, metrics_addr=metrics_addr, health_addr=health_addr)
+    return run_loop(
+        options,
+        doing="tctl sync --watch",
+        log_format=log_format,
+        metrics_addr=metrics_addr,
+        health_addr=health_addr,
+    )

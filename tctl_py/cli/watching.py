@@ -4,10 +4,11 @@ requested stop (SIGINT/SIGTERM) as a clean exit."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
@@ -16,9 +17,11 @@ from tctl_py.errors import UsageError
 from tctl_py.reconcile.loop import LoopObserver
 
 if TYPE_CHECKING:
+    from tctl_py.mesh import MeshConfig
     from tctl_py.reconcile.executor import StepResult
     from tctl_py.reconcile.loop import LoopOptions, WriteGate
     from tctl_py.reconcile.metrics import Endpoints, Metrics
+    from tctl_py.reconcile.ownership import Ownership
     from tctl_py.store import ConfigStore
 
 LOG_FORMATS = ("text", "json")
@@ -29,14 +32,30 @@ class StoreSource:
     with its own connection), a thread waits in its `wait_for_change`: a watch on the custom
     resources for the Kubernetes store, `PRAGMA data_version` for SQLite (which any commit by
     another process changes); `version` is then the last token it saw, free to ask. Without one,
-    `version` asks the store's change token itself (cheap on SQLite only)."""
+    `version` asks the store's change token itself (cheap on SQLite only).
+
+    `writing` holds the store's reconcile lock while any of the loop's reconciles runs (they run
+    side by side, for different clusters: the first takes it, the last lets it go), on a store
+    `open_store()` opens for that, and reads the configuration there once it is held (a store
+    belongs to the thread that opened it, so each time on a new one)."""
 
     FOLLOW_S = 10.0  # how long one wait lasts before it starts again (a relist on Kubernetes)
 
     def __init__(
-        self, store: ConfigStore, follower: ConfigStore | None = None, stop: threading.Event | None = None
+        self,
+        store: ConfigStore,
+        follower: ConfigStore | None = None,
+        stop: threading.Event | None = None,
+        *,
+        open_store: Callable[[], ConfigStore],
+        doing: str = "tctl sync --watch",
     ) -> None:
         self.store = store
+        self.open_store = open_store
+        self.doing = doing
+        self._holders = 0  # reconciles in `writing` now
+        self._held: contextlib.ExitStack | None = None  # the lock, while they hold it
+        self._holding = threading.Lock()  # taking and letting go of the lock, one thread at a time
         self._token: str | None = None
         if follower is not None:
             seen = threading.Event()
@@ -67,10 +86,39 @@ class StoreSource:
         return self.store.change_token() if self._token is None else self._token
 
     def load(self):
-        from tctl_py.cli import meshview
+        return _configuration(self.store)
 
-        config = meshview.mesh_config(self.store)
-        return config, meshview.ownership(self.store, config)
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[tuple[MeshConfig, Ownership] | None]:
+        from tctl_py.errors import TctlError
+
+        with self._holding:  # while the first one waits for the lock, so do the others
+            if self._holders == 0:
+                with contextlib.ExitStack() as held:
+                    locker = held.enter_context(self.open_store())
+                    held.enter_context(locker.reconcile_lock(self.doing))
+                    self._held = held.pop_all()  # kept once it is held; let go if that failed
+            self._holders += 1
+        try:
+            try:
+                with self.open_store() as store:
+                    stored: tuple[MeshConfig, Ownership] | None = _configuration(store)
+            except TctlError:
+                stored = None  # the store cannot be read now: the loop keeps what it loaded
+            yield stored
+        finally:
+            with self._holding:
+                self._holders -= 1
+                if self._holders == 0 and self._held is not None:
+                    held, self._held = self._held, None
+                    held.close()
+
+
+def _configuration(store: ConfigStore) -> tuple[MeshConfig, Ownership]:
+    from tctl_py.cli import meshview
+
+    config = meshview.mesh_config(store)
+    return config, meshview.ownership(store, config)
 
 
 class WatchLog(LoopObserver):
@@ -143,6 +191,7 @@ def check_watch_options(debounce: float, resync: float, log_format: str) -> None
 def run_loop(
     options: LoopOptions,
     *,
+    doing: str,
     log_format: str,
     metrics_addr: str | None,
     health_addr: str | None,
@@ -151,6 +200,7 @@ def run_loop(
 ) -> int:
     """Run the loop on the store and fleet of the global options until SIGINT/SIGTERM; 0 then.
 
+    `doing`: the command, as other tctl commands waiting for the store's lock name its holder.
     `gate`: when the loop may write (default: always). `on_metrics`: given the metrics when
     there are any (the controller sets `tctl_leader`). `/readyz` answers 200 once every cluster
     was listed once: for the controller, the leader or a warm follower alike."""
@@ -189,7 +239,7 @@ def run_loop(
             with meshview.load_fleet(config) as fleet:
                 if options.clusters:
                     meshview.check_clusters(fleet, options.clusters)
-                source = StoreSource(store, open_store(), interrupt.stop)
+                source = StoreSource(store, open_store(), interrupt.stop, open_store=open_store, doing=doing)
                 loops.append(Loop(fleet, source, gate=gate, observer=Observers(observers), options=options))
                 loops[0].run(interrupt.stop)
     finally:

@@ -12,6 +12,10 @@ objects drifted, are planned and written through the one reconcile path (`execut
   planned, and nothing derived from it changes elsewhere (the plan keeps it, SPEC §3.3).
 - The configuration is read again when its store says it changed (`ConfigSource.version`,
   polled every `config_poll` seconds).
+- A reconcile holds the store's reconcile lock (`ConfigSource.writing`), as one-shot commands
+  do, and plans nothing if the configuration as stored is no longer the one it was given (a
+  command changed it while the reconcile waited): its clusters are planned again from the new
+  one. Planned from the old one, it could prune what the new one generates.
 - A reconcile runs in a thread of its own, and the clusters it is writing to are left out of
   later batches until it is over with them (each is released as soon as its own writes end):
   one slow or hung cluster never holds back the others, and no cluster is written by two
@@ -30,6 +34,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -57,6 +62,11 @@ class ConfigSource(Protocol):
     def load(self) -> tuple[MeshConfig, Ownership]:
         """The configuration and what a reconcile of it may prune."""
 
+    def writing(self) -> AbstractContextManager[tuple[MeshConfig, Ownership] | None]:
+        """Held around each reconcile: the store's reconcile lock, which one-shot commands
+        (`apply`, `sync`, `delete`) hold from reading the configuration to their last write.
+        Gives what `load` would give once it is held (None if the store cannot be read)."""
+
 
 class WriteGate(Protocol):
     """Whether the loop may write to clusters now (the controller: while it holds the Lease)."""
@@ -76,9 +86,10 @@ class _Reconciled:
     """A reconcile running in its own thread ended."""
 
     targets: tuple[str, ...]
-    rec: Reconciliation | None  # None: it raised `error` (a bug)
+    rec: Reconciliation | None  # None: it raised `error` (a bug), or was `stale`
     seconds: float
     error: str = ""
+    stale: bool = False  # the stored configuration was not the loop's: nothing was planned
 
 
 class AlwaysWrite:
@@ -468,17 +479,30 @@ class Loop:
         def work() -> None:
             started = time.perf_counter()
             try:
-                rec = reconcile(
-                    config,
-                    self.fleet,
-                    ownership=ownership,
-                    write=True,
-                    clusters=targets,
-                    result=result,
-                    force_conflicts=self.options.force_conflicts,
-                    managed=managed,
-                    may_write=self.gate.may_write,
-                    on_cluster=written,
+                # Planned from the configuration a one-shot command may have changed meanwhile,
+                # a reconcile could prune what the new one generates: it plans only while no
+                # such command runs, and only from the configuration as stored.
+                with self.source.writing() as stored:
+                    if stored is not None and stored != (config, ownership):
+                        self._events.put(
+                            _Reconciled(tuple(targets), None, time.perf_counter() - started, stale=True)
+                        )
+                        return
+                    rec = reconcile(
+                        config,
+                        self.fleet,
+                        ownership=ownership,
+                        write=True,
+                        clusters=targets,
+                        result=result,
+                        force_conflicts=self.options.force_conflicts,
+                        managed=managed,
+                        may_write=self.gate.may_write,
+                        on_cluster=written,
+                    )
+            except TctlError as error:  # e.g. the store's lock could not be taken: tried again
+                self._events.put(
+                    _Reconciled(tuple(targets), None, time.perf_counter() - started, error.message)
                 )
             except Exception as bug:  # noqa: BLE001 - reported, and its clusters tried again
                 self._events.put(_Reconciled(tuple(targets), None, time.perf_counter() - started, repr(bug)))
@@ -492,6 +516,12 @@ class Loop:
 
     def _reconciled(self, done: _Reconciled) -> None:
         """A reconcile's end, told in the loop's thread: its writes, failures and retries."""
+        if done.stale:  # the configuration is read again now, and the clusters planned from it
+            self._version = _STALE
+            self._dirty.update(done.targets)
+            self._debouncer.add(self.clock())
+            self.observer.reconciled(list(done.targets), "stale", done.seconds)
+            return
         self.reconciles += 1
         rec = done.rec
         failed = dict.fromkeys(done.targets, done.error) if rec is None else rec.failed
@@ -508,6 +538,9 @@ class Loop:
                 self._failures.pop(name, None)
         verdict = "error" if failed else "conflict" if rec is not None and rec.conflicts else "success"
         self.observer.reconciled(list(done.targets), verdict, done.seconds)
+
+
+_STALE = object()  # a version no store gives: the configuration is read again
 
 
 def _identity(body: dict) -> tuple[str, str, str]:

@@ -80,6 +80,7 @@ class Recorder:
         self.states: list[tuple[str, str]] = []
         self.writes: list[tuple[str, str, str, str]] = []
         self.reconciles: list[tuple[str, ...]] = []
+        self.verdicts: list[str] = []  # of each reconcile: success, conflict, error or stale
         recorder = self
 
         class Observer(LoopObserver):
@@ -92,6 +93,7 @@ class Recorder:
 
             def reconciled(self, clusters, result, seconds) -> None:
                 recorder.reconciles.append(tuple(clusters))
+                recorder.verdicts.append(result)
 
         self.observer = Observer()
 
@@ -100,18 +102,20 @@ class Running:
     """A loop running in a thread on the test's store and emulated fleet."""
 
     def __init__(self, fleet: EmulatedFleet, store: Path, gate=None, **options) -> None:
+        from tctl_py.cli import meshview
         from tctl_py.cli.watching import StoreSource
         from tctl_py.fleet.loader import FleetOptions, load_fleet
         from tctl_py.reconcile.loop import Loop, LoopOptions
         from tctl_py.store import Store
 
-        declared = [c["metadata"]["name"] for c in StoreSource(Store(store)).load()[0].clusters]
+        with Store(store) as opened:
+            declared = [c["metadata"]["name"] for c in meshview.mesh_config(opened).clusters]
         self.fleet = load_fleet(FleetOptions(kubeconfig=str(fleet.directory / "kubeconfig.yaml")), declared)
         self.recorder = Recorder()
         self.stop = threading.Event()
         self.loop = Loop(
             self.fleet,
-            StoreSource(Store(store)),  # opened in the loop's thread
+            StoreSource(Store(store), open_store=lambda: Store(store)),  # opened in the loop's thread
             observer=self.recorder.observer,
             gate=gate,
             options=LoopOptions(**{"debounce": 0.2, **options}),
@@ -558,3 +562,36 @@ def test_sync_watch_logs_json_serves_metrics_and_health_and_exits_0_on_sigterm(f
         assert time.monotonic() - started < 10
     finally:
         watching.kill()
+
+
+def test_the_loop_waits_for_a_command_that_holds_the_store_then_plans_from_what_it_stored(
+    fleet, running, store, tctl, tmp_path
+) -> None:
+    """A one-shot command (here: this test) holds the store's reconcile lock from reading the
+    configuration to its last write. Meanwhile the loop writes nothing; and a reconcile that
+    waited for the lock with the configuration the command then changed plans nothing from it
+    (it could prune what the new one generates): it is planned again from what was stored."""
+    from tctl_py.store import Store
+
+    entry = shadow("cluster-1", "details")
+    setting = (CONFIG / "bookinfo-settings.yaml").read_text()
+    changed = tmp_path / "bookinfo-settings.yaml"
+    changed.write_text(setting.replace("trafficMode: REQUIRED", "trafficMode: OPTIONAL"))
+    assert changed.read_text() != setting
+    with Store(store) as other, other.reconcile_lock("tctl apply (a test)"):
+        with user_client(fleet, "cluster-2") as api:
+            from kubernetes import client
+
+            client.CustomObjectsApi(api).delete_namespaced_custom_object(
+                "networking.istio.io", "v1", "bookinfo", "workloadentries", entry
+            )
+        reset(fleet)  # that delete is not the loop's
+        settled(fleet)  # the loop would have put it back by now, were the store not held
+        assert write_requests(fleet) == dict.fromkeys(CLUSTERS, 0)
+        assert fleet["cluster-2"].get("WorkloadEntry", entry, "bookinfo") is None
+        stored = tctl("apply", "--no-sync", "-f", str(changed))  # --no-sync takes no lock
+        assert stored.exit_code == 0, stored.stderr
+    eventually(lambda: fleet["cluster-2"].get("WorkloadEntry", entry, "bookinfo"), "the entry recreated")
+    assert "stale" in running.recorder.verdicts, running.recorder.verdicts
+    settled(fleet)
+    assert write_requests(fleet)["cluster-1"] == write_requests(fleet)["cluster-3"] == 0
