@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import traceback
 from typing import Optional
 
 import typer
@@ -242,15 +243,11 @@ def _run(args: list[str]) -> int:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except TctlError as error:
         if OPTIONS.debug:
-            import traceback
-
             traceback.print_exc()
         _report(error)
         return int(error.exit_code)
     except Exception as error:  # noqa: BLE001 - a bug: say so plainly, keep the traceback behind --debug
         if OPTIONS.debug:
-            import traceback
-
             traceback.print_exc()
         sys.stderr.write(
             f"error: internal error: {type(error).__name__}: {error}\n"
