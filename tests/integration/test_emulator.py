@@ -41,9 +41,16 @@ def api(emulated: EmulatedFleet, cluster: EmulatedCluster) -> Iterator[client.Ap
         yield api_client
 
 
+def discovering(api: client.ApiClient, tmp_path) -> dynamic.DynamicClient:
+    """A dynamic client with a discovery cache of its own: by default the client caches it in
+    the temporary folder under the server's address, and an earlier test's cluster may have
+    served other kinds on the same port."""
+    return dynamic.DynamicClient(api, cache_file=str(tmp_path / f"discovery-{id(api)}.json"))
+
+
 @pytest.fixture
-def dr(api):
-    return dynamic.DynamicClient(api).resources.get(
+def dr(api, tmp_path):
+    return discovering(api, tmp_path).resources.get(
         api_version="networking.istio.io/v1", kind="DestinationRule"
     )
 
@@ -61,14 +68,14 @@ def managed_dr(name: str, host: str, **spec) -> dict:
     }
 
 
-def test_discovery_serves_istio_kinds(dr, api, emulated):
+def test_discovery_serves_istio_kinds(dr, api, emulated, tmp_path):
     assert (dr.kind, dr.name, dr.namespaced) == ("DestinationRule", "destinationrules", True)
     groups = client.ApisApi(api).get_api_versions()
     assert "networking.istio.io" in [g.name for g in groups.groups]
     plain = emulated.add_cluster("plain", istio=False)
     config = load_kubeconfig(str(emulated.write_kubeconfig()))
     with client.ApiClient(configuration_for(config, "plain")) as other, pytest.raises(ResourceNotFoundError):
-        dynamic.DynamicClient(other).resources.get(
+        discovering(other, tmp_path).resources.get(
             api_version="networking.istio.io/v1", kind="DestinationRule"
         )
     assert plain.running
@@ -318,7 +325,7 @@ def test_faults_counts_and_tokens(emulated, api, cluster):
     assert refused.value.status == 401
 
 
-def test_a_custom_resource_definition_serves_its_resource_until_deleted(api, cluster):
+def test_a_custom_resource_definition_serves_its_resource_until_deleted(api, cluster, tmp_path):
     size = {"type": "integer"}
     schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": size}}}}
     widgets = {
@@ -339,7 +346,7 @@ def test_a_custom_resource_definition_serves_its_resource_until_deleted(api, clu
     assert extensions.read_custom_resource_definition("widgets.example.com").status.conditions[-1].type == (
         "Established"
     )
-    resource = dynamic.DynamicClient(api).resources.get(api_version="example.com/v1", kind="Widget")
+    resource = discovering(api, tmp_path).resources.get(api_version="example.com/v1", kind="Widget")
     assert (resource.name, resource.namespaced, resource.short_names) == ("widgets", True, ["wd"])
     custom = client.CustomObjectsApi(api)
     body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 3}}
