@@ -216,11 +216,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = streams
-        gc.enable()
     if argv is None:  # the process's own run (tests call main(argv) and catch SystemExit)
         # Output flushed and exit handlers run, the interpreter's teardown is skipped: freeing a
         # large run's objects one by one took 0.03-0.04 s of a 1.2 s no-op apply of 20 clusters.
+        # The collector stays off: its first pass would visit every object the run made, all
+        # still tracked as young (0.04 s after a 20-cluster no-op apply).
         exit_now(code)
+    gc.enable()
     OPTIONS.kept.clear()
     sys.exit(code)
 
