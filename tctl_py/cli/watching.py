@@ -5,6 +5,7 @@ requested stop (SIGINT/SIGTERM) as a clean exit."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import sys
 import threading
@@ -220,6 +221,11 @@ def run_loop(
     health_at = parse_address(health_addr, "--health-addr") if health_addr else None
     interrupt = OPTIONS.interrupt
     interrupt.stops_cleanly()  # from now on a signal asks the loop to stop
+    # One-shot commands run without the cyclic collector (cli/app.py); a loop that runs for days
+    # needs it for its reference cycles (exceptions, sockets). What start-up built is frozen out
+    # of its passes.
+    gc.freeze()
+    gc.enable()
     observers: list[LoopObserver] = [WatchLog(log_format)]
     metrics: Metrics | None = None
     if metrics_at:

@@ -25,9 +25,20 @@ class Metrics(LoopObserver):
     """The metrics SPEC §9 names, updated from what the loop reports."""
 
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import (
+            CollectorRegistry,
+            Counter,
+            Gauge,
+            GCCollector,
+            Histogram,
+            PlatformCollector,
+            ProcessCollector,
+        )
 
         self.registry = CollectorRegistry(auto_describe=True)
+        # the process_* and python_* series every Prometheus client exports by default
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=self.registry)
         self.reconciles = Counter(
             "tctl_reconcile",
             "Reconciles, by result (success, conflict, error).",

@@ -8,6 +8,7 @@ condition with a deadline: no fixed sleeps, no timed assertions.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -554,6 +555,8 @@ def test_sync_watch_logs_json_serves_metrics_and_health_and_exits_0_on_sigterm(f
             'tctl_managed_objects{cluster="cluster-2",kind="WorkloadEntry"}',
             'tctl_writes_total{cluster="cluster-2",verb="create"}',
             "tctl_leader 1.0",
+            "process_resident_memory_bytes",
+            "python_gc_collections_total",
         ):
             assert name in text, name
         started = time.monotonic()
@@ -595,3 +598,26 @@ def test_the_loop_waits_for_a_command_that_holds_the_store_then_plans_from_what_
     assert "stale" in running.recorder.verdicts, running.recorder.verdicts
     settled(fleet)
     assert write_requests(fleet)["cluster-1"] == write_requests(fleet)["cluster-3"] == 0
+
+
+def test_the_loop_runs_with_the_cyclic_garbage_collector(fleet, applied, store, tctl) -> None:
+    """One-shot commands switch the collector off (they build large acyclic trees, then exit); a
+    loop that runs for days must collect its reference cycles."""
+    from tctl_py.cli.state import OPTIONS
+
+    before = OPTIONS.interrupt
+    seen: list[bool] = []
+
+    def look_then_stop() -> None:
+        started = lambda: OPTIONS.interrupt is not before and OPTIONS.interrupt.clean_stop  # noqa: E731
+        eventually(started, "the loop started")
+        time.sleep(0.3)
+        seen.append(gc.isenabled())
+        OPTIONS.interrupt.stop.set()
+
+    looking = threading.Thread(target=look_then_stop)
+    looking.start()
+    ran = tctl("sync", "--watch")
+    looking.join()
+    assert ran.exit_code == 0, ran.stderr
+    assert seen == [True]
