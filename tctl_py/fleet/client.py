@@ -38,13 +38,13 @@ locked. `kubernetes` is imported only for a user with an exec plugin or an auth 
 from __future__ import annotations
 
 import builtins
-import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tctl_py.errors import ClusterError, ConflictError, ExitCode, TctlError
+from tctl_py.fleet import wirejson
 from tctl_py.fleet.connection import _first_line, endpoint_for
 from tctl_py.fleet.kubeconfig import Kubeconfig
 from tctl_py.fleet.objects import (
@@ -586,8 +586,7 @@ class ClusterClient:
         `parse` a 2xx answer's body is not decoded (the body returned is empty).
         Raises ClusterRequestError.
         """
-        # json.dumps's default separators: an apply body is YAML too, and YAML 1.1 wants ": "
-        payload = None if body is None else json.dumps(body).encode()
+        payload = None if body is None else wirejson.dumps(body)
 
         def once() -> tuple[int, dict]:
             timeouts = request_timeouts(self.request_timeout, self.budget, self.server, doing)
@@ -608,7 +607,7 @@ class ClusterClient:
             if not parse:
                 return response.status, {}
             try:
-                data = json.loads(response.data or b"{}")
+                data = wirejson.loads(response.data or b"{}")
             except ValueError:
                 raise ClusterRequestError(
                     f"{self.server} answered {doing} with something that is not JSON", status=response.status
@@ -735,7 +734,7 @@ def status_error(status: int, reason: str, data: bytes, server: str, doing: str)
     detail = ""
     status_body: dict = {}
     try:
-        body = json.loads(data or b"{}")
+        body = wirejson.loads(data or b"{}")
         if isinstance(body, dict):
             detail = str(body.get("message") or "")
             status_body = body

@@ -25,13 +25,13 @@ Requests go through `ClusterClient` (`fleet/client.py`).
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tctl_py.errors import TctlError
+from tctl_py.fleet import wirejson
 from tctl_py.fleet.client import ClusterClient, ClusterRequestError, status_error
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
@@ -364,7 +364,7 @@ class ClusterInformer:
         delivered = False
         try:
             for line in stream.lines():
-                event = json.loads(line)
+                event = wirejson.loads(line)
                 kind, obj = event.get("type"), event.get("object") or {}
                 if kind == "ERROR":
                     code = obj.get("code")
