@@ -6,9 +6,9 @@ and IngressGateway installs:
 - `observe`: read what tctl owns in each cluster (and whatever holds a name it needs);
 - `desired`: what the engine generates for the clusters asked about;
 - `plan` (`tctl_py.reconcile.plan`, pure): one `Step` per object;
-- `act`: carry out the write steps, clusters in parallel, and within a cluster phase by phase
-  (`KIND_ORDER`: the Namespace before what goes in it, DestinationRules before WorkloadEntries;
-  prunes in the reverse order), at most `--concurrency` writes at once within a phase.
+- `act`: carry out the write steps, clusters in parallel, and within a cluster wave by wave
+  (`write_wave`: the Namespace before what goes in it, DestinationRules before WorkloadEntries;
+  prunes in the reverse order), at most `--concurrency` writes at once within a wave.
 
 Each step ends as a `StepResult` with its `Outcome`. The work goes through the `Fleet`'s clients
 (`tctl_py.fleet`); nothing here prints, and `kubernetes` is never imported here.
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from tctl_py.errors import ConflictError, TctlError
 from tctl_py.fleet.parallel import run_bounded, run_per_cluster
-from tctl_py.reconcile.plan import Step, object_identity, plan, plan_installs, plan_uninstalls, step_order
+from tctl_py.reconcile.plan import Step, object_identity, plan, plan_installs, plan_uninstalls, write_wave
 
 if TYPE_CHECKING:
     from tctl_py.fleet.loader import Fleet
@@ -337,8 +337,8 @@ def act(
 ) -> None:
     """Carry out each cluster's write steps (setting their outcomes), clusters in parallel.
 
-    Within a cluster, phase by phase in plan order (one kind at a time: see `step_order`), at
-    most `fleet.options.concurrency` writes at once within a phase. A refused object (a
+    Within a cluster, wave by wave in plan order (see `write_wave`), at most
+    `fleet.options.concurrency` writes at once within a wave. A refused object (a
     conflict) does not stop its cluster; an API failure stops it: writes in flight finish, no
     other starts, and the steps left are failed. Once the fleet's `interrupt.stop` is set
     (Ctrl-C, SIGTERM), or `may_write` says no (a controller that lost its Lease), no cluster
@@ -418,8 +418,8 @@ def _write_cluster(
     def proceed() -> bool:
         return not failures and not halted()
 
-    phases = itertools.groupby(range(len(results)), key=lambda i: step_order(results[i].step)[:3])
-    for _, indices in phases:
+    waves = itertools.groupby(range(len(results)), key=lambda i: write_wave(results[i].step))
+    for _, indices in waves:
         if not proceed():
             break
         run_bounded(list(indices), write, limit=fleet.options.concurrency, proceed=proceed)

@@ -291,6 +291,9 @@ def sync_status(step: Step) -> SyncState:
 # in it, objects tctl does not own included).
 KIND_ORDER = ("Namespace", "Gateway", "ServiceEntry", "DestinationRule", "WorkloadEntry")
 _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
+# What must be written before what, as waves: a wave's writes go out together. Gateways and
+# ServiceEntries depend on nothing but their Namespace, so they go with the DestinationRules.
+_WAVE = {"Namespace": 0, "Gateway": 1, "ServiceEntry": 1, "DestinationRule": 1, "WorkloadEntry": 2}
 
 Key = tuple[str, str, str, str]  # API group, kind, namespace, name
 
@@ -323,6 +326,18 @@ def step_order(step: Step) -> tuple:
     if step.action in REMOVALS:
         return (1, -rank, "" if step.kind in _RANK else step.kind, step.namespace, step.name, group)
     return (0, rank, "" if step.kind in _RANK else step.kind, step.namespace, step.name, group)
+
+
+def write_wave(step: Step) -> tuple:
+    """The wave of a cluster's writes `step` goes out in; steps in `step_order` have their
+    waves in order. Creates and updates: the Namespaces; then the Gateways, ServiceEntries and
+    DestinationRules; then the WorkloadEntries; then other kinds, kind by kind. Prunes after
+    them, in reverse: WorkloadEntries first."""
+    wave = _WAVE.get(step.kind, len(set(_WAVE.values())))
+    other = "" if step.kind in _WAVE else step.kind
+    if step.action in REMOVALS:
+        return (1, -wave, other)
+    return (0, wave, other)
 
 
 def _step(

@@ -7,6 +7,7 @@ nothing), no write to objects tctl does not own, deterministic order, order of p
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import random
 
@@ -28,6 +29,7 @@ from tctl_py.reconcile.plan import (
     merged,
     origins,
     sync_status,
+    write_wave,
 )
 
 ISTIO = "networking.istio.io/v1"
@@ -714,6 +716,14 @@ def test_order_is_deterministic_and_phased(scenario, rng):
     assert kinds == sorted(kinds, key=KIND_ORDER.index)
     prunes = [s.kind for s in steps if s.action is Action.DELETE]
     assert prunes == sorted(prunes, key=KIND_ORDER.index, reverse=True)
+    # the executor writes wave by wave, each wave a run of consecutive steps
+    waves = [write_wave(s) for s in steps]
+    assert waves == sorted(waves)
+    for before, after in itertools.combinations(steps, 2):
+        if write_wave(before) == write_wave(after) and before.kind != after.kind:
+            # in one wave only kinds that depend on neither: never a Namespace, never a
+            # DestinationRule with a WorkloadEntry
+            assert {before.kind, after.kind} <= {"Gateway", "ServiceEntry", "DestinationRule"}
 
 
 def test_a_namespace_someone_else_made_is_used_not_a_conflict():
