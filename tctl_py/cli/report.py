@@ -195,26 +195,31 @@ class Reporter:
         from tctl_py.reconcile.executor import Outcome
 
         suffix = self._suffix(live)
+        entries = self.output != "text"  # the document of -o json|yaml lists every step
         lines: list[str] = []
         for result in rec.results:
             step = result.step
-            self._steps.append(
-                _step_entry(
-                    step.cluster,
-                    step.kind,
-                    step.namespace or None,
-                    step.name,
-                    step.action.value,
-                    result.outcome.value,
-                    result.reason,
+            if entries:
+                self._steps.append(
+                    _step_entry(
+                        step.cluster,
+                        step.kind,
+                        step.namespace or None,
+                        step.name,
+                        step.action.value,
+                        result.outcome.value,
+                        result.reason,
+                    )
                 )
-            )
             if result.outcome is Outcome.OWNED_ELSEWHERE and not self.verbose:
                 continue  # a note says how many; -v lists them
-            self._counts.setdefault(step.cluster, Counter())[result.outcome] += 1
+            counted = self._counts.get(step.cluster)
+            if counted is None:
+                counted = self._counts[step.cluster] = Counter()
+            counted[result.outcome] += 1
             if step.writes:
                 self._suffixes[step.cluster] = suffix
-            if result.outcome is Outcome.UNCHANGED and not self.verbose:
+            if not self.text or (result.outcome is Outcome.UNCHANGED and not self.verbose):
                 continue
             kind = kinds.by_kind(step.kind)
             # as kubectl names objects in a cluster: with their API group (core ones have none)
@@ -225,7 +230,7 @@ class Reporter:
             if result.reason:
                 line += f": {result.reason}"
             lines.append(line + "\n")
-        if self.text:
+        if lines:
             out("".join(lines))
 
     def _suffix(self, live: bool) -> str:
