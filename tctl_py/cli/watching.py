@@ -189,6 +189,15 @@ def check_watch_options(debounce: float, resync: float, log_format: str) -> None
         raise UsageError(f'--log-format must be "text" or "json", not "{log_format}"')
 
 
+class _FreezeWhenReady(LoopObserver):
+    """Once the loop is ready, what it holds (the clusters' listed objects, the engine's
+    result) is left out of the collector's passes: they went through every one of those objects
+    and delayed reconciles. Frozen objects are still freed when nothing refers to them."""
+
+    def ready(self) -> None:
+        gc.freeze()
+
+
 def run_loop(
     options: LoopOptions,
     *,
@@ -222,11 +231,9 @@ def run_loop(
     interrupt = OPTIONS.interrupt
     interrupt.stops_cleanly()  # from now on a signal asks the loop to stop
     # One-shot commands run without the cyclic collector (cli/app.py); a loop that runs for days
-    # needs it for its reference cycles (exceptions, sockets). What start-up built is frozen out
-    # of its passes.
-    gc.freeze()
+    # needs it for its reference cycles (exceptions, sockets).
     gc.enable()
-    observers: list[LoopObserver] = [WatchLog(log_format)]
+    observers: list[LoopObserver] = [WatchLog(log_format), _FreezeWhenReady()]
     metrics: Metrics | None = None
     if metrics_at:
         from tctl_py.reconcile.metrics import Metrics

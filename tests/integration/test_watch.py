@@ -602,18 +602,22 @@ def test_the_loop_waits_for_a_command_that_holds_the_store_then_plans_from_what_
 
 def test_the_loop_runs_with_the_cyclic_garbage_collector(fleet, applied, store, tctl) -> None:
     """One-shot commands switch the collector off (they build large acyclic trees, then exit); a
-    loop that runs for days must collect its reference cycles."""
+    loop that runs for days must collect its reference cycles. What it holds once ready is
+    frozen out of the collector's passes."""
     from tctl_py.cli.state import OPTIONS
 
     before = OPTIONS.interrupt
+    gc.unfreeze()
     seen: list[bool] = []
 
     def look_then_stop() -> None:
         started = lambda: OPTIONS.interrupt is not before and OPTIONS.interrupt.clean_stop  # noqa: E731
-        eventually(started, "the loop started")
-        time.sleep(0.3)
-        seen.append(gc.isenabled())
-        OPTIONS.interrupt.stop.set()
+        try:
+            eventually(started, "the loop started")
+            eventually(lambda: gc.get_freeze_count() > 0, "what the ready loop holds frozen")
+            seen.append(gc.isenabled())
+        finally:
+            OPTIONS.interrupt.stop.set()
 
     looking = threading.Thread(target=look_then_stop)
     looking.start()
