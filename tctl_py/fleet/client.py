@@ -5,8 +5,8 @@
 answer or the failure to a `ClusterRequestError`, retry), and typed operations on top of it:
 `list` (page by page), `get`, `apply`, `delete`, `watch` (a stream), and `read_state` (what the
 engine reads of a cluster). The context's `Endpoint` (`fleet/connection.py`, read as kubectl
-reads a kubeconfig) gives each request its credentials. Requests are built by hand so the wire is exactly what the
-API server expects:
+reads a kubeconfig) gives each request its credentials. Requests are built by hand so the wire
+is exactly what the API server expects:
 
 - list: `GET <collection>?limit=500[&continue=...][&labelSelector=...]`, the raw JSON decoded as
   `kubectl get -o yaml` shows it (camelCase keys, no `None`-filled fields; faster than models).

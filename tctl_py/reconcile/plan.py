@@ -294,6 +294,7 @@ _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 # What must be written before what, as waves: a wave's writes go out together. Gateways and
 # ServiceEntries depend on nothing but their Namespace, so they go with the DestinationRules.
 _WAVE = {"Namespace": 0, "Gateway": 1, "ServiceEntry": 1, "DestinationRule": 1, "WorkloadEntry": 2}
+_OTHER_WAVE = max(_WAVE.values()) + 1  # kinds tctl does not generate (IngressGateway installs)
 
 Key = tuple[str, str, str, str]  # API group, kind, namespace, name
 
@@ -333,7 +334,7 @@ def write_wave(step: Step) -> tuple:
     waves in order. Creates and updates: the Namespaces; then the Gateways, ServiceEntries and
     DestinationRules; then the WorkloadEntries; then other kinds, kind by kind. Prunes after
     them, in reverse: WorkloadEntries first."""
-    wave = _WAVE.get(step.kind, len(set(_WAVE.values())))
+    wave = _WAVE.get(step.kind, _OTHER_WAVE)
     other = "" if step.kind in _WAVE else step.kind
     if step.action in REMOVALS:
         return (1, -wave, other)
