@@ -212,11 +212,9 @@ class ClusterClient:
     not tried again and backoff pauses end (requests in flight still finish or time out).
     `retry` says how failed requests are sent again and `sleep` replaces its pauses (tests).
     `connections`: connections kept open to the server, at least the requests sent at once.
-    For a summary:
-    `writes_sent` counts the writes the server accepted (dry runs excluded); `created` names the
-    objects an apply created (201; in a dry run: would create), `namespaces_created` the
-    namespaces created (or would be); `unvalidated` the dry-run objects not sent because their
-    namespace does not exist yet.
+    For a summary: `created` names the objects an apply created (201; in a dry run: would
+    create), `namespaces_created` the namespaces created (or would be); `unvalidated` the
+    dry-run objects not sent because their namespace does not exist yet.
     Raises ClusterError if the context cannot be turned into a client configuration.
     """
 
@@ -253,7 +251,6 @@ class ClusterClient:
         self.retry = retry
         self.field_manager = field_manager
         self.auto_namespaces = frozenset(auto_namespaces)
-        self.writes_sent = 0
         self.created: list[str] = []
         self.namespaces_created: list[str] = []
         self.unvalidated: list[str] = []
@@ -442,8 +439,6 @@ class ClusterClient:
                 self.created.append(what)
             if resource is NAMESPACES:  # remembered, so objects in it need not ask again
                 (self._namespaces_pending if dry_run and status == 201 else self._namespaces_known).add(name)
-            if not dry_run:
-                self.writes_sent += 1
         return normalize(obj, resource.api_version, resource.kind, managed_fields=True) if answer else None
 
     def delete(
@@ -486,9 +481,6 @@ class ClusterClient:
             if error.status == 404:
                 return False
             raise
-        if not dry_run:
-            with self._lock:
-                self.writes_sent += 1
         return True
 
     def ensure_namespace(self, name: str, *, dry_run: bool = False) -> bool:

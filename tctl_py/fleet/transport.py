@@ -227,9 +227,8 @@ class _Connection:
 class Transport:
     """Requests to one server over pooled keep-alive connections (see the module's docstring).
 
-    `tls` is re-read before each request (a callable), so credentials an exec plugin renews,
-    as files, take effect: when they change, pooled connections are dropped. `idle` connections
-    at most are kept for reuse; more may be open at once, one per request in flight.
+    `tls`: the kubeconfig's TLS settings, loaded into one SSL context on first use. `idle`
+    connections at most are kept for reuse; more may be open at once, one per request in flight.
     """
 
     def __init__(
@@ -253,16 +252,6 @@ class Transport:
         self._closed = False
 
     # -- settings -------------------------------------------------------------------------------
-
-    def use_tls(self, tls: TLSSettings) -> None:
-        """New TLS settings (renewed credentials): later connections use them; pooled ones go."""
-        with self._lock:
-            if tls == self._tls:
-                return
-            self._tls, self._context = tls, None
-            stale, self._pool = self._pool, []
-        for connection in stale:
-            connection.close()
 
     def _ssl_context(self) -> ssl.SSLContext:
         with self._lock:

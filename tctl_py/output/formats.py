@@ -16,11 +16,6 @@ class OutputFormat:
     template: tuple = ()  # jsonpath: the compiled template
     columns: tuple = field(default=())  # custom-columns: (header, path) pairs
 
-    @property
-    def tabular(self) -> bool:
-        """Printed as a table of cells (a person reads it), not as documents."""
-        return self.name in ("table", "wide", "custom-columns")
-
 
 def parse_output(text: str, choices: tuple[str, ...] = CHOICES) -> OutputFormat:
     """The format `-o text` names, among `choices` (how they are listed in errors); a usage error

@@ -121,10 +121,6 @@ def in_subtree(fqn: str, root: str) -> bool:
     return fqn == root or fqn.startswith(root + "/")
 
 
-def parent_first(fqns: Sequence[str]) -> list[str]:
-    return sorted(fqns, key=lambda f: (depth(f), f))
-
-
 def children_first(fqns: Sequence[str]) -> list[str]:
     return sorted(fqns, key=lambda f: (-depth(f), f))
 
