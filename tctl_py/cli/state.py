@@ -60,6 +60,19 @@ def hoist_global_options(args: list[str]) -> list[str]:
     Also spells a bare `--dry-run` as `--dry-run=client`, as kubectl does, since the option
     takes an optional value. Nothing after `--` is touched.
     """
+    hoisted, rest = _split_global_options(args)
+    return hoisted + rest
+
+
+def command_name(args: list[str]) -> str | None:
+    """The command `args` run (`apply` of `tctl --fleet D apply -f x`), None when they name none
+    first (`tctl --help`, `tctl`)."""
+    rest = _split_global_options(args)[1]
+    return rest[0] if rest and not rest[0].startswith("-") else None
+
+
+def _split_global_options(args: list[str]) -> tuple[list[str], list[str]]:
+    """(the global options with their values, the rest in order)."""
     hoisted: list[str] = []
     rest: list[str] = []
     index = 0
@@ -82,4 +95,4 @@ def hoist_global_options(args: list[str]) -> list[str]:
         else:
             rest.append(arg)
         index += 1
-    return hoisted + rest
+    return hoisted, rest
