@@ -71,10 +71,16 @@ def clean(live: Mapping) -> dict:
     dicts; deeper values are shared with `live` (plans only read them), which keeps planning a
     large fleet cheap.
     """
-    result = {key: value for key, value in live.items() if key not in SERVER_FIELDS}
+    # copies with keys popped: half the time of filtering comprehensions (a no-op plans 4,000)
+    result = dict(live)
+    for key in SERVER_FIELDS:
+        result.pop(key, None)
     metadata = live.get("metadata")
-    if isinstance(metadata, Mapping):
-        result["metadata"] = {key: value for key, value in metadata.items() if key not in SERVER_METADATA}
+    if type(metadata) is dict or isinstance(metadata, Mapping):
+        kept = dict(metadata)
+        for key in SERVER_METADATA:
+            kept.pop(key, None)
+        result["metadata"] = kept
     return result
 
 
@@ -138,8 +144,13 @@ def differs(desired: Mapping, live: Mapping) -> bool:
     for key, value in desired.items():
         if key not in _NOT_CONTENT and value != live.get(key):
             return True
+    desired_meta, live_meta = _meta(desired), _meta(live)
     for which in ("labels", "annotations"):
-        want, have = _map(desired, which), _map(live, which)
+        want, have = desired_meta.get(which), live_meta.get(which)
+        if type(want) is not dict:
+            want = want if isinstance(want, Mapping) else _EMPTY
+        if type(have) is not dict:
+            have = have if isinstance(have, Mapping) else _EMPTY
         # the usual case, decided in C: the same (but for the store stamp, never compared)
         if want == have or (
             ANNOTATION_STORE in have and {**want, ANNOTATION_STORE: have[ANNOTATION_STORE]} == have
@@ -306,6 +317,23 @@ def _group(api_version: str) -> str:
 def object_identity(obj: Mapping) -> Key:
     """(API group, kind, namespace, name): the version is not part of an object's identity
     (networking.istio.io/v1 and v1beta1 serve the same objects)."""
+    metadata = obj.get("metadata")
+    if type(metadata) is dict:  # the usual shape, decided without the checks below
+        kind, name = obj.get("kind"), metadata.get("name")
+        api_version, namespace = obj.get("apiVersion"), metadata.get("namespace")
+        if (
+            type(kind) is str
+            and kind
+            and type(name) is str
+            and name
+            and type(api_version) is str
+            and (namespace is None or type(namespace) is str)
+        ):
+            return (api_version.rpartition("/")[0], kind, namespace or "", name)
+    return _checked_identity(obj)
+
+
+def _checked_identity(obj: Mapping) -> Key:
     kind = obj.get("kind")
     metadata = _meta(obj)
     name = metadata.get("name")
