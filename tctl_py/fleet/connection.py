@@ -4,8 +4,9 @@ tctl's transport (`fleet/transport.py`) sends requests with.
 Contexts are read as kubectl reads them. A user with an exec plugin or an auth provider is
 configured by the official client instead (`configuration_for`: a `Configuration` of its own,
 never the client's global default), which runs the plugin and renews its token; `kubernetes` is
-imported for those users only, inside a function. Key material is kept in tctl's in-memory files
-(`fleet/keyfiles.py`) and every credential is added to the redactor.
+imported for those users only, inside a function. A `tokenFile` is read again when it changes
+(`TokenFile`). Key material is kept in tctl's in-memory files (`fleet/keyfiles.py`) and every
+credential is added to the redactor.
 """
 
 from __future__ import annotations
@@ -106,11 +107,7 @@ def endpoint_for(merged: Kubeconfig | Mapping, context: str) -> Endpoint:
         _key_data_to_files(minimal, context)
         server = str(cluster["server"]).rstrip("/")
         tls = _tls_of(cluster, user, https=server.startswith("https"))
-        static = _authorization_of(user, context)
-
-        def authorization() -> str | None:
-            return static
-
+        authorization = _authorization_of(user, context)
     return Endpoint(server, tls, _proxy_for(server, cluster.get("proxy-url")), authorization)
 
 
@@ -128,25 +125,64 @@ def _tls_of(cluster: Mapping, user: Mapping, *, https: bool) -> TLSSettings:
     )
 
 
-def _authorization_of(user: Mapping, context: str) -> str | None:
-    """A user's `Authorization` header: its token (the `token` field, else the content of
-    `tokenFile`, trimmed as kubectl trims it), else basic auth of `username` and `password`."""
+def _authorization_of(user: Mapping, context: str) -> Callable[[], str | None]:
+    """A user's `Authorization` header, as a function of the moment: its token (the `token`
+    field, else the content of `tokenFile`, trimmed as kubectl trims it), else basic auth of
+    `username` and `password`, else none."""
     token = user.get("token")
     if not token and user.get("tokenFile"):
+        return TokenFile(str(user["tokenFile"]), context)
+    header = None
+    if token:
+        header = f"Bearer {token}"
+    elif "username" in user and "password" in user:
+        pair = f"{user['username']}:{user['password']}".encode()
+        header = "Basic " + base64.b64encode(pair).decode()
+    return lambda: header
+
+
+class TokenFile:
+    """The `Authorization` header of a `tokenFile`, read again whenever the file changes, as
+    client-go does: the kubelet replaces a Pod's projected ServiceAccount token well before it
+    expires (an hour, by default), and the controller runs for days. The file's identity, size
+    and modification time are looked at before each request (a `stat`); a file that cannot be
+    read later, or is empty, leaves the last token in use (the server then says if it is not
+    valid any more). Unreadable at the start, it is the context's error."""
+
+    def __init__(self, path: str, context: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
         try:
-            with open(str(user["tokenFile"]), encoding="utf-8") as file:
-                token = file.read().strip()
+            self._seen, token = self._read()
         except OSError as error:
             raise ClusterError(
                 f'cannot configure a client for context "{context}": cannot read the tokenFile '
-                f"{user['tokenFile']}: {error.strerror or error}"
+                f"{path}: {error.strerror or error}"
             ) from None
-    if token:
-        return f"Bearer {token}"
-    if "username" in user and "password" in user:
-        pair = f"{user['username']}:{user['password']}".encode()
-        return "Basic " + base64.b64encode(pair).decode()
-    return None
+        self._header = f"Bearer {token}" if token else None
+
+    def __call__(self) -> str | None:
+        try:
+            seen = _identity(os.stat(self.path))
+        except OSError:
+            return self._header
+        if seen != self._seen:
+            with self._lock:
+                try:
+                    self._seen, token = self._read()
+                except OSError:
+                    return self._header
+                if token:
+                    self._header = f"Bearer {token}"
+        return self._header
+
+    def _read(self) -> tuple[tuple, str]:
+        with open(self.path, encoding="utf-8") as file:
+            return _identity(os.fstat(file.fileno())), file.read().strip()
+
+
+def _identity(stat: os.stat_result) -> tuple:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _proxy_for(server: str, proxy_url: str | None) -> Proxy | None:

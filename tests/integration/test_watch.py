@@ -218,6 +218,45 @@ def test_details_and_reviews_deployed_into_cluster_3_then_removed(fleet, running
     eventually(lambda: names(fleet, c3, "WorkloadEntry", "bookinfo") == [], "the shadow entries gone")
 
 
+def test_a_token_file_replaced_while_the_loop_runs_is_used_for_its_writes(
+    fleet, applied, store, tmp_path
+) -> None:
+    """cluster-3's user reads its token from a file, as a Pod's projected ServiceAccount token
+    is; the kubelet replaces the file and the old token stops working: the loop's next writes
+    go out with the new one."""
+    import yaml
+
+    c3 = "cluster-3"
+    token_file = tmp_path / "token"
+    token_file.write_text(fleet[c3].token)
+    path = fleet.directory / "kubeconfig.yaml"
+    config = yaml.safe_load(path.read_text())
+    for entry in config["users"]:
+        if entry["name"] == f"{c3}-admin":
+            entry["user"] = {"tokenFile": str(token_file)}
+    path.write_text(yaml.safe_dump(config))
+    loop = Running(fleet, store)
+    try:
+        settled(fleet)
+        renewed = tmp_path / "token.new"
+        renewed.write_text("renewed-token-of-cluster-3")
+        renewed.replace(token_file)  # one rename, as the kubelet swaps its `..data` link
+        fleet[c3].emulator.token = "renewed-token-of-cluster-3"  # the old one is refused from now on
+        fleet[c3].seed(namespace("bookinfo"), bookinfo_service("details"), bookinfo_service("reviews"))
+        eventually(
+            lambda: (
+                {"details.bookinfo", "reviews.bookinfo"}
+                <= set(names(fleet, c3, "DestinationRule", "bookinfo"))
+            ),
+            "DestinationRules written to cluster-3 with the new token",
+        )
+        eventually(
+            lambda: names(fleet, c3, "ServiceEntry", MULTICLUSTER) == [], "cluster-3's ServiceEntries pruned"
+        )
+    finally:
+        loop.close()
+
+
 def test_new_gateway_addresses_reach_every_entry_that_pointed_at_the_old_ones(fleet, running) -> None:
     c1 = fleet["cluster-1"]
     gateway = next(s for s in c1.list("Service") if s["metadata"]["name"] == GATEWAY[1])

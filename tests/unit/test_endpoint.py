@@ -99,3 +99,35 @@ def test_a_proxy_tctl_cannot_use_is_the_contexts_error(monkeypatch):
 )
 def test_no_proxy_matches_as_kubectl_does(host, port, no_proxy, bypassed):
     assert bypasses_proxy(host, port, no_proxy) is bypassed
+
+
+def _replace_as_the_kubelet_does(folder: Path, token: str, generation: int) -> None:
+    """A projected volume's update: the new content in a new directory, then `..data` swapped
+    to it in one rename; `token` is a symlink through `..data`."""
+    fresh = folder / f"..{generation}"
+    fresh.mkdir()
+    (fresh / "token").write_text(token)
+    (folder / "..data_tmp").symlink_to(fresh.name)
+    (folder / "..data_tmp").rename(folder / "..data")
+    if not (folder / "token").is_symlink():
+        (folder / "token").symlink_to("..data/token")
+
+
+def test_a_token_file_is_read_again_when_it_changes_and_the_last_token_outlives_a_bad_read(tmp_path):
+    folder = tmp_path / "serviceaccount"
+    folder.mkdir()
+    _replace_as_the_kubelet_does(folder, "first\n", 1)
+    authorization = endpoint_for(
+        kubeconfig("https://k", user={"tokenFile": str(folder / "token")}), "ctx"
+    ).authorization
+    assert authorization() == "Bearer first"
+    _replace_as_the_kubelet_does(folder, "second", 2)
+    assert authorization() == "Bearer second"
+    assert authorization() == "Bearer second"
+    (folder / "..data").unlink()  # gone for a moment: the last token stays
+    assert authorization() == "Bearer second"
+    (folder / "..2" / "token").write_text("")
+    (folder / "..data").symlink_to("..2")  # empty: the last token stays
+    assert authorization() == "Bearer second"
+    (folder / "..2" / "token").write_text("third, longer")  # rewritten in place: size and time tell
+    assert authorization() == "Bearer third, longer"
