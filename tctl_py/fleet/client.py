@@ -5,7 +5,8 @@
 answer or the failure to a `ClusterRequestError`, retry), and typed operations on top of it:
 `list` (page by page), `get`, `apply`, `delete`, `watch` (a stream), and `read_state` (what the
 engine reads of a cluster). The context's `Endpoint` (`fleet/connection.py`, read as kubectl
-reads a kubeconfig) gives each request its credentials. Requests are built by hand so the wire
+reads a kubeconfig) gives each request its credentials; when the server refuses an exec
+plugin's (401), they are asked for again and the request sent once more. Requests are built by hand so the wire
 is exactly what the API server expects:
 
 - list: `GET <collection>?limit=500[&continue=...][&labelSelector=...]`, the raw JSON decoded as
@@ -45,7 +46,7 @@ from typing import Any
 
 from tctl_py.errors import ClusterError, ConflictError, ExitCode, TctlError
 from tctl_py.fleet import wirejson
-from tctl_py.fleet.connection import _first_line, endpoint_for
+from tctl_py.fleet.connection import Endpoint, _first_line, endpoint_for
 from tctl_py.fleet.kubeconfig import Kubeconfig
 from tctl_py.fleet.objects import (
     DESTINATION_RULES,
@@ -245,6 +246,7 @@ class ClusterClient:
             user_agent=f"tctl/{__version__}",
         )
         self._credential: str | None = None
+        self._renewing = threading.Lock()
         self.request_timeout = request_timeout
         self.budget = budget
         self.cancel = cancel
@@ -582,13 +584,18 @@ class ClusterClient:
 
         def once() -> tuple[int, dict]:
             timeouts = request_timeouts(self.request_timeout, self.budget, self.server, doing)
-            headers = self._headers(content_type)
-            try:
-                response = self.transport.request(
-                    method, path, query=query, headers=headers, body=payload, timeout=timeouts
-                )
-            except TransportError as exc:
-                raise _transport_error(exc, self.server, doing, timeouts) from None
+            endpoint, renewed = self.endpoint, False
+            while True:
+                headers = self._headers(content_type, endpoint)
+                try:
+                    response = self.transport.request(
+                        method, path, query=query, headers=headers, body=payload, timeout=timeouts
+                    )
+                except TransportError as exc:
+                    raise _transport_error(exc, self.server, doing, timeouts) from None
+                if response.status != 401 or renewed or endpoint.renew is None:
+                    break
+                endpoint, renewed = self._renewed(endpoint, doing), True  # then once more
             if not 200 <= response.status <= 299:
                 error = status_error(response.status, response.reason, response.data, self.server, doing)
                 error.retryable = error.status in RETRYABLE_STATUSES
@@ -623,18 +630,39 @@ class ClusterClient:
         timeouts = (connect_timeout(self.request_timeout), read_timeout)
         try:
             return self.transport.stream(
-                "GET", path, query=query, headers=self._headers(None), timeout=timeouts
+                "GET", path, query=query, headers=self._headers(None, self.endpoint), timeout=timeouts
             )
         except TransportError as exc:
             raise _transport_error(exc, self.server, doing, timeouts) from None
 
-    def _headers(self, content_type: str | None) -> dict[str, str]:
-        """A request's headers: its credentials as they are now (an exec plugin's token is renewed
-        when it expires), each new one redacted."""
+    def _renewed(self, refused: Endpoint, doing: str) -> Endpoint:
+        """The endpoint with credentials asked for again (its exec plugin run again), after the
+        server refused `refused`'s (401), as client-go does: the official client renews an exec
+        plugin's token only once it has expired, and its client certificate never. Requests
+        refused together renew once: the others find the endpoint renewed already."""
+        assert refused.renew is not None
+        with self._renewing:
+            if self.endpoint is refused:
+                try:
+                    fresh = refused.renew()
+                except TctlError as failure:
+                    raise ClusterRequestError(
+                        f"HTTP 401 Unauthorized from {self.server} ({doing}), and asking for new "
+                        f"credentials failed: {failure.message}",
+                        status=401,
+                    ) from None
+                self.transport.use_tls(fresh.tls)  # a new client certificate: new connections
+                self.endpoint = fresh
+            return self.endpoint
+
+    def _headers(self, content_type: str | None, endpoint: Endpoint) -> dict[str, str]:
+        """A request's headers: `endpoint`'s credentials as they are now (an exec plugin's token
+        is renewed when it expires, a token file read again when it changes), each new one
+        redacted."""
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
-        credential = self.endpoint.authorization()
+        credential = endpoint.authorization()
         if credential:
             headers["Authorization"] = credential
             if credential != self._credential:  # an exec plugin's new token, or the first one

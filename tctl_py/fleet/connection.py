@@ -4,7 +4,8 @@ tctl's transport (`fleet/transport.py`) sends requests with.
 Contexts are read as kubectl reads them. A user with an exec plugin or an auth provider is
 configured by the official client instead (`configuration_for`: a `Configuration` of its own,
 never the client's global default), which runs the plugin and renews its token; `kubernetes` is
-imported for those users only, inside a function. A `tokenFile` is read again when it changes
+imported for those users only, inside a function; after a 401 their credentials are asked for
+again (`Endpoint.renew`, used by `ClusterClient`). A `tokenFile` is read again when it changes
 (`TokenFile`). Key material is kept in tctl's in-memory files (`fleet/keyfiles.py`) and every
 credential is added to the redactor.
 """
@@ -70,12 +71,15 @@ def _context_config(merged: Mapping, context: str) -> dict:
 class Endpoint:
     """How to reach one context's API server, and who to be there: its URL (no trailing slash),
     TLS settings, proxy (or None) and `authorization()`, the `Authorization` header of the next
-    request (None: anonymous)."""
+    request (None: anonymous). `renew()`, for a user with an exec plugin or an auth provider:
+    the endpoint with credentials asked for again (the plugin run again), after the server
+    refused these."""
 
     server: str
     tls: TLSSettings
     proxy: Proxy | None
     authorization: Callable[[], str | None]
+    renew: Callable[[], Endpoint] | None = None
 
 
 def endpoint_for(merged: Kubeconfig | Mapping, context: str) -> Endpoint:
@@ -102,13 +106,19 @@ def endpoint_for(merged: Kubeconfig | Mapping, context: str) -> Endpoint:
             # what the client's auth_settings() sends; its refresh hook renews an expired token
             return configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
 
-    else:
-        REDACTOR.add_kubeconfig(minimal)
-        _key_data_to_files(minimal, context)
-        server = str(cluster["server"]).rstrip("/")
-        tls = _tls_of(cluster, user, https=server.startswith("https"))
-        authorization = _authorization_of(user, context)
-    return Endpoint(server, tls, _proxy_for(server, cluster.get("proxy-url")), authorization)
+        def renew() -> Endpoint:
+            # the client renews a token only once it expired, and a client certificate never
+            return endpoint_for(config_dict, context)
+
+        proxy = _proxy_for(server, cluster.get("proxy-url"))
+        return Endpoint(server, tls, proxy, authorization, renew)
+    REDACTOR.add_kubeconfig(minimal)
+    _key_data_to_files(minimal, context)
+    server = str(cluster["server"]).rstrip("/")
+    tls = _tls_of(cluster, user, https=server.startswith("https"))
+    return Endpoint(
+        server, tls, _proxy_for(server, cluster.get("proxy-url")), _authorization_of(user, context)
+    )
 
 
 def _tls_of(cluster: Mapping, user: Mapping, *, https: bool) -> TLSSettings:

@@ -227,8 +227,9 @@ class _Connection:
 class Transport:
     """Requests to one server over pooled keep-alive connections (see the module's docstring).
 
-    `tls`: the kubeconfig's TLS settings, loaded into one SSL context on first use. `idle`
-    connections at most are kept for reuse; more may be open at once, one per request in flight.
+    `tls`: the kubeconfig's TLS settings, loaded into one SSL context on first use (`use_tls`
+    replaces them). `idle` connections at most are kept for reuse; more may be open at once, one
+    per request in flight.
     """
 
     def __init__(
@@ -252,6 +253,17 @@ class Transport:
         self._closed = False
 
     # -- settings -------------------------------------------------------------------------------
+
+    def use_tls(self, tls: TLSSettings) -> None:
+        """New TLS settings (an exec plugin's new client certificate): later connections use
+        them; the pooled ones, made with the old, are closed."""
+        with self._lock:
+            if tls == self._tls:
+                return
+            self._tls, self._context, self._session = tls, None, None
+            stale, self._pool = self._pool, []
+        for connection in stale:
+            connection.close()
 
     def _ssl_context(self) -> ssl.SSLContext:
         with self._lock:

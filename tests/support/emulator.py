@@ -19,7 +19,8 @@ kmock's own `emu.objects` array, so kmock-style assertions keep working:
   required, `managedFields` kept per manager, conflicts (409) with other managers unless
   `force=true`, fields a manager stops applying are removed, a no-op apply writes nothing;
 - `dryRun=All` on every write; the `status` subresource; deleting a namespace deletes its objects;
-- bearer-token checking (401, quoting the credentials received if `echo_credentials`), injected
+- bearer-token checking (401, quoting the credentials received if `echo_credentials`), client
+  certificates refused by CN (`refused_clients`: 401, as for a revoked or expired one), injected
   latency (on every request, or on matching ones: a hung write), injected failures, request
   counts by method;
 - `coordination.k8s.io/v1` Leases (namespaced, built-in: get, list, create, PUT with the
@@ -573,6 +574,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     cluster_name: str = "cluster"
     token: str | None = None  # required bearer token; None accepts any request
     echo_credentials: bool = False  # a careless server: a 401 quotes the credentials it was sent
+    refused_clients: frozenset[str] = frozenset()  # client certificates' CNs answered 401 (revoked)
     served: tuple[ResourceDef, ...] = attrs.field(factory=default_resources)
     latency: float = 0.0  # seconds added to every request
     tracker: InFlight | None = None
@@ -1053,9 +1055,14 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     # -- the API ----------------------------------------------------------------------------
 
     def _authenticate(self, request: rendering.Request) -> None:
+        raw = request._raw_request
+        if self.refused_clients and raw is not None and raw.transport is not None:
+            certificate = raw.transport.get_extra_info("peercert") or {}
+            subject = dict(pair for rdn in certificate.get("subject", ()) for pair in rdn)
+            if subject.get("commonName") in self.refused_clients:
+                raise api_error(401, "Unauthorized")
         if self.token is None:
             return
-        raw = request._raw_request
         header = raw.headers.get("Authorization", "") if raw is not None else ""
         if header != f"Bearer {self.token}":
             if self.echo_credentials and header.startswith("Basic "):

@@ -40,41 +40,23 @@ class TLSMaterial:
             "/CN=tctl-test-ca",
             cwd=folder,
         )
-        for name, extension in (
-            ("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
-            ("client", "extendedKeyUsage=clientAuth"),
-        ):
-            (folder / f"{name}.ext").write_text(extension + "\n")
-            _openssl(
-                "req",
-                *_KEY,
-                "-keyout",
-                f"{name}.key",
-                "-out",
-                f"{name}.csr",
-                "-subj",
-                f"/CN=tctl-test-{name}",
-                cwd=folder,
-            )
-            _openssl(
-                "x509",
-                "-req",
-                "-in",
-                f"{name}.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                f"{name}.ext",
-                "-out",
-                f"{name}.crt",
-                cwd=folder,
-            )
-        return cls(folder)
+        material = cls(folder)
+        material.issue("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+        material.issue("client")
+        return material
+
+    def issue(self, name: str, extension: str = "extendedKeyUsage=clientAuth") -> None:
+        """`name`.crt and `name`.key: a certificate for CN tctl-test-`name`, signed by the CA."""
+        (self.folder / f"{name}.ext").write_text(extension + "\n")
+        _openssl(
+            "req", *_KEY, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", f"/CN=tctl-test-{name}", cwd=self.folder,
+        )  # fmt: skip
+        _openssl(
+            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt",
+            cwd=self.folder,
+        )  # fmt: skip
 
     def data(self, name: str) -> str:
         """A file's content as base64, as kubeconfig `*-data` fields hold it."""
