@@ -384,7 +384,7 @@ def make_fleet(root, clusters: int, services: int, bin_dir, replicated: bool = F
     config_file.write_text(yaml.dump_all(config, Dumper=yaml.CSafeDumper, sort_keys=False))
     fleet.objects += len(config)
     applied = subprocess.run(
-        [str(bin_dir / "tctl"), "--store", str(fleet.store), "apply", "-f", str(config_file)],
+        [str(bin_dir / "tctl"), "--store", str(fleet.store), "apply", "--no-sync", "-f", str(config_file)],
         capture_output=True,
         text=True,
     )
