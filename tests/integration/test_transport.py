@@ -5,6 +5,7 @@ every integration test that reads or writes a cluster.)"""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ from tctl_py.fleet.transport import (
     Proxy,
     ProxyRefused,
     ReadTimedOut,
+    TLSSettings,
     Transport,
 )
 from tests.support import namespace
@@ -409,3 +411,42 @@ def test_later_tls_connections_resume_the_first_ones_session(emulated):
         finally:
             stream.close()
     assert cluster.counts["GET"] == 2
+
+
+def test_a_connection_made_with_replaced_tls_settings_is_not_used_again(emulated):
+    """New TLS settings (an exec plugin's new client certificate) while a request is in flight:
+    the connection it went out on, made with the old certificate, is closed after its answer
+    rather than pooled, and its TLS session is not resumed (it would carry the old identity);
+    the next request shows the new certificate."""
+    cluster = emulated.add_cluster("c1", objects=[namespace("shop")], tls=True)
+    cluster.emulator.token = None  # the client certificate is the credential
+    folder = emulated.tls.folder
+    emulated.tls.issue("client-renewed")
+    old = TLSSettings(
+        ca_file=str(folder / "ca.crt"),
+        cert_file=str(folder / "client.crt"),
+        key_file=str(folder / "client.key"),
+    )
+    new = dataclasses.replace(
+        old, cert_file=str(folder / "client-renewed.crt"), key_file=str(folder / "client-renewed.key")
+    )
+    transport = Transport(cluster.server, tls=old)
+    try:
+        assert transport.request("GET", "/api/v1/namespaces").status == 200  # pooled, a session ticket
+        cluster.delay(1.0, times=1, path="/namespaces/shop$")
+        answers: list[int] = []
+        slow = threading.Thread(
+            target=lambda: answers.append(transport.request("GET", "/api/v1/namespaces/shop").status)
+        )
+        slow.start()
+        deadline = time.monotonic() + 10
+        while emulated.tracker.current < 1:  # the slow request is being served
+            assert time.monotonic() < deadline, "the slow request never arrived"
+            time.sleep(0.01)
+        transport.use_tls(new)
+        slow.join(10)
+        assert answers == [200]
+        cluster.emulator.refused_clients = frozenset({"tctl-test-client"})  # the old one, revoked
+        assert transport.request("GET", "/api/v1/namespaces").status == 200
+    finally:
+        transport.close()
