@@ -42,7 +42,7 @@ import builtins
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from tctl_py.errors import ClusterError, ConflictError, ExitCode, TctlError
 from tctl_py.fleet import wirejson
@@ -69,6 +69,7 @@ from tctl_py.fleet.transport import (
     ConnectFailed,
     ProxyRefused,
     ReadTimedOut,
+    Response,
     Stream,
     TLSFailed,
     Transport,
@@ -116,6 +117,9 @@ def fleet_permissions() -> dict[Resource, frozenset[str]]:
 
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]*)"')
 _CONFLICTS_DOC = "https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"
+
+
+_Answer = TypeVar("_Answer", Response, Stream)
 
 
 class ClusterRequestError(ClusterError):
@@ -584,18 +588,16 @@ class ClusterClient:
 
         def once() -> tuple[int, dict]:
             timeouts = request_timeouts(self.request_timeout, self.budget, self.server, doing)
-            endpoint, renewed = self.endpoint, False
-            while True:
-                headers = self._headers(content_type, endpoint)
-                try:
-                    response = self.transport.request(
+            try:
+                response = self._sent(
+                    lambda headers: self.transport.request(
                         method, path, query=query, headers=headers, body=payload, timeout=timeouts
-                    )
-                except TransportError as exc:
-                    raise _transport_error(exc, self.server, doing, timeouts) from None
-                if response.status != 401 or renewed or endpoint.renew is None:
-                    break
-                endpoint, renewed = self._renewed(endpoint, doing), True  # then once more
+                    ),
+                    content_type,
+                    doing,
+                )
+            except TransportError as exc:
+                raise _transport_error(exc, self.server, doing, timeouts) from None
             if not 200 <= response.status <= 299:
                 error = status_error(response.status, response.reason, response.data, self.server, doing)
                 error.retryable = error.status in RETRYABLE_STATUSES
@@ -629,11 +631,29 @@ class ClusterClient:
         or refused stream means. The stream's status may be any; ClusterRequestError without one."""
         timeouts = (connect_timeout(self.request_timeout), read_timeout)
         try:
-            return self.transport.stream(
-                "GET", path, query=query, headers=self._headers(None, self.endpoint), timeout=timeouts
+            return self._sent(
+                lambda headers: self.transport.stream(
+                    "GET", path, query=query, headers=headers, timeout=timeouts
+                ),
+                None,
+                doing,
             )
         except TransportError as exc:
             raise _transport_error(exc, self.server, doing, timeouts) from None
+
+    def _sent(
+        self, send: Callable[[dict[str, str]], _Answer], content_type: str | None, doing: str
+    ) -> _Answer:
+        """`send(headers)` with the credentials of the moment; when the server refuses those an
+        exec plugin or auth provider gave (401), once more with new ones (`_renewed`)."""
+        endpoint, renewed = self.endpoint, False
+        while True:
+            answer = send(self._headers(content_type, endpoint))
+            if answer.status != 401 or renewed or endpoint.renew is None:
+                return answer
+            if isinstance(answer, Stream):
+                answer.close()
+            endpoint, renewed = self._renewed(endpoint, doing), True
 
     def _renewed(self, refused: Endpoint, doing: str) -> Endpoint:
         """The endpoint with credentials asked for again (its exec plugin run again), after the

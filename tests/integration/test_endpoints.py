@@ -6,14 +6,13 @@ against emulated clusters, or its client in this one."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.cli.test_startup import probe
-from tests.support import EmulatedFleet, namespace
+from tests.support import EmulatedFleet, exec_plugin_user, namespace
 
 HEAVY = ("kubernetes", "urllib3")
 
@@ -89,22 +88,6 @@ def test_a_token_with_a_line_break_is_the_clusters_error_and_is_not_printed(
     assert two_clusters[0].counts["GET"] == 0  # nothing was sent
 
 
-def _exec_user(tmp_path) -> tuple[dict, Path]:
-    """A user whose exec plugin (Python) answers with the ExecCredential status held as JSON in
-    the file returned, and counts its runs in tmp_path/runs."""
-    status, runs, plugin = tmp_path / "status.json", tmp_path / "runs", tmp_path / "plugin.py"
-    plugin.write_text(
-        f"#!{sys.executable}\n"
-        "import json\n"
-        f"open({str(runs)!r}, 'a').write('run\\n')\n"
-        f"status = json.load(open({str(status)!r}))\n"
-        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', "
-        "'kind': 'ExecCredential', 'status': status}))\n"
-    )
-    plugin.chmod(0o755)
-    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}}, status
-
-
 def _lists_across_a_refusal(emulated, tmp_path, context: str, user: dict, refuse) -> None:
     """As `user`, list the namespaces of `context`; `refuse()` the credentials the plugin gave
     (it gives new ones from then on); list again: the plugin ran twice, the list was sent again."""
@@ -126,7 +109,7 @@ def test_an_exec_plugins_token_refused_by_the_server_is_asked_for_again(emulated
     token refused before (revoked, rotated, no expiry given) is asked for again, as kubectl
     does, and the request sent once more."""
     plain, _ = two_clusters
-    user, status = _exec_user(tmp_path)
+    user, status = exec_plugin_user(tmp_path)
     status.write_text(json.dumps({"token": plain.token}))
 
     def refuse() -> None:
@@ -145,7 +128,7 @@ def test_an_exec_plugins_client_certificate_refused_by_the_server_is_asked_for_a
     secure.emulator.token = None  # the client certificate is the credential
     tls = emulated.tls
     tls.issue("client-renewed")
-    user, status = _exec_user(tmp_path)
+    user, status = exec_plugin_user(tmp_path)
 
     def certificate(name: str) -> str:
         return json.dumps(
@@ -169,7 +152,7 @@ def test_a_plugin_that_fails_when_asked_again_is_the_requests_error(emulated, tw
     from tctl_py.fleet.objects import NAMESPACES
 
     plain, _ = two_clusters
-    user, status = _exec_user(tmp_path)
+    user, status = exec_plugin_user(tmp_path)
     status.write_text(json.dumps({"token": plain.token}))
     config = yaml.safe_load(Path(_kubeconfig(emulated, tmp_path, {"plain": user})).read_text())
     with ClusterClient(config, "plain") as client:

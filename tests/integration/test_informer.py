@@ -14,7 +14,7 @@ from tctl_py.fleet.client import ClusterClient
 from tctl_py.fleet.informer import Backoff, ClusterInformer, ManagedChanged
 from tctl_py.fleet.kubeconfig import load_kubeconfig
 from tctl_py.mesh.incremental import ClusterRead, ClusterUnreadable, ObjectEvent
-from tests.support import EmulatedCluster, EmulatedFleet, namespace, service
+from tests.support import EmulatedCluster, EmulatedFleet, exec_plugin_user, namespace, service
 
 pytestmark = pytest.mark.integration
 
@@ -164,3 +164,36 @@ def test_stop_ends_every_thread_at_once(cluster, events) -> None:
     while cluster.watch_count() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert cluster.watch_count() == 0
+
+
+def test_watches_refused_for_an_exec_plugins_old_token_reopen_with_a_new_one(emulated, tmp_path) -> None:
+    """The streams dropped after the token an exec plugin gave was rotated: the watches are
+    refused (401), the plugin is asked again, and they reopen from where they were, with no
+    relist and no moment of the cluster being unreadable."""
+    import json
+
+    import yaml
+
+    cluster = emulated.add_cluster("c2", objects=[namespace("shop"), service("shop", "cart")])
+    user, status = exec_plugin_user(tmp_path)
+    status.write_text(json.dumps({"token": cluster.token}))
+    config = yaml.safe_load(emulated.write_kubeconfig().read_text())
+    config["users"] = [{"name": "c2-admin", "user": user}]
+    sink = Events()
+    informer = ClusterInformer(ClusterClient(config, "c2"), sink.put, backoff=QUICK).start()
+    try:
+        sink.next(ClusterRead)
+        watching_everything(cluster)
+        status.write_text(json.dumps({"token": "rotated-token"}))
+        cluster.emulator.token = "rotated-token"
+        assert cluster.drop_watches() == 6
+        cluster.seed(service("shop", "during"))
+        cluster.wait_for_watches(6)
+        assert sink.next(ObjectEvent).body["metadata"]["name"] == "during"
+        assert not [e for e in sink.seen if isinstance(e, ClusterUnreadable)]
+        assert sum(isinstance(e, ClusterRead) for e in sink.seen) == 1
+        assert (tmp_path / "runs").read_text().count("run") == 2  # once more, for all six watches
+    finally:
+        informer.stop()
+        informer.join(5)
+        informer.client.close()

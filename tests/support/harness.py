@@ -34,6 +34,7 @@ import asyncio
 import collections
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -522,3 +523,19 @@ def destination_rule(
     if labels:
         obj["metadata"]["labels"] = labels
     return obj
+
+
+def exec_plugin_user(folder: Path) -> tuple[dict, Path]:
+    """A kubeconfig user whose exec plugin (Python) answers with the ExecCredential status held
+    as JSON in the file returned (write it before use), and counts its runs in folder/runs."""
+    status, runs, plugin = folder / "status.json", folder / "runs", folder / "plugin.py"
+    plugin.write_text(
+        f"#!{sys.executable}\n"
+        "import json\n"
+        f"open({str(runs)!r}, 'a').write('run\\n')\n"
+        f"status = json.load(open({str(status)!r}))\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', "
+        "'kind': 'ExecCredential', 'status': status}))\n"
+    )
+    plugin.chmod(0o755)
+    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}}, status
