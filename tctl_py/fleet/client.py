@@ -6,8 +6,8 @@ answer or the failure to a `ClusterRequestError`, retry), and typed operations o
 `list` (page by page), `get`, `apply`, `delete`, `watch` (a stream), and `read_state` (what the
 engine reads of a cluster). The context's `Endpoint` (`fleet/connection.py`, read as kubectl
 reads a kubeconfig) gives each request its credentials; when the server refuses an exec
-plugin's (401), they are asked for again and the request sent once more. Requests are built by hand so the wire
-is exactly what the API server expects:
+plugin's (401), they are asked for again and the request sent once more. Requests are built by
+hand so the wire is exactly what the API server expects:
 
 - list: `GET <collection>?limit=500[&continue=...][&labelSelector=...]`, the raw JSON decoded as
   `kubectl get -o yaml` shows it (camelCase keys, no `None`-filled fields; faster than models).
