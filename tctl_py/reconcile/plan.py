@@ -84,15 +84,18 @@ def clean(live: Mapping) -> dict:
     return result
 
 
-def _meta(obj: Mapping | None) -> Mapping:
-    metadata = (obj or _EMPTY).get("metadata")
+def _mapping(value: object) -> Mapping:
+    """`value` if it is a mapping, else an empty one."""
     # `type(...) is dict` first: the objects are dicts, and an ABC check costs ten times more
-    return metadata if type(metadata) is dict or isinstance(metadata, Mapping) else _EMPTY
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+
+
+def _meta(obj: Mapping | None) -> Mapping:
+    return _mapping((obj or _EMPTY).get("metadata"))
 
 
 def _map(obj: Mapping | None, which: str) -> Mapping:
-    value = _meta(obj).get(which)
-    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+    return _mapping(_meta(obj).get(which))
 
 
 def is_managed(live: Mapping | None) -> bool:
@@ -146,11 +149,7 @@ def differs(desired: Mapping, live: Mapping) -> bool:
             return True
     desired_meta, live_meta = _meta(desired), _meta(live)
     for which in ("labels", "annotations"):
-        want, have = desired_meta.get(which), live_meta.get(which)
-        if type(want) is not dict:
-            want = want if isinstance(want, Mapping) else _EMPTY
-        if type(have) is not dict:
-            have = have if isinstance(have, Mapping) else _EMPTY
+        want, have = _mapping(desired_meta.get(which)), _mapping(live_meta.get(which))
         # the usual case, decided in C: the same (but for the store stamp, never compared)
         if want == have or (
             ANNOTATION_STORE in have and {**want, ANNOTATION_STORE: have[ANNOTATION_STORE]} == have
